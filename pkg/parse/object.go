@@ -1,0 +1,84 @@
+package parse
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Object describes one S3 object as far as its key layout tells (Classify) and, once its first bytes
+// have been seen, its encoding.
+type Object struct {
+	Bucket string
+	Key    string
+	Source Source
+	OrgID  string // "o-…" for organization trails, else ""
+	// Account and Region come from the key (for flow logs and resolver logs: the delivering account);
+	// records carry their own.
+	Account string
+	Region  string
+	// Reason says why Source is SourceUnknown, for the "ignored" counter and the logs.
+	Reason string
+}
+
+// Options bound what a decoder will accept.
+type Options struct {
+	// MaxInflatedBytes caps the decompressed size of one object (gzip bomb guard). Zero means
+	// DefaultMaxInflatedBytes.
+	MaxInflatedBytes int64
+}
+
+// DefaultMaxInflatedBytes is 16× CloudTrail's 50 MB maximum gzip file: generous for a real delivery,
+// far below what a bomb would inflate to.
+const DefaultMaxInflatedBytes = 800 << 20
+
+// Decoder yields an object's records one at a time.
+type Decoder interface {
+	// Next fills rec with the next record. It returns io.EOF after the last one, and an *Error when the
+	// object turns out to be bad; records returned before that error are valid (see ErrorPolicy).
+	Next(rec *Record) error
+}
+
+// ErrorClass says what went wrong with an object, for metrics and the quarantine reason.
+type ErrorClass string
+
+const (
+	ErrCorruptGzip   ErrorClass = "corrupt_gzip"
+	ErrTruncated     ErrorClass = "truncated"
+	ErrSyntax        ErrorClass = "syntax"
+	ErrTrailingData  ErrorClass = "trailing_data"
+	ErrUnknownFormat ErrorClass = "unknown_format"
+	ErrTooLarge      ErrorClass = "too_large"
+	ErrBadRecord     ErrorClass = "bad_record" // a line or record that could not be decoded; not fatal to the object
+)
+
+// Error is a decoding failure that names the object, where it happened and why.
+type Error struct {
+	Bucket, Key string
+	Class       ErrorClass
+	Offset      int64 // inflated byte offset, -1 when unknown
+	Line        int64 // 1-based line for line-oriented formats, 0 when not applicable
+	Err         error
+}
+
+func (e *Error) Error() string {
+	where := ""
+	switch {
+	case e.Line > 0:
+		where = fmt.Sprintf(" at line %d", e.Line)
+	case e.Offset >= 0:
+		where = fmt.Sprintf(" at offset %d", e.Offset)
+	}
+	return fmt.Sprintf("s3://%s/%s: %s%s: %v", e.Bucket, e.Key, e.Class, where, e.Err)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsPoison reports whether err means the object itself is bad (so retrying cannot help and it should
+// be set aside), as opposed to an I/O failure while reading it.
+func IsPoison(err error) bool {
+	var pe *Error
+	return errors.As(err, &pe)
+}
+
+var _ = io.EOF

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a brand-new machine: moto_server (S3 + SQS emulator) and, for the
+# HTML report test, Debian's chromium. Both are skipped when already present.
+set -euo pipefail
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "tools: installing moto[server]"
+  python3 -m pip install --quiet 'moto[server]' || { echo "tools: could not install moto_server" >&2; [ -z "${CI:-}" ] || exit 1; }
+fi
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "tools: installing chromium"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || { echo "tools: could not install chromium" >&2; [ -z "${CI:-}" ] || exit 1; }
+fi
