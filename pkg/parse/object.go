@@ -26,6 +26,37 @@ type Options struct {
 	// MaxInflatedBytes caps the decompressed size of one object (gzip bomb guard). Zero means
 	// DefaultMaxInflatedBytes.
 	MaxInflatedBytes int64
+	// MaxRecordBytes caps one record (a CloudTrail event, a Resolver query, a flow-log line); the
+	// decoder buffers a record whole. Zero means DefaultMaxRecordBytes.
+	MaxRecordBytes int
+	// FlowFields names the fields of header-less flow logs (CloudWatch Logs or Firehose deliveries),
+	// in order, as the header line would ("version account-id …"). A header line in the object wins.
+	// Without it, a flow log with no header line is an ErrUnknownFormat error.
+	FlowFields []string
+	// MaxBadRecordErrors caps how many skipped-record errors a decoder keeps (it counts them all).
+	// Zero means DefaultMaxBadRecordErrors.
+	MaxBadRecordErrors int
+}
+
+// DefaultMaxRecordBytes is far above CloudTrail's 256 KB per-event limit and a flow-log line, and
+// small enough that a hostile record cannot take the process down.
+const DefaultMaxRecordBytes = 16 << 20
+
+// DefaultMaxBadRecordErrors keeps enough skipped-record errors to diagnose a file without letting a
+// wholly bad file grow the list without bound.
+const DefaultMaxBadRecordErrors = 100
+
+func (o Options) withDefaults() Options {
+	if o.MaxInflatedBytes <= 0 {
+		o.MaxInflatedBytes = DefaultMaxInflatedBytes
+	}
+	if o.MaxRecordBytes <= 0 {
+		o.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if o.MaxBadRecordErrors <= 0 {
+		o.MaxBadRecordErrors = DefaultMaxBadRecordErrors
+	}
+	return o
 }
 
 // DefaultMaxInflatedBytes is 16× CloudTrail's 50 MB maximum gzip file: generous for a real delivery,
@@ -37,6 +68,16 @@ type Decoder interface {
 	// Next fills rec with the next record. It returns io.EOF after the last one, and an *Error when the
 	// object turns out to be bad; records returned before that error are valid (see ErrorPolicy).
 	Next(rec *Record) error
+}
+
+// BadRecordReporter is implemented by every Decoder this package returns. A record that cannot be
+// decoded on its own (a flow-log line with the wrong number of fields or a non-numeric port, a
+// CloudTrail or Resolver record of the wrong shape) is skipped rather than failing the object: Next
+// moves on to the following record. BadRecords says how many were skipped so far and returns the
+// first of them (at most Options.MaxBadRecordErrors) as *Error with Class ErrBadRecord and the line
+// (line-oriented formats) or inflated offset. Call it after Next returns io.EOF to report the object.
+type BadRecordReporter interface {
+	BadRecords() (count int64, first []*Error)
 }
 
 // ErrorClass says what went wrong with an object, for metrics and the quarantine reason.
@@ -80,5 +121,21 @@ func IsPoison(err error) bool {
 	var pe *Error
 	return errors.As(err, &pe)
 }
+
+// badRecords is the BadRecordReporter state the decoders embed.
+type badRecords struct {
+	count int64
+	first []*Error
+	keep  int
+}
+
+func (b *badRecords) add(e *Error) {
+	b.count++
+	if len(b.first) < b.keep {
+		b.first = append(b.first, e)
+	}
+}
+
+func (b *badRecords) BadRecords() (int64, []*Error) { return b.count, b.first }
 
 var _ = io.EOF

@@ -1,9 +1,3 @@
-// Package parse turns the objects of an org Log Archive bucket into typed records.
-//
-// It detects what an object is (CloudTrail, CloudTrail Insights, VPC Flow Logs, Route 53 Resolver
-// query logs, CloudTrail digests) from its key layout and its bytes, and decodes it one record at a
-// time: it never holds a whole object in memory. The record model defined here is the one model the
-// filter and sink packages share; nothing downstream re-parses an object.
 package parse
 
 import (

@@ -1,0 +1,384 @@
+package parse
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// flowField is a known flow-log field; flowUnknown columns go to FlowRecord.Unmapped.
+type flowField uint8
+
+const (
+	flowUnknown flowField = iota
+	flowVersion
+	flowAccountID
+	flowInterfaceID
+	flowSrcAddr
+	flowDstAddr
+	flowSrcPort
+	flowDstPort
+	flowProtocol
+	flowPackets
+	flowBytes
+	flowStart
+	flowEnd
+	flowAction
+	flowLogStatus
+	flowVPCID
+	flowSubnetID
+	flowInstanceID
+	flowTCPFlags
+	flowType
+	flowPktSrcAddr
+	flowPktDstAddr
+	flowRegion
+	flowAZID
+	flowSublocationType
+	flowSublocationID
+	flowPktSrcAWSService
+	flowPktDstAWSService
+	flowFlowDirection
+	flowTrafficPath
+	flowECSClusterARN
+	flowECSClusterName
+	flowECSContainerInstanceARN
+	flowECSContainerInstanceID
+	flowECSContainerID
+	flowECSSecondContainerID
+	flowECSServiceName
+	flowECSTaskDefinitionARN
+	flowECSTaskARN
+	flowECSTaskID
+	flowRejectReason
+	flowResourceID
+	flowEncryptionStatus
+)
+
+// flowFieldNames maps header names (text form, with '-') to fields.
+var flowFieldNames = map[string]flowField{
+	"version": flowVersion, "account-id": flowAccountID, "interface-id": flowInterfaceID,
+	"srcaddr": flowSrcAddr, "dstaddr": flowDstAddr, "srcport": flowSrcPort, "dstport": flowDstPort,
+	"protocol": flowProtocol, "packets": flowPackets, "bytes": flowBytes, "start": flowStart,
+	"end": flowEnd, "action": flowAction, "log-status": flowLogStatus, "vpc-id": flowVPCID,
+	"subnet-id": flowSubnetID, "instance-id": flowInstanceID, "tcp-flags": flowTCPFlags,
+	"type": flowType, "pkt-srcaddr": flowPktSrcAddr, "pkt-dstaddr": flowPktDstAddr,
+	"region": flowRegion, "az-id": flowAZID, "sublocation-type": flowSublocationType,
+	"sublocation-id": flowSublocationID, "pkt-src-aws-service": flowPktSrcAWSService,
+	"pkt-dst-aws-service": flowPktDstAWSService, "flow-direction": flowFlowDirection,
+	"traffic-path": flowTrafficPath, "ecs-cluster-arn": flowECSClusterARN,
+	"ecs-cluster-name": flowECSClusterName, "ecs-container-instance-arn": flowECSContainerInstanceARN,
+	"ecs-container-instance-id": flowECSContainerInstanceID, "ecs-container-id": flowECSContainerID,
+	"ecs-second-container-id": flowECSSecondContainerID, "ecs-service-name": flowECSServiceName,
+	"ecs-task-definition-arn": flowECSTaskDefinitionARN, "ecs-task-arn": flowECSTaskARN,
+	"ecs-task-id": flowECSTaskID, "reject-reason": flowRejectReason, "resource-id": flowResourceID,
+	"encryption-status": flowEncryptionStatus,
+}
+
+// flowColumn is one column of a flow log's format.
+type flowColumn struct {
+	name  string // as the header (or Parquet schema) writes it
+	field flowField
+}
+
+func lookupFlowField(name string) flowField {
+	return flowFieldNames[strings.ReplaceAll(strings.ToLower(name), "_", "-")]
+}
+
+func flowColumns(names []string) []flowColumn {
+	cols := make([]flowColumn, len(names))
+	for i, n := range names {
+		cols[i] = flowColumn{name: n, field: lookupFlowField(n)}
+	}
+	return cols
+}
+
+// isFlowHeader reports whether line is a list of field names rather than a record: every token is
+// name-like and at least one is a known field (a value such as "eni-…" is name-like, but never a
+// field name).
+func isFlowHeader(line []byte) bool {
+	known := 0
+	n := 0
+	for _, tok := range bytes.Fields(line) {
+		n++
+		if !(tok[0] >= 'a' && tok[0] <= 'z') {
+			return false
+		}
+		for _, ch := range tok {
+			if !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_') {
+				return false
+			}
+		}
+		if lookupFlowField(string(tok)) != flowUnknown {
+			known++
+		}
+	}
+	return n > 0 && known > 0
+}
+
+// flowTextDecoder reads a text flow log: a header line naming the fields, then one record per line.
+type flowTextDecoder struct {
+	badRecords
+	obj   Object
+	w     *window
+	cols  []flowColumn
+	line  int64 // 1-based number of the next line
+	index int64
+	err   error
+	toks  []int // start,end pairs of the current line's fields
+}
+
+func newFlowTextDecoder(obj Object, r io.Reader, opts Options) (*flowTextDecoder, error) {
+	d := &flowTextDecoder{obj: obj, w: newWindow(r, opts.MaxRecordBytes), line: 1}
+	d.keep = opts.MaxBadRecordErrors
+	first, err := d.peekLine()
+	if err == io.EOF {
+		d.err = io.EOF // an empty object: no header, no records
+		return d, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case isFlowHeader(first):
+		names := strings.Fields(string(first))
+		d.cols = flowColumns(names)
+		d.consumeLine()
+	case len(opts.FlowFields) > 0:
+		d.cols = flowColumns(opts.FlowFields)
+	default:
+		shown := first
+		if len(shown) > 80 {
+			shown = shown[:80]
+		}
+		return nil, obj.newError(ErrUnknownFormat, 0, 1, fmt.Errorf(
+			"flow log has no header line (line 1 is %q); header-less deliveries need Options.FlowFields", shown))
+	}
+	return d, nil
+}
+
+// peekLine returns the next line without its end-of-line bytes, reading more as needed, or io.EOF.
+func (d *flowTextDecoder) peekLine() ([]byte, error) {
+	for {
+		w := d.w
+		b := w.buf[w.pos:w.end]
+		if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
+			return bytes.TrimRight(b[:nl], "\r"), nil
+		}
+		err := w.fill()
+		if err == nil {
+			continue
+		}
+		if err == io.EOF {
+			b = w.buf[w.pos:w.end]
+			if len(b) == 0 {
+				return nil, io.EOF
+			}
+			return bytes.TrimRight(b, "\r"), nil // last line without a newline
+		}
+		if errors.Is(err, errRecordTooLarge) {
+			return nil, d.obj.newError(ErrTooLarge, w.offset(w.pos), d.line, fmt.Errorf("line longer than the record limit: %w", err))
+		}
+		return nil, d.obj.asError(err, nil, w.offset(w.end))
+	}
+}
+
+// consumeLine moves past the line peekLine returned.
+func (d *flowTextDecoder) consumeLine() {
+	w := d.w
+	if nl := bytes.IndexByte(w.buf[w.pos:w.end], '\n'); nl >= 0 {
+		w.pos += nl + 1
+	} else {
+		w.pos = w.end
+	}
+	d.line++
+}
+
+func (d *flowTextDecoder) Next(rec *Record) error {
+	if d.err != nil {
+		return d.err
+	}
+	for {
+		line, err := d.peekLine()
+		if err != nil {
+			d.err = err
+			return err
+		}
+		lineNo := d.line
+		off := d.w.offset(d.w.pos)
+		d.consumeLine()
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		idx := d.index
+		d.index++
+		fr, err := d.decodeLine(line)
+		if err != nil {
+			d.add(d.obj.newError(ErrBadRecord, off, lineNo, fmt.Errorf("record %d: %w", idx, err)))
+			continue
+		}
+		rec.Source = SourceVPCFlow
+		rec.Index = idx
+		rec.Raw = line
+		rec.Flow = fr
+		rec.CloudTrail = nil
+		rec.DNS = nil
+		return nil
+	}
+}
+
+func (d *flowTextDecoder) decodeLine(line []byte) (*FlowRecord, error) {
+	toks := d.toks[:0]
+	for i := 0; i < len(line); {
+		for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+			i++
+		}
+		if i >= len(line) {
+			break
+		}
+		s := i
+		for i < len(line) && line[i] != ' ' && line[i] != '\t' {
+			i++
+		}
+		toks = append(toks, s, i)
+	}
+	d.toks = toks
+	if len(toks)/2 != len(d.cols) {
+		return nil, fmt.Errorf("%d fields, the header names %d", len(toks)/2, len(d.cols))
+	}
+	ls := string(line)
+	fr := new(FlowRecord)
+	for i, col := range d.cols {
+		v := ls[toks[2*i]:toks[2*i+1]]
+		if err := setFlowField(fr, col, v); err != nil {
+			return nil, err
+		}
+	}
+	return fr, nil
+}
+
+// setFlowField stores one text value; "-" is null.
+func setFlowField(fr *FlowRecord, col flowColumn, v string) error {
+	if v == "-" {
+		if col.field == flowUnknown {
+			setUnmapped(fr, col.name, v)
+		}
+		return nil
+	}
+	var err error
+	switch col.field {
+	case flowVersion:
+		fr.Version, err = flowInt32(col, v)
+	case flowAccountID:
+		fr.AccountID = v
+	case flowInterfaceID:
+		fr.InterfaceID = v
+	case flowSrcAddr:
+		fr.SrcAddr = v
+	case flowDstAddr:
+		fr.DstAddr = v
+	case flowSrcPort:
+		fr.SrcPort, err = flowInt32(col, v)
+	case flowDstPort:
+		fr.DstPort, err = flowInt32(col, v)
+	case flowProtocol:
+		fr.Protocol, err = flowInt32(col, v)
+	case flowPackets:
+		fr.Packets, err = flowInt64(col, v)
+	case flowBytes:
+		fr.Bytes, err = flowInt64(col, v)
+	case flowStart:
+		fr.Start, err = flowInt64(col, v)
+	case flowEnd:
+		fr.End, err = flowInt64(col, v)
+	case flowAction:
+		fr.Action = v
+	case flowLogStatus:
+		fr.LogStatus = v
+	case flowVPCID:
+		fr.VPCID = v
+	case flowSubnetID:
+		fr.SubnetID = v
+	case flowInstanceID:
+		fr.InstanceID = v
+	case flowTCPFlags:
+		fr.TCPFlags, err = flowInt32(col, v)
+	case flowType:
+		fr.Type = v
+	case flowPktSrcAddr:
+		fr.PktSrcAddr = v
+	case flowPktDstAddr:
+		fr.PktDstAddr = v
+	case flowRegion:
+		fr.Region = v
+	case flowAZID:
+		fr.AZID = v
+	case flowSublocationType:
+		fr.SublocationType = v
+	case flowSublocationID:
+		fr.SublocationID = v
+	case flowPktSrcAWSService:
+		fr.PktSrcAWSService = v
+	case flowPktDstAWSService:
+		fr.PktDstAWSService = v
+	case flowFlowDirection:
+		fr.FlowDirection = v
+	case flowTrafficPath:
+		fr.TrafficPath, err = flowInt32(col, v)
+	case flowECSClusterARN:
+		fr.ECSClusterARN = v
+	case flowECSClusterName:
+		fr.ECSClusterName = v
+	case flowECSContainerInstanceARN:
+		fr.ECSContainerInstanceARN = v
+	case flowECSContainerInstanceID:
+		fr.ECSContainerInstanceID = v
+	case flowECSContainerID:
+		fr.ECSContainerID = v
+	case flowECSSecondContainerID:
+		fr.ECSSecondContainerID = v
+	case flowECSServiceName:
+		fr.ECSServiceName = v
+	case flowECSTaskDefinitionARN:
+		fr.ECSTaskDefinitionARN = v
+	case flowECSTaskARN:
+		fr.ECSTaskARN = v
+	case flowECSTaskID:
+		fr.ECSTaskID = v
+	case flowRejectReason:
+		fr.RejectReason = v
+	case flowResourceID:
+		fr.ResourceID = v
+	case flowEncryptionStatus:
+		fr.EncryptionStatus, err = flowInt32(col, v)
+	default:
+		setUnmapped(fr, col.name, v)
+	}
+	return err
+}
+
+func setUnmapped(fr *FlowRecord, name, v string) {
+	if fr.Unmapped == nil {
+		fr.Unmapped = make(map[string]string, 2)
+	}
+	fr.Unmapped[name] = v
+}
+
+func flowInt32(col flowColumn, v string) (OptInt32, error) {
+	n, ok := parseInt(v)
+	if !ok || n < -1<<31 || n > 1<<31-1 {
+		return OptInt32{}, fmt.Errorf("field %s: %q is not a 32-bit integer", col.name, v)
+	}
+	return OptInt32{V: int32(n), Valid: true}, nil
+}
+
+func flowInt64(col flowColumn, v string) (OptInt64, error) {
+	n, ok := parseInt(v)
+	if !ok {
+		// parseInt stops at 18 digits; bytes and packets never get near 10^18.
+		return OptInt64{}, fmt.Errorf("field %s: %q is not an integer", col.name, v)
+	}
+	return OptInt64{V: n, Valid: true}, nil
+}

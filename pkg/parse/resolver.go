@@ -1,0 +1,315 @@
+package parse
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// resolverDecoder reads Route 53 Resolver query logs: JSON objects one after the other, one per line
+// as Resolver writes them to S3, or pretty-printed over several lines as some samples are. A record
+// that is not valid JSON, or of the wrong shape, is skipped and counted; input that ends inside an
+// object is ErrTruncated.
+type resolverDecoder struct {
+	badRecords
+	obj     Object
+	w       *window
+	line    int64 // 1-based line of w.buf[w.pos]
+	index   int64
+	err     error
+	answers []ResolverAnswer
+	unm     []byte
+}
+
+func newResolverDecoder(obj Object, r io.Reader, opts Options) *resolverDecoder {
+	d := &resolverDecoder{obj: obj, w: newWindow(r, opts.MaxRecordBytes), line: 1}
+	d.keep = opts.MaxBadRecordErrors
+	return d
+}
+
+// advance consumes n bytes, keeping the line count.
+func (d *resolverDecoder) advance(n int) {
+	w := d.w
+	d.line += int64(bytes.Count(w.buf[w.pos:w.pos+n], []byte{'\n'}))
+	w.pos += n
+}
+
+func (d *resolverDecoder) Next(rec *Record) error {
+	if d.err != nil {
+		return d.err
+	}
+	for {
+		w := d.w
+		b := w.buf[w.pos:w.end]
+		i := 0
+		for i < len(b) && isSpace(b[i]) {
+			i++
+		}
+		d.advance(i)
+		b = b[i:]
+		if len(b) == 0 {
+			if err := d.more(); err != nil {
+				return err
+			}
+			continue
+		}
+		idx := d.index
+		if b[0] != '{' {
+			// Not an object: skip the line.
+			nl := bytes.IndexByte(b, '\n')
+			if nl < 0 {
+				if err := d.more(); err == nil {
+					continue
+				} else if d.err != io.EOF {
+					return err
+				}
+				d.err = nil
+				nl = len(b)
+			}
+			d.index++
+			d.add(d.obj.newError(ErrBadRecord, w.offset(w.pos), d.line,
+				fmt.Errorf("record %d: line does not start a JSON object", idx)))
+			d.advance(nl)
+			continue
+		}
+		end, err := objectEnd(b, 0)
+		if err == errShort {
+			if err := d.more(); err != nil {
+				if err == io.EOF {
+					d.err = d.obj.newError(ErrTruncated, w.offset(w.end), d.line,
+						errors.New("input ends inside a JSON object"))
+				}
+				return d.err
+			}
+			continue
+		}
+		d.index++
+		if err != nil {
+			// Unbalanced or bad strings: skip to the end of the line and go on.
+			d.add(d.obj.newError(ErrBadRecord, w.offset(w.pos), d.line, fmt.Errorf("record %d: %w", idx, err)))
+			nl := bytes.IndexByte(b, '\n')
+			if nl < 0 {
+				nl = len(b)
+			}
+			d.advance(nl)
+			continue
+		}
+		raw := b[:end:end]
+		q, err := d.decode(raw)
+		line := d.line
+		off := w.offset(w.pos)
+		d.advance(end)
+		if err != nil {
+			d.add(d.obj.newError(ErrBadRecord, off, line, fmt.Errorf("record %d: %w", idx, err)))
+			continue
+		}
+		rec.Source = SourceResolver
+		rec.Index = idx
+		rec.Raw = raw
+		rec.DNS = q
+		rec.CloudTrail = nil
+		rec.Flow = nil
+		return nil
+	}
+}
+
+// more reads more input; at the end it sets d.err to io.EOF, or to the read error.
+func (d *resolverDecoder) more() error {
+	err := d.w.fill()
+	if err == nil {
+		return nil
+	}
+	if err == io.EOF {
+		d.err = io.EOF
+	} else if errors.Is(err, errRecordTooLarge) {
+		d.err = d.obj.newError(ErrTooLarge, d.w.offset(d.w.pos), d.line, err)
+	} else {
+		d.err = d.obj.asError(err, nil, d.w.offset(d.w.end))
+	}
+	return d.err
+}
+
+func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
+	c := cursor{b: raw, s: string(raw)}
+	q := new(ResolverQuery)
+	d.answers = d.answers[:0]
+	d.unm = d.unm[:0]
+	empty, err := c.objectStart()
+	if err != nil || empty {
+		return q, err
+	}
+	for {
+		c.ws()
+		keyStart := c.i
+		k, err := c.key()
+		if err != nil {
+			return nil, err
+		}
+		keyEnd := c.i - 1 // the ':'
+		for raw[keyEnd] != '"' {
+			keyEnd--
+		}
+		switch string(k) {
+		case "version":
+			q.Version, err = c.str("version")
+		case "account_id":
+			q.AccountID, err = c.str("account_id")
+		case "region":
+			q.Region, err = c.str("region")
+		case "vpc_id":
+			q.VPCID, err = c.str("vpc_id")
+		case "query_timestamp":
+			var s string
+			at := c.i
+			if s, err = c.str("query_timestamp"); err == nil && s != "" {
+				if q.QueryTimestamp, err = parseTime(s); err != nil {
+					err = &shapeError{off: at, field: "query_timestamp", msg: err.Error()}
+				}
+			}
+		case "query_name":
+			q.QueryName, err = c.str("query_name")
+		case "query_type":
+			q.QueryType, err = c.str("query_type")
+		case "query_class":
+			q.QueryClass, err = c.str("query_class")
+		case "rcode":
+			q.RCode, err = c.str("rcode")
+		case "answers":
+			err = d.decodeAnswers(&c)
+			if err == nil && len(d.answers) > 0 {
+				q.Answers = append([]ResolverAnswer(nil), d.answers...)
+			}
+		case "srcaddr":
+			q.SrcAddr, err = c.str("srcaddr")
+		case "srcport":
+			var s string
+			at := c.i
+			if s, err = c.str("srcport"); err == nil && s != "" && s != "-" {
+				v, ok := parseInt(s)
+				if !ok || v < 0 || v > 65535 {
+					err = &shapeError{off: at, field: "srcport", msg: "not a port number: " + s}
+				} else {
+					q.SrcPort = OptInt32{V: int32(v), Valid: true}
+				}
+			}
+		case "transport":
+			q.Transport, err = c.str("transport")
+		case "srcids":
+			_, err = objectMembers(&c, "srcids", func(k []byte) error {
+				var err error
+				switch string(k) {
+				case "instance":
+					q.SrcIDs.Instance, err = c.str("srcids.instance")
+				case "resolver_endpoint":
+					q.SrcIDs.ResolverEndpoint, err = c.str("srcids.resolver_endpoint")
+				case "resolver_network_interface":
+					q.SrcIDs.ResolverNetworkInterface, err = c.str("srcids.resolver_network_interface")
+				default:
+					_, _, err = c.skip()
+				}
+				return err
+			})
+		case "firewall_rule_group_id":
+			q.FirewallRuleGroupID, err = c.str("firewall_rule_group_id")
+		case "firewall_rule_action":
+			q.FirewallRuleAction, err = c.str("firewall_rule_action")
+		case "firewall_domain_list_id":
+			q.FirewallDomainListID, err = c.str("firewall_domain_list_id")
+		case "firewall_protection":
+			q.FirewallProtection, err = c.str("firewall_protection")
+		default:
+			var s, e int
+			if s, e, err = c.skip(); err == nil {
+				if len(d.unm) == 0 {
+					d.unm = append(d.unm, '{')
+				} else {
+					d.unm = append(d.unm, ',')
+				}
+				d.unm = append(d.unm, raw[keyStart:keyEnd+1]...)
+				d.unm = append(d.unm, ':')
+				d.unm = append(d.unm, raw[s:e]...)
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		more, err := c.next('}')
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			break
+		}
+	}
+	if len(d.unm) > 0 {
+		q.Unmapped = json.RawMessage(append(append([]byte(nil), d.unm...), '}'))
+	}
+	return q, nil
+}
+
+func (d *resolverDecoder) decodeAnswers(c *cursor) error {
+	switch c.peek() {
+	case 'n':
+		return c.literal("null")
+	case '[':
+	case 0:
+		return errShort
+	default:
+		return c.wrongType("answers", "an array")
+	}
+	c.i++
+	if c.peek() == ']' {
+		c.i++
+		return nil
+	}
+	for {
+		var a ResolverAnswer
+		if _, err := objectMembers(c, "answers[]", func(k []byte) error {
+			var err error
+			switch string(k) {
+			case "Rdata", "RData", "rdata":
+				a.RData, err = c.str("answers.Rdata")
+			case "Type", "type":
+				a.Type, err = c.str("answers.Type")
+			case "Class", "class":
+				a.Class, err = c.str("answers.Class")
+			default:
+				_, _, err = c.skip()
+			}
+			return err
+		}); err != nil {
+			return err
+		}
+		d.answers = append(d.answers, a)
+		more, err := c.next(']')
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// parseInt parses a decimal integer of at most 18 digits (no overflow possible), with optional '-'.
+func parseInt(s string) (int64, bool) {
+	neg := false
+	if len(s) > 0 && s[0] == '-' {
+		neg = true
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
