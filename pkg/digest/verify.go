@@ -1,0 +1,248 @@
+package digest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Object is a digest object as read from the store.
+type Object struct {
+	Bucket, Key string
+	Body        []byte            // as stored: gzip
+	Metadata    map[string]string // S3 user metadata (keys compared case-insensitively)
+}
+
+// meta looks a metadata key up case-insensitively (SDK v1 canonicalises header names).
+func (o *Object) meta(k string) (string, bool) {
+	if v, ok := o.Metadata[k]; ok {
+		return v, true
+	}
+	for mk, v := range o.Metadata {
+		if strings.EqualFold(mk, k) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Signature sources recorded in Verified.SignatureFrom.
+const (
+	SignatureFromMetadata  = "metadata"
+	SignatureFromSuccessor = "successor" // the successor's validated previousDigestSignature (offline mode)
+)
+
+// Verified is a digest that passed aws-cli's per-digest checks.
+type Verified struct {
+	Bucket, Key   string
+	Name          KeyName
+	NameErr       error
+	Digest        *Digest
+	Inflated      []byte
+	SHA256        string // hex sha256 of Inflated
+	Signature     string // the signature that verified
+	MetaSignature string // x-amz-meta-signature, when present
+	SignatureFrom string
+	Fingerprint   string
+	Start, End    time.Time
+	Findings      []Finding
+}
+
+// Backfill reports whether the digest is a backfill digest (by its key, as aws-cli decides).
+func (v *Verified) Backfill() bool { return strings.HasSuffix(v.Key, backfillSuffix) }
+
+// Checker runs the per-digest checks. Keys is required.
+type Checker struct {
+	Keys *KeyRing
+	// StrictKeyWindow turns "signing time outside the key's validity" from a warning into an error.
+	StrictKeyWindow bool
+}
+
+// IsBackfillKey reports whether key names a backfill digest (only the exact suffix counts).
+func IsBackfillKey(key string) bool { return strings.HasSuffix(key, backfillSuffix) }
+
+// Check verifies one digest object for the chain whose keys live in region (the source region). It
+// runs aws-cli's checks in aws-cli's order (spec §1.5) and returns the first failure as a *CheckError
+// carrying aws-cli's message. inherited, when not empty, is the signature the already-verified
+// successor names in previousDigestSignature: it stands in for missing metadata (offline mirrors keep
+// metadata only for the newest digest) and is cross-checked against metadata otherwise.
+func (c *Checker) Check(ctx context.Context, obj Object, region, inherited string) (*Verified, *CheckError) {
+	v := &Verified{Bucket: obj.Bucket, Key: obj.Key}
+	v.Name, v.NameErr = ParseKey(obj.Key)
+	inflated, trailing, err := Inflate(obj.Body)
+	if err != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
+	}
+	d, missing, hasLogs, err := Decode(inflated)
+	if err != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
+	}
+	v.Digest, v.Inflated = d, inflated
+	sum := sha256.Sum256(inflated)
+	v.SHA256 = hex.EncodeToString(sum[:])
+	if trailing {
+		v.Findings = append(v.Findings, Finding{ClassTrailingData, SeverityWarning, "data after the digest's gzip member (ignored, as aws-cli does)"})
+	}
+
+	metaSig, hasSig := obj.meta(MetaSignature)
+	metaAlg, hasAlg := obj.meta(MetaSignatureAlgorithm)
+	switch {
+	case hasSig && hasAlg:
+		// When the successor names a different signature, LinkFindings reports it.
+		v.Signature, v.MetaSignature, v.SignatureFrom = metaSig, metaSig, SignatureFromMetadata
+	case inherited != "":
+		v.Signature, v.SignatureFrom = inherited, SignatureFromSuccessor
+	default:
+		return nil, checkErr(ClassNoSignature, "signature verification failed", "no signature and signature-algorithm metadata")
+	}
+	var backfillAt time.Time
+	if IsBackfillKey(obj.Key) && v.SignatureFrom == SignatureFromMetadata {
+		ts, ok := obj.meta(MetaBackfillTimestamp)
+		if !ok {
+			return nil, checkErr(ClassInvalidFormat, "invalid format", "backfill digest without %s metadata", MetaBackfillTimestamp)
+		}
+		t, err := ParseUserTime(ts)
+		if err != nil {
+			return nil, checkErr(ClassInvalidFormat, "invalid format", "backfill timestamp %q unparsable", ts)
+		}
+		backfillAt = t
+	}
+	if missing != "" {
+		return nil, checkErr(ClassInvalidFormat, "invalid format", "member %s missing", missing)
+	}
+	if d.DigestS3Bucket != obj.Bucket || d.DigestS3Object != obj.Key {
+		return nil, checkErr(ClassMoved, "has been moved from its original location",
+			"JSON names s3://%s/%s", d.DigestS3Bucket, d.DigestS3Object)
+	}
+	v.End, err = ParseDigestTime(d.DigestEndTime)
+	if err != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
+	}
+	if v.Start, err = ParseDigestTime(d.DigestStartTime); err != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
+	}
+
+	fp := d.DigestPublicKeyFingerprint
+	v.Fingerprint = fp
+	rk := c.Keys.lookup(region, fp)
+	if rk == nil {
+		// aws-cli fetches keys lazily only for backfill digests (around the generation time); a standard
+		// digest whose key lies outside the run's window (a link target before --start-time, a
+		// rotation edge) is looked up around its own end time too.
+		at := v.End
+		if !backfillAt.IsZero() {
+			at = backfillAt
+		}
+		from, to := at.Add(-time.Hour), at.Add(time.Hour)
+		n, err := c.Keys.Load(ctx, region, from, to)
+		if err != nil {
+			return nil, &CheckError{Class: ClassKeyNotFound, Msg: err.Error(), Err: err}
+		}
+		if n == 0 && !backfillAt.IsZero() {
+			return nil, checkErr(ClassKeyNotFound, fmt.Sprintf("No public keys found between %s and %s", DisplayTime(from), DisplayTime(to)), "")
+		}
+		rk = c.Keys.lookup(region, fp)
+	}
+	if rk == nil {
+		return nil, checkErr(ClassKeyNotFound, fmt.Sprintf("public key not found in region %s for fingerprint %s", region, fp), "")
+	}
+	if rk.err != nil {
+		return nil, &CheckError{Class: ClassKeyInvalid, Msg: "Unable to load PKCS #1 key with fingerprint " + fp, Err: rk.err}
+	}
+	if ce := VerifySignature(rk.pub, StringToSign(d, inflated), v.Signature); ce != nil {
+		return nil, ce
+	}
+	if !hasLogs {
+		return nil, checkErr(ClassInvalidFormat, "invalid format", "member logFiles missing")
+	}
+
+	// Beyond aws-cli: consistency checks on an authentic digest. They are warnings: the signature
+	// already binds bucket, key and content, so a disagreement is CloudTrail's, not an attacker's.
+	signedAt := v.End
+	if !backfillAt.IsZero() {
+		signedAt = backfillAt
+	}
+	if !rk.ValidityStartTime.IsZero() && (signedAt.Before(rk.ValidityStartTime) || (!rk.ValidityEndTime.IsZero() && signedAt.After(rk.ValidityEndTime))) {
+		sev := SeverityWarning
+		if c.StrictKeyWindow {
+			sev = SeverityError
+		}
+		v.Findings = append(v.Findings, Finding{ClassKeyWindow, sev, fmt.Sprintf("signed at %s, outside key %s validity %s..%s",
+			DisplayTime(signedAt), fp, DisplayTime(rk.ValidityStartTime), DisplayTime(rk.ValidityEndTime))})
+	}
+	v.Findings = append(v.Findings, consistency(v, metaAlg, hasAlg)...)
+	return v, nil
+}
+
+func consistency(v *Verified, metaAlg string, hasAlg bool) []Finding {
+	var out []Finding
+	warn := func(format string, a ...any) {
+		out = append(out, Finding{ClassInconsistent, SeverityWarning, fmt.Sprintf(format, a...)})
+	}
+	d := v.Digest
+	if d.DigestSignatureAlgorithm != SignatureAlgorithm {
+		warn("digestSignatureAlgorithm is %q, not %s", d.DigestSignatureAlgorithm, SignatureAlgorithm)
+	}
+	if hasAlg && metaAlg != SignatureAlgorithm {
+		warn("signature-algorithm metadata is %q, not %s", metaAlg, SignatureAlgorithm)
+	}
+	if v.NameErr != nil {
+		warn("key is not in CloudTrail's digest layout: %v", v.NameErr)
+	} else {
+		if v.Name.Account != d.AWSAccountID {
+			warn("awsAccountId %s differs from the key's account %s", d.AWSAccountID, v.Name.Account)
+		}
+		if v.Name.Stamp != CompactTime(v.End) {
+			warn("key timestamp %s differs from digestEndTime %s", v.Name.Stamp, d.DigestEndTime)
+		}
+	}
+	if d.PreviousDigestHashAlgorithm != nil && *d.PreviousDigestHashAlgorithm != "SHA-256" {
+		warn("previousDigestHashAlgorithm is %q", *d.PreviousDigestHashAlgorithm)
+	}
+	for _, lf := range d.LogFiles {
+		if lf.HashAlgorithm != "SHA-256" {
+			warn("log file %s: hashAlgorithm %q", lf.S3Object, lf.HashAlgorithm)
+		}
+		if v.NameErr == nil && !logInChain(lf.S3Object, v.Name.ChainID) {
+			warn("log file %s is outside account %s, region %s", lf.S3Object, v.Name.Account, v.Name.SourceRegion)
+		}
+	}
+	return out
+}
+
+func logInChain(key string, c ChainID) bool {
+	for _, folder := range []string{"/CloudTrail/", "/CloudTrail-Insight/"} {
+		if strings.Contains("/"+key, "/"+c.Account+folder+c.SourceRegion+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// LinkFindings checks the link from an already verified successor to its predecessor beyond what
+// aws-cli checks: the predecessor's hash and signature must be the ones the successor signed over,
+// and the predecessor must end where the successor starts.
+func LinkFindings(succ, pred *Verified) []Finding {
+	var out []Finding
+	d := succ.Digest
+	if d.PreviousDigestHashValue == nil || !strings.EqualFold(*d.PreviousDigestHashValue, pred.SHA256) {
+		got := "null"
+		if d.PreviousDigestHashValue != nil {
+			got = *d.PreviousDigestHashValue
+		}
+		out = append(out, Finding{ClassPrevHash, SeverityError, fmt.Sprintf("sha256 is %s but successor s3://%s/%s lists previousDigestHashValue %s",
+			pred.SHA256, succ.Bucket, succ.Key, got)})
+	}
+	if d.PreviousDigestSignature == nil || !strings.EqualFold(*d.PreviousDigestSignature, pred.Signature) {
+		out = append(out, Finding{ClassPrevSignature, SeverityError, fmt.Sprintf("signature differs from previousDigestSignature of successor s3://%s/%s",
+			succ.Bucket, succ.Key)})
+	}
+	if !pred.End.Equal(succ.Start) {
+		out = append(out, Finding{ClassDiscontinuity, SeverityWarning, fmt.Sprintf("ends %s but successor s3://%s/%s starts %s",
+			DisplayTime(pred.End), succ.Bucket, succ.Key, DisplayTime(succ.Start))})
+	}
+	return out
+}
