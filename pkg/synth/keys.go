@@ -1,0 +1,195 @@
+package synth
+
+import (
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sync"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/digest"
+)
+
+// signingKey is one synthetic CloudTrail digest key.
+type signingKey struct {
+	priv        *rsa.PrivateKey
+	der         []byte // PKCS#1 RSAPublicKey, as ListPublicKeys returns it
+	fingerprint string // lowercase hex MD5 of der
+	validFrom   time.Time
+	validTo     time.Time
+}
+
+// regionKeys are a region's keys, oldest first. CloudTrail keys are per region; the digest's source
+// region selects the set, its end time the key.
+type regionKeys struct {
+	keys     []*signingKey
+	rotation time.Time // digests ending at or after rotation use keys[1]
+}
+
+func (rk *regionKeys) forTime(t time.Time) *signingKey {
+	if !t.Before(rk.rotation) {
+		return rk.keys[1]
+	}
+	return rk.keys[0]
+}
+
+// rsaBits is the size of CloudTrail's digest keys.
+const rsaBits = 2048
+
+// deterministicKey derives an RSA-2048 key from r. crypto/rsa.GenerateKey cannot be used: since Go
+// 1.20 it deliberately ignores the determinism of the reader it is given. The primes here come from
+// the seeded stream with math/big's ProbablyPrime (20 Miller-Rabin rounds plus Baillie-PSW, whose bases
+// are themselves derived from the candidate, so the search is reproducible). These keys are for
+// synthetic test archives only.
+func deterministicKey(r *rng) (*rsa.PrivateKey, error) {
+	e := big.NewInt(65537)
+	one := big.NewInt(1)
+	for range 64 {
+		p := deterministicPrime(r, rsaBits/2)
+		q := deterministicPrime(r, rsaBits/2)
+		if p.Cmp(q) == 0 {
+			continue
+		}
+		n := new(big.Int).Mul(p, q)
+		if n.BitLen() != rsaBits {
+			continue
+		}
+		pm1 := new(big.Int).Sub(p, one)
+		qm1 := new(big.Int).Sub(q, one)
+		phi := new(big.Int).Mul(pm1, qm1)
+		d := new(big.Int).ModInverse(e, phi)
+		if d == nil {
+			continue // e shares a factor with p-1 or q-1
+		}
+		key := &rsa.PrivateKey{
+			PublicKey: rsa.PublicKey{N: n, E: int(e.Int64())},
+			D:         d,
+			Primes:    []*big.Int{p, q},
+		}
+		key.Precompute()
+		if err := key.Validate(); err != nil {
+			return nil, fmt.Errorf("synth: derived RSA key is invalid: %w", err)
+		}
+		return key, nil
+	}
+	return nil, fmt.Errorf("synth: no RSA key after 64 prime pairs")
+}
+
+func deterministicPrime(r *rng, bits int) *big.Int {
+	buf := make([]byte, bits/8)
+	for {
+		for i := 0; i < len(buf); i += 8 {
+			v := r.Uint64()
+			for j := 0; j < 8 && i+j < len(buf); j++ {
+				buf[i+j] = byte(v >> (8 * j))
+			}
+		}
+		buf[0] |= 0xc0 // the two top bits make the product of two such primes exactly 2*bits long
+		buf[len(buf)-1] |= 1
+		p := new(big.Int).SetBytes(buf)
+		if p.ProbablyPrime(20) {
+			return p
+		}
+	}
+}
+
+func newSigningKey(priv *rsa.PrivateKey, from, to time.Time) *signingKey {
+	der := x509.MarshalPKCS1PublicKey(&priv.PublicKey)
+	sum := md5.Sum(der)
+	return &signingKey{priv: priv, der: der, fingerprint: hex.EncodeToString(sum[:]), validFrom: from, validTo: to}
+}
+
+func (k *signingKey) sign(msg []byte) (string, error) {
+	h := sha256.Sum256(msg)
+	sig, err := rsa.SignPKCS1v15(nil, k.priv, crypto.SHA256, h[:])
+	if err != nil {
+		return "", fmt.Errorf("synth: sign digest: %w", err)
+	}
+	return hex.EncodeToString(sig), nil
+}
+
+func (k *signingKey) public() digest.PublicKey {
+	return digest.PublicKey{Value: k.der, ValidityStartTime: k.validFrom, ValidityEndTime: k.validTo, Fingerprint: k.fingerprint}
+}
+
+// keyring holds every region's keys and one unpublished key for the unknown-key tampering.
+type keyring struct {
+	regions map[string]*regionKeys
+	unknown *signingKey
+}
+
+// newKeyring derives two keys per region that mimic CloudTrail's rotation (a new key every 20 days,
+// each valid 30 days), compressed so that the rotation falls inside the generated hours: the old key
+// signs digests ending before the rotation instant, the new one those after; their validity overlaps.
+// Keys are derived concurrently (they are independent streams), about 0.1 s each.
+func newKeyring(seed uint64, regions []string, rotation time.Time) (*keyring, error) {
+	type job struct {
+		region string
+		idx    int
+	}
+	jobs := []job{{"", -1}}
+	for _, r := range regions {
+		jobs = append(jobs, job{r, 0}, job{r, 1})
+	}
+	privs := make([]*rsa.PrivateKey, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Go(func() {
+			label := "unknown-key"
+			if j.idx >= 0 {
+				label = fmt.Sprintf("key/%s/%d", j.region, j.idx)
+			}
+			privs[i], errs[i] = deterministicKey(newRand(seed, label))
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	const day = 24 * time.Hour
+	kr := &keyring{regions: map[string]*regionKeys{}}
+	kr.unknown = newSigningKey(privs[0], rotation.Add(-15*day), rotation.Add(15*day))
+	for i := 1; i < len(jobs); i += 2 {
+		kr.regions[jobs[i].region] = &regionKeys{
+			rotation: rotation,
+			keys: []*signingKey{
+				newSigningKey(privs[i], rotation.Add(-20*day), rotation.Add(10*day)),
+				newSigningKey(privs[i+1], rotation, rotation.Add(30*day)),
+			},
+		}
+	}
+	return kr, nil
+}
+
+// publicKeys returns the published keys per region in list-public-keys shape (newest first, as the
+// API lists them).
+func (kr *keyring) publicKeys() map[string]digest.PublicKeyList {
+	out := make(map[string]digest.PublicKeyList, len(kr.regions))
+	for region, rk := range kr.regions {
+		var l digest.PublicKeyList
+		for i := len(rk.keys) - 1; i >= 0; i-- {
+			l.PublicKeyList = append(l.PublicKeyList, rk.keys[i].public())
+		}
+		out[region] = l
+	}
+	return out
+}
+
+// MarshalPublicKeys renders a region → PublicKeyList map as the keys file (indented JSON with the
+// regions in sorted order; encoding/json sorts map keys, so the bytes are stable).
+func MarshalPublicKeys(keys map[string]digest.PublicKeyList) ([]byte, error) {
+	b, err := json.MarshalIndent(keys, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("synth: marshal public keys: %w", err)
+	}
+	return append(b, '\n'), nil
+}
