@@ -1,0 +1,353 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/store"
+)
+
+// env is one store shared by several simulated worker processes.
+type env struct {
+	t      *testing.T
+	loc    store.Location
+	out    store.Location // where "Parquet files" go
+	bucket string
+}
+
+func localEnv(t *testing.T) *env {
+	s := store.NewLocal(t.TempDir())
+	return &env{t: t, bucket: "out", loc: store.Location{Store: s, Bucket: "out", Prefix: "_ledger/"},
+		out: store.Location{Store: s, Bucket: "out", Prefix: "tables/"}}
+}
+
+// open starts a worker; skew shifts its clock, so a worker far in the future sees every other lease
+// as expired (the others are "dead" to it).
+func (e *env) open(name string, skew time.Duration) *Ledger {
+	e.t.Helper()
+	l, err := Open(context.Background(), Options{Loc: e.loc, Owner: name, LeaseTTL: time.Minute,
+		Now: func() time.Time { return time.Now().Add(skew) }})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { l.Close(context.Background()) })
+	return l
+}
+
+// crash stops a worker's lease renewal without dropping the lease, as kill -9 would.
+func crash(l *Ledger) {
+	close(l.stop)
+	l.wg.Wait()
+}
+
+// expire makes every other worker see l's lease as expired (as LeaseTTL after its last renewal).
+func (e *env) expire(l *Ledger) {
+	e.t.Helper()
+	if err := e.loc.Store.Delete(context.Background(), e.loc.Bucket, e.loc.Key("owners/"+l.Owner())); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) claim(l *Ledger, in Input, want Decision) {
+	e.t.Helper()
+	d, err := l.Claim(context.Background(), in)
+	if err != nil {
+		e.t.Fatalf("%s claim %s: %v", l.Owner(), in.Key, err)
+	}
+	if d != want {
+		e.t.Fatalf("%s claim %s = %v, want %v", l.Owner(), in.Key, d, want)
+	}
+}
+
+// writeFiles makes a checkpoint's files visible, as the sink does between the hooks.
+func (e *env) writeFiles(files []File) {
+	e.t.Helper()
+	for _, f := range files {
+		if err := e.out.Store.Put(context.Background(), f.Bucket, f.Key, []byte("rows"), nil); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) exists(f File) bool {
+	_, err := e.out.Store.Head(context.Background(), f.Bucket, f.Key)
+	if err != nil && !store.IsNotFound(err) {
+		e.t.Fatal(err)
+	}
+	return err == nil
+}
+
+func (e *env) files(c string, n int) []File {
+	var fs []File
+	for i := 0; i < n; i++ {
+		fs = append(fs, File{Bucket: e.bucket, Key: fmt.Sprintf("%s%s-%d.parquet", e.out.Prefix, c, i)})
+	}
+	return fs
+}
+
+var (
+	inA = Input{Bucket: "logs", Key: "AWSLogs/1/CloudTrail/a.json.gz", ETag: `"e1"`}
+	inB = Input{Bucket: "logs", Key: "AWSLogs/1/CloudTrail/b b+c.json.gz", ETag: "e2"}
+)
+
+func commit(t *testing.T, e *env, l *Ledger, c string, ins []Input, files []File) {
+	t.Helper()
+	ctx := context.Background()
+	if err := l.BeforeCommit(ctx, c, ins, files); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFiles(files)
+	if err := l.AfterCommit(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLedger(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		run  func(t *testing.T, e *env)
+	}{
+		{"commit then redelivery is done", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			e.claim(w, inA, Busy) // duplicate message while in flight
+			commit(t, e, w, "c1", []Input{inA}, e.files("c1", 2))
+			if ack, err := w.Finish(ctx, inA, Durable); err != nil || !ack {
+				t.Fatalf("finish = %v, %v; want ack", ack, err)
+			}
+			e.claim(w, inA, Done)
+			e.claim(e.open("w2", 0), inA, Done)
+			// Same key, new content: new work.
+			e.claim(w, Input{Bucket: inA.Bucket, Key: inA.Key, ETag: "e9"}, Process)
+		}},
+		{"etag quotes do not matter", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, Input{Bucket: "b", Key: "k", ETag: `"x"`}, Process)
+			e.claim(w, Input{Bucket: "b", Key: "k", ETag: "x"}, Busy)
+		}},
+		{"crash after files visible rolls back", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			e.claim(w1, inB, Process)
+			files := e.files("c1", 3)
+			if err := w1.BeforeCommit(ctx, "c1", []Input{inA, inB}, files); err != nil {
+				t.Fatal(err)
+			}
+			e.writeFiles(files[:2]) // killed while the third file uploads
+			crash(w1)
+			// While w1's lease is fresh, another worker must wait.
+			e.claim(e.open("w2", 0), inA, Busy)
+			e.expire(w1)
+			w3 := e.open("w3", 0)
+			e.claim(w3, inB, Process)
+			for _, f := range files {
+				if e.exists(f) {
+					t.Fatalf("%s of the dead checkpoint is still visible", f.Key)
+				}
+			}
+			e.claim(w3, inA, Process)
+			commit(t, e, w3, "c2", []Input{inA, inB}, e.files("c2", 1))
+			for _, in := range []Input{inA, inB} {
+				if ack, err := w3.Finish(ctx, in, Durable); err != nil || !ack {
+					t.Fatalf("finish %s = %v, %v", in.Key, ack, err)
+				}
+			}
+			e.claim(e.open("w4", 0), inA, Done)
+		}},
+		{"crash after commit marker acknowledges", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			files := e.files("c1", 1)
+			commit(t, e, w1, "c1", []Input{inA}, files)
+			crash(w1) // before deleting the message
+			e.expire(w1)
+			e.claim(e.open("w2", 0), inA, Done)
+			if !e.exists(files[0]) {
+				t.Fatal("committed file was deleted")
+			}
+		}},
+		{"crash before any checkpoint is taken over", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			crash(w1)
+			e.claim(e.open("w2", 0), inA, Busy)
+			// A lease not renewed for LeaseTTL is expired.
+			e.claim(e.open("w3", 2*time.Minute), inA, Process)
+		}},
+		{"clean shutdown hands over at once", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			if err := w1.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.claim(e.open("w2", 0), inA, Process)
+		}},
+		{"zombie cannot commit after takeover", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			e.claim(w1, inB, Process)
+			e.expire(w1) // w1 stalls: the others presume it dead
+			w2 := e.open("w2", 0)
+			e.claim(w2, inA, Process)
+			files := e.files("c1", 1)
+			err := w1.BeforeCommit(ctx, "c1", []Input{inA, inB}, files)
+			if !errors.Is(err, ErrFenced) {
+				t.Fatalf("zombie BeforeCommit = %v, want ErrFenced", err)
+			}
+			// The zombie's other input is free at once: its checkpoint was decided aborted.
+			e.claim(e.open("w3", 0), inB, Process)
+			if ack, _ := w1.Finish(ctx, inA, Failed); ack {
+				t.Fatal("fenced input acknowledged")
+			}
+		}},
+		{"zombie commit loses to abort", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			files := e.files("c1", 1)
+			if err := w1.BeforeCommit(ctx, "c1", []Input{inA}, files); err != nil {
+				t.Fatal(err)
+			}
+			e.expire(w1)
+			w2 := e.open("w2", 0)
+			e.claim(w2, inA, Process) // aborts c1
+			e.writeFiles(files)       // the zombie's upload lands late
+			if err := w1.AfterCommit(ctx, "c1"); !errors.Is(err, ErrFenced) {
+				t.Fatalf("zombie AfterCommit = %v, want ErrFenced", err)
+			}
+			if ack, _ := w1.Finish(ctx, inA, Durable); ack {
+				t.Fatal("aborted checkpoint acknowledged")
+			}
+		}},
+		{"empty and quarantined are final", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			e.claim(w, inB, Process)
+			if ack, err := w.Finish(ctx, inA, Durable); err != nil || !ack {
+				t.Fatal(ack, err)
+			}
+			if ack, err := w.Finish(ctx, inB, Quarantined); err != nil || !ack {
+				t.Fatal(ack, err)
+			}
+			w2 := e.open("w2", 0)
+			e.claim(w2, inA, Done)
+			e.claim(w2, inB, Done)
+		}},
+		{"failed input is released to live workers", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			if ack, err := w1.Finish(ctx, inA, Failed); err != nil || ack {
+				t.Fatal(ack, err)
+			}
+			e.claim(e.open("w2", 0), inA, Process)
+		}},
+		{"own stale attempt is retaken", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			w1.mu.Lock()
+			delete(w1.claims, inA.norm()) // lost track, e.g. Finish failed to write
+			w1.mu.Unlock()
+			e.claim(w1, inA, Process)
+		}},
+		{"unclaimed input cannot enter a checkpoint", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			if err := w.BeforeCommit(ctx, "c1", []Input{inA}, nil); err == nil {
+				t.Fatal("BeforeCommit accepted an input this process does not own")
+			}
+		}},
+		{"recover removes dead checkpoints", func(t *testing.T, e *env) {
+			w1 := e.open("w1", 0)
+			e.claim(w1, inA, Process)
+			e.claim(w1, inB, Process)
+			dead := e.files("c1", 2)
+			if err := w1.BeforeCommit(ctx, "c1", []Input{inA}, dead); err != nil {
+				t.Fatal(err)
+			}
+			e.writeFiles(dead)
+			kept := e.files("c2", 1)
+			commit(t, e, w1, "c2", []Input{inB}, kept)
+			crash(w1)
+			if n, err := e.open("w2", 0).Recover(ctx); err != nil || n != 0 {
+				t.Fatalf("recover with a live owner = %d, %v; want 0", n, err)
+			}
+			e.expire(w1)
+			n, err := e.open("w3", 0).Recover(ctx)
+			if err != nil || n != 1 {
+				t.Fatalf("recover = %d, %v; want 1", n, err)
+			}
+			if e.exists(dead[0]) || e.exists(dead[1]) || !e.exists(kept[0]) {
+				t.Fatal("recover deleted the wrong files")
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, localEnv(t)) })
+	}
+}
+
+// TestClaimRace: many workers receive the same object at once; exactly one processes it.
+func TestClaimRace(t *testing.T) {
+	e := localEnv(t)
+	const n = 16
+	var ws []*Ledger
+	for i := 0; i < n; i++ {
+		ws = append(ws, e.open(fmt.Sprintf("w%d", i), 0))
+	}
+	var process atomic.Int32
+	var wg sync.WaitGroup
+	for _, w := range ws {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := w.Claim(context.Background(), inA)
+			if err != nil {
+				t.Error(err)
+			}
+			if d == Process {
+				process.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := process.Load(); got != 1 {
+		t.Fatalf("%d workers got Process, want 1", got)
+	}
+}
+
+// TestTakeoverRace: when the owner is dead, many workers race to take over; exactly one wins.
+func TestTakeoverRace(t *testing.T) {
+	e := localEnv(t)
+	w0 := e.open("w0", 0)
+	e.claim(w0, inA, Process)
+	if err := w0.BeforeCommit(context.Background(), "c0", []Input{inA}, e.files("c0", 1)); err != nil {
+		t.Fatal(err)
+	}
+	crash(w0)
+	e.expire(w0)
+	const n = 8
+	var process atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		w := e.open(fmt.Sprintf("w%d", i+1), 0)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := w.Claim(context.Background(), inA)
+			if err != nil {
+				t.Error(err)
+			}
+			if d == Process {
+				process.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := process.Load(); got != 1 {
+		t.Fatalf("%d workers got Process, want 1", got)
+	}
+}
