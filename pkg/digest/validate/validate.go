@@ -1,0 +1,733 @@
+// Package validate checks CloudTrail digest chains over a store.Store (S3 or a local mirror): the
+// traversal of `aws cloudtrail validate-logs` (newest to oldest, standard then backfill pass, same
+// messages and counters), plus what aws-cli lacks — whole-bucket discovery of every chain, bounded
+// parallel fetching and hashing, stronger chain checks, gap accounting, per-file access errors and
+// offline validation with signatures inherited along the chain.
+//
+// It promises never to hold a log file in memory (logs are streamed through gunzip and SHA-256) and
+// to bound concurrency: at most Options.LogWorkers log files and Options.Prefetch digests per chain are
+// in flight.
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/digest"
+	"github.com/logarchive/logarchive/pkg/store"
+)
+
+// Options configure a Validator. Store, Keys and Start are required.
+type Options struct {
+	Store store.Store
+	Keys  digest.KeySource
+	// Start and End bound the validated range (End defaults to Now).
+	Start, End time.Time
+	// LogWorkers bounds log files fetched and hashed at once, across chains. Default 4×GOMAXPROCS
+	// (fetching from S3 is mostly waiting).
+	LogWorkers int
+	// Prefetch bounds digests fetched ahead of the traversal, per chain. Default 8.
+	Prefetch int
+	// ChainWorkers bounds chains validated at once. Default 4.
+	ChainWorkers int
+	// Offline lets a digest without signature metadata use the signature its verified successor
+	// names (previousDigestSignature): local mirrors keep metadata only for the newest digest.
+	Offline bool
+	// ExpectRecent, when > 0, reports a chain whose newest verified digest ends earlier than
+	// min(End, Now) − ExpectRecent (head truncation: the newest digests were deleted).
+	ExpectRecent time.Duration
+	// StrictKeyWindow makes a signature outside its key's validity an error instead of a warning.
+	StrictKeyWindow bool
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives debug and progress information (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultPrefetch     = 8
+	DefaultChainWorkers = 4
+)
+
+func (o *Options) defaults() error {
+	if o.Store == nil || o.Keys == nil {
+		return errors.New("validate: Options.Store and Options.Keys are required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.End.IsZero() {
+		o.End = o.Now().UTC().Truncate(time.Second)
+	}
+	if o.Start.After(o.End) {
+		return errors.New("Invalid time range specified: start-time must occur before end-time")
+	}
+	if o.LogWorkers <= 0 {
+		o.LogWorkers = 4 * runtime.GOMAXPROCS(0)
+	}
+	if o.Prefetch <= 0 {
+		o.Prefetch = DefaultPrefetch
+	}
+	if o.ChainWorkers <= 0 {
+		o.ChainWorkers = DefaultChainWorkers
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Progress counts work done so far; read it with Validator.Progress.
+type Progress struct {
+	Chains, Digests, Logs int64
+	LogBytes              int64
+}
+
+// Validator validates chains. Safe for concurrent use.
+type Validator struct {
+	opts    Options
+	ring    *digest.KeyRing
+	checker *digest.Checker
+	logSem  chan struct{}
+
+	chains, digests, logs, logBytes atomic.Int64
+}
+
+// New returns a Validator.
+func New(opts Options) (*Validator, error) {
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	ring := digest.NewKeyRing(opts.Keys)
+	return &Validator{opts: opts, ring: ring, checker: &digest.Checker{Keys: ring, StrictKeyWindow: opts.StrictKeyWindow},
+		logSem: make(chan struct{}, opts.LogWorkers)}, nil
+}
+
+// Options returns the effective options (with defaults).
+func (v *Validator) Options() Options { return v.opts }
+
+// Progress returns the work done so far.
+func (v *Validator) Progress() Progress {
+	return Progress{Chains: v.chains.Load(), Digests: v.digests.Load(), Logs: v.logs.Load(), LogBytes: v.logBytes.Load()}
+}
+
+// FatalError is a condition that stops a chain's validation as a whole (aws-cli aborts on it).
+type FatalError struct{ Msg string }
+
+func (e *FatalError) Error() string { return e.Msg }
+
+// listed is one digest key of a listing.
+type listed struct {
+	key  string
+	date string // YYYYMMDDTHHMMSSZ from the key, as aws-cli extracts it
+}
+
+// keyDate extracts a digest key's date by position, as aws-cli does (key[-24:-8], backfill key[-33:-17]).
+func keyDate(key string) (string, bool) {
+	var s string
+	if digest.IsBackfillKey(key) {
+		if len(key) < 33 {
+			return "", false
+		}
+		s = key[len(key)-33 : len(key)-17]
+	} else {
+		if len(key) < 24 {
+			return "", false
+		}
+		s = key[len(key)-24 : len(key)-8]
+	}
+	if _, err := time.Parse("20060102T150405Z", s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+func parseStamp(s string) time.Time {
+	t, _ := time.Parse("20060102T150405Z", s)
+	return t
+}
+
+// listChain lists the chain's digest keys whose key date lies in [start, end+1h], ascending, split into
+// standard and backfill keys (aws-cli's load_digest_keys_in_range).
+func (v *Validator) listChain(ctx context.Context, id digest.ChainID, bucket string, start, end time.Time) (std, bf []listed, err error) {
+	prefix := id.RegionPrefix()
+	lo, hi := digest.CompactTime(start), digest.CompactTime(end.Add(time.Hour))
+	marker := prefix + "/" + start.Add(-time.Minute).UTC().Format("2006/01/02") + "/"
+	hiFolder := prefix + "/" + end.Add(time.Hour).UTC().Format("2006/01/02") + "/~"
+	errStop := errors.New("stop")
+	err = v.opts.Store.List(ctx, bucket, prefix+"/", marker, func(in store.Info) error {
+		if in.Key > hiFolder {
+			return errStop
+		}
+		kn, err := digest.ParseKey(in.Key)
+		if err != nil || kn.Account != id.Account || kn.SourceRegion != id.SourceRegion || kn.Trail != id.Trail ||
+			kn.HomeRegion != id.HomeRegion || kn.OrgID != id.OrgID || kn.Prefix != id.Prefix {
+			return nil
+		}
+		d, ok := keyDate(in.Key)
+		if !ok || d < lo || d > hi {
+			return nil
+		}
+		if kn.Backfill {
+			bf = append(bf, listed{in.Key, d})
+		} else {
+			std = append(std, listed{in.Key, d})
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, nil, fmt.Errorf("list digests of %s: %w", id, err)
+	}
+	byDate := func(s []listed) {
+		sort.SliceStable(s, func(i, j int) bool { return s[i].date < s[j].date })
+	}
+	byDate(std)
+	byDate(bf)
+	return std, bf, nil
+}
+
+// ValidateChain validates one chain. A *FatalError (e.g. no public keys) is returned in
+// ChainResult.Fatal, not as an error; the error is for cancellation and listing failures.
+func (v *Validator) ValidateChain(ctx context.Context, id digest.ChainID) (*ChainResult, error) {
+	res := &ChainResult{Chain: id, Requested: Interval{v.opts.Start, v.opts.End}, Covered: []Interval{}, Gaps: []Gap{}, Events: []Event{}}
+	defer v.chains.Add(1)
+	std, bf, err := v.listChain(ctx, id, id.Bucket, v.opts.Start, v.opts.End)
+	if err != nil {
+		return nil, err
+	}
+	var wg sync.WaitGroup
+	t := &traversal{v: v, id: id, res: res, wg: &wg}
+	err = t.pass(ctx, std, false)
+	if err == nil {
+		err = t.pass(ctx, bf, true)
+	}
+	wg.Wait()
+	var fe *FatalError
+	if errors.As(err, &fe) {
+		res.Fatal = fe.Msg
+	} else if err != nil {
+		return nil, err
+	}
+	finish(res, v.opts)
+	return res, nil
+}
+
+type traversal struct {
+	v   *Validator
+	id  digest.ChainID
+	res *ChainResult
+	wg  *sync.WaitGroup
+}
+
+// pass is aws-cli's _traverse_digest_chain over one listing.
+func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) error {
+	v := t.v
+	start, end := v.opts.Start, v.opts.End
+	if !backfill {
+		// aws-cli loads keys for [start, end+2h] before traversing and aborts when there are none.
+		n, err := v.ring.Load(ctx, t.id.SourceRegion, start, end.Add(2*time.Hour))
+		if err != nil {
+			return &FatalError{Msg: err.Error()}
+		}
+		if n == 0 {
+			return &FatalError{Msg: fmt.Sprintf("No public keys found between %s and %s", digest.DisplayTime(start), digest.DisplayTime(end.Add(2*time.Hour)))}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	bucket := t.id.Bucket
+	pf := newPrefetcher(ctx, v.opts.Store, v.opts.Prefetch)
+	defer pf.close()
+	pos := len(keys) // keys[:pos] are still listed (aws-cli pops from the end)
+	pop := func() (listed, bool) {
+		if pos == 0 {
+			return listed{}, false
+		}
+		pos--
+		pf.ahead(bucket, keys[:pos])
+		return keys[pos], true
+	}
+	// popOlder pops listed keys until one is dated strictly before key's date (_get_last_digest).
+	popOlder := func(key string) (listed, bool) {
+		d, ok := keyDate(key)
+		if !ok {
+			return listed{}, false
+		}
+		for {
+			l, ok := pop()
+			if !ok {
+				return listed{}, false
+			}
+			if l.date < d {
+				return l, true
+			}
+		}
+	}
+	cur, _ := pop()
+	key := cur.key
+	lastStart := parseStamp(cur.date)
+	var succ *digest.Verified
+	for key != "" && !start.After(lastStart) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		v.digests.Add(1)
+		dr := &DigestResult{Bucket: bucket, Key: key, Backfill: backfill}
+		next := func() {
+			l, ok := popOlder(key)
+			key = ""
+			if ok {
+				key = l.key
+			}
+			succ = nil
+		}
+		obj, err := pf.get(ctx, bucket, key)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return err
+			}
+			ce := classifyStoreErr(err)
+			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, errText(ce.Err)
+			t.count(dr)
+			t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
+			next()
+			continue
+		}
+		inherited := ""
+		if v.opts.Offline && succ != nil && succ.Digest.PreviousDigestSignature != nil {
+			inherited = *succ.Digest.PreviousDigestSignature
+		}
+		ver, ce := v.checker.Check(ctx, obj, t.id.SourceRegion, inherited)
+		if ce != nil {
+			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, joinDetail(ce.Detail, errText(ce.Err))
+			t.count(dr)
+			t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
+			next()
+			continue
+		}
+		if succ != nil {
+			ver.Findings = append(ver.Findings, digest.LinkFindings(succ, ver)...)
+		}
+		d := ver.Digest
+		s, e := ver.Start, ver.End
+		dr.Bucket, dr.Key = d.DigestS3Bucket, d.DigestS3Object
+		dr.Class, dr.Start, dr.End, dr.SignatureFrom, dr.Findings = digest.ClassValid, &s, &e, ver.SignatureFrom, ver.Findings
+		dr.authentic, dr.chainStart = true, d.PreviousDigestS3Bucket == nil || d.PreviousDigestS3Object == nil
+		if d.PreviousDigestS3Object != nil {
+			dr.prevKey = *d.PreviousDigestS3Object
+		}
+		for _, f := range dr.Findings {
+			if f.Severity == digest.SeverityError {
+				dr.Reason = f.Message
+				break
+			}
+		}
+		t.count(dr)
+		t.trackFound(s, e)
+		t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
+		t.checkLogs(ctx, dr, d.LogFiles)
+		lastStart = s
+		if dr.chainStart {
+			next()
+			if key != "" {
+				nd, _ := keyDate(key)
+				t.res.Events = append(t.res.Events, Event{Restart: &Interval{parseStamp(nd), lastStart}, Backfill: backfill})
+			}
+			continue
+		}
+		key = *d.PreviousDigestS3Object
+		succ = ver
+		if pb := *d.PreviousDigestS3Bucket; pb != bucket {
+			bucket = pb
+			ns, nb, err := v.listChain(ctx, t.id, bucket, start, e)
+			if err != nil {
+				return err
+			}
+			keys = ns
+			if backfill {
+				keys = nb
+			}
+			pos = len(keys)
+			pf.reset()
+		}
+	}
+	return nil
+}
+
+func (t *traversal) trackFound(s, e time.Time) {
+	o := t.v.opts
+	if s.Before(o.Start) {
+		s = o.Start
+	}
+	if e.After(o.End) {
+		e = o.End
+	}
+	if t.res.Found == nil {
+		t.res.Found = &Interval{s, e}
+		return
+	}
+	if s.Before(t.res.Found.From) {
+		t.res.Found.From = s
+	}
+	if e.After(t.res.Found.To) {
+		t.res.Found.To = e
+	}
+}
+
+func (t *traversal) count(dr *DigestResult) {
+	c := &t.res.Counts
+	switch {
+	case dr.Class.Unreadable():
+		c.UnreadableDigests++
+	case dr.Failed() && dr.Backfill:
+		c.InvalidBackfillDigests++
+	case dr.Failed():
+		c.InvalidDigests++
+	case dr.Backfill:
+		c.ValidBackfillDigests++
+	default:
+		c.ValidDigests++
+	}
+	for _, f := range dr.Findings {
+		if f.Severity == digest.SeverityWarning {
+			c.Warnings++
+		}
+	}
+}
+
+// checkLogs hashes a digest's log files on the shared worker pool; results land in dr.Logs in digest
+// order. Counting happens in finish, after all workers are done.
+func (t *traversal) checkLogs(ctx context.Context, dr *DigestResult, files []digest.LogFile) {
+	dr.Logs = make([]digest.LogResult, len(files))
+	for i, lf := range files {
+		select {
+		case t.v.logSem <- struct{}{}:
+		case <-ctx.Done():
+			dr.Logs[i] = digest.LogResult{Bucket: lf.S3Bucket, Key: lf.S3Object, Class: digest.ClassReadError, Reason: "cancelled"}
+			continue
+		}
+		t.wg.Add(1)
+		go func() {
+			defer func() { <-t.v.logSem; t.wg.Done() }()
+			r := CheckLog(ctx, t.v.opts.Store, lf)
+			t.v.logs.Add(1)
+			t.v.logBytes.Add(r.Bytes)
+			dr.Logs[i] = r
+		}()
+	}
+}
+
+// CheckLog fetches one log file listed by a digest and compares its hash, streaming.
+func CheckLog(ctx context.Context, st store.Store, lf digest.LogFile) digest.LogResult {
+	res := digest.LogResult{Bucket: lf.S3Bucket, Key: lf.S3Object}
+	body, _, err := st.Get(ctx, lf.S3Bucket, lf.S3Object)
+	if err != nil {
+		ce := classifyStoreErr(err)
+		res.Class, res.Reason, res.Detail = ce.Class, ce.Msg, errText(ce.Err)
+		return res
+	}
+	defer body.Close()
+	sum, n, inflated, err := digest.HashLog(body)
+	res.Bytes, res.Inflated = n, inflated
+	if err != nil {
+		var ce *digest.CheckError
+		if !errors.As(err, &ce) {
+			ce = classifyStoreErr(err)
+		}
+		res.Class, res.Reason, res.Detail = ce.Class, ce.Msg, joinDetail(ce.Detail, errText(ce.Err))
+		return res
+	}
+	if sum != lf.HashValue {
+		res.Class, res.Reason = digest.ClassHashMismatch, "hash value doesn't match"
+		res.Detail = fmt.Sprintf("sha256 %s, digest lists %s", sum, lf.HashValue)
+		return res
+	}
+	res.Class = digest.ClassValid
+	return res
+}
+
+// classifyStoreErr maps a store error to a result class; NoSuchKey is aws-cli's "not found".
+func classifyStoreErr(err error) *digest.CheckError {
+	switch store.KindOf(err) {
+	case store.KindNotFound:
+		return &digest.CheckError{Class: digest.ClassNotFound, Msg: "not found", Err: err}
+	case store.KindAccessDenied:
+		return &digest.CheckError{Class: digest.ClassAccessDenied, Msg: "access denied", Err: err}
+	case store.KindKMS:
+		return &digest.CheckError{Class: digest.ClassKMS, Msg: "KMS key not usable", Err: err}
+	case store.KindArchived:
+		return &digest.CheckError{Class: digest.ClassArchived, Msg: "archived object needs a restore", Err: err}
+	}
+	return &digest.CheckError{Class: digest.ClassReadError, Msg: "read error", Err: err}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func joinDetail(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + ": " + b
+}
+
+// finish counts log results and computes coverage and gaps (standard pass only: backfill digests
+// form their own, sparse chain).
+func finish(res *ChainResult, o Options) {
+	var std []*DigestResult
+	for _, ev := range res.Events {
+		d := ev.Digest
+		if d == nil {
+			continue
+		}
+		for _, l := range d.Logs {
+			res.Counts.LogBytes += l.Bytes
+			switch {
+			case l.Class == digest.ClassValid:
+				res.Counts.ValidLogs++
+			case l.Class.Unreadable():
+				res.Counts.UnreadableLogs++
+			default:
+				res.Counts.InvalidLogs++
+			}
+		}
+		if !ev.Backfill {
+			std = append(std, d)
+		}
+	}
+	res.Covered = covered(std, o.Start, o.End)
+	res.Gaps = gaps(std, o)
+	for _, g := range res.Gaps {
+		if g.Failure {
+			res.Counts.FailedGaps++
+		}
+	}
+}
+
+func covered(std []*DigestResult, start, end time.Time) []Interval {
+	var iv []Interval
+	for _, d := range std {
+		if d.authentic {
+			f, t := *d.Start, *d.End
+			if f.Before(start) {
+				f = start
+			}
+			if t.After(end) {
+				t = end
+			}
+			if t.After(f) {
+				iv = append(iv, Interval{f, t})
+			}
+		}
+	}
+	sort.Slice(iv, func(i, j int) bool { return iv[i].From.Before(iv[j].From) })
+	out := []Interval{}
+	for _, x := range iv {
+		if n := len(out); n > 0 && !x.From.After(out[n-1].To) {
+			if x.To.After(out[n-1].To) {
+				out[n-1].To = x.To
+			}
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// gaps walks the standard results newest to oldest and names every uncovered stretch between authentic
+// digests after the reason found there.
+func gaps(std []*DigestResult, o Options) []Gap {
+	out := []Gap{}
+	reason := func(between []*DigestResult, newer *DigestResult, dur time.Duration) (string, int) {
+		missing, invalid, unreadable := 0, 0, 0
+		for _, d := range between {
+			switch {
+			case d.Class == digest.ClassNotFound:
+				missing++
+			case d.Class.Unreadable():
+				unreadable++
+			default:
+				invalid++
+			}
+		}
+		switch {
+		case newer != nil && newer.chainStart && len(between) == 0:
+			return GapChainRestart, 0
+		case missing > 0:
+			return GapMissingDigests, max(missing, int(math.Round(dur.Hours())))
+		case invalid > 0:
+			return GapInvalidDigest, 0
+		case unreadable > 0:
+			return GapUnreadable, 0
+		case newer != nil && newer.chainStart:
+			return GapChainRestart, 0
+		}
+		return GapDiscontinuity, 0
+	}
+	add := func(from, to time.Time, between []*DigestResult, newer *DigestResult) {
+		if !to.After(from) {
+			return
+		}
+		r, n := reason(between, newer, to.Sub(from))
+		g := Gap{Interval: Interval{from, to}, Reason: r, Missing: n, Failure: r != GapChainRestart}
+		if newer != nil {
+			g.After = newer.Key
+		}
+		out = append(out, g)
+	}
+	var newer *DigestResult
+	var between []*DigestResult
+	for _, d := range std {
+		if !d.authentic {
+			between = append(between, d)
+			continue
+		}
+		if newer == nil {
+			if len(between) > 0 {
+				add(*d.End, o.End, between, nil)
+			}
+		} else {
+			add(*d.End, *newer.Start, between, newer)
+		}
+		newer, between = d, nil
+	}
+	switch {
+	case newer == nil && len(between) > 0:
+		add(o.Start, o.End, between, nil)
+	case newer != nil && len(between) > 0:
+		add(o.Start, *newer.Start, between, newer)
+	}
+	if o.ExpectRecent > 0 {
+		head := o.End
+		if now := o.Now(); now.Before(head) {
+			head = now
+		}
+		var newest time.Time
+		for _, d := range std {
+			if d.authentic && d.End.After(newest) {
+				newest = *d.End
+			}
+		}
+		if limit := head.Add(-o.ExpectRecent); newest.Before(limit) {
+			from := newest
+			if from.IsZero() || from.Before(o.Start) {
+				from = o.Start
+			}
+			out = append(out, Gap{Interval: Interval{from, head}, Reason: GapNoRecentDigest, Failure: true})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From.After(out[j].From) })
+	return out
+}
+
+// prefetcher fetches digests ahead of the traversal, which usually follows links to the next
+// listed key; fetched objects are dropped once consumed, so memory stays bounded by the window.
+type prefetcher struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	st     store.Store
+	window int
+	sem    chan struct{}
+	mu     sync.Mutex
+	m      map[string]*fetch
+}
+
+type fetch struct {
+	done chan struct{}
+	obj  digest.Object
+	err  error
+}
+
+func newPrefetcher(ctx context.Context, st store.Store, window int) *prefetcher {
+	ctx, cancel := context.WithCancel(ctx)
+	return &prefetcher{ctx: ctx, cancel: cancel, st: st, window: window, sem: make(chan struct{}, window), m: map[string]*fetch{}}
+}
+
+func (p *prefetcher) close() { p.cancel() }
+
+func (p *prefetcher) reset() {
+	p.mu.Lock()
+	p.m = map[string]*fetch{}
+	p.mu.Unlock()
+}
+
+// ahead starts fetching the newest window keys of remaining.
+func (p *prefetcher) ahead(bucket string, remaining []listed) {
+	if p.window <= 1 {
+		return
+	}
+	for i := len(remaining) - 1; i >= 0 && i >= len(remaining)-p.window; i-- {
+		p.start(bucket, remaining[i].key)
+	}
+}
+
+func (p *prefetcher) start(bucket, key string) *fetch {
+	id := bucket + "/" + key
+	p.mu.Lock()
+	f, ok := p.m[id]
+	if !ok {
+		f = &fetch{done: make(chan struct{})}
+		p.m[id] = f
+	}
+	p.mu.Unlock()
+	if ok {
+		return f
+	}
+	go func() {
+		defer close(f.done)
+		select {
+		case p.sem <- struct{}{}:
+			defer func() { <-p.sem }()
+		case <-p.ctx.Done():
+			f.err = p.ctx.Err()
+			return
+		}
+		f.obj, f.err = readObject(p.ctx, p.st, bucket, key)
+	}()
+	return f
+}
+
+func (p *prefetcher) get(ctx context.Context, bucket, key string) (digest.Object, error) {
+	f := p.start(bucket, key)
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return digest.Object{}, ctx.Err()
+	}
+	p.mu.Lock()
+	delete(p.m, bucket+"/"+key)
+	p.mu.Unlock()
+	return f.obj, f.err
+}
+
+// readObject reads a whole digest object (digests are small; MaxDigestSize bounds them).
+func readObject(ctx context.Context, st store.Store, bucket, key string) (digest.Object, error) {
+	body, info, err := st.Get(ctx, bucket, key)
+	if err != nil {
+		return digest.Object{}, err
+	}
+	defer body.Close()
+	b, err := io.ReadAll(io.LimitReader(body, digest.MaxDigestSize+1))
+	if err != nil {
+		return digest.Object{}, &store.Error{Op: "get", Bucket: bucket, Key: key, Kind: store.KindOf(err), Err: err}
+	}
+	return digest.Object{Bucket: bucket, Key: key, Body: b, Metadata: info.Metadata}, nil
+}
