@@ -1,0 +1,112 @@
+package filter
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// bestOf returns the fastest of several runs of f, which filters out scheduler noise on a shared
+// machine; the test compares growth between sizes, never absolute times.
+func bestOf(runs int, f func()) time.Duration {
+	best := time.Duration(1 << 62)
+	for i := 0; i < runs; i++ {
+		start := time.Now()
+		f()
+		if d := time.Since(start); d < best {
+			best = d
+		}
+	}
+	return best
+}
+
+// TestLinearEvaluation feeds hostile patterns inputs of size n and 16n. Linear evaluation grows ~16×;
+// a backtracking glob, an exponential regex or a quadratic scan would grow ≥256×. The bound (64×)
+// leaves room for cache effects and noise while still failing anything quadratic.
+func TestLinearEvaluation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing growth test")
+	}
+	cases := []struct {
+		name    string
+		pattern string
+		msg     func(n int) []byte
+	}{
+		{"glob many stars", `{ $.a = "*a*a*a*a*a*a*a*a*a*a*b" }`, func(n int) []byte {
+			return []byte(`{"a":"` + strings.Repeat("a", n) + `"}`)
+		}},
+		{"glob in space field", `[x = *a*a*a*a*a*a*a*b, ...]`, func(n int) []byte {
+			return []byte(strings.Repeat("a", n) + " tail")
+		}},
+		{"regex nested stars", `%a*a*a*a*a*a*a*a*c%`, func(n int) []byte {
+			return bytes.Repeat([]byte("a"), n)
+		}},
+		{"regex in json", `{ $.a = %x?a*a*a*a*c% }`, func(n int) []byte {
+			return []byte(`{"a":"` + strings.Repeat("a", n) + `"}`)
+		}},
+		{"wildcard over many members", `{ $.* = "zz" || $.a[*].b = 3 }`, func(n int) []byte {
+			var b bytes.Buffer
+			b.WriteString(`{"a":[`)
+			for i := 0; i < n/8; i++ {
+				b.WriteString(`{"b":1},`)
+			}
+			b.WriteString(`{"b":2}]`)
+			for i := 0; i < n/8; i++ {
+				b.WriteString(`,"k`)
+				b.WriteString(strings.Repeat("x", 3))
+				b.WriteString(`":"y"`)
+			}
+			b.WriteString(`}`)
+			return b.Bytes()
+		}},
+		{"deep nesting", `{ $.a.b.c = 1 }`, func(n int) []byte {
+			var b bytes.Buffer
+			b.WriteString(`{"x":[`)
+			for i := 0; i < n/200; i++ {
+				b.WriteString(strings.Repeat("[", 99) + strings.Repeat("]", 99) + ",")
+			}
+			b.WriteString(`1]}`)
+			return b.Bytes()
+		}},
+		{"phrase with repeated prefix", `"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaab"`, func(n int) []byte {
+			return bytes.Repeat([]byte("a"), n)
+		}},
+		{"many tokens", `[a, ..., z = %^q$%]`, func(n int) []byte {
+			return bytes.Repeat([]byte("t "), n/2)
+		}},
+	}
+	const n = 1 << 12
+	for _, c := range cases {
+		p := MustCompile(c.pattern)
+		small, large := c.msg(n), c.msg(16*n)
+		run := func(m []byte) func() {
+			return func() {
+				for i := 0; i < 20; i++ {
+					p.Match(m)
+				}
+			}
+		}
+		ts := bestOf(7, run(small))
+		tl := bestOf(7, run(large))
+		if ratio := float64(tl) / float64(max(ts, time.Microsecond)); ratio > 64 {
+			t.Errorf("%s: 16× input took %.0f× longer (%v → %v): super-linear", c.name, ratio, ts, tl)
+		} else {
+			t.Logf("%s: growth %.1f× for 16× input", c.name, ratio)
+		}
+	}
+}
+
+// TestDeepNestingRejected: past CloudWatch's nesting limit a document matches nothing, and the scan
+// stops instead of recursing without bound.
+func TestDeepNestingRejected(t *testing.T) {
+	p := MustCompile(`{ $.a NOT EXISTS }`)
+	ok := `{"x":` + strings.Repeat("[", maxDepth-2) + strings.Repeat("]", maxDepth-2) + `}`
+	deep := `{"x":` + strings.Repeat("[", 100000) + strings.Repeat("]", 100000) + `}`
+	if !p.Match([]byte(ok)) {
+		t.Errorf("nesting below the limit should match")
+	}
+	if p.Match([]byte(deep)) {
+		t.Errorf("nesting of 100000 should not match")
+	}
+}
