@@ -37,7 +37,8 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 		}
 	}
 	var in io.Reader
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	gzipped := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
+	if gzipped {
 		g, err := newGunzip(&obj, br, src, opts.MaxInflatedBytes)
 		if err != nil {
 			return nil, err
@@ -56,6 +57,17 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 		// The error resurfaces to the decoder after the bytes that came before it.
 	}
 
+	dec, err := pickDecoder(obj, ib, head, opts)
+	if gzipped {
+		if err != nil {
+			return nil, gzipCause(ib, err)
+		}
+		return &gzipChecked{Decoder: dec, rest: ib}, nil
+	}
+	return dec, err
+}
+
+func pickDecoder(obj Object, ib *bufio.Reader, head []byte, opts Options) (Decoder, error) {
 	kind := sniff(head)
 	source := obj.Source
 	if source == SourceUnknown {
@@ -74,7 +86,7 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 		return nil, obj.newError(ErrUnknownFormat, 0, 0,
 			errors.New("CloudTrail digest files are verified by pkg/digest, not decoded as records"))
 	case SourceCloudTrail, SourceInsight:
-		if kind != kindJSON {
+		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("CloudTrail key but the content is %s", kind))
 		}
 		return newCloudTrailDecoder(obj, source, ib, opts), nil
@@ -223,7 +235,13 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.n += int64(n)
 	if l.n > l.max {
+		// Hand over the bytes up to the limit, so records before it are still decoded.
+		n -= int(l.n - l.max)
+		l.n = l.max
 		l.err = l.obj.newError(ErrTooLarge, l.max, 0, fmt.Errorf("object is larger than the %d-byte limit", l.max))
+		if n > 0 {
+			return n, nil
+		}
 		return 0, l.err
 	}
 	if err != nil && err != io.EOF {
@@ -285,8 +303,13 @@ func (g *gunzip) Read(p []byte) (int, error) {
 		n, err := g.zr.Read(p)
 		g.out += int64(n)
 		if g.out > g.max {
+			n -= int(g.out - g.max)
+			g.out = g.max
 			g.err = g.obj.newError(ErrTooLarge, g.max, 0,
 				fmt.Errorf("inflates to more than the %d-byte limit (compressed offset %d)", g.max, g.compressedOffset()))
+			if n > 0 {
+				return n, nil
+			}
 			return 0, g.err
 		}
 		if err == io.EOF {
@@ -322,4 +345,48 @@ func (g *gunzip) nextMember() {
 			fmt.Errorf("bytes after the last gzip member (compressed offset %d, at least %d bytes) are not gzip",
 				g.compressedOffset(), trailing))
 	}
+}
+
+// gzipChecked wraps the decoder of a gzip object. Gzip checks its CRC only at the end of a member,
+// so a corrupt stream usually shows first as malformed content; when the decoder fails on the
+// content, gzipChecked reads the rest of the stream and, if gzip is at fault, reports that instead,
+// so the quarantine reason names the real cause.
+type gzipChecked struct {
+	Decoder
+	rest io.Reader
+	err  error
+}
+
+func (g *gzipChecked) Next(rec *Record) error {
+	if g.err != nil {
+		return g.err
+	}
+	err := g.Decoder.Next(rec)
+	if err != nil && err != io.EOF {
+		err = gzipCause(g.rest, err)
+		g.err = err
+	}
+	return err
+}
+
+func (g *gzipChecked) BadRecords() (int64, []*Error) {
+	if r, ok := g.Decoder.(BadRecordReporter); ok {
+		return r.BadRecords()
+	}
+	return 0, nil
+}
+
+// gzipCause returns the gzip stream's own error when err is a content error and the rest of the
+// stream turns out to be corrupt or truncated; otherwise err.
+func gzipCause(rest io.Reader, err error) error {
+	var pe *Error
+	if !errors.As(err, &pe) || (pe.Class != ErrSyntax && pe.Class != ErrUnknownFormat && pe.Class != ErrTruncated) {
+		return err
+	}
+	_, derr := io.Copy(io.Discard, rest)
+	var ge *Error
+	if errors.As(derr, &ge) && (ge.Class == ErrCorruptGzip || ge.Class == ErrTruncated) {
+		return ge
+	}
+	return err
 }

@@ -287,6 +287,7 @@ func (c *cursor) optBool(field string) (OptBool, error) {
 	case 'n':
 		return OptBool{}, c.literal("null")
 	case '"':
+		at := c.i
 		s, err := c.str(field)
 		if err != nil {
 			return OptBool{}, err
@@ -299,7 +300,7 @@ func (c *cursor) optBool(field string) (OptBool, error) {
 		case "":
 			return OptBool{}, nil
 		}
-		return OptBool{}, &shapeError{off: c.i, field: field, msg: "want a boolean"}
+		return OptBool{}, &shapeError{off: at, field: field, msg: "want a boolean"}
 	case 0:
 		return OptBool{}, errShort
 	}

@@ -1,0 +1,234 @@
+package parse
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/logarchive/logarchive/internal/samples"
+)
+
+// Benchmarks run on inputs generated from the real samples: their records repeated, with the
+// identifying values varied so no two records are byte-identical, up to benchSize bytes.
+const benchSize = 20 << 20
+
+var benchInputs struct {
+	once                  sync.Once
+	cloudtrail, flow, dns []byte
+	ctN, flowN, dnsN      int
+}
+
+func loadBenchInputs(b *testing.B) {
+	b.Helper()
+	dir := samples.Samples(b, "")
+	benchInputs.once.Do(func() {
+		benchInputs.cloudtrail, benchInputs.ctN = genCloudTrail(b, dir)
+		benchInputs.flow, benchInputs.flowN = genFlow(b, dir)
+		benchInputs.dns, benchInputs.dnsN = genResolver(b, dir)
+	})
+	if benchInputs.ctN == 0 || benchInputs.flowN == 0 || benchInputs.dnsN == 0 {
+		b.Fatal("benchmark inputs could not be generated")
+	}
+}
+
+// genCloudTrail builds one {"Records":[…]} document from the invictus-ir records, giving each copy a
+// distinct eventID.
+func genCloudTrail(b *testing.B, dir string) ([]byte, int) {
+	files, _ := filepath.Glob(filepath.Join(dir, "cloudtrail", "invictus-ir-aws_dataset", "*.json"))
+	var recs [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := decodeAll(b, Object{Source: SourceCloudTrail}, bytes.NewReader(data), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range d.recs {
+			recs = append(recs, r.Raw)
+		}
+	}
+	var out bytes.Buffer
+	out.WriteString(`{"Records":[`)
+	n := 0
+	for out.Len() < benchSize {
+		for _, r := range recs {
+			if n > 0 {
+				out.WriteByte(',')
+			}
+			if i := bytes.Index(r, []byte(`"eventID":"`)); i >= 0 && len(r) > i+19 {
+				out.Write(r[:i+11])
+				fmt.Fprintf(&out, "%08x", n)
+				out.Write(r[i+19:])
+			} else {
+				out.Write(r)
+			}
+			n++
+		}
+	}
+	out.WriteString("]}\n")
+	return out.Bytes(), n
+}
+
+// genFlow builds a default-format (v2) text flow log from the sample lines, varying ports and times.
+func genFlow(b *testing.B, dir string) ([]byte, int) {
+	var lines []string
+	for _, f := range []string{
+		"sekoia-automation-library/111111111111_vpcflowlogs_eu-west-2_fl-0dcbf7c4c2483c6b6_20220221T1955Z_7fe2e5f7.log",
+		"sekoia-automation-library/111111111111_vpcflowlogs_eu-west-2_fl-0dcbf7c4c2483c6b6_20220221T2025Z_55a7d2af.log",
+		"awsdocs/default-v2-examples.log",
+	} {
+		data, err := os.ReadFile(filepath.Join(dir, "vpcflow", f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls := strings.Split(strings.TrimSpace(string(data)), "\n")
+		lines = append(lines, ls[1:]...)
+	}
+	var out bytes.Buffer
+	out.WriteString("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n")
+	n := 0
+	for out.Len() < benchSize {
+		for _, l := range lines {
+			f := strings.Fields(l)
+			if f[5] != "-" {
+				f[5] = fmt.Sprint(1024 + n%60000)
+				f[10] = fmt.Sprint(1645469669 + n/1000)
+				f[11] = fmt.Sprint(1645469724 + n/1000)
+			}
+			out.WriteString(strings.Join(f, " "))
+			out.WriteByte('\n')
+			n++
+		}
+	}
+	return out.Bytes(), n
+}
+
+// genResolver builds JSON lines (Resolver's S3 form) from the sample queries, compacted, with
+// varied source ports and query names.
+func genResolver(b *testing.B, dir string) ([]byte, int) {
+	files, _ := filepath.Glob(filepath.Join(dir, "route53-resolver", "*", "*"))
+	var recs []map[string]any
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var r io.Reader = fh
+		if strings.HasSuffix(f, ".gz") {
+			if r, err = gzip.NewReader(fh); err != nil {
+				b.Fatal(err)
+			}
+		}
+		var m map[string]any
+		if err := json.NewDecoder(r).Decode(&m); err != nil {
+			b.Fatal(err)
+		}
+		fh.Close()
+		recs = append(recs, m)
+	}
+	var out bytes.Buffer
+	n := 0
+	for out.Len() < benchSize {
+		for _, m := range recs {
+			m["srcport"] = fmt.Sprint(1024 + n%60000)
+			m["query_name"] = fmt.Sprintf("host%d.example.com.", n%5000)
+			line, err := json.Marshal(m)
+			if err != nil {
+				b.Fatal(err)
+			}
+			out.Write(line)
+			out.WriteByte('\n')
+			n++
+		}
+	}
+	return out.Bytes(), n
+}
+
+// runDecoder times NewDecoder+Next over input and reports MB/s (SetBytes), records/s and
+// allocations per record.
+func runDecoder(b *testing.B, obj Object, input []byte, want int) {
+	b.SetBytes(int64(len(input)))
+	b.ReportAllocs()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	total := 0
+	for i := 0; i < b.N; i++ {
+		dec, err := NewDecoder(obj, bytes.NewReader(input), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var rec Record
+		n := 0
+		for {
+			err := dec.Next(&rec)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != want {
+			b.Fatalf("%d records, want %d", n, want)
+		}
+		total += n
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(total), "allocs/record")
+}
+
+func BenchmarkCloudTrail(b *testing.B) {
+	loadBenchInputs(b)
+	runDecoder(b, Object{Source: SourceCloudTrail}, benchInputs.cloudtrail, benchInputs.ctN)
+}
+
+// BenchmarkCloudTrailEncodingJSON is the baseline: the same input, decoded record by record with
+// encoding/json's Decoder into the same record model.
+func BenchmarkCloudTrailEncodingJSON(b *testing.B) {
+	loadBenchInputs(b)
+	input := benchInputs.cloudtrail
+	b.SetBytes(int64(len(input)))
+	b.ReportAllocs()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	total := 0
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if err := refDecodeCloudTrail(bytes.NewReader(input), func(*CloudTrailEvent) { n++ }); err != nil {
+			b.Fatal(err)
+		}
+		if n != benchInputs.ctN {
+			b.Fatalf("%d records, want %d", n, benchInputs.ctN)
+		}
+		total += n
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(total), "allocs/record")
+}
+
+func BenchmarkVPCFlow(b *testing.B) {
+	loadBenchInputs(b)
+	runDecoder(b, Object{Source: SourceVPCFlow}, benchInputs.flow, benchInputs.flowN)
+}
+
+func BenchmarkResolver(b *testing.B) {
+	loadBenchInputs(b)
+	runDecoder(b, Object{Source: SourceResolver}, benchInputs.dns, benchInputs.dnsN)
+}
