@@ -28,9 +28,9 @@ func gz(tb testing.TB, data []byte) []byte {
 }
 
 const (
-	trailKey   = "AWSLogs/o-abcdefghij/111122223333/CloudTrail/us-east-1/2024/01/01/111122223333_CloudTrail_us-east-1_20240101T0000Z_abc.json.gz"
-	flowKey = "AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/01/01/111122223333_vpcflowlogs_us-east-1_fl-1_20240101T0000Z_abc.log.gz"
-	dnsKey  = "AWSLogs/111122223333/vpcdnsquerylogs/vpc-1/2024/01/01/vpc-1_vpcdnsquerylogs_111122223333_20240101T0000Z_abc.log.gz"
+	trailKey = "AWSLogs/o-abcdefghij/111122223333/CloudTrail/us-east-1/2024/01/01/111122223333_CloudTrail_us-east-1_20240101T0000Z_abc.json.gz"
+	flowKey  = "AWSLogs/111122223333/vpcflowlogs/us-east-1/2024/01/01/111122223333_vpcflowlogs_us-east-1_fl-1_20240101T0000Z_abc.log.gz"
+	dnsKey   = "AWSLogs/111122223333/vpcdnsquerylogs/vpc-1/2024/01/01/vpc-1_vpcdnsquerylogs_111122223333_20240101T0000Z_abc.log.gz"
 )
 
 func TestBadInput(t *testing.T) {

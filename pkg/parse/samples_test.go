@@ -113,7 +113,7 @@ func TestCloudTrailInvictus(t *testing.T) {
 	}
 	var (
 		total, noType, noRequestID, nullParams, nullResp, opIP, signIn, svcEvent int
-		versions                                                              = map[string]int{}
+		versions                                                                 = map[string]int{}
 	)
 	for _, row := range rows {
 		name := row[0]
