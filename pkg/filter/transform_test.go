@@ -49,8 +49,8 @@ func TestTransformJSONValues(t *testing.T) {
 	}{
 		{`{"op":"get","latency":12.5}`, true, 12.5, true, 12.5, false},
 		{`{"op":"get","latency":"3"}`, true, 3, true, 3, false},
-		{`{"op":"get"}`, true, -1, false, 0, true},                  // missing → default
-		{`{"op":"get","latency":null}`, true, -1, false, 0, true},   // null → default
+		{`{"op":"get"}`, true, -1, false, 0, true},                   // missing → default
+		{`{"op":"get","latency":null}`, true, -1, false, 0, true},    // null → default
 		{`{"op":"get","latency":"slow"}`, false, 0, false, 0, false}, // non-numeric → nothing
 		{`{"op":"get","latency":true}`, false, 0, false, 0, false},
 		{`{"op":"get","latency":[1]}`, false, 0, false, 0, false},
