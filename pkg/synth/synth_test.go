@@ -1,0 +1,529 @@
+package synth_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto"
+	"crypto/md5"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/digest"
+	"github.com/logarchive/logarchive/pkg/store"
+	"github.com/logarchive/logarchive/pkg/synth"
+)
+
+// memWriter keeps objects in memory.
+type memWriter struct {
+	mu   sync.Mutex
+	objs map[string]memObject
+}
+
+type memObject struct {
+	body []byte
+	meta map[string]string
+}
+
+func newMem() *memWriter { return &memWriter{objs: map[string]memObject{}} }
+
+func (m *memWriter) Put(_ context.Context, bucket, key string, body []byte, meta map[string]string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objs[bucket+"/"+key] = memObject{body: bytes.Clone(body), meta: meta}
+	return nil
+}
+
+// hash covers every object's name, bytes and metadata, in key order.
+func (m *memWriter) hash() string {
+	keys := make([]string, 0, len(m.objs))
+	for k := range m.objs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		o := m.objs[k]
+		fmt.Fprintf(h, "%s\x00%d\x00", k, len(o.body))
+		h.Write(o.body)
+		mk := make([]string, 0, len(o.meta))
+		for n := range o.meta {
+			mk = append(mk, n)
+		}
+		sort.Strings(mk)
+		for _, n := range mk {
+			fmt.Fprintf(h, "%s=%s\x00", n, o.meta[n])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// small is a quick archive with every feature: 3 accounts × 2 regions × 3 hours.
+func small(seed uint64) synth.Options {
+	return synth.Options{
+		Seed: seed, NumAccounts: 3, Hours: 3, EventsPerHour: 60, FlowRecordsPerHour: 60, ResolverQueriesPerHour: 36,
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	ctx := context.Background()
+	run := func(o synth.Options) (string, []byte) {
+		t.Helper()
+		w := newMem()
+		m, err := synth.Generate(ctx, w, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mj, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.hash(), mj
+	}
+	base := small(7)
+	base.Tamper = synth.TamperKinds()
+	base.Workers = 4
+	h1, m1 := run(base)
+	serial := base
+	serial.Workers = 1
+	h2, m2 := run(serial)
+	if h1 != h2 {
+		t.Errorf("same seed, different worker count: archive hash %s vs %s", h1, h2)
+	}
+	if !bytes.Equal(m1, m2) {
+		t.Errorf("same seed, different manifests")
+	}
+	other := base
+	other.Seed = 8
+	if h3, _ := run(other); h3 == h1 {
+		t.Errorf("seeds 7 and 8 gave the same archive")
+	}
+}
+
+func TestStringToSignVector(t *testing.T) {
+	// aws-cli test_properly_signs_when_no_previous_signature (cloudtrail-digest.md §1.4).
+	d := &digest.Digest{DigestEndTime: "a", DigestS3Bucket: "b", DigestS3Object: "c"}
+	got := string(digest.StringToSign(d, []byte("abc")))
+	want := "a\nb/c\nba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\nnull"
+	if got != want {
+		t.Fatalf("StringToSign = %q, want %q", got, want)
+	}
+}
+
+// archive is a generated archive on local disk, read back the way a user would read it.
+type archive struct {
+	dir, bucket string
+	m           *synth.Manifest
+	keys        map[string]map[string]*rsa.PublicKey // region → fingerprint → key
+}
+
+func generateToDisk(t *testing.T, o synth.Options) *archive {
+	t.Helper()
+	dir := t.TempDir()
+	m, err := synth.Generate(context.Background(), store.NewLocal(dir), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := synth.MarshalPublicKeys(m.PublicKeys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keysFile := filepath.Join(dir, "public-keys.json")
+	if err := os.WriteFile(keysFile, kb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &archive{dir: dir, bucket: m.Bucket, m: m, keys: loadKeysFile(t, keysFile)}
+}
+
+// loadKeysFile parses a region → list-public-keys document with the standard library only.
+func loadKeysFile(t *testing.T, path string) map[string]map[string]*rsa.PublicKey {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]struct {
+		PublicKeyList []struct {
+			Value             string
+			ValidityStartTime time.Time
+			ValidityEndTime   time.Time
+			Fingerprint       string
+		}
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("keys file: %v", err)
+	}
+	out := map[string]map[string]*rsa.PublicKey{}
+	for region, l := range doc {
+		if len(l.PublicKeyList) < 2 {
+			t.Errorf("region %s: %d keys, want at least 2 (rotation)", region, len(l.PublicKeyList))
+		}
+		out[region] = map[string]*rsa.PublicKey{}
+		for _, k := range l.PublicKeyList {
+			der, err := base64Decode(k.Value)
+			if err != nil {
+				t.Fatalf("region %s key %s: %v", region, k.Fingerprint, err)
+			}
+			sum := md5.Sum(der)
+			if hex.EncodeToString(sum[:]) != k.Fingerprint {
+				t.Errorf("region %s: fingerprint %s is not md5(Value)", region, k.Fingerprint)
+			}
+			pub, err := x509.ParsePKCS1PublicKey(der)
+			if err != nil {
+				t.Fatalf("region %s key %s: %v", region, k.Fingerprint, err)
+			}
+			if pub.N.BitLen() != 2048 || pub.E != 65537 {
+				t.Errorf("key %s: %d bits, e=%d; want 2048, 65537", k.Fingerprint, pub.N.BitLen(), pub.E)
+			}
+			if !k.ValidityStartTime.Before(k.ValidityEndTime) {
+				t.Errorf("key %s: empty validity", k.Fingerprint)
+			}
+			out[region][k.Fingerprint] = pub
+		}
+	}
+	return out
+}
+
+func (a *archive) path(key string) string { return filepath.Join(a.dir, a.bucket, filepath.FromSlash(key)) }
+
+func (a *archive) exists(key string) bool {
+	_, err := os.Stat(a.path(key))
+	return err == nil
+}
+
+func (a *archive) inflate(t *testing.T, key string) []byte {
+	t.Helper()
+	f, err := os.Open(a.path(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	zr.Multistream(false) // the digest hashes the first member only
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return b
+}
+
+func (a *archive) meta(t *testing.T, key string) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(a.path(key) + digest.MetadataSidecarSuffix)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("%s sidecar: %v", key, err)
+	}
+	return m
+}
+
+// keysUnder lists the object keys under prefix on disk (sidecars excluded), sorted.
+func (a *archive) keysUnder(t *testing.T, prefix string) []string {
+	t.Helper()
+	root := filepath.Join(a.dir, a.bucket)
+	var out []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || strings.HasSuffix(p, digest.MetadataSidecarSuffix) {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		rel = filepath.ToSlash(rel)
+		if strings.HasPrefix(rel, prefix) {
+			out = append(out, rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// problem is one check failure found by verifyArchive, attributed to an object key.
+type problem struct{ key, what, related string }
+
+// verifyArchive checks every digest chain on disk like an offline validator would: signature with
+// the published key of the digest's region, location, links (key, hash, signature, continuity), and
+// the hash of every listed log. It returns the failures, so tests can expect exactly the tamperings.
+func verifyArchive(t *testing.T, a *archive) []problem {
+	t.Helper()
+	var probs []problem
+	bad := func(key, format string, args ...any) { probs = append(probs, problem{key, fmt.Sprintf(format, args...), ""}) }
+	type loaded struct {
+		key      string
+		d        digest.Digest
+		inflated []byte
+		sig      string
+	}
+	chains := map[string][]loaded{} // account/region → digests in key order
+	for _, key := range a.keysUnder(t, "") {
+		if !strings.Contains(key, "/CloudTrail-Digest/") {
+			continue
+		}
+		parts := strings.Split(key, "/")
+		i := slices.Index(parts, "CloudTrail-Digest")
+		region, acct := parts[i+1], parts[i-1]
+		l := loaded{key: key, inflated: a.inflate(t, key)}
+		if err := json.Unmarshal(l.inflated, &l.d); err != nil {
+			bad(key, "json: %v", err)
+			continue
+		}
+		meta := a.meta(t, key)
+		l.sig = meta[digest.MetaSignature]
+		switch {
+		case l.d.DigestS3Object != key || l.d.DigestS3Bucket != a.bucket:
+			bad(key, "moved from %s", l.d.DigestS3Object)
+		case meta[digest.MetaSignature] == "" || meta[digest.MetaSignatureAlgorithm] != digest.SignatureAlgorithm:
+			bad(key, "no signature metadata")
+		default:
+			pub := a.keys[region][l.d.DigestPublicKeyFingerprint]
+			sig, err := hex.DecodeString(l.sig)
+			h := sha256.Sum256(digest.StringToSign(&l.d, l.inflated))
+			switch {
+			case pub == nil:
+				bad(key, "public key %s not found in %s", l.d.DigestPublicKeyFingerprint, region)
+			case err != nil:
+				bad(key, "signature not hex: %v", err)
+			case rsa.VerifyPKCS1v15(pub, crypto.SHA256, h[:], sig) != nil:
+				bad(key, "signature verification failed")
+			}
+		}
+		for _, lf := range l.d.LogFiles {
+			if !a.exists(lf.S3Object) {
+				bad(lf.S3Object, "listed log missing")
+				continue
+			}
+			raw, err := os.ReadFile(a.path(lf.S3Object))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inflated := a.inflate(t, lf.S3Object)
+			sum := sha256.Sum256(inflated)
+			if hex.EncodeToString(sum[:]) != lf.HashValue {
+				bad(lf.S3Object, "hash mismatch")
+			}
+			if n := gzipMembers(t, raw); n != 1 {
+				bad(lf.S3Object, "%d gzip members", n)
+			}
+		}
+		chains[acct+"/"+region] = append(chains[acct+"/"+region], l)
+	}
+	for _, ch := range chains {
+		for i, l := range ch {
+			if l.d.DigestS3Object != l.key {
+				continue // a moved copy: already reported
+			}
+			if i == 0 {
+				if !l.d.IsStart() {
+					bad(l.key, "oldest digest is not a starting digest")
+				}
+				continue
+			}
+			p := ch[i-1]
+			if p.d.DigestS3Object != p.key && i >= 2 {
+				p = ch[i-2]
+			}
+			if l.d.PreviousDigestS3Object == nil || *l.d.PreviousDigestS3Object != p.key {
+				bad(l.key, "previous digest link does not name %s", p.key)
+				continue
+			}
+			sum := sha256.Sum256(p.inflated)
+			if l.d.PreviousDigestHashValue == nil || *l.d.PreviousDigestHashValue != hex.EncodeToString(sum[:]) {
+				bad(l.key, "previousDigestHashValue mismatch")
+			}
+			if l.d.PreviousDigestSignature == nil || *l.d.PreviousDigestSignature != p.sig {
+				probs = append(probs, problem{l.key, "previousDigestSignature differs from the predecessor's metadata", p.key})
+			}
+			if l.d.DigestStartTime != p.d.DigestEndTime {
+				bad(l.key, "gap: starts %s, predecessor ends %s", l.d.DigestStartTime, p.d.DigestEndTime)
+			}
+		}
+	}
+	return probs
+}
+
+func gzipMembers(t *testing.T, raw []byte) int {
+	t.Helper()
+	br := bytes.NewReader(raw)
+	n := 0
+	for br.Len() > 0 {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatalf("gzip member %d: %v", n+1, err)
+		}
+		zr.Multistream(false)
+		if _, err := io.Copy(io.Discard, zr); err != nil {
+			t.Fatalf("gzip member %d: %v", n+1, err)
+		}
+		n++
+	}
+	return n
+}
+
+func TestCleanArchiveVerifies(t *testing.T) {
+	a := generateToDisk(t, small(3))
+	for _, p := range verifyArchive(t, a) {
+		t.Errorf("%s: %s", p.key, p.what)
+	}
+	// The run spans a key rotation: both keys of each region sign digests.
+	used := map[string]bool{}
+	digests := 0
+	for _, key := range a.keysUnder(t, "") {
+		if strings.Contains(key, "/CloudTrail-Digest/") {
+			var d digest.Digest
+			if err := json.Unmarshal(a.inflate(t, key), &d); err != nil {
+				t.Fatal(err)
+			}
+			used[d.DigestPublicKeyFingerprint] = true
+			digests++
+		}
+	}
+	if want := 2 * len(a.m.Regions); len(used) != want {
+		t.Errorf("%d signing keys used, want %d (two per region)", len(used), want)
+	}
+	if want := len(a.m.Accounts) * len(a.m.Regions) * (a.m.Hours + 1); digests != want {
+		t.Errorf("%d digests, want %d (hours+1 per chain)", digests, want)
+	}
+	if a.m.EmptyDigests < 1 {
+		t.Errorf("no empty digest generated")
+	}
+}
+
+// TestTamperingsAreDetectable checks that each tampering is exactly what the manifest says: an
+// offline check flags the tampered objects and nothing else.
+func TestTamperingsAreDetectable(t *testing.T) {
+	o := small(5)
+	o.Tamper = synth.TamperKinds()
+	a := generateToDisk(t, o)
+	if len(a.m.Tampered) != len(o.Tamper) {
+		t.Fatalf("%d tamperings recorded, want %d", len(a.m.Tampered), len(o.Tamper))
+	}
+	probs := verifyArchive(t, a)
+	flagged := map[string][]string{}
+	for _, p := range probs {
+		flagged[p.key] = append(flagged[p.key], p.what)
+	}
+	expect := map[synth.TamperKind]func(tp synth.Tampering) bool{
+		synth.TamperModifyLog:        func(tp synth.Tampering) bool { return has(flagged[tp.Key], "hash mismatch") },
+		synth.TamperDeleteLog:        func(tp synth.Tampering) bool { return has(flagged[tp.Key], "listed log missing") },
+		synth.TamperAppendGzipMember: func(tp synth.Tampering) bool { return has(flagged[tp.Key], "2 gzip members") },
+		synth.TamperBreakSignature:   func(tp synth.Tampering) bool { return has(flagged[tp.Key], "signature verification failed") },
+		synth.TamperDropSignature:    func(tp synth.Tampering) bool { return has(flagged[tp.Key], "no signature metadata") },
+		synth.TamperMoveDigest:       func(tp synth.Tampering) bool { return has(flagged[tp.Key], "moved from "+tp.OriginalKey) },
+		synth.TamperUnknownKey:       func(tp synth.Tampering) bool { return has(flagged[tp.Key], "public key") },
+		synth.TamperDeleteDigest: func(tp synth.Tampering) bool {
+			return !a.exists(tp.Key) && len(probsAfter(probs, tp.Key)) > 0
+		},
+		synth.TamperDeleteTwoDigests: func(tp synth.Tampering) bool {
+			return len(tp.DigestKeys) == 2 && !a.exists(tp.DigestKeys[0]) && !a.exists(tp.DigestKeys[1]) && len(probsAfter(probs, tp.DigestKeys[1])) > 0
+		},
+	}
+	explained := map[string]bool{}
+	for _, tp := range a.m.Tampered {
+		if !expect[tp.Kind](tp) {
+			t.Errorf("%s on %s not detected as expected; flagged: %v", tp.Kind, tp.Key, flagged[tp.Key])
+		}
+		explained[tp.Key] = true
+		for _, k := range tp.DigestKeys {
+			if tp.Kind == synth.TamperDeleteDigest || tp.Kind == synth.TamperDeleteTwoDigests {
+				explained[k] = true
+			}
+		}
+	}
+	for _, p := range probs {
+		if explained[p.key] {
+			continue
+		}
+		// A deleted digest breaks its successor's link; that successor is explained by the deletion.
+		if strings.Contains(p.what, "previous digest link") && linksToDeleted(a, p.key) {
+			continue
+		}
+		// Breaking or dropping a digest's signature metadata also breaks its successor's copy of it.
+		if p.related != "" && slices.ContainsFunc(a.m.Tampered, func(tp synth.Tampering) bool {
+			return tp.Key == p.related && (tp.Kind == synth.TamperBreakSignature || tp.Kind == synth.TamperDropSignature)
+		}) {
+			continue
+		}
+		t.Errorf("unexpected problem %s: %s", p.key, p.what)
+	}
+}
+
+func has(list []string, sub string) bool {
+	for _, s := range list {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// probsAfter returns the broken previous-digest links in the chain of key: a deleted digest must
+// show up as its successor's broken link.
+func probsAfter(probs []problem, key string) []problem {
+	var out []problem
+	for _, p := range probs {
+		if strings.Contains(p.what, "previous digest link") && sameChain(p.key, key) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func linksToDeleted(a *archive, key string) bool {
+	for _, tp := range a.m.Tampered {
+		if tp.Kind == synth.TamperDeleteDigest || tp.Kind == synth.TamperDeleteTwoDigests {
+			for _, k := range tp.DigestKeys {
+				if sameChain(k, key) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// sameChain reports whether two digest keys belong to one chain (same account and region folder).
+func sameChain(a, b string) bool {
+	chainOf := func(k string) string {
+		i := strings.Index(k, "/CloudTrail-Digest/")
+		if i < 0 {
+			return ""
+		}
+		rest := k[i+len("/CloudTrail-Digest/"):]
+		return k[:i] + "/" + rest[:strings.IndexByte(rest, '/')]
+	}
+	return chainOf(a) != "" && chainOf(a) == chainOf(b)
+}
+
+func base64Decode(s string) ([]byte, error) {
+	var b []byte
+	err := json.Unmarshal([]byte(`"`+s+`"`), &b)
+	return b, err
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
