@@ -240,7 +240,9 @@ func TestCloudTrailVariety(t *testing.T) {
 				ReadOnly     *bool
 				UserIdentity *struct {
 					Type           string
-					SessionContext *struct{ Attributes struct{ MFAAuthenticated string } }
+					SessionContext *struct {
+						Attributes struct{ MFAAuthenticated string }
+					}
 				}
 				AdditionalEventData map[string]any
 				InsightDetails      *struct{ State string }

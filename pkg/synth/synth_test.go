@@ -199,7 +199,9 @@ func loadKeysFile(t *testing.T, path string) map[string]map[string]*rsa.PublicKe
 	return out
 }
 
-func (a *archive) path(key string) string { return filepath.Join(a.dir, a.bucket, filepath.FromSlash(key)) }
+func (a *archive) path(key string) string {
+	return filepath.Join(a.dir, a.bucket, filepath.FromSlash(key))
+}
 
 func (a *archive) exists(key string) bool {
 	_, err := os.Stat(a.path(key))
@@ -273,7 +275,9 @@ type problem struct{ key, what, related string }
 func verifyArchive(t *testing.T, a *archive) []problem {
 	t.Helper()
 	var probs []problem
-	bad := func(key, format string, args ...any) { probs = append(probs, problem{key, fmt.Sprintf(format, args...), ""}) }
+	bad := func(key, format string, args ...any) {
+		probs = append(probs, problem{key, fmt.Sprintf(format, args...), ""})
+	}
 	type loaded struct {
 		key      string
 		d        digest.Digest
