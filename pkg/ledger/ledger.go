@@ -5,19 +5,21 @@
 // taken by exactly one writer. It relies on S3's strong read-after-write consistency and on
 // If-None-Match: * being atomic; nothing else (no DynamoDB, no clocks agreeing beyond a lease TTL).
 //
-// The protocol (see docs/worker.md for the failure analysis):
+// The protocol (see docs/worker.md for the failure analysis). A transaction groups every sink
+// checkpoint written between two Seal calls, so an input whose rows land in several files (several
+// tables, several days) is committed all at once:
 //
 //	inputs/<h>/<gen>      attempt gen at processing input h; holds its owner        (PutIfAbsent)
-//	inputs/<h>/<gen>.x    how that attempt ended: "checkpoint" C, "empty",
-//	                      "quarantined", "abandoned" or "released"                 (PutIfAbsent)
-//	intents/<C>           checkpoint C's inputs and final file keys, written before
-//	                      any of its files becomes visible                           (Put)
-//	commits/<C>           "committed" or "aborted": the one decision on C            (PutIfAbsent)
+//	inputs/<h>/<gen>.x    how that attempt ended: in transaction T, "empty",
+//	                      "quarantined", "abandoned" or "released"                  (PutIfAbsent)
+//	intents/<T>           transaction T's inputs and final file keys, rewritten
+//	                      before any further file of T becomes visible              (Put)
+//	commits/<T>           "committed" or "aborted": the one decision on T           (PutIfAbsent)
 //	owners/<id>           an owner's lease, rewritten every LeaseRefresh             (Put)
 //
-// A redelivered input whose attempt ended in a committed checkpoint is acknowledged without being
-// processed; one whose checkpoint was aborted, or whose owner's lease expired, is taken over with the
-// next generation after the dead owner's checkpoint is aborted and its files deleted.
+// A redelivered input whose attempt ended in a committed transaction is acknowledged without being
+// processed; one whose transaction was aborted, or whose owner's lease expired, is taken over with
+// the next generation after the dead owner's transaction is aborted and its files deleted.
 package ledger
 
 import (
@@ -31,7 +33,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -203,9 +204,9 @@ type commitBody struct {
 
 // claim is an input this process owns.
 type claim struct {
-	gen        int
-	checkpoint string // set by BeforeCommit
-	committed  bool   // set by AfterCommit
+	gen     int
+	txn     string // the transaction holding its rows, set by BeforeCommit
+	durable bool   // the sink reported all its rows durable
 }
 
 // Ledger is safe for concurrent use.
@@ -216,6 +217,11 @@ type Ledger struct {
 
 	mu     sync.Mutex
 	claims map[Input]*claim
+
+	// txMu serialises BeforeCommit, Finish of linked inputs and Seal; it is taken before mu.
+	txMu sync.Mutex
+	cur  *txn
+	seq  int
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -586,44 +592,71 @@ func (l *Ledger) deleteIntent(ctx context.Context, c string) {
 	}
 }
 
-// BeforeCommit records checkpoint c — its inputs (every one claimed by this process) and the final
-// keys of its files — before any of the files becomes visible. ErrFenced means an input was taken
-// over: the checkpoint must be abandoned without making any file visible, and its inputs retried.
-func (l *Ledger) BeforeCommit(ctx context.Context, c string, inputs []Input, files []File) error {
-	ib := intentBody{Owner: l.opts.Owner, At: l.opts.Now().UTC(), Files: files}
-	gens := make([]int, len(inputs))
+// txn is the current transaction: the sink checkpoints written since the last Seal.
+type txn struct {
+	id     string
+	inputs map[Input]bool
+	body   intentBody
+	broken error // why the transaction can no longer commit
+}
+
+// BeforeCommit adds a sink checkpoint — its inputs (every one claimed by this process) and the final
+// keys of its files — to the current transaction before any of the files becomes visible. An error
+// means no file may be made visible; ErrFenced means an input was taken over by another owner (this
+// process was presumed dead) and the current transaction can never commit.
+func (l *Ledger) BeforeCommit(ctx context.Context, inputs []Input, files []File) error {
+	l.txMu.Lock()
+	defer l.txMu.Unlock()
+	if l.cur == nil {
+		l.seq++
+		l.cur = &txn{id: fmt.Sprintf("%s-%06d", l.opts.Owner, l.seq), inputs: map[Input]bool{},
+			body: intentBody{Owner: l.opts.Owner, At: l.opts.Now().UTC()}}
+	}
+	t := l.cur
+	if t.broken != nil {
+		return fmt.Errorf("ledger: transaction %s cannot commit: %w", t.id, t.broken)
+	}
+	var fresh []Input
+	var gens []int
 	l.mu.Lock()
-	for i, in := range inputs {
+	for _, in := range inputs {
 		in = in.norm()
 		cl, ok := l.claims[in]
-		if !ok {
+		switch {
+		case !ok:
 			l.mu.Unlock()
-			return &Error{Op: "before commit", Key: c, Err: fmt.Errorf("input s3://%s/%s (etag %s) was not claimed by this process", in.Bucket, in.Key, in.ETag)}
-		}
-		if cl.checkpoint != "" && cl.checkpoint != c {
+			return &Error{Op: "before commit", Key: t.id, Err: fmt.Errorf("input s3://%s/%s (etag %s) was not claimed by this process", in.Bucket, in.Key, in.ETag)}
+		case cl.txn == t.id:
+		case cl.txn != "":
 			l.mu.Unlock()
-			return &Error{Op: "before commit", Key: c, Err: fmt.Errorf("input s3://%s/%s is already in checkpoint %s: an input's rows must not span checkpoints", in.Bucket, in.Key, cl.checkpoint)}
+			return &Error{Op: "before commit", Key: t.id, Err: fmt.Errorf("input s3://%s/%s already belongs to transaction %s", in.Bucket, in.Key, cl.txn)}
+		default:
+			fresh = append(fresh, in)
+			gens = append(gens, cl.gen)
 		}
-		gens[i] = cl.gen
-		ib.Inputs = append(ib.Inputs, intentInput{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, Gen: cl.gen})
 	}
 	l.mu.Unlock()
-	sort.Slice(ib.Files, func(i, j int) bool { return ib.Files[i].Key < ib.Files[j].Key })
-	b, err := json.Marshal(ib)
-	if err != nil {
-		return &Error{Op: "encode intent", Key: c, Err: err}
+	body := t.body
+	body.Files = append(append([]File(nil), t.body.Files...), files...)
+	body.Inputs = append([]intentInput(nil), t.body.Inputs...)
+	for i, in := range fresh {
+		body.Inputs = append(body.Inputs, intentInput{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, Gen: gens[i]})
 	}
-	ik := l.key("intents/" + c)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return &Error{Op: "encode intent", Key: t.id, Err: err}
+	}
+	ik := l.key("intents/" + t.id)
 	if err := l.loc.Store.Put(ctx, l.loc.Bucket, ik, b, nil); err != nil {
 		return &Error{Op: "write intent", Key: ik, Err: err}
 	}
-	// Link every input's attempt to c. Losing one race means someone presumed this process dead.
-	fenced := false
+	t.body = body
+	// Link every new input's attempt to t. Losing one race means someone presumed this process dead.
 	var mu sync.Mutex
-	err = l.parallel(ctx, len(inputs), func(i int) error {
-		in := inputs[i].norm()
-		ek := l.key(attemptKey(in.hash(), gens[i]) + ".x")
-		created, err := l.putNew(ctx, ek, endBody{End: endCheckpoint, Checkpoint: c, By: l.opts.Owner})
+	var fenced []Input
+	err = l.parallel(ctx, len(fresh), func(i int) error {
+		ek := l.key(attemptKey(fresh[i].hash(), gens[i]) + ".x")
+		created, err := l.putNew(ctx, ek, endBody{End: endCheckpoint, Checkpoint: t.id, By: l.opts.Owner})
 		if err != nil || created {
 			return err
 		}
@@ -631,71 +664,33 @@ func (l *Ledger) BeforeCommit(ctx context.Context, c string, inputs []Input, fil
 		if _, err := l.getJSON(ctx, ek, &end); err != nil {
 			return err
 		}
-		if end.End != endCheckpoint || end.Checkpoint != c {
+		if end.End != endCheckpoint || end.Checkpoint != t.id {
 			mu.Lock()
-			fenced = true
+			fenced = append(fenced, fresh[i])
 			mu.Unlock()
 		}
 		return nil
 	})
-	if err == nil && fenced {
-		err = ErrFenced
+	if err == nil && len(fenced) > 0 {
+		t.broken = fmt.Errorf("s3://%s/%s taken over by another owner: %w", fenced[0].Bucket, fenced[0].Key, ErrFenced)
+		return t.broken
 	}
 	if err != nil {
-		// Decide c as aborted so that readers of the linked inputs need not wait for this lease.
-		if _, aerr := l.abort(context.WithoutCancel(ctx), c, intentBody{Owner: l.opts.Owner, Inputs: ib.Inputs}); aerr != nil {
-			l.log.Warn("could not abort checkpoint", "checkpoint", c, "error", aerr.Error())
-		}
-		return fmt.Errorf("before commit of checkpoint %s: %w", c, err)
+		// A link may or may not have been written: the transaction cannot be trusted any more.
+		t.broken = err
+		return fmt.Errorf("before commit in transaction %s: %w", t.id, err)
 	}
 	l.mu.Lock()
-	for _, in := range inputs {
-		if cl, ok := l.claims[in.norm()]; ok {
-			cl.checkpoint = c
+	for _, in := range fresh {
+		if cl, ok := l.claims[in]; ok {
+			cl.txn = t.id
 		}
 	}
 	l.mu.Unlock()
+	for _, in := range fresh {
+		t.inputs[in] = true
+	}
 	return nil
-}
-
-// AfterCommit decides checkpoint c as committed once all its files are visible. ErrFenced means
-// another owner aborted it first (this process was presumed dead) and has deleted its files: its
-// inputs must be retried, not acknowledged.
-func (l *Ledger) AfterCommit(ctx context.Context, c string) error {
-	ck := l.key("commits/" + c)
-	created, err := l.putNew(ctx, ck, commitBody{State: stateCommitted, By: l.opts.Owner, At: l.opts.Now().UTC()})
-	if err != nil {
-		return fmt.Errorf("after commit of checkpoint %s: %w", c, err)
-	}
-	if !created {
-		var cb commitBody
-		if _, err := l.getJSON(ctx, ck, &cb); err != nil {
-			return fmt.Errorf("after commit of checkpoint %s: %w", c, err)
-		}
-		if cb.State != stateCommitted {
-			return fmt.Errorf("after commit of checkpoint %s: %w", c, ErrFenced)
-		}
-	}
-	l.mu.Lock()
-	for _, cl := range l.claims {
-		if cl.checkpoint == c {
-			cl.committed = true
-		}
-	}
-	l.mu.Unlock()
-	l.deleteIntent(ctx, c)
-	return nil
-}
-
-// AbortCheckpoint records that checkpoint c will never commit (its files failed to upload after
-// BeforeCommit). Its inputs must be retried.
-func (l *Ledger) AbortCheckpoint(ctx context.Context, c string) error {
-	var ib intentBody
-	if _, err := l.getJSON(ctx, l.key("intents/"+c), &ib); err != nil {
-		return err
-	}
-	_, err := l.abort(ctx, c, ib)
-	return err
 }
 
 // Result is how the pipeline disposed of a claimed input.
@@ -710,37 +705,47 @@ const (
 	Failed
 )
 
-// Finish ends this process's claim on in and says whether its message may be deleted. For Durable it
-// checks the checkpoint holding its rows committed (or records that it needed none); for Quarantined
-// it records that; for Failed it releases the attempt so any worker may take it over at once.
+// Finish records how the pipeline disposed of a claimed input and says whether its message may be
+// deleted now. An input with rows in the current transaction is not acknowledged here but by Seal;
+// a Failed input with rows in it makes the transaction uncommittable. A Failed input without rows is
+// released so that any worker may take it over at once.
 func (l *Ledger) Finish(ctx context.Context, in Input, r Result) (ack bool, err error) {
 	in = in.norm()
+	l.txMu.Lock()
 	l.mu.Lock()
 	cl, ok := l.claims[in]
-	delete(l.claims, in)
+	if ok && (cl.txn == "" || r != Durable) {
+		delete(l.claims, in)
+	}
 	l.mu.Unlock()
+	if ok && cl.txn != "" {
+		defer l.txMu.Unlock()
+		if l.cur == nil || l.cur.id != cl.txn {
+			return false, &Error{Op: "finish", Key: in.Key, Err: fmt.Errorf("transaction %s is no longer open", cl.txn)}
+		}
+		if r == Durable {
+			cl.durable = true
+			return false, nil
+		}
+		if l.cur.broken == nil {
+			l.cur.broken = fmt.Errorf("s3://%s/%s has rows in the transaction but ended %v", in.Bucket, in.Key, r)
+		}
+		return false, nil
+	}
+	l.txMu.Unlock()
 	if !ok {
 		return false, &Error{Op: "finish", Key: in.Key, Err: errors.New("input not claimed by this process")}
 	}
 	ek := l.key(attemptKey(in.hash(), cl.gen) + ".x")
-	switch {
-	case r == Failed:
-		if cl.checkpoint != "" {
-			return false, nil // linked to a checkpoint that failed; readers settle it through commits/
-		}
-		if _, err := l.putNew(ctx, ek, endBody{End: endReleased, By: l.opts.Owner}); err != nil {
-			return false, err
-		}
-		return false, nil
-	case cl.checkpoint != "":
-		return cl.committed && r == Durable, nil
-	}
 	end := endEmpty
-	if r == Quarantined {
+	switch r {
+	case Failed:
+		end = endReleased
+	case Quarantined:
 		end = endQuarantined
 	}
 	created, err := l.putNew(ctx, ek, endBody{End: end, By: l.opts.Owner})
-	if err != nil {
+	if err != nil || r == Failed {
 		return false, err
 	}
 	if !created {
@@ -752,6 +757,84 @@ func (l *Ledger) Finish(ctx context.Context, in Input, r Result) (ack bool, err 
 		return eb.End == end, nil
 	}
 	return true, nil
+}
+
+// ErrAborted means Seal could not commit the transaction and rolled it back: its files are deleted
+// and its inputs must be processed again (by this process only after a restart, since the sink's
+// state no longer matches).
+var ErrAborted = errors.New("ledger: transaction aborted")
+
+// Pending reports whether the current transaction holds any checkpoint.
+func (l *Ledger) Pending() bool {
+	l.txMu.Lock()
+	defer l.txMu.Unlock()
+	return l.cur != nil
+}
+
+// Seal commits the current transaction — every sink checkpoint since the last Seal — and returns its
+// inputs, whose messages may now be deleted. Call it when no input is mid-way through the sink and
+// everything has been flushed, so that every input of the transaction is Durable. If one is not, or
+// another owner aborted the transaction, Seal rolls it back and returns an error wrapping ErrAborted
+// or ErrFenced.
+func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
+	l.txMu.Lock()
+	defer l.txMu.Unlock()
+	t := l.cur
+	if t == nil {
+		return nil, nil
+	}
+	l.cur = nil
+	inputs := make([]Input, 0, len(t.inputs))
+	l.mu.Lock()
+	for in := range t.inputs {
+		inputs = append(inputs, in)
+		if cl := l.claims[in]; t.broken == nil && (cl == nil || !cl.durable) {
+			t.broken = fmt.Errorf("s3://%s/%s is not durable at seal", in.Bucket, in.Key)
+		}
+		delete(l.claims, in)
+	}
+	l.mu.Unlock()
+	if t.broken != nil {
+		if _, err := l.abort(context.WithoutCancel(ctx), t.id, t.body); err != nil {
+			l.log.Error("could not roll back transaction; a restarted worker will", "txn", t.id, "error", err.Error())
+		}
+		return nil, fmt.Errorf("seal %s: %w: %w", t.id, ErrAborted, t.broken)
+	}
+	ck := l.key("commits/" + t.id)
+	created, err := l.putNew(ctx, ck, commitBody{State: stateCommitted, By: l.opts.Owner, At: l.opts.Now().UTC()})
+	if err != nil {
+		return nil, fmt.Errorf("seal %s: %w", t.id, err)
+	}
+	if !created {
+		var cb commitBody
+		if _, err := l.getJSON(ctx, ck, &cb); err != nil {
+			return nil, fmt.Errorf("seal %s: %w", t.id, err)
+		}
+		if cb.State != stateCommitted {
+			return nil, fmt.Errorf("seal %s: aborted by %s: %w", t.id, cb.By, ErrFenced)
+		}
+	}
+	l.deleteIntent(ctx, t.id)
+	return inputs, nil
+}
+
+// Abort rolls back the current transaction, if any, deleting the files it made visible. Call it
+// before exiting after a sink failure, so that its inputs are free at once.
+func (l *Ledger) Abort(ctx context.Context) error {
+	l.txMu.Lock()
+	defer l.txMu.Unlock()
+	t := l.cur
+	if t == nil {
+		return nil
+	}
+	l.cur = nil
+	l.mu.Lock()
+	for in := range t.inputs {
+		delete(l.claims, in)
+	}
+	l.mu.Unlock()
+	_, err := l.abort(ctx, t.id, t.body)
+	return err
 }
 
 // Recover aborts every checkpoint whose owner is gone and which was never decided, deleting its
@@ -836,4 +919,3 @@ func (l *Ledger) parallel(ctx context.Context, n int, fn func(i int) error) erro
 	wg.Wait()
 	return first
 }
-

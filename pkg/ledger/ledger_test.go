@@ -95,15 +95,25 @@ var (
 	inB = Input{Bucket: "logs", Key: "AWSLogs/1/CloudTrail/b b+c.json.gz", ETag: "e2"}
 )
 
-func commit(t *testing.T, e *env, l *Ledger, c string, ins []Input, files []File) {
+// commit runs one sink checkpoint holding ins and seals the transaction, as the worker does.
+func commit(t *testing.T, e *env, l *Ledger, ins []Input, files []File) {
 	t.Helper()
 	ctx := context.Background()
-	if err := l.BeforeCommit(ctx, c, ins, files); err != nil {
+	if err := l.BeforeCommit(ctx, ins, files); err != nil {
 		t.Fatal(err)
 	}
 	e.writeFiles(files)
-	if err := l.AfterCommit(ctx, c); err != nil {
+	for _, in := range ins {
+		if ack, err := l.Finish(ctx, in, Durable); err != nil || ack {
+			t.Fatalf("finish %s before seal = %v, %v; want no ack yet", in.Key, ack, err)
+		}
+	}
+	sealed, err := l.Seal(ctx)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(sealed) != len(ins) {
+		t.Fatalf("seal acknowledged %d inputs, want %d", len(sealed), len(ins))
 	}
 }
 
@@ -117,10 +127,7 @@ func TestLedger(t *testing.T) {
 			w := e.open("w1", 0)
 			e.claim(w, inA, Process)
 			e.claim(w, inA, Busy) // duplicate message while in flight
-			commit(t, e, w, "c1", []Input{inA}, e.files("c1", 2))
-			if ack, err := w.Finish(ctx, inA, Durable); err != nil || !ack {
-				t.Fatalf("finish = %v, %v; want ack", ack, err)
-			}
+			commit(t, e, w, []Input{inA}, e.files("c1", 2))
 			e.claim(w, inA, Done)
 			e.claim(e.open("w2", 0), inA, Done)
 			// Same key, new content: new work.
@@ -136,7 +143,7 @@ func TestLedger(t *testing.T) {
 			e.claim(w1, inA, Process)
 			e.claim(w1, inB, Process)
 			files := e.files("c1", 3)
-			if err := w1.BeforeCommit(ctx, "c1", []Input{inA, inB}, files); err != nil {
+			if err := w1.BeforeCommit(ctx, []Input{inA, inB}, files); err != nil {
 				t.Fatal(err)
 			}
 			e.writeFiles(files[:2]) // killed while the third file uploads
@@ -152,19 +159,14 @@ func TestLedger(t *testing.T) {
 				}
 			}
 			e.claim(w3, inA, Process)
-			commit(t, e, w3, "c2", []Input{inA, inB}, e.files("c2", 1))
-			for _, in := range []Input{inA, inB} {
-				if ack, err := w3.Finish(ctx, in, Durable); err != nil || !ack {
-					t.Fatalf("finish %s = %v, %v", in.Key, ack, err)
-				}
-			}
+			commit(t, e, w3, []Input{inA, inB}, e.files("c2", 1))
 			e.claim(e.open("w4", 0), inA, Done)
 		}},
 		{"crash after commit marker acknowledges", func(t *testing.T, e *env) {
 			w1 := e.open("w1", 0)
 			e.claim(w1, inA, Process)
 			files := e.files("c1", 1)
-			commit(t, e, w1, "c1", []Input{inA}, files)
+			commit(t, e, w1, []Input{inA}, files)
 			crash(w1) // before deleting the message
 			e.expire(w1)
 			e.claim(e.open("w2", 0), inA, Done)
@@ -196,7 +198,7 @@ func TestLedger(t *testing.T) {
 			w2 := e.open("w2", 0)
 			e.claim(w2, inA, Process)
 			files := e.files("c1", 1)
-			err := w1.BeforeCommit(ctx, "c1", []Input{inA, inB}, files)
+			err := w1.BeforeCommit(ctx, []Input{inA, inB}, files)
 			if !errors.Is(err, ErrFenced) {
 				t.Fatalf("zombie BeforeCommit = %v, want ErrFenced", err)
 			}
@@ -210,18 +212,18 @@ func TestLedger(t *testing.T) {
 			w1 := e.open("w1", 0)
 			e.claim(w1, inA, Process)
 			files := e.files("c1", 1)
-			if err := w1.BeforeCommit(ctx, "c1", []Input{inA}, files); err != nil {
+			if err := w1.BeforeCommit(ctx, []Input{inA}, files); err != nil {
 				t.Fatal(err)
 			}
 			e.expire(w1)
 			w2 := e.open("w2", 0)
 			e.claim(w2, inA, Process) // aborts c1
 			e.writeFiles(files)       // the zombie's upload lands late
-			if err := w1.AfterCommit(ctx, "c1"); !errors.Is(err, ErrFenced) {
-				t.Fatalf("zombie AfterCommit = %v, want ErrFenced", err)
-			}
 			if ack, _ := w1.Finish(ctx, inA, Durable); ack {
-				t.Fatal("aborted checkpoint acknowledged")
+				t.Fatal("input acknowledged before its transaction committed")
+			}
+			if sealed, err := w1.Seal(ctx); !errors.Is(err, ErrFenced) || len(sealed) != 0 {
+				t.Fatalf("zombie Seal = %v, %v; want ErrFenced", sealed, err)
 			}
 		}},
 		{"empty and quarantined are final", func(t *testing.T, e *env) {
@@ -256,21 +258,21 @@ func TestLedger(t *testing.T) {
 		}},
 		{"unclaimed input cannot enter a checkpoint", func(t *testing.T, e *env) {
 			w := e.open("w1", 0)
-			if err := w.BeforeCommit(ctx, "c1", []Input{inA}, nil); err == nil {
+			if err := w.BeforeCommit(ctx, []Input{inA}, nil); err == nil {
 				t.Fatal("BeforeCommit accepted an input this process does not own")
 			}
 		}},
-		{"recover removes dead checkpoints", func(t *testing.T, e *env) {
+		{"recover removes dead transactions", func(t *testing.T, e *env) {
 			w1 := e.open("w1", 0)
 			e.claim(w1, inA, Process)
 			e.claim(w1, inB, Process)
+			kept := e.files("c2", 1)
+			commit(t, e, w1, []Input{inB}, kept)
 			dead := e.files("c1", 2)
-			if err := w1.BeforeCommit(ctx, "c1", []Input{inA}, dead); err != nil {
+			if err := w1.BeforeCommit(ctx, []Input{inA}, dead); err != nil {
 				t.Fatal(err)
 			}
 			e.writeFiles(dead)
-			kept := e.files("c2", 1)
-			commit(t, e, w1, "c2", []Input{inB}, kept)
 			crash(w1)
 			if n, err := e.open("w2", 0).Recover(ctx); err != nil || n != 0 {
 				t.Fatalf("recover with a live owner = %d, %v; want 0", n, err)
@@ -283,6 +285,84 @@ func TestLedger(t *testing.T) {
 			if e.exists(dead[0]) || e.exists(dead[1]) || !e.exists(kept[0]) {
 				t.Fatal("recover deleted the wrong files")
 			}
+		}},
+		{"one transaction spans checkpoints", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			e.claim(w, inB, Process)
+			// inA's rows land in two files written by two sink checkpoints (two days, say).
+			if err := w.BeforeCommit(ctx, []Input{inA}, e.files("c1", 1)); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.BeforeCommit(ctx, []Input{inA, inB}, e.files("c2", 1)); err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range []Input{inA, inB} {
+				if ack, err := w.Finish(ctx, in, Durable); err != nil || ack {
+					t.Fatal(ack, err)
+				}
+			}
+			e.claim(e.open("w2", 0), inA, Busy) // undecided, owner alive
+			sealed, err := w.Seal(ctx)
+			if err != nil || len(sealed) != 2 {
+				t.Fatalf("seal = %v, %v", sealed, err)
+			}
+			e.claim(e.open("w3", 0), inA, Done)
+			e.claim(e.open("w4", 0), inB, Done)
+		}},
+		{"seal with an unfinished input rolls back", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			e.claim(w, inB, Process)
+			files := e.files("c1", 2)
+			if err := w.BeforeCommit(ctx, []Input{inA, inB}, files); err != nil {
+				t.Fatal(err)
+			}
+			e.writeFiles(files)
+			w.Finish(ctx, inA, Durable)
+			if _, err := w.Seal(ctx); !errors.Is(err, ErrAborted) {
+				t.Fatalf("seal = %v, want ErrAborted", err)
+			}
+			if e.exists(files[0]) || e.exists(files[1]) {
+				t.Fatal("files of an aborted transaction still visible")
+			}
+			w2 := e.open("w2", 0)
+			e.claim(w2, inA, Process)
+			e.claim(w2, inB, Process)
+		}},
+		{"failed input with rows breaks the transaction", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			files := e.files("c1", 1)
+			if err := w.BeforeCommit(ctx, []Input{inA}, files); err != nil {
+				t.Fatal(err)
+			}
+			e.writeFiles(files)
+			if ack, _ := w.Finish(ctx, inA, Failed); ack {
+				t.Fatal("failed input acknowledged")
+			}
+			if _, err := w.Seal(ctx); !errors.Is(err, ErrAborted) {
+				t.Fatalf("seal = %v, want ErrAborted", err)
+			}
+			if e.exists(files[0]) {
+				t.Fatal("file still visible")
+			}
+		}},
+		{"abort frees inputs at once", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			files := e.files("c1", 1)
+			if err := w.BeforeCommit(ctx, []Input{inA}, files); err != nil {
+				t.Fatal(err)
+			}
+			e.writeFiles(files)
+			if err := w.Abort(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if e.exists(files[0]) {
+				t.Fatal("file still visible")
+			}
+			e.claim(e.open("w2", 0), inA, Process)
 		}},
 	}
 	for _, tc := range tests {
@@ -324,7 +404,7 @@ func TestTakeoverRace(t *testing.T) {
 	e := localEnv(t)
 	w0 := e.open("w0", 0)
 	e.claim(w0, inA, Process)
-	if err := w0.BeforeCommit(context.Background(), "c0", []Input{inA}, e.files("c0", 1)); err != nil {
+	if err := w0.BeforeCommit(context.Background(), []Input{inA}, e.files("c0", 1)); err != nil {
 		t.Fatal(err)
 	}
 	crash(w0)
