@@ -602,7 +602,7 @@ func gaps(std []*DigestResult, o Options) []Gap {
 		}
 		if newer == nil {
 			if len(between) > 0 {
-				add(*d.End, o.End, between, nil)
+				add(*d.End, newestKeyDate(between, o.End), between, nil)
 			}
 		} else {
 			add(*d.End, *newer.Start, between, newer)
@@ -611,9 +611,9 @@ func gaps(std []*DigestResult, o Options) []Gap {
 	}
 	switch {
 	case newer == nil && len(between) > 0:
-		add(o.Start, o.End, between, nil)
+		add(oldestKeyStart(between, o.Start), newestKeyDate(between, o.End), between, nil)
 	case newer != nil && len(between) > 0:
-		add(o.Start, *newer.Start, between, newer)
+		add(oldestKeyStart(between, o.Start), *newer.Start, between, newer)
 	}
 	if o.ExpectRecent > 0 {
 		head := o.End
@@ -636,6 +636,36 @@ func gaps(std []*DigestResult, o Options) []Gap {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].From.After(out[j].From) })
 	return out
+}
+
+// newestKeyDate is the latest end time named by the keys of unverified digests (a digest key carries
+// its end time), or def.
+func newestKeyDate(ds []*DigestResult, def time.Time) time.Time {
+	var t time.Time
+	for _, d := range ds {
+		if s, ok := keyDate(d.Key); ok && parseStamp(s).After(t) {
+			t = parseStamp(s)
+		}
+	}
+	if t.IsZero() || t.After(def) {
+		return def
+	}
+	return t
+}
+
+// oldestKeyStart estimates where the oldest unverified digest starts: an hour before the end its key
+// names (CloudTrail's cadence), but not before floor.
+func oldestKeyStart(ds []*DigestResult, floor time.Time) time.Time {
+	var t time.Time
+	for _, d := range ds {
+		if s, ok := keyDate(d.Key); ok && (t.IsZero() || parseStamp(s).Before(t)) {
+			t = parseStamp(s)
+		}
+	}
+	if t.IsZero() || t.Add(-time.Hour).Before(floor) {
+		return floor
+	}
+	return t.Add(-time.Hour)
 }
 
 // prefetcher fetches digests ahead of the traversal, which usually follows links to the next
