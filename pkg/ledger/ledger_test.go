@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/logarchive/logarchive/internal/motoserver"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -366,13 +370,36 @@ func TestLedger(t *testing.T) {
 		}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.run(t, localEnv(t)) })
+		t.Run("local/"+tc.name, func(t *testing.T) { tc.run(t, localEnv(t)) })
+	}
+	// The same protocol on moto_server, whose PutObject honours If-None-Match: *.
+	newS3 := s3Env(t)
+	for i, tc := range tests {
+		t.Run("s3/"+tc.name, func(t *testing.T) { tc.run(t, newS3(t, i)) })
+	}
+}
+
+// s3Env starts moto_server and returns a constructor of fresh environments, one bucket each.
+func s3Env(t *testing.T) func(t *testing.T, i int) *env {
+	srv := motoserver.Start(t)
+	s := store.NewS3(srv.S3, store.S3Options{})
+	return func(t *testing.T, i int) *env {
+		bucket := fmt.Sprintf("ledger-%d", i)
+		if _, err := srv.S3.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatal(err)
+		}
+		return &env{t: t, bucket: bucket, loc: store.Location{Store: s, Bucket: bucket, Prefix: "_ledger/"},
+			out: store.Location{Store: s, Bucket: bucket, Prefix: "tables/"}}
 	}
 }
 
 // TestClaimRace: many workers receive the same object at once; exactly one processes it.
 func TestClaimRace(t *testing.T) {
-	e := localEnv(t)
+	t.Run("local", func(t *testing.T) { claimRace(t, localEnv(t)) })
+	t.Run("s3", func(t *testing.T) { claimRace(t, s3Env(t)(t, 100)) })
+}
+
+func claimRace(t *testing.T, e *env) {
 	const n = 16
 	var ws []*Ledger
 	for i := 0; i < n; i++ {
