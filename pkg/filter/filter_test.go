@@ -454,3 +454,43 @@ func TestRenderNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestRequire(t *testing.T) {
+	cases := []struct {
+		pattern, sel string
+		ok           bool
+		allow, deny  []string
+	}{
+		{switchRole, "$.eventName", true, []string{"SwitchRole"}, []string{"", "ConsoleLogin"}},
+		{switchRole, "$.userIdentity.arn", true, []string{"arn:aws:sts::1:assumed-role/elevated-security-role/x"}, []string{"arn:aws:sts::1:assumed-role/other/x"}},
+		{`{ ($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }`, "$.eventName", true,
+			[]string{"DisableKey", "ScheduleKeyDeletion"}, []string{"EnableKey"}},
+		{`{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") }`, "$.errorCode", true,
+			[]string{"Client.UnauthorizedOperation", "AccessDeniedException"}, []string{"Throttling"}},
+		{`{ $.eventName = A || $.eventSource = B }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName != A }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName = 42 }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName = "1*" }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName = * }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName = %x% }`, "$.eventName", false, nil, nil},
+		{`ERROR`, "$.eventName", false, nil, nil},
+		{`{ $.other = A }`, "$.eventName", false, nil, nil},
+	}
+	for _, c := range cases {
+		r, ok := MustCompile(c.pattern).Require(c.sel)
+		if ok != c.ok {
+			t.Errorf("%s on %s: ok = %v, want %v", c.pattern, c.sel, ok, c.ok)
+			continue
+		}
+		for _, s := range c.allow {
+			if !r.Allows(s) {
+				t.Errorf("%s on %s should allow %q", c.pattern, c.sel, s)
+			}
+		}
+		for _, s := range c.deny {
+			if r.Allows(s) {
+				t.Errorf("%s on %s should not allow %q", c.pattern, c.sel, s)
+			}
+		}
+	}
+}

@@ -1,0 +1,222 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/emf"
+	"github.com/logarchive/logarchive/pkg/filter"
+	"github.com/logarchive/logarchive/pkg/parse"
+)
+
+// MetricSink receives metric samples; *emf.Aggregator is one.
+type MetricSink interface {
+	Add(d emf.Datum) error
+}
+
+// Lineage names the object a record came from; the record's Index completes it.
+type Lineage struct {
+	Bucket string
+	Key    string
+}
+
+// Finding is one rule match. Its fields are those of the sink's findings table row
+// (sink.FindingRow), in the same order and with the same types, so a conversion maps one onto the
+// other.
+type Finding struct {
+	EventTime       time.Time
+	Rule            string
+	MetricNamespace string
+	MetricName      string
+	MetricValue     *float64 // nil when the match published no sample (e.g. non-numeric field)
+	Source          string
+	Account         string
+	Region          string
+	EventID         string
+	EventJSON       string // a copy of Record.Raw
+	SourceBucket    string
+	SourceKey       string
+	SourceIndex     int64
+}
+
+// EngineOptions configure an Engine.
+type EngineOptions struct {
+	// Now stamps samples of records that carry no time (flow logs without a start). Default time.Now.
+	Now func() time.Time
+	// NoPrefilter turns off the typed-field prefilter, so every applicable pattern scans Raw. The
+	// results are the same; it exists to check exactly that.
+	NoPrefilter bool
+}
+
+// cloudTrailFields are the selectors whose values pkg/parse decodes into CloudTrailEvent string
+// fields ("" when absent or null).
+var cloudTrailFields = []struct {
+	selector string
+	get      func(*parse.CloudTrailEvent) string
+}{
+	{"$.eventName", func(e *parse.CloudTrailEvent) string { return e.EventName }},
+	{"$.eventSource", func(e *parse.CloudTrailEvent) string { return e.EventSource }},
+	{"$.eventType", func(e *parse.CloudTrailEvent) string { return e.EventType }},
+	{"$.errorCode", func(e *parse.CloudTrailEvent) string { return e.ErrorCode }},
+	{"$.errorMessage", func(e *parse.CloudTrailEvent) string { return e.ErrorMessage }},
+	{"$.sourceIPAddress", func(e *parse.CloudTrailEvent) string { return e.SourceIPAddress }},
+	{"$.awsRegion", func(e *parse.CloudTrailEvent) string { return e.AWSRegion }},
+	{"$.userIdentity.type", func(e *parse.CloudTrailEvent) string {
+		if e.UserIdentity == nil {
+			return ""
+		}
+		return e.UserIdentity.Type
+	}},
+	{"$.userIdentity.arn", func(e *parse.CloudTrailEvent) string {
+		if e.UserIdentity == nil {
+			return ""
+		}
+		return e.UserIdentity.ARN
+	}},
+}
+
+type check struct {
+	get func(*parse.CloudTrailEvent) string
+	req *filter.Requirement
+}
+
+type engineRule struct {
+	*Compiled
+	checks []check // CloudTrail prefilter: all must allow the typed value
+}
+
+// Engine evaluates a rule set on records. It holds no per-record state, so Process may be called
+// from several goroutines at once (the MetricSink must then be safe for concurrent use, as
+// *emf.Aggregator is).
+//
+// For CloudTrail records the engine first consults the typed fields pkg/parse decoded: a rule whose
+// pattern requires, say, $.eventName to be one of a set of strings is only scanned when the typed
+// EventName is in that set. This is sound as long as parse decodes those string fields exactly
+// (the test suite checks prefiltered and unfiltered results agree on the sample corpus), and it
+// makes the CIS pack cost a map lookup for most records.
+type Engine struct {
+	opts    EngineOptions
+	metrics MetricSink
+	rules   []*engineRule
+	// byEventName lists, per eventName, the CloudTrail rules whose pattern requires it (rule
+	// indices, ascending); ctAlways lists the other CloudTrail rules.
+	byEventName map[string][]int
+	ctAlways    []int
+}
+
+// NewEngine prepares set for evaluation; samples go to metrics (nil discards them).
+func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	e := &Engine{opts: opts, metrics: metrics, byEventName: map[string][]int{}}
+	for i, c := range set.Rules {
+		er := &engineRule{Compiled: c}
+		e.rules = append(e.rules, er)
+		if !c.AppliesTo(parse.SourceCloudTrail) {
+			continue
+		}
+		indexed := false
+		if !opts.NoPrefilter {
+			for _, f := range cloudTrailFields {
+				req, ok := c.Pattern.Require(f.selector)
+				if !ok {
+					continue
+				}
+				// Rules with a default value publish on every event, so they are never skipped
+				// by the index, only short-cut by their checks.
+				if f.selector == "$.eventName" && len(req.Globs) == 0 && c.Transform.Definition().DefaultValue == nil {
+					for _, name := range req.Exact {
+						if l := e.byEventName[name]; len(l) == 0 || l[len(l)-1] != i {
+							e.byEventName[name] = append(l, i)
+						}
+					}
+					indexed = true
+					continue
+				}
+				er.checks = append(er.checks, check{get: f.get, req: req})
+			}
+		}
+		if !indexed {
+			e.ctAlways = append(e.ctAlways, i)
+		}
+	}
+	return e
+}
+
+// Process evaluates every rule that applies to rec, sends the samples to the metric sink and
+// appends a Finding per match to dst.
+func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Finding, error) {
+	var errs []error
+	if rec.Source == parse.SourceCloudTrail && rec.CloudTrail != nil {
+		// Merge the always-run list with the rules indexed under this eventName, in rule order.
+		indexed := e.byEventName[rec.CloudTrail.EventName]
+		a, b := e.ctAlways, indexed
+		for len(a) > 0 || len(b) > 0 {
+			var i int
+			if len(b) == 0 || (len(a) > 0 && a[0] < b[0]) {
+				i, a = a[0], a[1:]
+			} else {
+				i, b = b[0], b[1:]
+			}
+			dst = e.eval(e.rules[i], rec, lin, dst, true, &errs)
+		}
+		// Indexed rules not listed for this eventName cannot match; they have no default value.
+	} else {
+		for _, r := range e.rules {
+			if r.AppliesTo(rec.Source) {
+				dst = e.eval(r, rec, lin, dst, false, &errs)
+			}
+		}
+	}
+	return dst, errors.Join(errs...)
+}
+
+func (e *Engine) eval(r *engineRule, rec *parse.Record, lin Lineage, dst []Finding, typed bool, errs *[]error) []Finding {
+	matched := true
+	if typed {
+		for _, c := range r.checks {
+			if !c.req.Allows(c.get(rec.CloudTrail)) {
+				matched = false
+				break
+			}
+		}
+	}
+	matched = matched && r.Pattern.Match(rec.Raw)
+	sample, published := r.Transform.Sample(rec.Raw, matched, filter.SystemFields{Account: rec.Account(), Region: rec.Region()})
+	ts := rec.Time()
+	if ts.IsZero() {
+		ts = e.opts.Now()
+	}
+	if published && e.metrics != nil {
+		d := emf.Datum{
+			Time: ts, Namespace: r.Transform.Namespace(), Name: r.Transform.Name(), Unit: r.Transform.Unit(),
+			Value: sample.Value,
+		}
+		for _, dim := range sample.Dimensions {
+			d.Dimensions = append(d.Dimensions, emf.Dimension{Name: dim.Name, Value: dim.Value})
+		}
+		if err := e.metrics.Add(d); err != nil {
+			*errs = append(*errs, fmt.Errorf("rule %s: %w", r.Rule.FilterName, err))
+		}
+	}
+	if !matched {
+		return dst
+	}
+	f := Finding{
+		EventTime: ts, Rule: r.Rule.FilterName,
+		MetricNamespace: r.Transform.Namespace(), MetricName: r.Transform.Name(),
+		Source: rec.Source.String(), Account: rec.Account(), Region: rec.Region(),
+		EventJSON:    string(rec.Raw),
+		SourceBucket: lin.Bucket, SourceKey: lin.Key, SourceIndex: rec.Index,
+	}
+	if published {
+		v := sample.Value
+		f.MetricValue = &v
+	}
+	if rec.CloudTrail != nil {
+		f.EventID = rec.CloudTrail.EventID
+	}
+	return append(dst, f)
+}
