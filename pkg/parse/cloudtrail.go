@@ -251,6 +251,7 @@ func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
 	b := new(ctBundle)
 	ev := &b.ev
 	d.res = d.res[:0]
+	var shape error // the first shape error; the record is still walked to its end
 	empty, err := c.objectStart()
 	if err != nil || empty {
 		return ev, err
@@ -377,7 +378,7 @@ func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
 		default:
 			_, _, err = c.skip()
 		}
-		if err != nil {
+		if err := keepShape(err, &shape); err != nil {
 			return nil, err
 		}
 		more, err := c.next('}')
@@ -390,6 +391,9 @@ func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
 	}
 	if c.i != len(raw) {
 		return nil, c.synErr("record continues after its closing brace")
+	}
+	if shape != nil {
+		return nil, shape
 	}
 	return ev, nil
 }
@@ -422,12 +426,13 @@ func objectMembers(c *cursor, field string, member func(k []byte) error) (presen
 	if err != nil || empty {
 		return err == nil, err
 	}
+	var shape error
 	for {
 		k, err := c.key()
 		if err != nil {
 			return false, err
 		}
-		if err := member(k); err != nil {
+		if err := keepShape(member(k), &shape); err != nil {
 			return false, err
 		}
 		more, err := c.next('}')
@@ -435,7 +440,7 @@ func objectMembers(c *cursor, field string, member func(k []byte) error) (presen
 			return false, err
 		}
 		if !more {
-			return true, nil
+			return true, shape
 		}
 	}
 }
@@ -568,6 +573,7 @@ func (d *cloudTrailDecoder) resources(c *cursor) error {
 		c.i++
 		return nil
 	}
+	var shape error
 	for {
 		var r Resource
 		if _, err := objectMembers(c, "resources[]", func(k []byte) error {
@@ -583,13 +589,16 @@ func (d *cloudTrailDecoder) resources(c *cursor) error {
 				_, _, err = c.skip()
 			}
 			return err
-		}); err != nil {
+		}); keepShape(err, &shape) != nil {
 			return err
 		}
 		d.res = append(d.res, r)
 		more, err := c.next(']')
-		if err != nil || !more {
+		if err != nil {
 			return err
+		}
+		if !more {
+			return shape
 		}
 	}
 }

@@ -39,6 +39,19 @@ type shapeError struct {
 
 func (e *shapeError) Error() string { return fmt.Sprintf("member %q: %s", e.field, e.msg) }
 
+// keepShape lets a decoder finish walking a record after a shape error (the offending value is
+// already consumed), so the rest of the record is still checked for syntax. It returns the error to
+// stop on, nil to go on; *first keeps the first shape error.
+func keepShape(err error, first *error) error {
+	if _, ok := err.(*shapeError); ok {
+		if *first == nil {
+			*first = err
+		}
+		return nil
+	}
+	return err
+}
+
 // byteClass marks bytes that end a fast run inside a string.
 var strStop = func() (t [256]bool) {
 	for c := 0; c < 0x20; c++ {

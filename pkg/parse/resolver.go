@@ -136,6 +136,7 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 	q := new(ResolverQuery)
 	d.answers = d.answers[:0]
 	d.unm = d.unm[:0]
+	var shape error // the first shape error; the record is still walked to its end
 	empty, err := c.objectStart()
 	if err != nil || empty {
 		return q, err
@@ -232,7 +233,7 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 				d.unm = append(d.unm, raw[s:e]...)
 			}
 		}
-		if err != nil {
+		if err := keepShape(err, &shape); err != nil {
 			return nil, err
 		}
 		more, err := c.next('}')
@@ -242,6 +243,9 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 		if !more {
 			break
 		}
+	}
+	if shape != nil {
+		return nil, shape
 	}
 	if len(d.unm) > 0 {
 		q.Unmapped = json.RawMessage(append(append([]byte(nil), d.unm...), '}'))
@@ -264,6 +268,7 @@ func (d *resolverDecoder) decodeAnswers(c *cursor) error {
 		c.i++
 		return nil
 	}
+	var shape error
 	for {
 		var a ResolverAnswer
 		if _, err := objectMembers(c, "answers[]", func(k []byte) error {
@@ -279,13 +284,16 @@ func (d *resolverDecoder) decodeAnswers(c *cursor) error {
 				_, _, err = c.skip()
 			}
 			return err
-		}); err != nil {
+		}); keepShape(err, &shape) != nil {
 			return err
 		}
 		d.answers = append(d.answers, a)
 		more, err := c.next(']')
-		if err != nil || !more {
+		if err != nil {
 			return err
+		}
+		if !more {
+			return shape
 		}
 	}
 }
