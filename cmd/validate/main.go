@@ -1,13 +1,335 @@
 // Command validate checks CloudTrail log file integrity through the signed digest chain: a drop-in
-// for `aws cloudtrail validate-logs`, plus whole-organization discovery, offline mode and reports.
+// for `aws cloudtrail validate-logs` (same flags, lines, streams and exit codes), plus whole-bucket
+// discovery of every chain of an organization, offline validation of a local mirror, JSON and HTML
+// reports. See docs/validate.md.
+//
+//	validate --trail-arn ARN --start-time T [--end-time T] [--s3-bucket B [--s3-prefix P]] [--account-id A] [--verbose]
+//	validate --s3-bucket B [--s3-prefix P] --start-time T            every chain in the bucket
+//	validate --local DIR --public-keys FILE --start-time T [...]     offline, DIR mirrors bucket/key
+//
+// Only flag and environment wiring lives here; the work is done by pkg/digest and pkg/digest/validate.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/logarchive/logarchive/pkg/awsconfig"
+	"github.com/logarchive/logarchive/pkg/digest"
+	"github.com/logarchive/logarchive/pkg/digest/validate"
+	"github.com/logarchive/logarchive/pkg/store"
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "validate: not built yet")
-	os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+type flags struct {
+	trailARN, start, end, bucket, prefix, account, region, orgID string
+	verbose, strict                                              bool
+	local, publicKeys, output, html                              string
+	expectRecent                                                 time.Duration
+	workers, chainWorkers, prefetch                              int
+	progress                                                     string
+}
+
+func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.trailARN, "trail-arn", "", "ARN of the trail to validate (aws-cli mode); without it, every chain under --s3-bucket/--s3-prefix")
+	fs.StringVar(&f.start, "start-time", "", "validate log files delivered on or after this time (required; offsets are converted to UTC)")
+	fs.StringVar(&f.end, "end-time", "", "validate log files delivered on or before this time (default: now)")
+	fs.StringVar(&f.bucket, "s3-bucket", "", "bucket holding the digests (skips DescribeTrails)")
+	fs.StringVar(&f.prefix, "s3-prefix", "", "S3 key prefix of the trail (used with --s3-bucket)")
+	fs.StringVar(&f.account, "account-id", "", "member account whose chain to validate (organization trails)")
+	fs.StringVar(&f.region, "region", "", "source region whose chain to validate; also the region of API calls (default AWS_REGION, then the trail's home region)")
+	fs.StringVar(&f.orgID, "org-id", "", "organization id of an organization trail when --s3-bucket is given (default: detected from the bucket)")
+	fs.BoolVar(&f.verbose, "verbose", false, "print valid lines too")
+	fs.StringVar(&f.local, "local", "", "validate offline: DIR mirrors bucket/key (signatures in .s3meta.json sidecars); needs --public-keys")
+	fs.StringVar(&f.publicKeys, "public-keys", "", "public keys file (aws cloudtrail list-public-keys JSON, or a map region → list) instead of ListPublicKeys")
+	fs.StringVar(&f.output, "output", "text", "text (aws-cli's lines) or json (report on stdout)")
+	fs.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
+	fs.DurationVar(&f.expectRecent, "expect-recent", 0, "fail (exit 2) when a chain's newest digest ends more than this before the end time (head truncation)")
+	fs.BoolVar(&f.strict, "strict", false, "exit 2 on warnings and on gaps other than chain restarts")
+	fs.IntVar(&f.workers, "workers", 0, "log files fetched and hashed at once (default 4×CPUs)")
+	fs.IntVar(&f.chainWorkers, "chain-workers", 0, "chains validated at once (default 4)")
+	fs.IntVar(&f.prefetch, "prefetch", 0, "digests fetched ahead per chain (default 8)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	return f, nil
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return validate.ExitFatal
+	}
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "\n%v\n", err)
+		return validate.ExitFatal
+	}
+	if f.start == "" {
+		return fail(errors.New("the following arguments are required: --start-time"))
+	}
+	if f.output != "text" && f.output != "json" {
+		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
+	}
+	var arnHome string
+	if f.trailARN != "" {
+		if arnHome, _, _, err = digest.ParseTrailARN(f.trailARN); err != nil {
+			return fail(err)
+		}
+	}
+	start, err := digest.ParseUserTime(f.start)
+	if err != nil {
+		return fail(err)
+	}
+	end := time.Now().UTC().Truncate(time.Second)
+	if f.end != "" {
+		if end, err = digest.ParseUserTime(f.end); err != nil {
+			return fail(err)
+		}
+	}
+	if start.After(end) {
+		return fail(errors.New("Invalid time range specified: start-time must occur before end-time"))
+	}
+	if f.trailARN == "" && f.bucket == "" && f.local == "" {
+		return fail(errors.New("pass --trail-arn (one trail, like aws-cli) or --s3-bucket / --local (every chain)"))
+	}
+	region := f.region
+	if region == "" {
+		region = getenv("AWS_REGION")
+	}
+	if region == "" {
+		region = arnHome
+	}
+
+	var (
+		st   store.Store
+		keys digest.KeySource
+		cfg  *aws.Config
+	)
+	loadCfg := func() (aws.Config, error) {
+		if cfg == nil {
+			c, err := awsconfig.Load(ctx, region)
+			if err != nil {
+				return aws.Config{}, err
+			}
+			cfg = &c
+		}
+		return *cfg, nil
+	}
+	if f.local != "" {
+		if f.publicKeys == "" {
+			return fail(errors.New("--local needs --public-keys (offline validation cannot call ListPublicKeys)"))
+		}
+		lst := store.NewLocal(f.local)
+		st = lst
+		if f.bucket == "" {
+			if f.bucket, err = onlyBucket(lst.Root()); err != nil {
+				return fail(err)
+			}
+		}
+	} else {
+		c, err := loadCfg()
+		if err != nil {
+			return fail(err)
+		}
+		st = store.NewS3(awsconfig.NewS3(c), store.S3Options{})
+	}
+	if f.publicKeys != "" {
+		fk, err := digest.LoadKeysFile(f.publicKeys)
+		if err != nil {
+			return fail(err)
+		}
+		keys = fk
+	} else {
+		c, err := loadCfg()
+		if err != nil {
+			return fail(err)
+		}
+		keys = digest.NewCloudTrailKeys(c)
+	}
+
+	v, err := validate.New(validate.Options{Store: st, Keys: keys, Start: start, End: end, LogWorkers: f.workers,
+		ChainWorkers: f.chainWorkers, Prefetch: f.prefetch, Offline: f.local != "", ExpectRecent: f.expectRecent,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return fail(err)
+	}
+
+	var chains []digest.ChainID
+	var subjects []string
+	if f.trailARN != "" {
+		l := validate.TrailLookup{ARN: f.trailARN, SourceRegion: region, AccountID: f.account, Bucket: f.bucket,
+			Prefix: f.prefix, OrgID: f.orgID}
+		var ct validate.TrailAPI
+		var org validate.OrgAPI
+		if f.bucket == "" {
+			c, err := loadCfg()
+			if err != nil {
+				return fail(err)
+			}
+			// DescribeTrails in the trail's home region finds it whatever the CLI region.
+			ct = cloudtrail.NewFromConfig(c, func(o *cloudtrail.Options) { o.Region = arnHome })
+			org = organizations.NewFromConfig(c)
+		}
+		id, err := validate.ResolveTrail(ctx, l, ct, org)
+		if err != nil {
+			return fail(err)
+		}
+		if f.bucket != "" && f.orgID == "" {
+			if id.OrgID, err = v.DetectOrg(ctx, id); err != nil {
+				return fail(err)
+			}
+		}
+		chains, subjects = []digest.ChainID{id}, []string{f.trailARN}
+	} else {
+		if chains, err = v.Discover(ctx, f.bucket, f.prefix); err != nil {
+			return fail(err)
+		}
+		for _, c := range chains {
+			subjects = append(subjects, chainSubject(c))
+		}
+	}
+
+	stopProgress := startProgress(ctx, v, stderr, f.progress, f.output)
+	results, err := v.ValidateAll(ctx, chains)
+	stopProgress()
+	if err != nil {
+		return fail(err)
+	}
+	report := validate.NewReport(results, validate.Interval{From: start, To: end}, f.strict, time.Now())
+	if f.html != "" {
+		if err := writeFile(f.html, report.WriteHTML); err != nil {
+			return fail(err)
+		}
+	}
+	if f.output == "json" {
+		if err := report.WriteJSON(stdout); err != nil {
+			return fail(err)
+		}
+		return report.ExitCode
+	}
+	tw := validate.NewTextWriter(stdout, stderr, f.verbose)
+	if len(results) == 0 {
+		tw.Startup("(none found under s3://"+f.bucket+"/"+f.prefix+")", validate.Interval{From: start, To: end})
+		tw.Summary(validate.Interval{From: start, To: end}, nil, validate.Counts{})
+	}
+	for i, r := range results {
+		tw.Chain(subjects[i], r)
+	}
+	if len(results) > 1 {
+		t := report.Totals
+		fmt.Fprintf(stdout, "\n%d chains: %d/%d digest files valid, %d/%d log files valid, exit code %d\n", len(results),
+			t.ValidDigests+t.ValidBackfillDigests, t.ValidDigests+t.ValidBackfillDigests+t.InvalidDigests+t.InvalidBackfillDigests+t.UnreadableDigests,
+			t.ValidLogs, t.ValidLogs+t.InvalidLogs+t.UnreadableLogs, report.ExitCode)
+	}
+	return report.ExitCode
+}
+
+func chainSubject(c digest.ChainID) string {
+	s := c.Trail + " (home " + c.HomeRegion + ") account " + c.Account + " region " + c.SourceRegion
+	if c.OrgID != "" {
+		s += " org " + c.OrgID
+	}
+	return s
+}
+
+// onlyBucket returns the single bucket folder of a local mirror.
+func onlyBucket(root string) (string, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil {
+		return "", fmt.Errorf("read --local: %w", err)
+	}
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) != 1 {
+		return "", fmt.Errorf("--local %s holds %d bucket folders; pass --s3-bucket", root, len(dirs))
+	}
+	return dirs[0], nil
+}
+
+func writeFile(path string, fn func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := fn(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// startProgress prints a one-line progress counter on stderr when it is a terminal (text output is
+// printed at the end, so the line never mixes with it).
+func startProgress(ctx context.Context, v *validate.Validator, stderr io.Writer, mode, output string) func() {
+	on := mode == "always"
+	if mode == "auto" {
+		if f, ok := stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				on = true
+			}
+		}
+	}
+	if !on {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(stderr, "\r\033[K")
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p := v.Progress()
+				fmt.Fprintf(stderr, "\r\033[Kvalidating: %d chains done, %d digests, %d log files (%.1f MB)", p.Chains, p.Digests, p.Logs, float64(p.LogBytes)/1e6)
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

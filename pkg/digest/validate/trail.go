@@ -1,0 +1,115 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/logarchive/logarchive/pkg/digest"
+)
+
+// TrailAPI is the part of the CloudTrail API the trail lookup uses.
+type TrailAPI interface {
+	DescribeTrails(ctx context.Context, in *cloudtrail.DescribeTrailsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.DescribeTrailsOutput, error)
+}
+
+// OrgAPI is the part of the Organizations API the trail lookup uses.
+type OrgAPI interface {
+	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+}
+
+// TrailLookup says where a trail delivers, as aws-cli's create_digest_traverser works it out.
+type TrailLookup struct {
+	ARN          string
+	SourceRegion string // default: the ARN's home region
+	AccountID    string // --account-id: the member account, required for organization trails
+	Bucket       string // --s3-bucket: skips DescribeTrails
+	Prefix       string // --s3-prefix (used only with Bucket, as in aws-cli)
+	OrgID        string // organization id when known (for Bucket given explicitly)
+}
+
+// ResolveTrail returns the chain to validate. Without Bucket it calls DescribeTrails (shadow trails
+// included) and, for an organization trail, DescribeOrganization. Errors carry aws-cli's messages.
+func ResolveTrail(ctx context.Context, l TrailLookup, ct TrailAPI, org OrgAPI) (digest.ChainID, error) {
+	home, account, name, err := digest.ParseTrailARN(l.ARN)
+	if err != nil {
+		return digest.ChainID{}, err
+	}
+	id := digest.ChainID{Account: account, HomeRegion: home, Trail: name, SourceRegion: l.SourceRegion, OrgID: l.OrgID}
+	if id.SourceRegion == "" {
+		id.SourceRegion = home
+	}
+	if l.AccountID != "" {
+		id.Account = l.AccountID
+	}
+	if l.Bucket != "" {
+		id.Bucket, id.Prefix = l.Bucket, strings.Trim(l.Prefix, "/")
+		return id, nil
+	}
+	if ct == nil {
+		return id, errors.New("no CloudTrail client to look the trail up (pass --s3-bucket)")
+	}
+	out, err := ct.DescribeTrails(ctx, &cloudtrail.DescribeTrailsInput{IncludeShadowTrails: aws.Bool(true)})
+	if err != nil {
+		return id, fmt.Errorf("cloudtrail DescribeTrails: %w", err)
+	}
+	for _, t := range out.TrailList {
+		if aws.ToString(t.TrailARN) != l.ARN {
+			continue
+		}
+		id.Bucket, id.Prefix = aws.ToString(t.S3BucketName), strings.Trim(aws.ToString(t.S3KeyPrefix), "/")
+		if aws.ToBool(t.IsOrganizationTrail) {
+			if l.AccountID == "" {
+				return id, errors.New("Missing required parameter for organization trail: '--account-id'")
+			}
+			if org == nil {
+				return id, errors.New("no Organizations client for an organization trail")
+			}
+			o, err := org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+			if err != nil {
+				return id, fmt.Errorf("organizations DescribeOrganization: %w", err)
+			}
+			if o.Organization == nil || aws.ToString(o.Organization.Id) == "" {
+				return id, errors.New("organizations DescribeOrganization returned no organization id")
+			}
+			id.OrgID = aws.ToString(o.Organization.Id)
+		}
+		return id, nil
+	}
+	return id, fmt.Errorf("A trail could not be found for %s", l.ARN)
+}
+
+// DetectOrg finds the organization folder that holds id's account when the bucket is given explicitly
+// (aws-cli then assumes the non-organization layout and cannot validate organization trails). It
+// returns "" when the account's digests sit directly under AWSLogs/<account>/.
+func (v *Validator) DetectOrg(ctx context.Context, id digest.ChainID) (string, error) {
+	root := "AWSLogs/"
+	if id.Prefix != "" {
+		root = id.Prefix + "/" + root
+	}
+	top, err := v.folders(ctx, id.Bucket, root)
+	if err != nil {
+		return "", err
+	}
+	if contains(top, id.Account) {
+		return "", nil
+	}
+	for _, t := range top {
+		if !strings.HasPrefix(t, "o-") {
+			continue
+		}
+		accts, err := v.folders(ctx, id.Bucket, root+t+"/")
+		if err != nil {
+			return "", err
+		}
+		if contains(accts, id.Account) {
+			return t, nil
+		}
+	}
+	return "", nil
+}
