@@ -24,38 +24,38 @@ import (
 // CloudTrailRow is one row of the cloudtrail table: management, data, network-activity and Insights
 // events (Insights rows have no useridentity and carry insightdetails).
 type CloudTrailRow struct {
-	EventVersion                 string           `parquet:"eventversion,optional,dict"`
+	EventVersion                 *string          `parquet:"eventversion,optional,dict"`
 	UserIdentity                 *UserIdentityCol `parquet:"useridentity,optional"`
 	EventTime                    time.Time        `parquet:"eventtime,timestamp(millisecond)"`
-	EventSource                  string           `parquet:"eventsource,optional,dict"`
-	EventName                    string           `parquet:"eventname,optional,dict"`
-	AWSRegion                    string           `parquet:"awsregion,optional,dict"`
-	SourceIPAddress              string           `parquet:"sourceipaddress,optional,dict"`
-	UserAgent                    string           `parquet:"useragent,optional,dict"`
-	ErrorCode                    string           `parquet:"errorcode,optional,dict"`
-	ErrorMessage                 string           `parquet:"errormessage,optional"`
-	RequestParameters            string           `parquet:"requestparameters,optional"`
-	ResponseElements             string           `parquet:"responseelements,optional"`
-	AdditionalEventData          string           `parquet:"additionaleventdata,optional"`
-	RequestID                    string           `parquet:"requestid,optional"`
-	EventID                      string           `parquet:"eventid,optional"`
+	EventSource                  *string          `parquet:"eventsource,optional,dict"`
+	EventName                    *string          `parquet:"eventname,optional,dict"`
+	AWSRegion                    *string          `parquet:"awsregion,optional,dict"`
+	SourceIPAddress              *string          `parquet:"sourceipaddress,optional,dict"`
+	UserAgent                    *string          `parquet:"useragent,optional,dict"`
+	ErrorCode                    *string          `parquet:"errorcode,optional,dict"`
+	ErrorMessage                 *string          `parquet:"errormessage,optional"`
+	RequestParameters            *string          `parquet:"requestparameters,optional"`
+	ResponseElements             *string          `parquet:"responseelements,optional"`
+	AdditionalEventData          *string          `parquet:"additionaleventdata,optional"`
+	RequestID                    *string          `parquet:"requestid,optional"`
+	EventID                      *string          `parquet:"eventid,optional"`
 	ReadOnly                     *bool            `parquet:"readonly,optional"`
 	Resources                    []ResourceCol    `parquet:"resources,optional,list"`
-	EventType                    string           `parquet:"eventtype,optional,dict"`
-	APIVersion                   string           `parquet:"apiversion,optional,dict"`
-	RecipientAccountID           string           `parquet:"recipientaccountid,optional,dict"`
-	SharedEventID                string           `parquet:"sharedeventid,optional"`
-	VPCEndpointID                string           `parquet:"vpcendpointid,optional,dict"`
-	VPCEndpointAccountID         string           `parquet:"vpcendpointaccountid,optional,dict"`
-	ServiceEventDetails          string           `parquet:"serviceeventdetails,optional"`
+	EventType                    *string          `parquet:"eventtype,optional,dict"`
+	APIVersion                   *string          `parquet:"apiversion,optional,dict"`
+	RecipientAccountID           *string          `parquet:"recipientaccountid,optional,dict"`
+	SharedEventID                *string          `parquet:"sharedeventid,optional"`
+	VPCEndpointID                *string          `parquet:"vpcendpointid,optional,dict"`
+	VPCEndpointAccountID         *string          `parquet:"vpcendpointaccountid,optional,dict"`
+	ServiceEventDetails          *string          `parquet:"serviceeventdetails,optional"`
 	ManagementEvent              *bool            `parquet:"managementevent,optional"`
-	EventCategory                string           `parquet:"eventcategory,optional,dict"`
+	EventCategory                *string          `parquet:"eventcategory,optional,dict"`
 	Addendum                     *AddendumCol     `parquet:"addendum,optional"`
 	SessionCredentialFromConsole *bool            `parquet:"sessioncredentialfromconsole,optional"`
-	EdgeDeviceDetails            string           `parquet:"edgedevicedetails,optional"`
+	EdgeDeviceDetails            *string          `parquet:"edgedevicedetails,optional"`
 	TLSDetails                   *TLSDetailsCol   `parquet:"tlsdetails,optional"`
-	EventContext                 string           `parquet:"eventcontext,optional"`
-	InsightDetails               string           `parquet:"insightdetails,optional"`
+	EventContext                 *string          `parquet:"eventcontext,optional"`
+	InsightDetails               *string          `parquet:"insightdetails,optional"`
 	SourceBucket                 string           `parquet:"source_bucket,dict"`
 	SourceKey                    string           `parquet:"source_key,dict"`
 	SourceIndex                  int64            `parquet:"source_index"`
@@ -64,23 +64,23 @@ type CloudTrailRow struct {
 // UserIdentityCol is CloudTrail's userIdentity. inscopeof is JSON text: its members are new and
 // not yet stable across eventVersions.
 type UserIdentityCol struct {
-	Type             string             `parquet:"type,optional,dict"`
-	PrincipalID      string             `parquet:"principalid,optional,dict"`
-	ARN              string             `parquet:"arn,optional,dict"`
-	AccountID        string             `parquet:"accountid,optional,dict"`
-	InvokedBy        string             `parquet:"invokedby,optional,dict"`
-	AccessKeyID      string             `parquet:"accesskeyid,optional,dict"`
-	UserName         string             `parquet:"username,optional,dict"`
-	IdentityProvider string             `parquet:"identityprovider,optional,dict"`
-	CredentialID     string             `parquet:"credentialid,optional"`
+	Type             *string            `parquet:"type,optional,dict"`
+	PrincipalID      *string            `parquet:"principalid,optional,dict"`
+	ARN              *string            `parquet:"arn,optional,dict"`
+	AccountID        *string            `parquet:"accountid,optional,dict"`
+	InvokedBy        *string            `parquet:"invokedby,optional,dict"`
+	AccessKeyID      *string            `parquet:"accesskeyid,optional,dict"`
+	UserName         *string            `parquet:"username,optional,dict"`
+	IdentityProvider *string            `parquet:"identityprovider,optional,dict"`
+	CredentialID     *string            `parquet:"credentialid,optional"`
 	OnBehalfOf       *OnBehalfOfCol     `parquet:"onbehalfof,optional"`
-	InScopeOf        string             `parquet:"inscopeof,optional"`
+	InScopeOf        *string            `parquet:"inscopeof,optional"`
 	SessionContext   *SessionContextCol `parquet:"sessioncontext,optional"`
 }
 
 type OnBehalfOfCol struct {
-	UserID           string `parquet:"userid,optional"`
-	IdentityStoreARN string `parquet:"identitystorearn,optional"`
+	UserID           *string `parquet:"userid,optional"`
+	IdentityStoreARN *string `parquet:"identitystorearn,optional"`
 }
 
 // SessionContextCol types what CloudTrail writes as strings: mfaauthenticated ("true"/"false") is a
@@ -88,10 +88,10 @@ type OnBehalfOfCol struct {
 type SessionContextCol struct {
 	Attributes          *SessionAttributesCol `parquet:"attributes,optional"`
 	SessionIssuer       *SessionIssuerCol     `parquet:"sessionissuer,optional"`
-	WebIDFederationData string                `parquet:"webidfederationdata,optional"`
-	SourceIdentity      string                `parquet:"sourceidentity,optional"`
-	EC2RoleDelivery     string                `parquet:"ec2roledelivery,optional,dict"`
-	EC2IssuedInVPC      string                `parquet:"ec2issuedinvpc,optional,dict"`
+	WebIDFederationData *string               `parquet:"webidfederationdata,optional"`
+	SourceIdentity      *string               `parquet:"sourceidentity,optional"`
+	EC2RoleDelivery     *string               `parquet:"ec2roledelivery,optional,dict"`
+	EC2IssuedInVPC      *string               `parquet:"ec2issuedinvpc,optional,dict"`
 }
 
 type SessionAttributesCol struct {
@@ -100,30 +100,30 @@ type SessionAttributesCol struct {
 }
 
 type SessionIssuerCol struct {
-	Type        string `parquet:"type,optional,dict"`
-	PrincipalID string `parquet:"principalid,optional,dict"`
-	ARN         string `parquet:"arn,optional,dict"`
-	AccountID   string `parquet:"accountid,optional,dict"`
-	UserName    string `parquet:"username,optional,dict"`
+	Type        *string `parquet:"type,optional,dict"`
+	PrincipalID *string `parquet:"principalid,optional,dict"`
+	ARN         *string `parquet:"arn,optional,dict"`
+	AccountID   *string `parquet:"accountid,optional,dict"`
+	UserName    *string `parquet:"username,optional,dict"`
 }
 
 type ResourceCol struct {
-	ARN       string `parquet:"arn,optional"`
-	AccountID string `parquet:"accountid,optional,dict"`
-	Type      string `parquet:"type,optional,dict"`
+	ARN       *string `parquet:"arn,optional"`
+	AccountID *string `parquet:"accountid,optional,dict"`
+	Type      *string `parquet:"type,optional,dict"`
 }
 
 type AddendumCol struct {
-	Reason            string `parquet:"reason,optional"`
-	UpdatedFields     string `parquet:"updatedfields,optional"`
-	OriginalRequestID string `parquet:"originalrequestid,optional"`
-	OriginalEventID   string `parquet:"originaleventid,optional"`
+	Reason            *string `parquet:"reason,optional"`
+	UpdatedFields     *string `parquet:"updatedfields,optional"`
+	OriginalRequestID *string `parquet:"originalrequestid,optional"`
+	OriginalEventID   *string `parquet:"originaleventid,optional"`
 }
 
 type TLSDetailsCol struct {
-	TLSVersion               string `parquet:"tlsversion,optional,dict"`
-	CipherSuite              string `parquet:"ciphersuite,optional,dict"`
-	ClientProvidedHostHeader string `parquet:"clientprovidedhostheader,optional,dict"`
+	TLSVersion               *string `parquet:"tlsversion,optional,dict"`
+	CipherSuite              *string `parquet:"ciphersuite,optional,dict"`
+	ClientProvidedHostHeader *string `parquet:"clientprovidedhostheader,optional,dict"`
 }
 
 // VPCFlowRow is one row of the vpcflow table. Column names and integer widths follow AWS's own
@@ -134,46 +134,46 @@ type VPCFlowRow struct {
 	StartTime               *time.Time        `parquet:"start_time,optional,timestamp(millisecond)"`
 	EndTime                 *time.Time        `parquet:"end_time,optional,timestamp(millisecond)"`
 	Version                 *int32            `parquet:"version,optional"`
-	AccountID               string            `parquet:"account_id,optional,dict"`
-	InterfaceID             string            `parquet:"interface_id,optional,dict"`
-	SrcAddr                 string            `parquet:"srcaddr,optional,dict"`
-	DstAddr                 string            `parquet:"dstaddr,optional,dict"`
+	AccountID               *string           `parquet:"account_id,optional,dict"`
+	InterfaceID             *string           `parquet:"interface_id,optional,dict"`
+	SrcAddr                 *string           `parquet:"srcaddr,optional,dict"`
+	DstAddr                 *string           `parquet:"dstaddr,optional,dict"`
 	SrcPort                 *int32            `parquet:"srcport,optional"`
 	DstPort                 *int32            `parquet:"dstport,optional"`
 	Protocol                *int32            `parquet:"protocol,optional"`
 	Packets                 *int64            `parquet:"packets,optional"`
 	Bytes                   *int64            `parquet:"bytes,optional"`
-	Action                  string            `parquet:"action,optional,dict"`
-	LogStatus               string            `parquet:"log_status,optional,dict"`
-	VPCID                   string            `parquet:"vpc_id,optional,dict"`
-	SubnetID                string            `parquet:"subnet_id,optional,dict"`
-	InstanceID              string            `parquet:"instance_id,optional,dict"`
+	Action                  *string           `parquet:"action,optional,dict"`
+	LogStatus               *string           `parquet:"log_status,optional,dict"`
+	VPCID                   *string           `parquet:"vpc_id,optional,dict"`
+	SubnetID                *string           `parquet:"subnet_id,optional,dict"`
+	InstanceID              *string           `parquet:"instance_id,optional,dict"`
 	TCPFlags                *int32            `parquet:"tcp_flags,optional"`
-	Type                    string            `parquet:"type,optional,dict"`
-	PktSrcAddr              string            `parquet:"pkt_srcaddr,optional,dict"`
-	PktDstAddr              string            `parquet:"pkt_dstaddr,optional,dict"`
-	Region                  string            `parquet:"region,optional,dict"`
-	AZID                    string            `parquet:"az_id,optional,dict"`
-	SublocationType         string            `parquet:"sublocation_type,optional,dict"`
-	SublocationID           string            `parquet:"sublocation_id,optional,dict"`
-	PktSrcAWSService        string            `parquet:"pkt_src_aws_service,optional,dict"`
-	PktDstAWSService        string            `parquet:"pkt_dst_aws_service,optional,dict"`
-	FlowDirection           string            `parquet:"flow_direction,optional,dict"`
+	Type                    *string           `parquet:"type,optional,dict"`
+	PktSrcAddr              *string           `parquet:"pkt_srcaddr,optional,dict"`
+	PktDstAddr              *string           `parquet:"pkt_dstaddr,optional,dict"`
+	Region                  *string           `parquet:"region,optional,dict"`
+	AZID                    *string           `parquet:"az_id,optional,dict"`
+	SublocationType         *string           `parquet:"sublocation_type,optional,dict"`
+	SublocationID           *string           `parquet:"sublocation_id,optional,dict"`
+	PktSrcAWSService        *string           `parquet:"pkt_src_aws_service,optional,dict"`
+	PktDstAWSService        *string           `parquet:"pkt_dst_aws_service,optional,dict"`
+	FlowDirection           *string           `parquet:"flow_direction,optional,dict"`
 	TrafficPath             *int32            `parquet:"traffic_path,optional"`
-	ECSClusterARN           string            `parquet:"ecs_cluster_arn,optional,dict"`
-	ECSClusterName          string            `parquet:"ecs_cluster_name,optional,dict"`
-	ECSContainerInstanceARN string            `parquet:"ecs_container_instance_arn,optional,dict"`
-	ECSContainerInstanceID  string            `parquet:"ecs_container_instance_id,optional,dict"`
-	ECSContainerID          string            `parquet:"ecs_container_id,optional,dict"`
-	ECSSecondContainerID    string            `parquet:"ecs_second_container_id,optional,dict"`
-	ECSServiceName          string            `parquet:"ecs_service_name,optional,dict"`
-	ECSTaskDefinitionARN    string            `parquet:"ecs_task_definition_arn,optional,dict"`
-	ECSTaskARN              string            `parquet:"ecs_task_arn,optional,dict"`
-	ECSTaskID               string            `parquet:"ecs_task_id,optional,dict"`
-	RejectReason            string            `parquet:"reject_reason,optional,dict"`
-	ResourceID              string            `parquet:"resource_id,optional,dict"`
+	ECSClusterARN           *string           `parquet:"ecs_cluster_arn,optional,dict"`
+	ECSClusterName          *string           `parquet:"ecs_cluster_name,optional,dict"`
+	ECSContainerInstanceARN *string           `parquet:"ecs_container_instance_arn,optional,dict"`
+	ECSContainerInstanceID  *string           `parquet:"ecs_container_instance_id,optional,dict"`
+	ECSContainerID          *string           `parquet:"ecs_container_id,optional,dict"`
+	ECSSecondContainerID    *string           `parquet:"ecs_second_container_id,optional,dict"`
+	ECSServiceName          *string           `parquet:"ecs_service_name,optional,dict"`
+	ECSTaskDefinitionARN    *string           `parquet:"ecs_task_definition_arn,optional,dict"`
+	ECSTaskARN              *string           `parquet:"ecs_task_arn,optional,dict"`
+	ECSTaskID               *string           `parquet:"ecs_task_id,optional,dict"`
+	RejectReason            *string           `parquet:"reject_reason,optional,dict"`
+	ResourceID              *string           `parquet:"resource_id,optional,dict"`
 	EncryptionStatus        *int32            `parquet:"encryption_status,optional"`
-	Unmapped                map[string]string `parquet:"unmapped,optional"`
+	Unmapped                map[string]string `parquet:"unmapped"`
 	SourceBucket            string            `parquet:"source_bucket,dict"`
 	SourceKey               string            `parquet:"source_key,dict"`
 	SourceIndex             int64             `parquet:"source_index"`
@@ -182,75 +182,130 @@ type VPCFlowRow struct {
 // ResolverRow is one row of the resolver table. srcport is an int (a string in the JSON);
 // unmapped holds members this version does not know, as JSON text.
 type ResolverRow struct {
-	Version              string              `parquet:"version,optional,dict"`
-	AccountID            string              `parquet:"account_id,optional,dict"`
-	Region               string              `parquet:"region,optional,dict"`
-	VPCID                string              `parquet:"vpc_id,optional,dict"`
+	Version              *string             `parquet:"version,optional,dict"`
+	AccountID            *string             `parquet:"account_id,optional,dict"`
+	Region               *string             `parquet:"region,optional,dict"`
+	VPCID                *string             `parquet:"vpc_id,optional,dict"`
 	QueryTimestamp       time.Time           `parquet:"query_timestamp,timestamp(millisecond)"`
-	QueryName            string              `parquet:"query_name,optional,dict"`
-	QueryType            string              `parquet:"query_type,optional,dict"`
-	QueryClass           string              `parquet:"query_class,optional,dict"`
-	RCode                string              `parquet:"rcode,optional,dict"`
+	QueryName            *string             `parquet:"query_name,optional,dict"`
+	QueryType            *string             `parquet:"query_type,optional,dict"`
+	QueryClass           *string             `parquet:"query_class,optional,dict"`
+	RCode                *string             `parquet:"rcode,optional,dict"`
 	Answers              []ResolverAnswerCol `parquet:"answers,optional,list"`
-	SrcAddr              string              `parquet:"srcaddr,optional,dict"`
+	SrcAddr              *string             `parquet:"srcaddr,optional,dict"`
 	SrcPort              *int32              `parquet:"srcport,optional"`
-	Transport            string              `parquet:"transport,optional,dict"`
+	Transport            *string             `parquet:"transport,optional,dict"`
 	SrcIDs               *ResolverSrcIDsCol  `parquet:"srcids,optional"`
-	FirewallRuleGroupID  string              `parquet:"firewall_rule_group_id,optional,dict"`
-	FirewallRuleAction   string              `parquet:"firewall_rule_action,optional,dict"`
-	FirewallDomainListID string              `parquet:"firewall_domain_list_id,optional,dict"`
-	FirewallProtection   string              `parquet:"firewall_protection,optional,dict"`
-	Unmapped             string              `parquet:"unmapped,optional"`
+	FirewallRuleGroupID  *string             `parquet:"firewall_rule_group_id,optional,dict"`
+	FirewallRuleAction   *string             `parquet:"firewall_rule_action,optional,dict"`
+	FirewallDomainListID *string             `parquet:"firewall_domain_list_id,optional,dict"`
+	FirewallProtection   *string             `parquet:"firewall_protection,optional,dict"`
+	Unmapped             *string             `parquet:"unmapped,optional"`
 	SourceBucket         string              `parquet:"source_bucket,dict"`
 	SourceKey            string              `parquet:"source_key,dict"`
 	SourceIndex          int64               `parquet:"source_index"`
 }
 
 type ResolverAnswerCol struct {
-	RData string `parquet:"rdata,optional"`
-	Type  string `parquet:"type,optional,dict"`
-	Class string `parquet:"class,optional,dict"`
+	RData *string `parquet:"rdata,optional"`
+	Type  *string `parquet:"type,optional,dict"`
+	Class *string `parquet:"class,optional,dict"`
 }
 
 type ResolverSrcIDsCol struct {
-	Instance                 string `parquet:"instance,optional,dict"`
-	ResolverEndpoint         string `parquet:"resolver_endpoint,optional,dict"`
-	ResolverNetworkInterface string `parquet:"resolver_network_interface,optional,dict"`
+	Instance                 *string `parquet:"instance,optional,dict"`
+	ResolverEndpoint         *string `parquet:"resolver_endpoint,optional,dict"`
+	ResolverNetworkInterface *string `parquet:"resolver_network_interface,optional,dict"`
 }
 
-// FindingRow is one metric-filter match. The lead maps the rules engine's findings onto it; the
-// sink only needs EventTime (partition and sort key) and the lineage.
+// FindingRow is one metric-filter match. The lead maps the rules engine's findings onto it. Empty
+// strings, a nil MetricValue and a nil DigestEndTime are written as NULL.
 type FindingRow struct {
+	EventTime       time.Time // partition and sort key
+	Rule            string
+	MetricNamespace string
+	MetricName      string
+	MetricValue     *float64
+	Source          string // parse.Source name: cloudtrail, vpcflow, resolver
+	Account         string
+	Region          string
+	EventID         string
+	EventJSON       string // the matched record's text (parse.Record.Raw)
+	Lineage         Lineage
+}
+
+// IntegrityRow is one digest-verification result: one per checked log object, plus rows about a
+// digest itself (a broken chain or signature) with the object fields empty.
+type IntegrityRow struct {
+	VerifiedAt    time.Time // partition and sort key
+	DigestBucket  string
+	DigestKey     string
+	ChainAccount  string
+	ChainRegion   string
+	ChainTrail    string
+	ObjectBucket  string
+	ObjectKey     string
+	Status        string // e.g. valid, invalid, missing
+	Class         string
+	Reason        string
+	DigestEndTime *time.Time
+}
+
+// findingCol is FindingRow as written (the findings table's schema).
+type findingCol struct {
 	EventTime       time.Time `parquet:"event_time,timestamp(millisecond)"`
 	Rule            string    `parquet:"rule,dict"`
-	MetricNamespace string    `parquet:"metric_namespace,optional,dict"`
-	MetricName      string    `parquet:"metric_name,optional,dict"`
+	MetricNamespace *string   `parquet:"metric_namespace,optional,dict"`
+	MetricName      *string   `parquet:"metric_name,optional,dict"`
 	MetricValue     *float64  `parquet:"metric_value,optional"`
-	Source          string    `parquet:"source,optional,dict"` // parse.Source name: cloudtrail, vpcflow, resolver
-	Account         string    `parquet:"account,optional,dict"`
-	Region          string    `parquet:"region,optional,dict"`
-	EventID         string    `parquet:"event_id,optional"`
-	EventJSON       string    `parquet:"event_json,optional"` // the matched record's text (Record.Raw)
+	Source          *string   `parquet:"source,optional,dict"`
+	Account         *string   `parquet:"account,optional,dict"`
+	Region          *string   `parquet:"region,optional,dict"`
+	EventID         *string   `parquet:"event_id,optional"`
+	EventJSON       *string   `parquet:"event_json,optional"`
 	SourceBucket    string    `parquet:"source_bucket,dict"`
 	SourceKey       string    `parquet:"source_key,dict"`
 	SourceIndex     int64     `parquet:"source_index"`
 }
 
-// IntegrityRow is one digest-verification result: one per checked log object, plus rows about a
-// digest itself (a broken chain or signature) with the object columns NULL.
-type IntegrityRow struct {
+// integrityCol is IntegrityRow as written (the integrity table's schema).
+type integrityCol struct {
 	VerifiedAt    time.Time  `parquet:"verified_at,timestamp(millisecond)"`
-	DigestBucket  string     `parquet:"digest_bucket,optional,dict"`
-	DigestKey     string     `parquet:"digest_key,optional"`
-	ChainAccount  string     `parquet:"chain_account,optional,dict"`
-	ChainRegion   string     `parquet:"chain_region,optional,dict"`
-	ChainTrail    string     `parquet:"chain_trail,optional,dict"`
-	ObjectBucket  string     `parquet:"object_bucket,optional,dict"`
-	ObjectKey     string     `parquet:"object_key,optional"`
-	Status        string     `parquet:"status,dict"` // e.g. valid, invalid, missing
-	Class         string     `parquet:"class,optional,dict"`
-	Reason        string     `parquet:"reason,optional"`
+	DigestBucket  *string    `parquet:"digest_bucket,optional,dict"`
+	DigestKey     *string    `parquet:"digest_key,optional"`
+	ChainAccount  *string    `parquet:"chain_account,optional,dict"`
+	ChainRegion   *string    `parquet:"chain_region,optional,dict"`
+	ChainTrail    *string    `parquet:"chain_trail,optional,dict"`
+	ObjectBucket  *string    `parquet:"object_bucket,optional,dict"`
+	ObjectKey     *string    `parquet:"object_key,optional"`
+	Status        string     `parquet:"status,dict"`
+	Class         *string    `parquet:"class,optional,dict"`
+	Reason        *string    `parquet:"reason,optional"`
 	DigestEndTime *time.Time `parquet:"digest_end_time,optional,timestamp(millisecond)"`
+}
+
+func findingColOf(f *FindingRow) findingCol {
+	a := newStrings(8)
+	return findingCol{
+		EventTime: f.EventTime.UTC(), Rule: f.Rule, MetricNamespace: a.s(f.MetricNamespace),
+		MetricName: a.s(f.MetricName), MetricValue: f.MetricValue, Source: a.s(f.Source), Account: a.s(f.Account),
+		Region: a.s(f.Region), EventID: a.s(f.EventID), EventJSON: a.s(f.EventJSON),
+		SourceBucket: f.Lineage.Bucket, SourceKey: f.Lineage.Key, SourceIndex: f.Lineage.Index,
+	}
+}
+
+func integrityColOf(r *IntegrityRow) integrityCol {
+	a := newStrings(10)
+	c := integrityCol{
+		VerifiedAt: r.VerifiedAt.UTC(), DigestBucket: a.s(r.DigestBucket), DigestKey: a.s(r.DigestKey),
+		ChainAccount: a.s(r.ChainAccount), ChainRegion: a.s(r.ChainRegion), ChainTrail: a.s(r.ChainTrail),
+		ObjectBucket: a.s(r.ObjectBucket), ObjectKey: a.s(r.ObjectKey), Status: r.Status, Class: a.s(r.Class),
+		Reason: a.s(r.Reason),
+	}
+	if r.DigestEndTime != nil {
+		c.DigestEndTime = ptr(r.DigestEndTime.UTC())
+	}
+	return c
 }
 
 // Lineage names the record a row came from.
@@ -262,35 +317,36 @@ type Lineage struct {
 
 // CloudTrailRowOf converts a CloudTrail (or Insights) event.
 func CloudTrailRowOf(l Lineage, ev *parse.CloudTrailEvent) CloudTrailRow {
+	a := newStrings(64)
 	r := CloudTrailRow{
-		EventVersion:         ev.EventVersion,
-		UserIdentity:         userIdentityCol(ev.UserIdentity),
+		EventVersion:         a.s(ev.EventVersion),
+		UserIdentity:         userIdentityCol(a, ev.UserIdentity),
 		EventTime:            ev.EventTime.UTC(),
-		EventSource:          ev.EventSource,
-		EventName:            ev.EventName,
-		AWSRegion:            ev.AWSRegion,
-		SourceIPAddress:      ev.SourceIPAddress,
-		UserAgent:            ev.UserAgent,
-		ErrorCode:            ev.ErrorCode,
-		ErrorMessage:         ev.ErrorMessage,
-		RequestParameters:    jsonText(ev.RequestParameters),
-		ResponseElements:     jsonText(ev.ResponseElements),
-		AdditionalEventData:  jsonText(ev.AdditionalEvent),
-		RequestID:            ev.RequestID,
-		EventID:              ev.EventID,
+		EventSource:          a.s(ev.EventSource),
+		EventName:            a.s(ev.EventName),
+		AWSRegion:            a.s(ev.AWSRegion),
+		SourceIPAddress:      a.s(ev.SourceIPAddress),
+		UserAgent:            a.s(ev.UserAgent),
+		ErrorCode:            a.s(ev.ErrorCode),
+		ErrorMessage:         a.s(ev.ErrorMessage),
+		RequestParameters:    a.s(jsonText(ev.RequestParameters)),
+		ResponseElements:     a.s(jsonText(ev.ResponseElements)),
+		AdditionalEventData:  a.s(jsonText(ev.AdditionalEvent)),
+		RequestID:            a.s(ev.RequestID),
+		EventID:              a.s(ev.EventID),
 		ReadOnly:             optBool(ev.ReadOnly),
-		EventType:            ev.EventType,
-		APIVersion:           ev.APIVersion,
-		RecipientAccountID:   ev.RecipientAccountID,
-		SharedEventID:        ev.SharedEventID,
-		VPCEndpointID:        ev.VPCEndpointID,
-		VPCEndpointAccountID: ev.VPCEndpointAccount,
-		ServiceEventDetails:  jsonText(ev.ServiceEventDetail),
+		EventType:            a.s(ev.EventType),
+		APIVersion:           a.s(ev.APIVersion),
+		RecipientAccountID:   a.s(ev.RecipientAccountID),
+		SharedEventID:        a.s(ev.SharedEventID),
+		VPCEndpointID:        a.s(ev.VPCEndpointID),
+		VPCEndpointAccountID: a.s(ev.VPCEndpointAccount),
+		ServiceEventDetails:  a.s(jsonText(ev.ServiceEventDetail)),
 		ManagementEvent:      optBool(ev.ManagementEvent),
-		EventCategory:        ev.EventCategory,
-		EdgeDeviceDetails:    jsonText(ev.EdgeDeviceDetails),
-		EventContext:         jsonText(ev.EventContext),
-		InsightDetails:       jsonText(ev.InsightDetails),
+		EventCategory:        a.s(ev.EventCategory),
+		EdgeDeviceDetails:    a.s(jsonText(ev.EdgeDeviceDetails)),
+		EventContext:         a.s(jsonText(ev.EventContext)),
+		InsightDetails:       a.s(jsonText(ev.InsightDetails)),
 		SourceBucket:         l.Bucket,
 		SourceKey:            l.Key,
 		SourceIndex:          l.Index,
@@ -298,49 +354,49 @@ func CloudTrailRowOf(l Lineage, ev *parse.CloudTrailEvent) CloudTrailRow {
 	if len(ev.Resources) > 0 {
 		r.Resources = make([]ResourceCol, len(ev.Resources))
 		for i, res := range ev.Resources {
-			r.Resources[i] = ResourceCol{ARN: res.ARN, AccountID: res.AccountID, Type: res.Type}
+			r.Resources[i] = ResourceCol{ARN: a.s(res.ARN), AccountID: a.s(res.AccountID), Type: a.s(res.Type)}
 		}
 	}
-	if a := ev.Addendum; a != nil {
-		r.Addendum = &AddendumCol{Reason: a.Reason, UpdatedFields: a.UpdatedFields,
-			OriginalRequestID: a.OriginalRequestID, OriginalEventID: a.OriginalEventID}
+	if ad := ev.Addendum; ad != nil {
+		r.Addendum = &AddendumCol{Reason: a.s(ad.Reason), UpdatedFields: a.s(ad.UpdatedFields),
+			OriginalRequestID: a.s(ad.OriginalRequestID), OriginalEventID: a.s(ad.OriginalEventID)}
 	}
 	if ev.SessionCredentialFromConsole != "" {
 		b := ev.SessionCredentialFromConsole == "true"
 		r.SessionCredentialFromConsole = &b
 	}
 	if t := ev.TLSDetails; t != nil {
-		r.TLSDetails = &TLSDetailsCol{TLSVersion: t.TLSVersion, CipherSuite: t.CipherSuite,
-			ClientProvidedHostHeader: t.ClientProvidedHostHeader}
+		r.TLSDetails = &TLSDetailsCol{TLSVersion: a.s(t.TLSVersion), CipherSuite: a.s(t.CipherSuite),
+			ClientProvidedHostHeader: a.s(t.ClientProvidedHostHeader)}
 	}
 	return r
 }
 
-func userIdentityCol(u *parse.UserIdentity) *UserIdentityCol {
+func userIdentityCol(a *stringArena, u *parse.UserIdentity) *UserIdentityCol {
 	if u == nil {
 		return nil
 	}
 	c := &UserIdentityCol{
-		Type:             u.Type,
-		PrincipalID:      u.PrincipalID,
-		ARN:              u.ARN,
-		AccountID:        u.AccountID,
-		InvokedBy:        u.InvokedBy,
-		AccessKeyID:      u.AccessKeyID,
-		UserName:         u.UserName,
-		IdentityProvider: u.IdentityProvider,
-		CredentialID:     u.CredentialID,
-		InScopeOf:        jsonText(u.InScopeOf),
+		Type:             a.s(u.Type),
+		PrincipalID:      a.s(u.PrincipalID),
+		ARN:              a.s(u.ARN),
+		AccountID:        a.s(u.AccountID),
+		InvokedBy:        a.s(u.InvokedBy),
+		AccessKeyID:      a.s(u.AccessKeyID),
+		UserName:         a.s(u.UserName),
+		IdentityProvider: a.s(u.IdentityProvider),
+		CredentialID:     a.s(u.CredentialID),
+		InScopeOf:        a.s(jsonText(u.InScopeOf)),
 	}
 	if o := u.OnBehalfOf; o != nil {
-		c.OnBehalfOf = &OnBehalfOfCol{UserID: o.UserID, IdentityStoreARN: o.IdentityStoreARN}
+		c.OnBehalfOf = &OnBehalfOfCol{UserID: a.s(o.UserID), IdentityStoreARN: a.s(o.IdentityStoreARN)}
 	}
 	if s := u.SessionContext; s != nil {
 		sc := &SessionContextCol{
-			WebIDFederationData: jsonText(s.WebIDFederationData),
-			SourceIdentity:      s.SourceIdentity,
-			EC2RoleDelivery:     s.EC2RoleDelivery,
-			EC2IssuedInVPC:      s.EC2IssuedInVPC,
+			WebIDFederationData: a.s(jsonText(s.WebIDFederationData)),
+			SourceIdentity:      a.s(s.SourceIdentity),
+			EC2RoleDelivery:     a.s(s.EC2RoleDelivery),
+			EC2IssuedInVPC:      a.s(s.EC2IssuedInVPC),
 		}
 		if s.MFAAuthenticated != "" || s.CreationDate != "" {
 			at := &SessionAttributesCol{CreationDate: parseCreationDate(s.CreationDate)}
@@ -353,8 +409,8 @@ func userIdentityCol(u *parse.UserIdentity) *UserIdentityCol {
 			sc.Attributes = at
 		}
 		if si := s.SessionIssuer; si != nil {
-			sc.SessionIssuer = &SessionIssuerCol{Type: si.Type, PrincipalID: si.PrincipalID, ARN: si.ARN,
-				AccountID: si.AccountID, UserName: si.UserName}
+			sc.SessionIssuer = &SessionIssuerCol{Type: a.s(si.Type), PrincipalID: a.s(si.PrincipalID), ARN: a.s(si.ARN),
+				AccountID: a.s(si.AccountID), UserName: a.s(si.UserName)}
 		}
 		c.SessionContext = sc
 	}
@@ -378,46 +434,47 @@ func parseCreationDate(s string) *time.Time {
 
 // VPCFlowRowOf converts a flow-log record.
 func VPCFlowRowOf(l Lineage, f *parse.FlowRecord) VPCFlowRow {
+	a := newStrings(40)
 	r := VPCFlowRow{
 		Version:                 optI32(f.Version),
-		AccountID:               f.AccountID,
-		InterfaceID:             f.InterfaceID,
-		SrcAddr:                 f.SrcAddr,
-		DstAddr:                 f.DstAddr,
+		AccountID:               a.s(f.AccountID),
+		InterfaceID:             a.s(f.InterfaceID),
+		SrcAddr:                 a.s(f.SrcAddr),
+		DstAddr:                 a.s(f.DstAddr),
 		SrcPort:                 optI32(f.SrcPort),
 		DstPort:                 optI32(f.DstPort),
 		Protocol:                optI32(f.Protocol),
 		Packets:                 optI64(f.Packets),
 		Bytes:                   optI64(f.Bytes),
-		Action:                  f.Action,
-		LogStatus:               f.LogStatus,
-		VPCID:                   f.VPCID,
-		SubnetID:                f.SubnetID,
-		InstanceID:              f.InstanceID,
+		Action:                  a.s(f.Action),
+		LogStatus:               a.s(f.LogStatus),
+		VPCID:                   a.s(f.VPCID),
+		SubnetID:                a.s(f.SubnetID),
+		InstanceID:              a.s(f.InstanceID),
 		TCPFlags:                optI32(f.TCPFlags),
-		Type:                    f.Type,
-		PktSrcAddr:              f.PktSrcAddr,
-		PktDstAddr:              f.PktDstAddr,
-		Region:                  f.Region,
-		AZID:                    f.AZID,
-		SublocationType:         f.SublocationType,
-		SublocationID:           f.SublocationID,
-		PktSrcAWSService:        f.PktSrcAWSService,
-		PktDstAWSService:        f.PktDstAWSService,
-		FlowDirection:           f.FlowDirection,
+		Type:                    a.s(f.Type),
+		PktSrcAddr:              a.s(f.PktSrcAddr),
+		PktDstAddr:              a.s(f.PktDstAddr),
+		Region:                  a.s(f.Region),
+		AZID:                    a.s(f.AZID),
+		SublocationType:         a.s(f.SublocationType),
+		SublocationID:           a.s(f.SublocationID),
+		PktSrcAWSService:        a.s(f.PktSrcAWSService),
+		PktDstAWSService:        a.s(f.PktDstAWSService),
+		FlowDirection:           a.s(f.FlowDirection),
 		TrafficPath:             optI32(f.TrafficPath),
-		ECSClusterARN:           f.ECSClusterARN,
-		ECSClusterName:          f.ECSClusterName,
-		ECSContainerInstanceARN: f.ECSContainerInstanceARN,
-		ECSContainerInstanceID:  f.ECSContainerInstanceID,
-		ECSContainerID:          f.ECSContainerID,
-		ECSSecondContainerID:    f.ECSSecondContainerID,
-		ECSServiceName:          f.ECSServiceName,
-		ECSTaskDefinitionARN:    f.ECSTaskDefinitionARN,
-		ECSTaskARN:              f.ECSTaskARN,
-		ECSTaskID:               f.ECSTaskID,
-		RejectReason:            f.RejectReason,
-		ResourceID:              f.ResourceID,
+		ECSClusterARN:           a.s(f.ECSClusterARN),
+		ECSClusterName:          a.s(f.ECSClusterName),
+		ECSContainerInstanceARN: a.s(f.ECSContainerInstanceARN),
+		ECSContainerInstanceID:  a.s(f.ECSContainerInstanceID),
+		ECSContainerID:          a.s(f.ECSContainerID),
+		ECSSecondContainerID:    a.s(f.ECSSecondContainerID),
+		ECSServiceName:          a.s(f.ECSServiceName),
+		ECSTaskDefinitionARN:    a.s(f.ECSTaskDefinitionARN),
+		ECSTaskARN:              a.s(f.ECSTaskARN),
+		ECSTaskID:               a.s(f.ECSTaskID),
+		RejectReason:            a.s(f.RejectReason),
+		ResourceID:              a.s(f.ResourceID),
 		EncryptionStatus:        optI32(f.EncryptionStatus),
 		SourceBucket:            l.Bucket,
 		SourceKey:               l.Key,
@@ -440,47 +497,68 @@ func VPCFlowRowOf(l Lineage, f *parse.FlowRecord) VPCFlowRow {
 
 // ResolverRowOf converts a Resolver query-log record.
 func ResolverRowOf(l Lineage, q *parse.ResolverQuery) ResolverRow {
+	a := newStrings(24)
 	r := ResolverRow{
-		Version:              q.Version,
-		AccountID:            q.AccountID,
-		Region:               q.Region,
-		VPCID:                q.VPCID,
+		Version:              a.s(q.Version),
+		AccountID:            a.s(q.AccountID),
+		Region:               a.s(q.Region),
+		VPCID:                a.s(q.VPCID),
 		QueryTimestamp:       q.QueryTimestamp.UTC(),
-		QueryName:            q.QueryName,
-		QueryType:            q.QueryType,
-		QueryClass:           q.QueryClass,
-		RCode:                q.RCode,
-		SrcAddr:              q.SrcAddr,
+		QueryName:            a.s(q.QueryName),
+		QueryType:            a.s(q.QueryType),
+		QueryClass:           a.s(q.QueryClass),
+		RCode:                a.s(q.RCode),
+		SrcAddr:              a.s(q.SrcAddr),
 		SrcPort:              optI32(q.SrcPort),
-		Transport:            q.Transport,
-		FirewallRuleGroupID:  q.FirewallRuleGroupID,
-		FirewallRuleAction:   q.FirewallRuleAction,
-		FirewallDomainListID: q.FirewallDomainListID,
-		FirewallProtection:   q.FirewallProtection,
-		Unmapped:             jsonText(q.Unmapped),
+		Transport:            a.s(q.Transport),
+		FirewallRuleGroupID:  a.s(q.FirewallRuleGroupID),
+		FirewallRuleAction:   a.s(q.FirewallRuleAction),
+		FirewallDomainListID: a.s(q.FirewallDomainListID),
+		FirewallProtection:   a.s(q.FirewallProtection),
+		Unmapped:             a.s(jsonText(q.Unmapped)),
 		SourceBucket:         l.Bucket,
 		SourceKey:            l.Key,
 		SourceIndex:          l.Index,
 	}
 	if len(q.Answers) > 0 {
 		r.Answers = make([]ResolverAnswerCol, len(q.Answers))
-		for i, a := range q.Answers {
-			r.Answers[i] = ResolverAnswerCol{RData: a.RData, Type: a.Type, Class: a.Class}
+		for i, ans := range q.Answers {
+			r.Answers[i] = ResolverAnswerCol{RData: a.s(ans.RData), Type: a.s(ans.Type), Class: a.s(ans.Class)}
 		}
 	}
 	if s := q.SrcIDs; s != (parse.ResolverSrcIDs{}) {
-		r.SrcIDs = &ResolverSrcIDsCol{Instance: s.Instance, ResolverEndpoint: s.ResolverEndpoint,
-			ResolverNetworkInterface: s.ResolverNetworkInterface}
+		r.SrcIDs = &ResolverSrcIDsCol{Instance: a.s(s.Instance), ResolverEndpoint: a.s(s.ResolverEndpoint),
+			ResolverNetworkInterface: a.s(s.ResolverNetworkInterface)}
 	}
 	return r
 }
 
-// jsonText keeps a free-form member as the JSON text CloudTrail wrote; JSON null is NULL.
+// jsonText keeps a free-form member as the JSON text CloudTrail wrote; JSON null is "" (NULL).
 func jsonText(m json.RawMessage) string {
 	if len(m) == 0 || string(m) == "null" {
 		return ""
 	}
 	return string(m)
+}
+
+// stringArena hands out *string for optional string columns from one backing array per row, so a
+// row costs one allocation for all its strings rather than one per column. Optional strings are
+// pointers because parquet-go v0.32 mis-writes non-pointer optional values: within one Write
+// batch, a zero value that follows a non-zero one is written as present ("" instead of NULL).
+type stringArena struct{ buf []string }
+
+func newStrings(n int) *stringArena { return &stringArena{buf: make([]string, 0, n)} }
+
+// s returns nil (NULL) for "", else a pointer to a copy of v.
+func (a *stringArena) s(v string) *string {
+	if v == "" {
+		return nil
+	}
+	if len(a.buf) == cap(a.buf) {
+		a.buf = make([]string, 0, cap(a.buf)) // earlier pointers keep the old array alive
+	}
+	a.buf = append(a.buf, v)
+	return &a.buf[len(a.buf)-1]
 }
 
 func optBool(b parse.OptBool) *bool {

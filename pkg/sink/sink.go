@@ -287,28 +287,31 @@ func (in *Input) Add(ctx context.Context, rec *parse.Record) error {
 	switch {
 	case rec.CloudTrail != nil:
 		row := CloudTrailRowOf(l, rec.CloudTrail)
-		return addRow(ctx, in, TableCloudTrail, row, row.EventTime, sizeCloudTrail(&row))
+		return addRow(ctx, in, TableCloudTrail, row, row.EventTime, recordSize(&row, rec.Raw))
 	case rec.Flow != nil:
 		row := VPCFlowRowOf(l, rec.Flow)
 		var ts time.Time
 		if row.StartTime != nil {
 			ts = *row.StartTime
 		}
-		return addRow(ctx, in, TableVPCFlow, row, ts, sizeFlow(&row))
+		return addRow(ctx, in, TableVPCFlow, row, ts, recordSize(&row, rec.Raw))
 	case rec.DNS != nil:
 		row := ResolverRowOf(l, rec.DNS)
-		return addRow(ctx, in, TableResolver, row, row.QueryTimestamp, sizeResolver(&row))
+		return addRow(ctx, in, TableResolver, row, row.QueryTimestamp, recordSize(&row, rec.Raw))
 	}
 	return &UnsupportedRecordError{Source: rec.Source}
 }
 
-// AddFinding buffers one metric-filter match attributed to this input.
-func (in *Input) AddFinding(ctx context.Context, row FindingRow) error {
+// AddFinding buffers one metric-filter match attributed to this input (normally the input whose
+// record matched; its Lineage names that record).
+func (in *Input) AddFinding(ctx context.Context, f FindingRow) error {
+	row := findingColOf(&f)
 	return addRow(ctx, in, TableFindings, row, row.EventTime, sizeFinding(&row))
 }
 
 // AddIntegrity buffers one digest-verification result attributed to this input (the digest object).
-func (in *Input) AddIntegrity(ctx context.Context, row IntegrityRow) error {
+func (in *Input) AddIntegrity(ctx context.Context, r IntegrityRow) error {
+	row := integrityColOf(&r)
 	return addRow(ctx, in, TableIntegrity, row, row.VerifiedAt, sizeIntegrity(&row))
 }
 

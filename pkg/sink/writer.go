@@ -105,9 +105,9 @@ func Schema(t Table) (*parquet.Schema, error) {
 	case TableResolver:
 		return parquet.SchemaOf(ResolverRow{}), nil
 	case TableFindings:
-		return parquet.SchemaOf(FindingRow{}), nil
+		return parquet.SchemaOf(findingCol{}), nil
 	case TableIntegrity:
-		return parquet.SchemaOf(IntegrityRow{}), nil
+		return parquet.SchemaOf(integrityCol{}), nil
 	}
 	return nil, fmt.Errorf("sink: unknown table %q", t)
 }
@@ -123,9 +123,9 @@ func sortColumn[T any]() string {
 		return "start_time"
 	case ResolverRow:
 		return "query_timestamp"
-	case FindingRow:
+	case findingCol:
 		return "event_time"
-	case IntegrityRow:
+	case integrityCol:
 		return "verified_at"
 	}
 	return ""
@@ -153,83 +153,42 @@ func writerOptions[T any](cfg writeConfig) []parquet.WriterOption {
 	return opts
 }
 
-// Size estimates: the bytes a row holds (string contents plus the fixed struct), used for the
-// memory budget and, times the learned compression ratio, for file sizing.
+// Size estimates, used for the memory budget and (times the learned compression ratio) for file
+// sizing. A record's text (Record.Raw) is a close proxy for what its row holds: every string of the
+// row is a piece of it. Findings and integrity rows have no source text; their strings are summed.
 
-func sizeCloudTrail(r *CloudTrailRow) int64 {
-	n := int64(unsafe.Sizeof(*r)) + strLen(r.EventVersion, r.EventSource, r.EventName, r.AWSRegion,
-		r.SourceIPAddress, r.UserAgent, r.ErrorCode, r.ErrorMessage, r.RequestParameters, r.ResponseElements,
-		r.AdditionalEventData, r.RequestID, r.EventID, r.EventType, r.APIVersion, r.RecipientAccountID,
-		r.SharedEventID, r.VPCEndpointID, r.VPCEndpointAccountID, r.ServiceEventDetails, r.EventCategory,
-		r.EdgeDeviceDetails, r.EventContext, r.InsightDetails, r.SourceBucket, r.SourceKey)
-	if u := r.UserIdentity; u != nil {
-		n += int64(unsafe.Sizeof(*u)) + strLen(u.Type, u.PrincipalID, u.ARN, u.AccountID, u.InvokedBy,
-			u.AccessKeyID, u.UserName, u.IdentityProvider, u.CredentialID, u.InScopeOf)
-		if sc := u.SessionContext; sc != nil {
-			n += int64(unsafe.Sizeof(*sc)) + strLen(sc.WebIDFederationData, sc.SourceIdentity, sc.EC2RoleDelivery, sc.EC2IssuedInVPC)
-			if si := sc.SessionIssuer; si != nil {
-				n += int64(unsafe.Sizeof(*si)) + strLen(si.Type, si.PrincipalID, si.ARN, si.AccountID, si.UserName)
-			}
-			if sc.Attributes != nil {
-				n += int64(unsafe.Sizeof(*sc.Attributes))
-			}
-		}
-		if o := u.OnBehalfOf; o != nil {
-			n += strLen(o.UserID, o.IdentityStoreARN) + 32
-		}
+func recordSize[T any](row *T, raw []byte) int64 {
+	n := int64(unsafe.Sizeof(*row))
+	if len(raw) > 0 {
+		return n + int64(len(raw))
 	}
-	for _, res := range r.Resources {
-		n += int64(unsafe.Sizeof(res)) + strLen(res.ARN, res.AccountID, res.Type)
-	}
-	if a := r.Addendum; a != nil {
-		n += int64(unsafe.Sizeof(*a)) + strLen(a.Reason, a.UpdatedFields, a.OriginalRequestID, a.OriginalEventID)
-	}
-	if t := r.TLSDetails; t != nil {
-		n += int64(unsafe.Sizeof(*t)) + strLen(t.TLSVersion, t.CipherSuite, t.ClientProvidedHostHeader)
-	}
-	return n
+	return n + 512 // a record without text: assume a typical flow-log line's worth
 }
 
-func sizeFlow(r *VPCFlowRow) int64 {
-	n := int64(unsafe.Sizeof(*r)) + strLen(r.AccountID, r.InterfaceID, r.SrcAddr, r.DstAddr, r.Action,
-		r.LogStatus, r.VPCID, r.SubnetID, r.InstanceID, r.Type, r.PktSrcAddr, r.PktDstAddr, r.Region, r.AZID,
-		r.SublocationType, r.SublocationID, r.PktSrcAWSService, r.PktDstAWSService, r.FlowDirection,
-		r.ECSClusterARN, r.ECSClusterName, r.ECSContainerInstanceARN, r.ECSContainerInstanceID, r.ECSContainerID,
-		r.ECSSecondContainerID, r.ECSServiceName, r.ECSTaskDefinitionARN, r.ECSTaskARN, r.ECSTaskID,
-		r.RejectReason, r.ResourceID, r.SourceBucket, r.SourceKey)
-	for k, v := range r.Unmapped {
-		n += int64(len(k)+len(v)) + 32
-	}
-	return n
+func sizeFinding(r *findingCol) int64 {
+	return int64(unsafe.Sizeof(*r)) + strLen(r.Rule, r.SourceBucket, r.SourceKey) + ptrLen(r.MetricNamespace,
+		r.MetricName, r.Source, r.Account, r.Region, r.EventID, r.EventJSON)
 }
 
-func sizeResolver(r *ResolverRow) int64 {
-	n := int64(unsafe.Sizeof(*r)) + strLen(r.Version, r.AccountID, r.Region, r.VPCID, r.QueryName, r.QueryType,
-		r.QueryClass, r.RCode, r.SrcAddr, r.Transport, r.FirewallRuleGroupID, r.FirewallRuleAction,
-		r.FirewallDomainListID, r.FirewallProtection, r.Unmapped, r.SourceBucket, r.SourceKey)
-	for _, a := range r.Answers {
-		n += int64(unsafe.Sizeof(a)) + strLen(a.RData, a.Type, a.Class)
-	}
-	if s := r.SrcIDs; s != nil {
-		n += int64(unsafe.Sizeof(*s)) + strLen(s.Instance, s.ResolverEndpoint, s.ResolverNetworkInterface)
-	}
-	return n
-}
-
-func sizeFinding(r *FindingRow) int64 {
-	return int64(unsafe.Sizeof(*r)) + strLen(r.Rule, r.MetricNamespace, r.MetricName, r.Source, r.Account,
-		r.Region, r.EventID, r.EventJSON, r.SourceBucket, r.SourceKey)
-}
-
-func sizeIntegrity(r *IntegrityRow) int64 {
-	return int64(unsafe.Sizeof(*r)) + strLen(r.DigestBucket, r.DigestKey, r.ChainAccount, r.ChainRegion,
-		r.ChainTrail, r.ObjectBucket, r.ObjectKey, r.Status, r.Class, r.Reason)
+func sizeIntegrity(r *integrityCol) int64 {
+	return int64(unsafe.Sizeof(*r)) + strLen(r.Status) + ptrLen(r.DigestBucket, r.DigestKey, r.ChainAccount,
+		r.ChainRegion, r.ChainTrail, r.ObjectBucket, r.ObjectKey, r.Class, r.Reason)
 }
 
 func strLen(ss ...string) int64 {
 	var n int
 	for _, s := range ss {
 		n += len(s)
+	}
+	return int64(n)
+}
+
+func ptrLen(ss ...*string) int64 {
+	var n int
+	for _, s := range ss {
+		if s != nil {
+			n += len(*s) + 16
+		}
 	}
 	return int64(n)
 }
