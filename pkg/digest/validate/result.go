@@ -25,6 +25,7 @@ type DigestResult struct {
 	authentic  bool // passed aws-cli's checks (the signature verified)
 	chainStart bool // all previous* null
 	prevKey    string
+	stray      bool // listed but not reached by the traversal
 }
 
 // Authentic reports whether the digest's signature verified (its content can be trusted even when a

@@ -247,6 +247,8 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 		return nil
 	}
 	bucket := t.id.Bucket
+	initial := keys
+	visited := map[string]bool{}
 	pf := newPrefetcher(ctx, v.opts.Store, v.opts.Prefetch)
 	defer pf.close()
 	pos := len(keys) // keys[:pos] are still listed (aws-cli pops from the end)
@@ -283,6 +285,9 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 			return err
 		}
 		v.digests.Add(1)
+		if bucket == t.id.Bucket {
+			visited[key] = true
+		}
 		dr := &DigestResult{Bucket: bucket, Key: key, Backfill: backfill}
 		next := func() {
 			l, ok := popOlder(key)
@@ -361,6 +366,41 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 			pos = len(keys)
 			pf.reset()
 		}
+	}
+	return t.strays(ctx, initial, visited, backfill)
+}
+
+// strays checks listed digests the traversal never reached. aws-cli ignores them; a copy of a digest
+// placed beside an intact chain (or a second chain's digest) would otherwise go unnoticed. An authentic
+// stray is reported with a warning, a failing one as INVALID.
+func (t *traversal) strays(ctx context.Context, listing []listed, visited map[string]bool, backfill bool) error {
+	for i := len(listing) - 1; i >= 0; i-- {
+		key := listing[i].key
+		if visited[key] {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dr := &DigestResult{Bucket: t.id.Bucket, Key: key, Backfill: backfill, stray: true}
+		obj, err := readObject(ctx, t.v.opts.Store, t.id.Bucket, key)
+		if err != nil {
+			if store.IsNotFound(err) {
+				continue // deleted since the listing
+			}
+			ce := classifyStoreErr(err)
+			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, errText(ce.Err)
+		} else if ver, ce := t.v.checker.Check(ctx, obj, t.id.SourceRegion, ""); ce != nil {
+			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, joinDetail(ce.Detail, errText(ce.Err))
+		} else {
+			s, e := ver.Start, ver.End
+			dr.Class, dr.Start, dr.End, dr.SignatureFrom = digest.ClassValid, &s, &e, ver.SignatureFrom
+			dr.Findings = append(ver.Findings, digest.Finding{Class: digest.ClassInconsistent, Severity: digest.SeverityWarning,
+				Message: "authentic digest not reached by following the chain"})
+		}
+		dr.Detail = joinDetail("not reached by the chain", dr.Detail)
+		t.count(dr)
+		t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
 	}
 	return nil
 }
@@ -509,7 +549,7 @@ func finish(res *ChainResult, o Options) {
 				res.Counts.InvalidLogs++
 			}
 		}
-		if !ev.Backfill {
+		if !ev.Backfill && !d.stray {
 			std = append(std, d)
 		}
 	}
