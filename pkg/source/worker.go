@@ -119,10 +119,10 @@ func (o Options) withDefaults() Options {
 type Stats struct {
 	Received, Deleted, Released, Malformed, TestEvents, Control                  int64
 	ObjectsStarted, ObjectsAcked, ObjectsRetried, DuplicateObjects, IgnoredNotes int64
-	ReceiveErrors, DeleteErrors, VisibilityErrors                               int64
-	InFlightMessages, InFlightObjects                                           int64
-	InFlightBytes                                                               int64
-	ByClass                                                                     map[string]int64
+	ReceiveErrors, DeleteErrors, VisibilityErrors                                int64
+	InFlightMessages, InFlightObjects                                            int64
+	InFlightBytes                                                                int64
+	ByClass                                                                      map[string]int64
 }
 
 type counters struct {
