@@ -167,7 +167,7 @@ func TestEngineOtherSources(t *testing.T) {
 			MetricTransformations: []Transformation{{MetricName: "rejected-ssh-bytes", MetricNamespace: "Net", MetricValue: "$bytes", Unit: "Bytes",
 				Dimensions: []Dimension{{"Eni", "$eni"}}}}},
 		{FilterName: "nxdomain", Sources: []string{"resolver"}, FilterPattern: `{ $.rcode = "NXDOMAIN" }`,
-			MetricTransformations: []Transformation{{MetricName: "nxdomain", MetricNamespace: "Dns", MetricValue: "1"}},
+			MetricTransformations:     []Transformation{{MetricName: "nxdomain", MetricNamespace: "Dns", MetricValue: "1"}},
 			EmitSystemFieldDimensions: []string{"@aws.region"}},
 	}
 	set, err := Compile(rules, Options{})
