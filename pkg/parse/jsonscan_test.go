@@ -1,0 +1,79 @@
+package parse
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestNextStop compares the eight-bytes-at-a-time scan with the obvious byte loop on random inputs
+// rich in the bytes it must stop at (and in their neighbours, where SWAR tricks go wrong).
+func TestNextStop(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff, 'a', '0'}
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			if rng.IntN(6) == 0 {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			} else {
+				b[i] = byte(0x21 + rng.IntN(0x5e))
+				if b[i] == '"' || b[i] == '\\' {
+					b[i] = 'x'
+				}
+			}
+		}
+		start := 0
+		if len(b) > 0 {
+			start = rng.IntN(len(b) + 1)
+		}
+		want := start
+		for want < len(b) && !strStop[b[want]] {
+			want++
+		}
+		if got := nextStop(b, start); got != want {
+			t.Fatalf("nextStop(%q, %d) = %d, want %d", b, start, got, want)
+		}
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"2023-07-10T11:42:36Z", time.Date(2023, 7, 10, 11, 42, 36, 0, time.UTC), true},
+		{"2021-02-04T17:51:25.177Z", time.Date(2021, 2, 4, 17, 51, 25, 177e6, time.UTC), true},
+		{"2021-02-04T19:51:25+02:00", time.Date(2021, 2, 4, 17, 51, 25, 0, time.UTC), true},
+		{"2023-02-30T00:00:00Z", time.Time{}, false},
+		{"2023-07-10T24:00:00Z", time.Time{}, false},
+		{"20131102T010628Z", time.Time{}, false},
+		{"", time.Time{}, false},
+	}
+	for _, tc := range tests {
+		got, err := parseTime(tc.in)
+		if (err == nil) != tc.ok || !got.Equal(tc.want) || (tc.ok && got.Location() != time.UTC) {
+			t.Errorf("parseTime(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// TestEscapesMatchEncodingJSON: strings with escapes decode as encoding/json decodes them, including
+// surrogate pairs and lone surrogates (U+FFFD).
+func TestEscapesMatchEncodingJSON(t *testing.T) {
+	doc := `{"Records":[{"eventName":"a\u00e9\"\\\/\b\f\n\r\t\ud83d\ude00","errorMessage":"lone \ud800 and \udc00x and \ud800\u0041","userAgent":"\u0000\u001F","eventSource":"plain","userIdentity":{"arn":"arn:aws:iam::1:user/\u0041"}}]}`
+	var want []*CloudTrailEvent
+	if err := refDecodeCloudTrail(strings.NewReader(doc), func(ev *CloudTrailEvent) { want = append(want, ev) }); err != nil {
+		t.Fatal(err)
+	}
+	d, err := decodeAll(t, Object{Source: SourceCloudTrail}, strings.NewReader(doc), Options{})
+	if err != nil || len(d.recs) != 1 {
+		t.Fatalf("err %v, %d records", err, len(d.recs))
+	}
+	if !reflect.DeepEqual(d.recs[0].CloudTrail, want[0]) {
+		t.Errorf("got  %+v\nwant %+v", d.recs[0].CloudTrail, want[0])
+	}
+}
