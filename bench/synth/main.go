@@ -65,6 +65,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	hive := fs.Bool("hive", false, "Hive-compatible flow-log prefixes")
 	tamper := fs.String("tamper", "", "comma-separated tamperings, or all: "+strings.Join(kindNames(), ","))
 	workers := fs.Int("workers", 0, "chains generated at once (default GOMAXPROCS)")
+	writers := fs.Int("writers", synth.DefaultWriters, "concurrent object writes")
 	keysPath := fs.String("keys", "", "public keys file (default <out>/public-keys.json, or ./public-keys.json for S3)")
 	manifestPath := fs.String("manifest", "", "manifest file (default <out>/manifest.json, or ./manifest.json for S3)")
 	if err := fs.Parse(args); err != nil {
@@ -88,7 +89,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		Seed: *seed, OrgID: *org, Bucket: *bucket, Prefix: strings.Trim(*prefix, "/"), NumAccounts: *accounts,
 		Regions: splitList(*regions), HomeRegion: *home, TrailName: *trail, Start: st, Hours: *hours,
 		EventsPerHour: *events, FlowRecordsPerHour: *flows, ResolverQueriesPerHour: *queries, FlowLogHive: *hive,
-		Tamper: kinds, Workers: *workers,
+		Tamper: kinds, Workers: *workers, Writers: *writers,
 	}
 	if err := opts.Validate(); err != nil {
 		return err

@@ -68,7 +68,7 @@ func (c *chain) azID() string {
 }
 
 // writeFlowLog writes the flow-log file of one 5-minute window: records whose end falls in it.
-func (c *chain) writeFlowLog(ctx context.Context, w ObjectWriter, ws time.Time) error {
+func (c *chain) writeFlowLog(ctx context.Context, ws time.Time) error {
 	f := c.flowFormat
 	n := c.r.poisson(float64(c.g.opts.FlowRecordsPerHour) / 12)
 	var b bytes.Buffer
@@ -93,7 +93,7 @@ func (c *chain) writeFlowLog(ctx context.Context, w ObjectWriter, ws time.Time) 
 	if err != nil {
 		return err
 	}
-	return c.put(ctx, TableVPCFlow, c.flowKey(ws.Add(window)), body, nil, n, w)
+	return c.put(ctx, TableVPCFlow, c.flowKey(ws.Add(window)), body, nil, n)
 }
 
 var awsServiceRanges = []struct{ service, prefix string }{

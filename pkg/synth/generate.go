@@ -83,6 +83,7 @@ func (m *Manifest) Events(scenario string) []ScenarioEvent {
 
 type generator struct {
 	opts      Options
+	puts      chan putReq // to the writer pool
 	keys      *keyring
 	chains    []*chain
 	globalReg string // where IAM, sign-in and Organizations events are logged
@@ -141,9 +142,35 @@ func newGenerator(opts Options) (*generator, error) {
 	return g, nil
 }
 
+// putReq is one object on its way to the ObjectWriter.
+type putReq struct {
+	key  string
+	body []byte
+	meta map[string]string
+}
+
 func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// Writes go through a pool of their own: stores are I/O-bound (a local mirror fsyncs every object),
+	// generation is CPU-bound, so they overlap instead of taking turns.
+	g.puts = make(chan putReq, 4*g.opts.Writers)
+	var putErr error
+	var putOnce sync.Once
+	var pool sync.WaitGroup
+	for range g.opts.Writers {
+		pool.Go(func() {
+			for req := range g.puts {
+				if ctx.Err() != nil {
+					continue // drain after a failure
+				}
+				if err := w.Put(ctx, g.opts.Bucket, req.key, req.body, req.meta); err != nil {
+					putOnce.Do(func() { putErr = fmt.Errorf("synth: put s3://%s/%s: %w", g.opts.Bucket, req.key, err) })
+					cancel()
+				}
+			}
+		})
+	}
 	sem := make(chan struct{}, g.opts.Workers)
 	errs := make([]error, len(g.chains))
 	var wg sync.WaitGroup
@@ -156,13 +183,18 @@ func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) 
 				return
 			}
 			defer func() { <-sem }()
-			if err := c.run(ctx, w); err != nil {
+			if err := c.run(ctx); err != nil {
 				errs[i] = fmt.Errorf("synth: chain %s/%s: %w", c.acct.ID, c.region, err)
 				cancel()
 			}
 		})
 	}
 	wg.Wait()
+	close(g.puts)
+	pool.Wait()
+	if putErr != nil {
+		return nil, putErr
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -282,12 +314,11 @@ func (c *chain) gzip(data []byte) ([]byte, error) {
 	return bytes.Clone(c.gbuf.Bytes()), nil
 }
 
-func (c *chain) put(ctx context.Context, table, key string, body []byte, meta map[string]string, records int, w ObjectWriter) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := w.Put(ctx, c.g.opts.Bucket, key, body, meta); err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", c.g.opts.Bucket, key, err)
+func (c *chain) put(ctx context.Context, table, key string, body []byte, meta map[string]string, records int) error {
+	select {
+	case c.g.puts <- putReq{key: key, body: body, meta: meta}:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 	c.objects = append(c.objects, Object{Table: table, Key: key, Account: c.acct.ID, Region: c.region, Records: records, Size: len(body)})
 	return nil
@@ -298,7 +329,7 @@ const window = 5 * time.Minute
 // maxRecordsPerFile splits busy windows into several files, as CloudTrail does.
 const maxRecordsPerFile = 400
 
-func (c *chain) run(ctx context.Context, w ObjectWriter) error {
+func (c *chain) run(ctx context.Context) error {
 	o := c.g.opts
 	var plants []planted
 	if c.scenario {
@@ -326,27 +357,27 @@ func (c *chain) run(ctx context.Context, w ObjectWriter) error {
 			for _, p := range mine {
 				recs = append(recs, p.rec)
 			}
-			if err := c.writeCloudTrail(ctx, w, recs, mine, delivered); err != nil {
+			if err := c.writeCloudTrail(ctx, recs, mine, delivered); err != nil {
 				return err
 			}
 		}
 		if o.FlowRecordsPerHour > 0 {
-			if err := c.writeFlowLog(ctx, w, ws); err != nil {
+			if err := c.writeFlowLog(ctx, ws); err != nil {
 				return err
 			}
 		}
 		if o.ResolverQueriesPerHour > 0 {
-			if err := c.writeResolver(ctx, w, ws); err != nil {
+			if err := c.writeResolver(ctx, ws); err != nil {
 				return err
 			}
 		}
 	}
 	if c.insights {
-		if err := c.writeInsights(ctx, w); err != nil {
+		if err := c.writeInsights(ctx); err != nil {
 			return err
 		}
 	}
-	return c.writeDigests(ctx, w)
+	return c.writeDigests(ctx)
 }
 
 func (c *chain) templateWeights() []int {
@@ -368,7 +399,7 @@ func (c *chain) ctKey(folder, kind string, t time.Time, stamp string) string {
 }
 
 // writeCloudTrail writes one delivery: one file, or several when the window is busy.
-func (c *chain) writeCloudTrail(ctx context.Context, w ObjectWriter, recs []*ctRecord, mine []planted, delivered time.Time) error {
+func (c *chain) writeCloudTrail(ctx context.Context, recs []*ctRecord, mine []planted, delivered time.Time) error {
 	if len(recs) == 0 {
 		// CloudTrail delivers nothing for a quiet window.
 		return nil
@@ -423,7 +454,7 @@ func (c *chain) writeCloudTrail(ctx context.Context, w ObjectWriter, recs []*ctR
 		if skip {
 			continue
 		}
-		if err := c.put(ctx, TableCloudTrail, key, body, nil, len(part), w); err != nil {
+		if err := c.put(ctx, TableCloudTrail, key, body, nil, len(part)); err != nil {
 			return err
 		}
 	}
@@ -449,7 +480,7 @@ func marshalRecords[T any](recs []T) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-func (c *chain) writeInsights(ctx context.Context, w ObjectWriter) error {
+func (c *chain) writeInsights(ctx context.Context) error {
 	o := c.g.opts
 	span := time.Duration(o.Hours) * time.Hour
 	start := o.Start.Add(span / 4).Truncate(time.Minute)
@@ -470,7 +501,7 @@ func (c *chain) writeInsights(ctx context.Context, w ObjectWriter) error {
 		if err != nil {
 			return err
 		}
-		if err := c.put(ctx, TableInsight, key, body, nil, 1, w); err != nil {
+		if err := c.put(ctx, TableInsight, key, body, nil, 1); err != nil {
 			return err
 		}
 	}
@@ -485,7 +516,7 @@ func (c *chain) digestKey(end time.Time) string {
 
 // writeDigests writes the chain's digests: a starting digest, then one per hour until every delivery
 // is covered; each links to its predecessor by location, hash and signature.
-func (c *chain) writeDigests(ctx context.Context, w ObjectWriter) error {
+func (c *chain) writeDigests(ctx context.Context) error {
 	o := c.g.opts
 	keys := c.g.keys.regions[c.region]
 	var prev *digest.Digest
@@ -548,7 +579,7 @@ func (c *chain) writeDigests(ctx context.Context, w ObjectWriter) error {
 			return err
 		}
 		meta := map[string]string{digest.MetaSignature: sig, digest.MetaSignatureAlgorithm: digest.SignatureAlgorithm}
-		if err := c.writeDigest(ctx, w, k, d, body, meta); err != nil {
+		if err := c.writeDigest(ctx, k, d, body, meta); err != nil {
 			return err
 		}
 		sum := sha256.Sum256(inflated)
@@ -558,18 +589,18 @@ func (c *chain) writeDigests(ctx context.Context, w ObjectWriter) error {
 	return nil
 }
 
-func (c *chain) writeDigest(ctx context.Context, w ObjectWriter, k int, d *digest.Digest, body []byte, meta map[string]string) error {
+func (c *chain) writeDigest(ctx context.Context, k int, d *digest.Digest, body []byte, meta map[string]string) error {
 	key := d.DigestS3Object
 	empty := len(d.LogFiles) == 0
 	plan := c.digestTamper(k)
 	if plan != nil {
 		var err error
-		key, body, meta, err = c.applyDigestTamper(ctx, w, plan, k, d, body, meta)
+		key, body, meta, err = c.applyDigestTamper(ctx, plan, k, d, body, meta)
 		if err != nil || key == "" {
 			return err // deleted, or failed
 		}
 	}
-	if err := c.put(ctx, TableDigest, key, body, meta, 0, w); err != nil {
+	if err := c.put(ctx, TableDigest, key, body, meta, 0); err != nil {
 		return err
 	}
 	if empty {

@@ -65,7 +65,7 @@ func cname(rdata string) resolverAnswer {
 }
 
 // writeResolver writes the query-log file of one 5-minute window, gzip NDJSON.
-func (c *chain) writeResolver(ctx context.Context, w ObjectWriter, ws time.Time) error {
+func (c *chain) writeResolver(ctx context.Context, ws time.Time) error {
 	r := c.r
 	n := r.poisson(float64(c.g.opts.ResolverQueriesPerHour) / 12)
 	var b bytes.Buffer
@@ -133,5 +133,5 @@ func (c *chain) writeResolver(ctx context.Context, w ObjectWriter, ws time.Time)
 	if err != nil {
 		return err
 	}
-	return c.put(ctx, TableResolver, c.resolverKey(ws.Add(window)), body, nil, n, w)
+	return c.put(ctx, TableResolver, c.resolverKey(ws.Add(window)), body, nil, n)
 }

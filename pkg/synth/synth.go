@@ -78,6 +78,8 @@ type Options struct {
 
 	// Workers bounds the chains generated at once; default GOMAXPROCS. Output does not depend on it.
 	Workers int
+	// Writers bounds the concurrent ObjectWriter.Put calls; default DefaultWriters.
+	Writers int
 }
 
 // Defaults of Options.
@@ -88,6 +90,7 @@ const (
 	DefaultFlowRecordsPerHour     = 600
 	DefaultResolverQueriesPerHour = 300
 	DefaultTrailName              = "aws-controltower-BaselineCloudTrail"
+	DefaultWriters                = 16
 )
 
 // DefaultStart is the first hour of activity when Options.Start is zero: a fixed instant, so that
@@ -152,6 +155,9 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.Writers <= 0 {
+		o.Writers = DefaultWriters
 	}
 }
 

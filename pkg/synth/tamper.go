@@ -236,7 +236,7 @@ func modifyRecord(inflated []byte) ([]byte, string, error) {
 
 // applyDigestTamper returns the key, body and metadata to store for digest k; an empty key stores
 // nothing.
-func (c *chain) applyDigestTamper(ctx context.Context, w ObjectWriter, p *tamperPlan, k int, d *digest.Digest, body []byte, meta map[string]string) (string, []byte, map[string]string, error) {
+func (c *chain) applyDigestTamper(ctx context.Context, p *tamperPlan, k int, d *digest.Digest, body []byte, meta map[string]string) (string, []byte, map[string]string, error) {
 	key := d.DigestS3Object
 	switch p.kind {
 	case TamperDeleteDigest:
@@ -268,7 +268,7 @@ func (c *chain) applyDigestTamper(ctx context.Context, w ObjectWriter, p *tamper
 			return "", nil, nil, fmt.Errorf("tamper %s: %w", key, err)
 		}
 		copyKey := c.digestKey(end.Add(30 * time.Minute))
-		if err := c.put(ctx, TableDigest, copyKey, body, meta, 0, w); err != nil {
+		if err := c.put(ctx, TableDigest, copyKey, body, meta, 0); err != nil {
 			return "", nil, nil, err
 		}
 		c.record(p, Tampering{Key: copyKey, OriginalKey: key, DigestKeys: []string{key}, Detail: "digest copied (bytes and metadata) to a key 30 minutes later in the same folder"})
