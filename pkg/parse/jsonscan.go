@@ -3,8 +3,8 @@ package parse
 import (
 	"encoding/binary"
 	"errors"
-	"math/bits"
 	"fmt"
+	"math/bits"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
