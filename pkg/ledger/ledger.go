@@ -598,6 +598,10 @@ type txn struct {
 	inputs map[Input]bool
 	body   intentBody
 	broken error // why the transaction can no longer commit
+	// open: a sink checkpoint passed BeforeCommit and has not reached AfterCommit yet. Seeing a
+	// second BeforeCommit (or a Seal) while open means the sink failed to write it: some of its files
+	// may be visible and its rows may be retried under other names, so the transaction is void.
+	open bool
 }
 
 // BeforeCommit adds a sink checkpoint — its inputs (every one claimed by this process) and the final
@@ -613,9 +617,13 @@ func (l *Ledger) BeforeCommit(ctx context.Context, inputs []Input, files []File)
 			body: intentBody{Owner: l.opts.Owner, At: l.opts.Now().UTC()}}
 	}
 	t := l.cur
+	if t.open && t.broken == nil {
+		t.broken = errors.New("a sink checkpoint failed after BeforeCommit")
+	}
 	if t.broken != nil {
 		return fmt.Errorf("ledger: transaction %s cannot commit: %w", t.id, t.broken)
 	}
+	t.open = true
 	var fresh []Input
 	var gens []int
 	l.mu.Lock()
@@ -691,6 +699,25 @@ func (l *Ledger) BeforeCommit(ctx context.Context, inputs []Input, files []File)
 		t.inputs[in] = true
 	}
 	return nil
+}
+
+// AfterCommit records that the sink made every file of its last checkpoint visible.
+func (l *Ledger) AfterCommit() {
+	l.txMu.Lock()
+	defer l.txMu.Unlock()
+	if l.cur != nil {
+		l.cur.open = false
+	}
+}
+
+// Broken returns why the current transaction can no longer commit, or nil.
+func (l *Ledger) Broken() error {
+	l.txMu.Lock()
+	defer l.txMu.Unlock()
+	if l.cur == nil {
+		return nil
+	}
+	return l.cur.broken
 }
 
 // Result is how the pipeline disposed of a claimed input.
@@ -784,6 +811,9 @@ func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
 		return nil, nil
 	}
 	l.cur = nil
+	if t.open && t.broken == nil {
+		t.broken = errors.New("a sink checkpoint failed after BeforeCommit")
+	}
 	inputs := make([]Input, 0, len(t.inputs))
 	l.mu.Lock()
 	for in := range t.inputs {

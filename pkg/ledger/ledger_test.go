@@ -107,6 +107,7 @@ func commit(t *testing.T, e *env, l *Ledger, ins []Input, files []File) {
 		t.Fatal(err)
 	}
 	e.writeFiles(files)
+	l.AfterCommit()
 	for _, in := range ins {
 		if ack, err := l.Finish(ctx, in, Durable); err != nil || ack {
 			t.Fatalf("finish %s before seal = %v, %v; want no ack yet", in.Key, ack, err)
@@ -223,6 +224,7 @@ func TestLedger(t *testing.T) {
 			w2 := e.open("w2", 0)
 			e.claim(w2, inA, Process) // aborts c1
 			e.writeFiles(files)       // the zombie's upload lands late
+			w1.AfterCommit()
 			if ack, _ := w1.Finish(ctx, inA, Durable); ack {
 				t.Fatal("input acknowledged before its transaction committed")
 			}
@@ -298,9 +300,11 @@ func TestLedger(t *testing.T) {
 			if err := w.BeforeCommit(ctx, []Input{inA}, e.files("c1", 1)); err != nil {
 				t.Fatal(err)
 			}
+			w.AfterCommit()
 			if err := w.BeforeCommit(ctx, []Input{inA, inB}, e.files("c2", 1)); err != nil {
 				t.Fatal(err)
 			}
+			w.AfterCommit()
 			for _, in := range []Input{inA, inB} {
 				if ack, err := w.Finish(ctx, in, Durable); err != nil || ack {
 					t.Fatal(ack, err)
@@ -350,6 +354,28 @@ func TestLedger(t *testing.T) {
 			}
 			if e.exists(files[0]) {
 				t.Fatal("file still visible")
+			}
+		}},
+		{"failed sink checkpoint voids the transaction", func(t *testing.T, e *env) {
+			w := e.open("w1", 0)
+			e.claim(w, inA, Process)
+			e.claim(w, inB, Process)
+			files := e.files("c1", 2)
+			if err := w.BeforeCommit(ctx, []Input{inA}, files); err != nil {
+				t.Fatal(err)
+			}
+			e.writeFiles(files[:1]) // the second upload fails: no AfterCommit
+			if err := w.BeforeCommit(ctx, []Input{inA, inB}, e.files("c2", 1)); err == nil {
+				t.Fatal("BeforeCommit accepted a checkpoint after a failed one")
+			}
+			if w.Broken() == nil {
+				t.Fatal("transaction not marked broken")
+			}
+			if _, err := w.Seal(ctx); !errors.Is(err, ErrAborted) {
+				t.Fatalf("seal = %v, want ErrAborted", err)
+			}
+			if e.exists(files[0]) {
+				t.Fatal("file of the void transaction still visible")
 			}
 		}},
 		{"abort frees inputs at once", func(t *testing.T, e *env) {
