@@ -128,6 +128,8 @@ type flowTextDecoder struct {
 	index int64
 	err   error
 	toks  []int // start,end pairs of the current line's fields
+	// lineLen is the length, end of line included, of the line peekLine returned.
+	lineLen int
 }
 
 func newFlowTextDecoder(obj Object, r io.Reader, opts Options) (*flowTextDecoder, error) {
@@ -160,12 +162,17 @@ func newFlowTextDecoder(obj Object, r io.Reader, opts Options) (*flowTextDecoder
 }
 
 // peekLine returns the next line without its end-of-line bytes, reading more as needed, or io.EOF.
+// consumeLine moves past it.
 func (d *flowTextDecoder) peekLine() ([]byte, error) {
 	for {
 		w := d.w
 		b := w.buf[w.pos:w.end]
 		if nl := bytes.IndexByte(b, '\n'); nl >= 0 {
-			return bytes.TrimRight(b[:nl], "\r"), nil
+			d.lineLen = nl + 1
+			if nl > 0 && b[nl-1] == '\r' {
+				nl--
+			}
+			return b[:nl], nil
 		}
 		err := w.fill()
 		if err == nil {
@@ -176,6 +183,7 @@ func (d *flowTextDecoder) peekLine() ([]byte, error) {
 			if len(b) == 0 {
 				return nil, io.EOF
 			}
+			d.lineLen = len(b)
 			return bytes.TrimRight(b, "\r"), nil // last line without a newline
 		}
 		if errors.Is(err, errRecordTooLarge) {
@@ -187,12 +195,8 @@ func (d *flowTextDecoder) peekLine() ([]byte, error) {
 
 // consumeLine moves past the line peekLine returned.
 func (d *flowTextDecoder) consumeLine() {
-	w := d.w
-	if nl := bytes.IndexByte(w.buf[w.pos:w.end], '\n'); nl >= 0 {
-		w.pos += nl + 1
-	} else {
-		w.pos = w.end
-	}
+	d.w.pos += d.lineLen
+	d.lineLen = 0
 	d.line++
 }
 

@@ -20,7 +20,9 @@ import (
 // Record.Raw is rebuilt as a text flow-log line: the row's values in the file's column order,
 // space-separated, with "-" for null, so filter patterns written for text flow logs match Parquet
 // ones too. Integer values are written in decimal, DOUBLE values (pandas-written files) in the
-// shortest form that reads back, which for whole numbers is the integer.
+// shortest form that reads back, which for whole numbers is the integer. Flow-log values never
+// contain spaces; should one, it is written (and typed) with '_' in place of each space, so the
+// line keeps one token per column.
 type flowParquetDecoder struct {
 	badRecords
 	obj    Object
