@@ -2,6 +2,8 @@ package ops
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"errors"
 	"io"
 	"math"
@@ -9,6 +11,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/emf"
 )
 
 func TestWriteText(t *testing.T) {
@@ -86,5 +91,49 @@ func TestServer(t *testing.T) {
 	}
 	if code, body := get("/metrics"); code != 200 || body != "# HELP up Always 1.\n# TYPE up gauge\nup 1\n" {
 		t.Fatalf("metrics %d %q", code, body)
+	}
+}
+
+func TestEMFBridgeDeltas(t *testing.T) {
+	var out strings.Builder
+	agg := emf.New(&out, emf.Options{})
+	var objects, inflight float64
+	b := &EMFBridge{Agg: agg, Namespace: "LogArchive/Ingest", Collectors: []Collector{func(w *Writer) {
+		w.Add("objects_total", "h", Counter, objects, "source", "cloudtrail")
+		w.Add("in_flight_messages", "h", Gauge, inflight)
+	}}}
+	minute := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	for i, step := range []struct{ objects, inflight float64 }{{3, 7}, {5, 2}, {1, 0}} {
+		objects, inflight = step.objects, step.inflight
+		if err := b.Tick(minute.Add(time.Duration(i) * time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := agg.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// Per minute: counter deltas 3, 2, then 1 (the counter restarted), gauges as sampled.
+	want := map[string][]float64{"objects": {3, 2, 1}, "in_flight_messages": {7, 2, 0}}
+	got := map[string][]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("not JSON: %q", line)
+		}
+		for name := range want {
+			switch v := doc[name].(type) {
+			case float64:
+				got[name] = append(got[name], v)
+			case []any:
+				for _, x := range v {
+					got[name] = append(got[name], x.(float64))
+				}
+			}
+		}
+	}
+	for name, w := range want {
+		if fmt.Sprint(got[name]) != fmt.Sprint(w) {
+			t.Errorf("%s = %v, want %v\n%s", name, got[name], w, out.String())
+		}
 	}
 }
