@@ -77,3 +77,27 @@ func TestEscapesMatchEncodingJSON(t *testing.T) {
 		t.Errorf("got  %+v\nwant %+v", d.recs[0].CloudTrail, want[0])
 	}
 }
+
+// TestCloudTrailEnvelope: records keep their exact text, duplicates are kept, and envelope members
+// other than Records are tolerated wherever they sit.
+func TestCloudTrailEnvelope(t *testing.T) {
+	r1 := `{"eventID":"dup","eventName":"A"}`
+	r2 := "{ \"eventID\" : \"dup\",\n  \"eventName\" : \"B\" }"
+	doc := "\n{ \"meta\": {\"x\": [1, {\"y\": null}]},\n \"Records\" : [ " + r1 + " ,\n" + r2 + " ], \"more\": true }\n\n"
+	d, err := decodeAll(t, Object{Source: SourceCloudTrail}, strings.NewReader(doc), Options{})
+	if err != nil || len(d.recs) != 2 {
+		t.Fatalf("err %v, %d records", err, len(d.recs))
+	}
+	if string(d.recs[0].Raw) != r1 || string(d.recs[1].Raw) != r2 {
+		t.Errorf("Raw %q / %q", d.recs[0].Raw, d.recs[1].Raw)
+	}
+	if d.recs[0].CloudTrail.EventID != "dup" || d.recs[1].CloudTrail.EventID != "dup" || d.recs[1].CloudTrail.EventName != "B" || d.recs[1].Index != 1 {
+		t.Errorf("records %+v %+v", d.recs[0].CloudTrail, d.recs[1].CloudTrail)
+	}
+	for _, empty := range []string{`{"Records":[]}`, `{"Records":null}`, `{"Records":[]}` + "\n"} {
+		d, err := decodeAll(t, Object{Source: SourceCloudTrail}, strings.NewReader(empty), Options{})
+		if err != nil || len(d.recs) != 0 {
+			t.Errorf("%q: err %v, %d records", empty, err, len(d.recs))
+		}
+	}
+}
