@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -278,4 +279,48 @@ func (r *KeyRing) lookup(region, fp string) *ringKey {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.keys[region][fp]
+}
+
+// UnmarshalJSON accepts the validity times as RFC 3339 strings (aws-cli v2, the SDKs) or as epoch
+// seconds (aws-cli v1 prints 1453076702.0), so any list-public-keys output can serve as a keys file.
+func (k *PublicKey) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Value             []byte          `json:"Value"`
+		ValidityStartTime json.RawMessage `json:"ValidityStartTime"`
+		ValidityEndTime   json.RawMessage `json:"ValidityEndTime"`
+		Fingerprint       string          `json:"Fingerprint"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	start, err := keyTime(raw.ValidityStartTime)
+	if err != nil {
+		return fmt.Errorf("ValidityStartTime: %w", err)
+	}
+	end, err := keyTime(raw.ValidityEndTime)
+	if err != nil {
+		return fmt.Errorf("ValidityEndTime: %w", err)
+	}
+	*k = PublicKey{Value: raw.Value, ValidityStartTime: start, ValidityEndTime: end, Fingerprint: raw.Fingerprint}
+	return nil
+}
+
+func keyTime(raw json.RawMessage) (time.Time, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err == nil {
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return time.Time{}, fmt.Errorf("neither a number nor a string: %s", raw)
+	}
+	t, err := ParseUserTime(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
 }
