@@ -59,7 +59,7 @@ func TestParseKey(t *testing.T) {
 			KeyName{ChainID: ChainID{Prefix: "o-abc1234567/x", OrgID: "o-abc1234567", Account: "111122223333", SourceRegion: "eu-west-1", Trail: "my_trail.v2", HomeRegion: "us-east-1"}, Stamp: "20260302T081500Z", Backfill: true}, true},
 		{"AWSLogs/123456789012/CloudTrail/us-east-1/2014/08/10/123456789012_CloudTrail_us-east-1_20140810T0100Z_abc.json.gz", KeyName{}, false},
 		{"AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2014/08/11/123456789012_CloudTrail-Digest_us-east-1_foo_us-east-1_20140810T010000Z.json.gz", KeyName{}, false}, // folder ≠ stamp
-		{"AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2014/08/10/123456789012_CloudTrail-Digest_us-east-1_foo_20140810T010000Z.json.gz", KeyName{}, false},          // no home region
+		{"AWSLogs/123456789012/CloudTrail-Digest/us-east-1/2014/08/10/123456789012_CloudTrail-Digest_us-east-1_foo_20140810T010000Z.json.gz", KeyName{}, false},           // no home region
 		{"AWSLogs/12345/CloudTrail-Digest/us-east-1/2014/08/10/12345_CloudTrail-Digest_us-east-1_foo_us-east-1_20140810T010000Z.json.gz", KeyName{}, false},
 		{"file_backfill_other.json.gz", KeyName{}, false},
 		{"", KeyName{}, false},
