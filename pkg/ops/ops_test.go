@@ -3,8 +3,8 @@ package ops
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
