@@ -563,7 +563,10 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 	slices.SortFunc(cp.Inputs, func(a, b InputRef) int { return cmp.Compare(a.id(), b.id()) })
 
 	if s.opts.BeforeCommit != nil {
-		if err := s.opts.BeforeCommit(ctx, cp); err != nil {
+		// The hook gets its own Files: the sink fills in sizes as files commit.
+		before := cp
+		before.Files = slices.Clone(cp.Files)
+		if err := s.opts.BeforeCommit(ctx, before); err != nil {
 			return nil, &CommitError{CheckpointID: cp.ID, Err: fmt.Errorf("before-commit hook: %w", err)}
 		}
 	}
