@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/awsconfig"
+	"github.com/logarchive/logarchive/pkg/digest"
+	"github.com/logarchive/logarchive/pkg/digest/validate"
+	"github.com/logarchive/logarchive/pkg/emf"
+	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/pipeline"
+	"github.com/logarchive/logarchive/pkg/rules"
+	"github.com/logarchive/logarchive/pkg/sink"
+	"github.com/logarchive/logarchive/pkg/store"
+)
+
+// envPrefix: every flag can also be set as LOGARCHIVE_<FLAG>, dashes as underscores; a flag given
+// on the command line wins.
+const envPrefix = "LOGARCHIVE_"
+
+// applyEnv sets every flag not given on the command line from its LOGARCHIVE_* variable.
+func applyEnv(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// listFlag collects a repeatable flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// processingFlags are the flags every processing command shares (local, run, backfill --dest).
+type processingFlags struct {
+	dest            string
+	quarantine      string
+	workers         int
+	rulesFiles      listFlag
+	params          listFlag
+	noBuiltinRules  bool
+	envPrefix       string
+	compression     string
+	targetFileBytes int64
+	maxAge          time.Duration
+	memoryBudget    int64
+	maxInflated     int64
+	publicKeys      string
+	logLevel        string
+}
+
+func (p *processingFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&p.dest, "dest", "", "where Parquet tables go: file:///path, a directory, or s3://bucket/prefix")
+	fs.StringVar(&p.quarantine, "quarantine", "", "where poison objects are copied with their reason (default: <dest>/_quarantine/)")
+	fs.IntVar(&p.workers, "workers", runtime.GOMAXPROCS(0), "objects processed in parallel")
+	fs.Var(&p.rulesFiles, "rules", "metric-filter rules file or CloudFormation template (repeatable)")
+	fs.Var(&p.params, "param", "CloudFormation parameter for --rules templates, Key=Value (repeatable)")
+	fs.BoolVar(&p.noBuiltinRules, "no-builtin-rules", false, "do not load the built-in CIS and elevated-role rules")
+	fs.StringVar(&p.envPrefix, "env-prefix", rules.DefaultEnvPrefix, "metric name prefix of the elevated-role rule (<prefix>-switch-elevated-count)")
+	fs.StringVar(&p.compression, "compression", string(sink.Zstd), "Parquet page compression: zstd or snappy")
+	fs.Int64Var(&p.targetFileBytes, "target-file-bytes", sink.DefaultTargetFileBytes, "Parquet file size to aim for")
+	fs.DurationVar(&p.maxAge, "max-age", sink.DefaultMaxAge, "longest a row waits in memory before its file is written")
+	fs.Int64Var(&p.memoryBudget, "memory-budget", sink.DefaultMemoryBudget, "estimated bytes of buffered rows before the largest partitions are written")
+	fs.Int64Var(&p.maxInflated, "max-inflated-bytes", parse.DefaultMaxInflatedBytes, "largest decompressed object accepted (gzip bomb guard)")
+	fs.StringVar(&p.publicKeys, "public-keys", "", "CloudTrail public keys file (list-public-keys JSON) to verify digests offline; default: cloudtrail:ListPublicKeys")
+	fs.StringVar(&p.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+func (p *processingFlags) logger(w io.Writer) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(p.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})), nil
+}
+
+func newS3Store(ctx context.Context) (store.Store, error) {
+	cfg, err := awsconfig.Load(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return store.NewS3(awsconfig.NewS3(cfg), store.S3Options{}), nil
+}
+
+// locations resolves --dest and --quarantine.
+func (p *processingFlags) locations(ctx context.Context) (dest, quarantine store.Location, err error) {
+	if p.dest == "" {
+		return dest, quarantine, errors.New("--dest is required")
+	}
+	if dest, err = store.ParseLocation(ctx, p.dest, newS3Store); err != nil {
+		return dest, quarantine, fmt.Errorf("--dest: %w", err)
+	}
+	if p.quarantine == "" {
+		quarantine = dest
+		quarantine.Prefix += "_quarantine/"
+		return dest, quarantine, nil
+	}
+	if quarantine, err = store.ParseLocation(ctx, p.quarantine, newS3Store); err != nil {
+		return dest, quarantine, fmt.Errorf("--quarantine: %w", err)
+	}
+	return dest, quarantine, nil
+}
+
+// ruleSet compiles the built-in packs and the --rules files.
+func (p *processingFlags) ruleSet() (*rules.Set, error) {
+	var all []rules.Rule
+	if !p.noBuiltinRules {
+		all = append(all, rules.CIS("")...)
+		all = append(all, rules.ElevatedRole(p.envPrefix))
+	}
+	params := map[string]string{}
+	for _, kv := range p.params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, fmt.Errorf("--param %q: want Key=Value", kv)
+		}
+		params[k] = v
+	}
+	for _, f := range p.rulesFiles {
+		rs, err := rules.LoadFile(f, params)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rs...)
+	}
+	set, err := rules.Compile(all, rules.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	return set, nil
+}
+
+func (p *processingFlags) sinkOptions(dest store.Location, log *slog.Logger) (sink.Options, error) {
+	c := sink.Compression(p.compression)
+	if c != sink.Zstd && c != sink.Snappy {
+		return sink.Options{}, fmt.Errorf("--compression %q: want zstd or snappy", p.compression)
+	}
+	return sink.Options{Dest: dest, TargetFileBytes: p.targetFileBytes, MaxAge: p.maxAge,
+		MemoryBudget: p.memoryBudget, Compression: c, Logger: log}, nil
+}
+
+func (p *processingFlags) parseOptions() parse.Options {
+	return parse.Options{MaxInflatedBytes: p.maxInflated}
+}
+
+// metricsOut opens where EMF documents go: "-" is stdout (the awslogs driver turns them into
+// CloudWatch metrics), "" disables them.
+func metricsOut(path string, stdout io.Writer) (io.Writer, func() error, error) {
+	switch path {
+	case "":
+		return nil, func() error { return nil }, nil
+	case "-":
+		return stdout, func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--metrics-out: %w", err)
+	}
+	return f, f.Close, nil
+}
+
+var _ = emf.New
+
+// verifier returns the digest verifier for continuous integrity over src. Keys come from
+// --public-keys, or else from cloudtrail:ListPublicKeys (loadAWS false: no keys file means no
+// verification, for runs that must not touch AWS).
+func (p *processingFlags) verifier(ctx context.Context, src store.Store, loadAWS bool, log *slog.Logger) (pipeline.Verifier, error) {
+	var keys digest.KeySource
+	switch {
+	case p.publicKeys != "":
+		fk, err := digest.LoadKeysFile(p.publicKeys)
+		if err != nil {
+			return nil, fmt.Errorf("--public-keys: %w", err)
+		}
+		keys = fk
+	case loadAWS:
+		cfg, err := awsconfig.Load(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		keys = digest.NewCloudTrailKeys(cfg)
+	default:
+		log.Info("digest verification off: no --public-keys given")
+		return nil, nil
+	}
+	// The range only bounds chain traversal, which continuous integrity does not do: each digest is
+	// checked with its predecessor as it arrives.
+	v, err := validate.New(validate.Options{Store: src, Keys: keys, Start: time.Unix(0, 0), Offline: !loadAWS,
+		LogWorkers: max(4, p.workers), Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("digest verifier: %w", err)
+	}
+	return pipeline.DigestVerifier{V: v}, nil
+}

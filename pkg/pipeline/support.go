@@ -1,0 +1,219 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/parse"
+)
+
+// quarantine copies the object under the quarantine location as <class>/<bucket>/<key>, with the
+// reason in its metadata, and returns where it went.
+func (p *Processor) quarantine(ctx context.Context, in Input, class string, cause error) (string, error) {
+	loc := p.opts.Quarantine
+	if loc.Store == nil {
+		return "", nil
+	}
+	rc, _, err := p.opts.Store.Get(ctx, in.Bucket, in.Key)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	key := loc.Key(class + "/" + in.Bucket + "/" + in.Key)
+	meta := map[string]string{
+		"reason":        metaValue(cause.Error()),
+		"class":         class,
+		"source-bucket": metaValue(in.Bucket),
+		"source-key":    metaValue(in.Key),
+		"quarantined":   time.Now().UTC().Format(time.RFC3339),
+	}
+	up, err := loc.Store.Create(ctx, loc.Bucket, key, meta)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(up, rc); err != nil {
+		up.Abort()
+		return "", fmt.Errorf("copy to quarantine: %w", err)
+	}
+	if err := up.Commit(); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// metaValue makes s safe for S3 user metadata: ASCII only (HTTP headers) and short (S3 caps all
+// user metadata at 2 KB).
+func metaValue(s string) string {
+	q := strconv.QuoteToASCII(s)
+	q = q[1 : len(q)-1]
+	if len(q) > 512 {
+		q = q[:512] + "..."
+	}
+	return q
+}
+
+// ownRecord copies what the decoder may reuse, so the record can be kept after the next Next call.
+// Raw is dropped: the rules already took what they need from it and the sink writes typed fields.
+func ownRecord(r *parse.Record) parse.Record {
+	out := parse.Record{Source: r.Source, Index: r.Index}
+	if r.CloudTrail != nil {
+		ct := *r.CloudTrail
+		if ct.UserIdentity != nil {
+			ui := *ct.UserIdentity
+			if ui.SessionContext != nil {
+				sc := *ui.SessionContext
+				if sc.SessionIssuer != nil {
+					si := *sc.SessionIssuer
+					sc.SessionIssuer = &si
+				}
+				ui.SessionContext = &sc
+			}
+			if ui.OnBehalfOf != nil {
+				ob := *ui.OnBehalfOf
+				ui.OnBehalfOf = &ob
+			}
+			ct.UserIdentity = &ui
+		}
+		ct.Resources = append([]parse.Resource(nil), ct.Resources...)
+		if ct.Addendum != nil {
+			a := *ct.Addendum
+			ct.Addendum = &a
+		}
+		if ct.TLSDetails != nil {
+			t := *ct.TLSDetails
+			ct.TLSDetails = &t
+		}
+		out.CloudTrail = &ct
+	}
+	if r.Flow != nil {
+		f := *r.Flow
+		if f.Unmapped != nil {
+			m := make(map[string]string, len(f.Unmapped))
+			for k, v := range f.Unmapped {
+				m[k] = v
+			}
+			f.Unmapped = m
+		}
+		out.Flow = &f
+	}
+	if r.DNS != nil {
+		d := *r.DNS
+		d.Answers = append([]parse.ResolverAnswer(nil), d.Answers...)
+		out.DNS = &d
+	}
+	return out
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Stats counts what the pipeline did, per source. It is safe for concurrent use; exporters (EMF,
+// Prometheus, the local summary) read Snapshot.
+type Stats struct {
+	mu       sync.Mutex
+	counters map[statKey]int64
+	maxLag   time.Duration
+}
+
+type statKey struct {
+	source parse.Source
+	name   string
+}
+
+// NewStats returns empty counters.
+func NewStats() *Stats { return &Stats{counters: map[statKey]int64{}} }
+
+func (s *Stats) add(src parse.Source, name string, n int64) {
+	s.mu.Lock()
+	s.counters[statKey{src, name}] += n
+	s.mu.Unlock()
+}
+
+// Add increments a counter; other packages (the sink wiring, the worker) count through it too.
+func (s *Stats) Add(src parse.Source, name string, n int64) { s.add(src, name, n) }
+
+func (s *Stats) observeLag(objectTime time.Time) {
+	if objectTime.IsZero() {
+		return
+	}
+	lag := time.Since(objectTime)
+	s.mu.Lock()
+	if lag > s.maxLag {
+		s.maxLag = lag
+	}
+	s.mu.Unlock()
+}
+
+// Counter is one counter's value.
+type Counter struct {
+	Source parse.Source
+	Name   string
+	Value  int64
+}
+
+// Snapshot returns every counter, sorted by source then name.
+func (s *Stats) Snapshot() []Counter {
+	s.mu.Lock()
+	out := make([]Counter, 0, len(s.counters))
+	for k, v := range s.counters {
+		out = append(out, Counter{Source: k.source, Name: k.name, Value: v})
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Source != out[j].Source {
+			return out[i].Source < out[j].Source
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Get returns one counter's value.
+func (s *Stats) Get(src parse.Source, name string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counters[statKey{src, name}]
+}
+
+// TakeMaxLag returns the largest lag from object time seen since the last call, and resets it.
+func (s *Stats) TakeMaxLag() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.maxLag
+	s.maxLag = 0
+	return l
+}
+
+// Summary renders the counters as one line per source, for the local run's report.
+func (s *Stats) Summary() string {
+	var b strings.Builder
+	var cur parse.Source = 255
+	for _, c := range s.Snapshot() {
+		if c.Source != cur {
+			if cur != 255 {
+				b.WriteByte('\n')
+			}
+			cur = c.Source
+			fmt.Fprintf(&b, "%-10s", c.Source.String())
+		}
+		fmt.Fprintf(&b, " %s=%d", c.Name, c.Value)
+	}
+	if cur != 255 {
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
