@@ -39,7 +39,11 @@ func main() {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(2)
 		}
-		fmt.Fprintln(os.Stderr, "synth:", err)
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "synth:") {
+			msg = "synth: " + msg
+		}
+		fmt.Fprintln(os.Stderr, msg)
 		os.Exit(1)
 	}
 }
@@ -48,6 +52,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
 	d := synth.DefaultOptions(1)
 	seed := fs.Uint64("seed", 1, "seed; the same seed and flags give byte-identical output")
+	preset := fs.String("preset", "demo", "size preset: "+strings.Join(synth.Presets(), ", ")+"; the flags below override it")
 	out := fs.String("out", "", "local directory mirroring S3 (<out>/<bucket>/<key>, metadata in <key>.s3meta.json)")
 	bucket := fs.String("bucket", "", "bucket name; without --out, objects go to this S3 bucket (default: aws-controltower-logs-<log-archive acct>-<home region>)")
 	createBucket := fs.Bool("create-bucket", false, "with S3 output: create the bucket first (for moto or MinIO)")
@@ -77,20 +82,50 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if *out == "" && *bucket == "" {
 		return errors.New("give --out DIR (local) or --bucket NAME (S3)")
 	}
-	st, err := time.Parse(time.RFC3339, *start)
+	opts, err := synth.Preset(*preset, *seed)
 	if err != nil {
-		return fmt.Errorf("--start: %w", err)
+		return err
 	}
-	kinds, err := synth.ParseTamperList(*tamper)
-	if err != nil {
-		return fmt.Errorf("--tamper: %w", err)
+	var flagErr error
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "org":
+			opts.OrgID = *org
+		case "accounts":
+			opts.NumAccounts = *accounts
+		case "regions":
+			opts.Regions = splitList(*regions)
+		case "home-region":
+			opts.HomeRegion = *home
+		case "trail":
+			opts.TrailName = *trail
+		case "start":
+			st, err := time.Parse(time.RFC3339, *start)
+			if err != nil {
+				flagErr = errors.Join(flagErr, fmt.Errorf("--start: %w", err))
+			}
+			opts.Start = st
+		case "hours":
+			opts.Hours = *hours
+		case "events-per-hour":
+			opts.EventsPerHour = *events
+		case "flow-per-hour":
+			opts.FlowRecordsPerHour = *flows
+		case "resolver-per-hour":
+			opts.ResolverQueriesPerHour = *queries
+		case "tamper":
+			kinds, err := synth.ParseTamperList(*tamper)
+			if err != nil {
+				flagErr = errors.Join(flagErr, fmt.Errorf("--tamper: %w", err))
+			}
+			opts.Tamper = kinds
+		}
+	})
+	if flagErr != nil {
+		return flagErr
 	}
-	opts := synth.Options{
-		Seed: *seed, OrgID: *org, Bucket: *bucket, Prefix: strings.Trim(*prefix, "/"), NumAccounts: *accounts,
-		Regions: splitList(*regions), HomeRegion: *home, TrailName: *trail, Start: st, Hours: *hours,
-		EventsPerHour: *events, FlowRecordsPerHour: *flows, ResolverQueriesPerHour: *queries, FlowLogHive: *hive,
-		Tamper: kinds, Workers: *workers, Writers: *writers,
-	}
+	opts.Bucket, opts.Prefix, opts.FlowLogHive = *bucket, strings.Trim(*prefix, "/"), *hive
+	opts.Workers, opts.Writers = *workers, *writers
 	if err := opts.Validate(); err != nil {
 		return err
 	}

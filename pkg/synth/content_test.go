@@ -421,3 +421,25 @@ func FuzzParseTamperList(f *testing.F) {
 		}
 	})
 }
+
+func TestPresets(t *testing.T) {
+	for _, name := range synth.Presets() {
+		o, err := synth.Preset(name, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := o.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := synth.Preset("huge", 1); err == nil {
+		t.Error("unknown preset accepted")
+	}
+	// The bench preset promises more than 2,000 CloudTrail log files: 16 chains × 144 windows, one
+	// file per window at least (a window is empty only with probability e^-10 at 10 events).
+	o, _ := synth.Preset("bench", 1)
+	o.Validate()
+	if windows := len(o.Accounts) * len(o.Regions) * o.Hours * 12; windows < 2000 {
+		t.Errorf("bench preset has %d delivery windows, want >= 2000", windows)
+	}
+}

@@ -95,7 +95,7 @@ const (
 
 // DefaultStart is the first hour of activity when Options.Start is zero: a fixed instant, so that
 // output never depends on the clock.
-var DefaultStart = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+func DefaultStart() time.Time { return time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC) }
 
 // DefaultRegions are the trail's source regions when Options.Regions is empty.
 func DefaultRegions() []string { return []string{"us-east-1", "eu-west-1"} }
@@ -109,6 +109,31 @@ func DefaultOptions(seed uint64) Options {
 	return o
 }
 
+// Presets are named option sets: "demo" (DefaultOptions: 4 accounts, 2 regions, 3 hours, ~930
+// objects), "bench" (8 accounts, 2 regions, 12 hours: more than 2,000 CloudTrail log files and
+// about 7,000 objects, for other packages' benchmarks) and "tiny" (3 accounts, 2 regions, 2 hours,
+// a few records per file, for quick tests).
+func Presets() []string { return []string{"demo", "bench", "tiny"} }
+
+// Preset returns the named preset (see Presets) for seed. It sets only the size fields; the others
+// stay zero and take their defaults in Validate and Generate, so a caller can still change, say, the
+// accounts or regions and get consistent derived defaults (bucket name, home region).
+func Preset(name string, seed uint64) (Options, error) {
+	o := Options{Seed: seed}
+	switch name {
+	case "demo":
+	case "bench":
+		o.NumAccounts, o.Hours = 8, 12
+		o.EventsPerHour, o.FlowRecordsPerHour, o.ResolverQueriesPerHour = 120, 120, 60
+	case "tiny":
+		o.NumAccounts, o.Hours = 3, 2
+		o.EventsPerHour, o.FlowRecordsPerHour, o.ResolverQueriesPerHour = 36, 24, 24
+	default:
+		return Options{}, &OptionsError{Field: "preset", Reason: fmt.Sprintf("unknown preset %q (known: %s)", name, strings.Join(Presets(), ", "))}
+	}
+	return o, nil
+}
+
 func (o *Options) applyDefaults() {
 	if len(o.Regions) == 0 {
 		o.Regions = DefaultRegions()
@@ -120,7 +145,7 @@ func (o *Options) applyDefaults() {
 		o.TrailName = DefaultTrailName
 	}
 	if o.Start.IsZero() {
-		o.Start = DefaultStart
+		o.Start = DefaultStart()
 	}
 	o.Start = o.Start.UTC()
 	if o.Hours == 0 {
