@@ -513,7 +513,8 @@ func classifyStoreErr(err error) *digest.CheckError {
 }
 
 func errText(err error) string {
-	if err == nil {
+	if err == nil || store.IsNotFound(err) {
+		// "not found" says it all; the store's text would only add a local path or request id.
 		return ""
 	}
 	return err.Error()
