@@ -469,10 +469,15 @@ func TestRequire(t *testing.T) {
 			[]string{"Client.UnauthorizedOperation", "AccessDeniedException"}, []string{"Throttling"}},
 		{`{ $.eventName = A || $.eventSource = B }`, "$.eventName", false, nil, nil},
 		{`{ $.eventName != A }`, "$.eventName", false, nil, nil},
-		{`{ $.eventName = 42 }`, "$.eventName", false, nil, nil},
-		{`{ $.eventName = "1*" }`, "$.eventName", false, nil, nil},
-		{`{ $.eventName = * }`, "$.eventName", false, nil, nil},
-		{`{ $.eventName = %x% }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName > 4 }`, "$.eventName", false, nil, nil},
+		{`{ $.eventName IS NULL }`, "$.eventName", false, nil, nil},
+		// Number text is always allowed: a number's rendering need not equal its JSON text.
+		{`{ $.eventName = 42 }`, "$.eventName", true, []string{"42", "4.2e1", "1"}, []string{"x42", ""}},
+		{`{ $.eventName = "1.0" }`, "$.eventName", true, []string{"1.0", "1e0"}, []string{"one"}},
+		{`{ $.eventName = * }`, "$.eventName", true, []string{"x", "7", ""}, nil},
+		{`{ $.eventName = %^Delete% }`, "$.eventName", true, []string{"DeleteBucket"}, []string{"PutBucket"}},
+		{`{ $.resources[*].ARN = "arn:aws:kms:*" }`, "$.resources[*].ARN", true, []string{"arn:aws:kms:us-east-1:1:key/x"}, []string{"arn:aws:s3:::b"}},
+		{`{ $.resources[*].ARN = "arn:aws:kms:*" }`, "$.resources.*.ARN", true, []string{"arn:aws:kms:x"}, nil},
 		{`ERROR`, "$.eventName", false, nil, nil},
 		{`{ $.other = A }`, "$.eventName", false, nil, nil},
 	}
@@ -491,6 +496,45 @@ func TestRequire(t *testing.T) {
 			if r.Allows(s) {
 				t.Errorf("%s on %s should not allow %q", c.pattern, c.sel, s)
 			}
+		}
+	}
+}
+
+// TestSetAgreesWithMatch: evaluating patterns together (one scan) gives each pattern's own verdict.
+func TestSetAgreesWithMatch(t *testing.T) {
+	patterns := []*Pattern{
+		MustCompile(switchRole),
+		MustCompile(`{ $.userIdentity.arn = "*alice" || $.a[*].b = 2 }`),
+		MustCompile(`{ $.a[*].b NOT EXISTS }`),
+		MustCompile(`ERROR`),
+		MustCompile(`[x, y = 2*]`),
+		MustCompile(`{ $.eventName = SwitchRole && $.n > 3 }`),
+		MustCompile(``),
+	}
+	set := NewSet(patterns)
+	msgs := []string{
+		`{"eventName":"SwitchRole","userIdentity":{"arn":"arn:aws:sts::1:assumed-role/elevated-security-role/alice"},"n":4}`,
+		`{"a":[{"b":2}],"eventName":"x"}`,
+		`ERROR 2x`,
+		`{"a":[]} trailing`,
+		`{"a":[{"c":1}],"n":3}`,
+	}
+	for _, m := range msgs {
+		ev := set.Begin([]byte(m))
+		for i, p := range patterns {
+			if got, want := ev.Match(i), p.Match([]byte(m)); got != want {
+				t.Errorf("set pattern %d (%s) on %s = %v, alone %v", i, p, m, got, want)
+			}
+		}
+		ev.Release()
+	}
+}
+
+func TestLooksNumeric(t *testing.T) {
+	for s, want := range map[string]bool{"0": true, "-1": true, "1.5": true, "1e5": true, "1E+5": true, "-0.0e-0": true,
+		"": false, "01": false, "1.": false, ".5": false, "+1": false, "1e": false, "abc": false, "192.168.1.1": false, "123837392027": true} {
+		if got := looksNumeric(s); got != want {
+			t.Errorf("looksNumeric(%q) = %v", s, got)
 		}
 	}
 }

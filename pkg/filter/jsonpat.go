@@ -144,7 +144,11 @@ func (a *atom) cmp(st *jsonState, v jval, op opKind) bool {
 }
 
 func (a *atom) eval(st *jsonState) bool {
-	s := &st.slots[a.sel]
+	id := a.sel
+	if st.remap != nil {
+		id = st.remap[id]
+	}
+	s := &st.slots[id]
 	if !a.wild {
 		switch a.unary {
 		case unNotExists:

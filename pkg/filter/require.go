@@ -1,18 +1,22 @@
 package filter
 
-import "strings"
+import "regexp"
 
 // Requirement is a necessary condition a JSON pattern places on one selector: the pattern can match
-// a message only if the value there is a JSON string equal to one of Exact or matching one of Globs.
-// Callers that already hold that value decoded (pkg/rules has CloudTrail's typed fields) use it to
-// skip patterns that cannot match, without scanning the message.
+// a message only if the value there equals one of Exact, matches one of Globs or Regexes, or is a
+// number. Callers that already hold that value as text (pkg/rules has CloudTrail's typed fields, which
+// keep a number's JSON text) use it to skip patterns that cannot match without scanning the message.
+// For a wildcard selector, the condition applies to at least one child.
 type Requirement struct {
-	Exact []string
-	Globs []string
-	globs []*glob
+	Exact   []string
+	Globs   []string
+	Regexes []string
+	globs   []*glob
+	res     []*regexp.Regexp
 }
 
-// Allows reports whether a string value could satisfy the pattern.
+// Allows reports whether a value with text s could satisfy the pattern. Text that is a JSON number
+// is always allowed: the pattern compares a number's rendered form, which the text need not equal.
 func (r *Requirement) Allows(s string) bool {
 	for _, e := range r.Exact {
 		if e == s {
@@ -24,18 +28,69 @@ func (r *Requirement) Allows(s string) bool {
 			return true
 		}
 	}
-	return false
+	for _, re := range r.res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return looksNumeric(s)
 }
 
-// Require derives the pattern's requirement on selector (e.g. "$.eventName"). ok is false when the
-// pattern places none that can be proven: not a JSON pattern, the selector only appears under ||
-// beside atoms on other selectors, or its literals could also match a number's text.
+// looksNumeric reports whether s is JSON number text, without allocating.
+func looksNumeric(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	if i >= len(s) || !isDigit(s[i]) {
+		return false // the common case, decided on the first byte
+	}
+	if s[i] == '0' {
+		i++
+	} else {
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		j := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(s) && isDigit(s[i]) {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+// ExactOnly reports whether the requirement is a finite set of strings (no globs or regexes), which
+// callers can index.
+func (r *Requirement) ExactOnly() bool { return len(r.Globs) == 0 && len(r.Regexes) == 0 }
+
+// Require derives the pattern's requirement on selector (e.g. "$.eventName", "$.resources[*].ARN").
+// ok is false when the pattern places none that can be proven: not a JSON pattern, or the selector
+// only appears under || beside atoms on other selectors, or only with !=, ordering or unary atoms.
 func (p *Pattern) Require(selector string) (r *Requirement, ok bool) {
 	if p.kind != KindJSON {
 		return nil, false
 	}
 	sel, end, err := parseSelector(selector, 0)
-	if err != nil || end != len(selector) || sel.wild >= 0 {
+	if err != nil || end != len(selector) {
 		return nil, false
 	}
 	key := sel.canonical()
@@ -54,10 +109,14 @@ func (p *Pattern) Require(selector string) (r *Requirement, ok bool) {
 	}
 	r = &Requirement{}
 	for _, l := range lits {
-		if l.kind == litGlob {
+		switch l.kind {
+		case litGlob:
 			r.Globs = append(r.Globs, l.text)
 			r.globs = append(r.globs, l.glob)
-		} else {
+		case litRegex:
+			r.Regexes = append(r.Regexes, l.text)
+			r.res = append(r.res, l.re)
+		default:
 			r.Exact = append(r.Exact, l.text)
 		}
 	}
@@ -84,13 +143,10 @@ func require(e expr, id int) ([]*literal, bool) {
 		}
 		return all, true
 	case *atom:
-		if x.sel != id || x.wild || x.unary != unNone || x.op != opEq || x.lit == nil {
-			return nil, false
-		}
-		if x.lit.kind != litText && x.lit.kind != litGlob {
-			return nil, false
-		}
-		if couldBeNumberText(x.lit.text) {
+		// Only '=' says what the value must be; a plain string value satisfies it exactly when it
+		// equals (or matches) the literal's text — for number literals too, which compare their
+		// source text with strings.
+		if x.sel != id || x.unary != unNone || x.op != opEq || x.lit == nil {
 			return nil, false
 		}
 		return []*literal{x.lit}, true
@@ -98,14 +154,6 @@ func require(e expr, id int) ([]*literal, bool) {
 	return nil, false
 }
 
-// couldBeNumberText reports whether a text or glob literal might equal a rendered JSON number (digits,
-// sign, point, exponent, Infinity, NaN): then a numeric value could satisfy it, and a string-typed
-// field says nothing.
-func couldBeNumberText(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] != '*' && !strings.ContainsRune("0123456789+-.EInfityNa", rune(s[i])) {
-			return false
-		}
-	}
-	return true
-}
+// IsNumberText reports whether s is the text of a JSON number; Requirement.Allows lets such text
+// through whatever the requirement, and indexes keyed by exact strings must too.
+func IsNumberText(s string) bool { return looksNumeric(s) }

@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -50,6 +52,9 @@ type jsonState struct {
 	slots []slot
 	buf   []byte // unescaped key or string text
 	nbuf  []byte // rendered number text
+	// remap, when set, translates a pattern's selector ids into slot ids (patterns evaluated
+	// together by a Set share one slot table).
+	remap []int
 }
 
 var wsTable = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
@@ -355,6 +360,19 @@ func (st *jsonState) str(i int) (end int, esc bool, ok bool) {
 	d := st.data
 	i++
 	for {
+		// Eight bytes at a time while none is a quote, a backslash or a control character; the
+		// lowest flagged byte is exact, which is all the byte loop below needs.
+		for i+8 <= len(d) {
+			x := binary.LittleEndian.Uint64(d[i:])
+			q := x ^ 0x2222222222222222
+			b := x ^ 0x5c5c5c5c5c5c5c5c
+			m := ((q - 0x0101010101010101) &^ q) | ((b - 0x0101010101010101) &^ b) | ((x - 0x2020202020202020) &^ x)
+			if m &= 0x8080808080808080; m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
 		for i < len(d) && !strStop[d[i]] {
 			i++
 		}

@@ -55,6 +55,7 @@ var cloudTrailFields = []struct {
 	selector string
 	get      func(*parse.CloudTrailEvent) string
 }{
+	// (the wildcard selector $.resources[*].ARN is handled by resourceARNs)
 	{"$.eventName", func(e *parse.CloudTrailEvent) string { return e.EventName }},
 	{"$.eventSource", func(e *parse.CloudTrailEvent) string { return e.EventSource }},
 	{"$.eventType", func(e *parse.CloudTrailEvent) string { return e.EventType }},
@@ -62,23 +63,64 @@ var cloudTrailFields = []struct {
 	{"$.errorMessage", func(e *parse.CloudTrailEvent) string { return e.ErrorMessage }},
 	{"$.sourceIPAddress", func(e *parse.CloudTrailEvent) string { return e.SourceIPAddress }},
 	{"$.awsRegion", func(e *parse.CloudTrailEvent) string { return e.AWSRegion }},
-	{"$.userIdentity.type", func(e *parse.CloudTrailEvent) string {
+	{"$.userAgent", func(e *parse.CloudTrailEvent) string { return e.UserAgent }},
+	{"$.recipientAccountId", func(e *parse.CloudTrailEvent) string { return e.RecipientAccountID }},
+	{"$.eventCategory", func(e *parse.CloudTrailEvent) string { return e.EventCategory }},
+	{"$.userIdentity.type", identity(func(u *parse.UserIdentity) string { return u.Type })},
+	{"$.userIdentity.arn", identity(func(u *parse.UserIdentity) string { return u.ARN })},
+	{"$.userIdentity.accountId", identity(func(u *parse.UserIdentity) string { return u.AccountID })},
+	{"$.userIdentity.principalId", identity(func(u *parse.UserIdentity) string { return u.PrincipalID })},
+	{"$.userIdentity.userName", identity(func(u *parse.UserIdentity) string { return u.UserName })},
+	{"$.userIdentity.invokedBy", identity(func(u *parse.UserIdentity) string { return u.InvokedBy })},
+	{"$.userIdentity.sessionContext.sessionIssuer.userName", issuer(func(s *parse.SessionIssuer) string { return s.UserName })},
+	{"$.userIdentity.sessionContext.sessionIssuer.arn", issuer(func(s *parse.SessionIssuer) string { return s.ARN })},
+	{"$.tlsDetails.tlsVersion", func(e *parse.CloudTrailEvent) string {
+		if e.TLSDetails == nil {
+			return ""
+		}
+		return e.TLSDetails.TLSVersion
+	}},
+}
+
+func identity(f func(*parse.UserIdentity) string) func(*parse.CloudTrailEvent) string {
+	return func(e *parse.CloudTrailEvent) string {
 		if e.UserIdentity == nil {
 			return ""
 		}
-		return e.UserIdentity.Type
-	}},
-	{"$.userIdentity.arn", func(e *parse.CloudTrailEvent) string {
-		if e.UserIdentity == nil {
+		return f(e.UserIdentity)
+	}
+}
+
+func issuer(f func(*parse.SessionIssuer) string) func(*parse.CloudTrailEvent) string {
+	return func(e *parse.CloudTrailEvent) string {
+		if e.UserIdentity == nil || e.UserIdentity.SessionContext == nil || e.UserIdentity.SessionContext.SessionIssuer == nil {
 			return ""
 		}
-		return e.UserIdentity.ARN
-	}},
+		return f(e.UserIdentity.SessionContext.SessionIssuer)
+	}
+}
+
+// resourceARNs is the typed view of $.resources[*].ARN: a wildcard atom holds when some child does.
+func resourceARNs(e *parse.CloudTrailEvent, req *filter.Requirement) bool {
+	for _, r := range e.Resources {
+		if req.Allows(r.ARN) {
+			return true
+		}
+	}
+	return false
 }
 
 type check struct {
 	get func(*parse.CloudTrailEvent) string
+	any func(*parse.CloudTrailEvent, *filter.Requirement) bool
 	req *filter.Requirement
+}
+
+func (c check) allows(e *parse.CloudTrailEvent) bool {
+	if c.any != nil {
+		return c.any(e, c.req)
+	}
+	return c.req.Allows(c.get(e))
 }
 
 type engineRule struct {
@@ -99,10 +141,12 @@ type Engine struct {
 	opts    EngineOptions
 	metrics MetricSink
 	rules   []*engineRule
+	set     *filter.Set // all patterns, so a record's JSON is scanned once for every rule
 	// byEventName lists, per eventName, the CloudTrail rules whose pattern requires it (rule
 	// indices, ascending); ctAlways lists the other CloudTrail rules.
 	byEventName map[string][]int
 	ctAlways    []int
+	ctAll       []int
 }
 
 // NewEngine prepares set for evaluation; samples go to metrics (nil discards them).
@@ -111,12 +155,18 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 		opts.Now = time.Now
 	}
 	e := &Engine{opts: opts, metrics: metrics, byEventName: map[string][]int{}}
+	patterns := make([]*filter.Pattern, len(set.Rules))
+	for i, c := range set.Rules {
+		patterns[i] = c.Pattern
+	}
+	e.set = filter.NewSet(patterns)
 	for i, c := range set.Rules {
 		er := &engineRule{Compiled: c}
 		e.rules = append(e.rules, er)
 		if !c.AppliesTo(parse.SourceCloudTrail) {
 			continue
 		}
+		e.ctAll = append(e.ctAll, i)
 		indexed := false
 		if !opts.NoPrefilter {
 			for _, f := range cloudTrailFields {
@@ -126,7 +176,7 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 				}
 				// Rules with a default value publish on every event, so they are never skipped
 				// by the index, only short-cut by their checks.
-				if f.selector == "$.eventName" && len(req.Globs) == 0 && c.Transform.Definition().DefaultValue == nil {
+				if f.selector == "$.eventName" && req.ExactOnly() && c.Transform.Definition().DefaultValue == nil {
 					for _, name := range req.Exact {
 						if l := e.byEventName[name]; len(l) == 0 || l[len(l)-1] != i {
 							e.byEventName[name] = append(l, i)
@@ -136,6 +186,9 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 					continue
 				}
 				er.checks = append(er.checks, check{get: f.get, req: req})
+			}
+			if req, ok := c.Pattern.Require("$.resources[*].ARN"); ok {
+				er.checks = append(er.checks, check{any: resourceARNs, req: req})
 			}
 		}
 		if !indexed {
@@ -149,10 +202,14 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 // appends a Finding per match to dst.
 func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Finding, error) {
 	var errs []error
+	ev := e.set.Begin(rec.Raw)
+	defer ev.Release()
 	if rec.Source == parse.SourceCloudTrail && rec.CloudTrail != nil {
 		// Merge the always-run list with the rules indexed under this eventName, in rule order.
-		indexed := e.byEventName[rec.CloudTrail.EventName]
-		a, b := e.ctAlways, indexed
+		a, b := e.ctAlways, e.byEventName[rec.CloudTrail.EventName]
+		if filter.IsNumberText(rec.CloudTrail.EventName) {
+			a, b = e.ctAll, nil // a number's rendering is not its text: no index lookup
+		}
 		for len(a) > 0 || len(b) > 0 {
 			var i int
 			if len(b) == 0 || (len(a) > 0 && a[0] < b[0]) {
@@ -160,30 +217,34 @@ func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Findi
 			} else {
 				i, b = b[0], b[1:]
 			}
-			dst = e.eval(e.rules[i], rec, lin, dst, true, &errs)
+			dst = e.eval(ev, i, rec, lin, dst, true, &errs)
 		}
 		// Indexed rules not listed for this eventName cannot match; they have no default value.
 	} else {
-		for _, r := range e.rules {
+		for i, r := range e.rules {
 			if r.AppliesTo(rec.Source) {
-				dst = e.eval(r, rec, lin, dst, false, &errs)
+				dst = e.eval(ev, i, rec, lin, dst, false, &errs)
 			}
 		}
 	}
 	return dst, errors.Join(errs...)
 }
 
-func (e *Engine) eval(r *engineRule, rec *parse.Record, lin Lineage, dst []Finding, typed bool, errs *[]error) []Finding {
+func (e *Engine) eval(ev *filter.Eval, i int, rec *parse.Record, lin Lineage, dst []Finding, typed bool, errs *[]error) []Finding {
+	r := e.rules[i]
 	matched := true
 	if typed {
 		for _, c := range r.checks {
-			if !c.req.Allows(c.get(rec.CloudTrail)) {
+			if !c.allows(rec.CloudTrail) {
 				matched = false
 				break
 			}
 		}
 	}
-	matched = matched && r.Pattern.Match(rec.Raw)
+	matched = matched && ev.Match(i)
+	if !matched && r.Transform.Definition().DefaultValue == nil {
+		return dst // the common case: nothing to publish, nothing to report
+	}
 	sample, published := r.Transform.Sample(rec.Raw, matched, filter.SystemFields{Account: rec.Account(), Region: rec.Region()})
 	ts := rec.Time()
 	if ts.IsZero() {
