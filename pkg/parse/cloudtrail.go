@@ -1,7 +1,6 @@
 package parse
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,7 @@ type cloudTrailDecoder struct {
 	sawRecords bool
 	index      int64
 	err        error
-	res        []Resource // scratch for a record's resources
+	spans      []span // scratch for decode
 }
 
 type ctState uint8
@@ -168,30 +167,29 @@ func (d *cloudTrailDecoder) step(c *cursor, rec *Record) (done bool, err error) 
 		default:
 			return false, c.synErr("a Records element is not an object")
 		}
-		end, err := objectEnd(c.b, c.i)
-		if err != nil {
+		// One pass: the record is decoded straight from the buffer. Should the buffer end inside
+		// it (errShort), nothing is consumed; the caller reads more and the record is decoded again.
+		start := c.i
+		ev, err := d.decode(c)
+		if err == errShort {
 			return false, err
 		}
-		start := c.i
-		raw := c.b[start:end:end]
-		c.i = end
-		d.state = ctAfterRecord
-		idx := d.index
-		d.index++
-		ev, err := d.decode(raw)
 		if err != nil {
 			var sh *shapeError
 			if errors.As(err, &sh) {
-				d.add(d.obj.newError(ErrBadRecord, d.w.offset(d.w.pos+start+sh.off), 0,
+				d.state = ctAfterRecord
+				idx := d.index
+				d.index++
+				d.add(d.obj.newError(ErrBadRecord, d.w.offset(d.w.pos+sh.off), 0,
 					fmt.Errorf("record %d: %w", idx, err)))
 				return false, nil
 			}
-			var se *syntaxError
-			if errors.As(err, &se) {
-				se.off += start
-			}
 			return false, err
 		}
+		raw := c.b[start:c.i:c.i]
+		d.state = ctAfterRecord
+		idx := d.index
+		d.index++
 		rec.Source = d.src
 		if ev.EventType == "AwsCloudTrailInsight" || ev.EventCategory == "Insight" {
 			rec.Source = SourceInsight
@@ -235,111 +233,103 @@ func (d *cloudTrailDecoder) endEnvelope() error {
 	return nil
 }
 
-// decode decodes one complete record.
-func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
-	c := cursor{b: raw, s: string(raw)}
-	var own []byte // raw's bytes, owned by the record, for the json.RawMessage members
-	rawMsg := func(start, end int, isNull bool) json.RawMessage {
-		if isNull {
-			return nil
-		}
-		if own == nil {
-			own = append([]byte(nil), raw...)
-		}
-		return json.RawMessage(own[start:end:end])
-	}
+// decode decodes the record at c.i, which is a '{', leaving c.i after it. Strings and free-form
+// members are noted as spans while the record is walked and made into values at the end, when the
+// record's extent is known: one string copy of the record for all strings, one []byte copy for all
+// free-form members.
+func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
+	start := c.i
+	c.deferred = true
+	c.spans = d.spans[:0]
+	defer func() { d.spans = c.spans[:0] }()
 	b := new(ctBundle)
 	ev := &b.ev
-	d.res = d.res[:0]
 	var shape error // the first shape error; the record is still walked to its end
 	empty, err := c.objectStart()
-	if err != nil || empty {
-		return ev, err
+	if err != nil {
+		return nil, err
 	}
-	for {
+	for !empty {
 		k, err := c.key()
 		if err != nil {
 			return nil, err
 		}
 		switch string(k) {
 		case "eventVersion":
-			ev.EventVersion, err = c.str("eventVersion")
+			err = c.strTo(&ev.EventVersion, "eventVersion")
 		case "userIdentity":
 			var present bool
-			present, err = d.userIdentity(&c, b, rawMsg)
+			present, err = d.userIdentity(c, b)
 			if present {
 				ev.UserIdentity = &b.ui
 			}
 		case "eventTime":
-			var s string
+			var t []byte
 			at := c.i
-			if s, err = c.str("eventTime"); err == nil && s != "" {
-				if ev.EventTime, err = parseTime(s); err != nil {
+			if t, err = c.strBytes("eventTime"); err == nil && len(t) > 0 {
+				if ev.EventTime, err = parseTime(t); err != nil {
 					err = &shapeError{off: at, field: "eventTime", msg: err.Error()}
 				}
 			}
 		case "eventSource":
-			ev.EventSource, err = c.str("eventSource")
+			err = c.strTo(&ev.EventSource, "eventSource")
 		case "eventName":
-			ev.EventName, err = c.str("eventName")
+			err = c.strTo(&ev.EventName, "eventName")
 		case "awsRegion":
-			ev.AWSRegion, err = c.str("awsRegion")
+			err = c.strTo(&ev.AWSRegion, "awsRegion")
 		case "sourceIPAddress":
-			ev.SourceIPAddress, err = c.str("sourceIPAddress")
+			err = c.strTo(&ev.SourceIPAddress, "sourceIPAddress")
 		case "userAgent":
-			ev.UserAgent, err = c.str("userAgent")
+			err = c.strTo(&ev.UserAgent, "userAgent")
 		case "errorCode":
-			ev.ErrorCode, err = c.str("errorCode")
+			err = c.strTo(&ev.ErrorCode, "errorCode")
 		case "errorMessage":
-			ev.ErrorMessage, err = c.str("errorMessage")
+			err = c.strTo(&ev.ErrorMessage, "errorMessage")
 		case "requestParameters":
-			ev.RequestParameters, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.RequestParameters)
 		case "responseElements":
-			ev.ResponseElements, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.ResponseElements)
 		case "additionalEventData":
-			ev.AdditionalEvent, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.AdditionalEvent)
 		case "requestID":
-			ev.RequestID, err = c.str("requestID")
+			err = c.strTo(&ev.RequestID, "requestID")
 		case "eventID":
-			ev.EventID, err = c.str("eventID")
+			err = c.strTo(&ev.EventID, "eventID")
 		case "readOnly":
 			ev.ReadOnly, err = c.optBool("readOnly")
 		case "resources":
-			err = d.resources(&c)
-			if err == nil && len(d.res) > 0 {
-				ev.Resources = append([]Resource(nil), d.res...)
-			}
+			err = resources(c, ev)
 		case "eventType":
-			ev.EventType, err = c.str("eventType")
+			err = c.strTo(&ev.EventType, "eventType")
 		case "apiVersion":
-			ev.APIVersion, err = c.str("apiVersion")
+			err = c.strTo(&ev.APIVersion, "apiVersion")
 		case "recipientAccountId":
-			ev.RecipientAccountID, err = c.str("recipientAccountId")
+			err = c.strTo(&ev.RecipientAccountID, "recipientAccountId")
 		case "sharedEventID":
-			ev.SharedEventID, err = c.str("sharedEventID")
+			err = c.strTo(&ev.SharedEventID, "sharedEventID")
 		case "vpcEndpointId":
-			ev.VPCEndpointID, err = c.str("vpcEndpointId")
+			err = c.strTo(&ev.VPCEndpointID, "vpcEndpointId")
 		case "vpcEndpointAccountId":
-			ev.VPCEndpointAccount, err = c.str("vpcEndpointAccountId")
+			err = c.strTo(&ev.VPCEndpointAccount, "vpcEndpointAccountId")
 		case "serviceEventDetails":
-			ev.ServiceEventDetail, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.ServiceEventDetail)
 		case "managementEvent":
 			ev.ManagementEvent, err = c.optBool("managementEvent")
 		case "eventCategory":
-			ev.EventCategory, err = c.str("eventCategory")
+			err = c.strTo(&ev.EventCategory, "eventCategory")
 		case "addendum":
 			var present bool
-			present, err = objectMembers(&c, "addendum", func(k []byte) error {
+			present, err = objectMembers(c, "addendum", func(k []byte) error {
 				var err error
 				switch string(k) {
 				case "reason":
-					b.add.Reason, err = c.str("addendum.reason")
+					err = c.strTo(&b.add.Reason, "addendum.reason")
 				case "updatedFields":
-					b.add.UpdatedFields, err = c.str("addendum.updatedFields")
+					err = c.strTo(&b.add.UpdatedFields, "addendum.updatedFields")
 				case "originalRequestID":
-					b.add.OriginalRequestID, err = c.str("addendum.originalRequestID")
+					err = c.strTo(&b.add.OriginalRequestID, "addendum.originalRequestID")
 				case "originalEventID":
-					b.add.OriginalEventID, err = c.str("addendum.originalEventID")
+					err = c.strTo(&b.add.OriginalEventID, "addendum.originalEventID")
 				default:
 					_, _, err = c.skip()
 				}
@@ -349,20 +339,20 @@ func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
 				ev.Addendum = &b.add
 			}
 		case "sessionCredentialFromConsole":
-			ev.SessionCredentialFromConsole, err = c.str("sessionCredentialFromConsole")
+			err = c.strTo(&ev.SessionCredentialFromConsole, "sessionCredentialFromConsole")
 		case "edgeDeviceDetails":
-			ev.EdgeDeviceDetails, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.EdgeDeviceDetails)
 		case "tlsDetails":
 			var present bool
-			present, err = objectMembers(&c, "tlsDetails", func(k []byte) error {
+			present, err = objectMembers(c, "tlsDetails", func(k []byte) error {
 				var err error
 				switch string(k) {
 				case "tlsVersion":
-					b.tls.TLSVersion, err = c.str("tlsDetails.tlsVersion")
+					err = c.strTo(&b.tls.TLSVersion, "tlsDetails.tlsVersion")
 				case "cipherSuite":
-					b.tls.CipherSuite, err = c.str("tlsDetails.cipherSuite")
+					err = c.strTo(&b.tls.CipherSuite, "tlsDetails.cipherSuite")
 				case "clientProvidedHostHeader":
-					b.tls.ClientProvidedHostHeader, err = c.str("tlsDetails.clientProvidedHostHeader")
+					err = c.strTo(&b.tls.ClientProvidedHostHeader, "tlsDetails.clientProvidedHostHeader")
 				default:
 					_, _, err = c.skip()
 				}
@@ -372,9 +362,9 @@ func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
 				ev.TLSDetails = &b.tls
 			}
 		case "eventContext":
-			ev.EventContext, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.EventContext)
 		case "insightDetails":
-			ev.InsightDetails, err = rawMember(&c, rawMsg)
+			err = c.rawTo(&ev.InsightDetails)
 		default:
 			_, _, err = c.skip()
 		}
@@ -389,22 +379,45 @@ func (d *cloudTrailDecoder) decode(raw []byte) (*CloudTrailEvent, error) {
 			break
 		}
 	}
-	if c.i != len(raw) {
-		return nil, c.synErr("record continues after its closing brace")
-	}
 	if shape != nil {
 		return nil, shape
+	}
+	raw := c.b[start:c.i]
+	str := string(raw)
+	var own []byte // raw's bytes, owned by the record, for the json.RawMessage members
+	for i := range c.spans {
+		sp := &c.spans[i]
+		if sp.raw != nil {
+			if own == nil {
+				own = append([]byte(nil), raw...)
+			}
+			*sp.raw = own[sp.a-start : sp.b-start : sp.b-start]
+			continue
+		}
+		v := sp.val
+		if sp.a >= 0 {
+			v = str[sp.a-start : sp.b-start]
+		}
+		switch {
+		case sp.str != nil:
+			*sp.str = v
+		case sp.fld == resARN:
+			ev.Resources[sp.res].ARN = v
+		case sp.fld == resAccountID:
+			ev.Resources[sp.res].AccountID = v
+		default:
+			ev.Resources[sp.res].Type = v
+		}
 	}
 	return ev, nil
 }
 
-func rawMember(c *cursor, rawMsg func(int, int, bool) json.RawMessage) (json.RawMessage, error) {
-	s, e, isNull, err := c.raw()
-	if err != nil {
-		return nil, err
-	}
-	return rawMsg(s, e, isNull), nil
-}
+// Resource fields, for spans that target ev.Resources[i] (the slice may move while it grows).
+const (
+	resARN uint8 = iota
+	resAccountID
+	resType
+)
 
 // objectMembers calls member for each member of an object value; null reads as absent. Any other
 // type is a shape error.
@@ -445,40 +458,40 @@ func objectMembers(c *cursor, field string, member func(k []byte) error) (presen
 	}
 }
 
-func (d *cloudTrailDecoder) userIdentity(c *cursor, b *ctBundle, rawMsg func(int, int, bool) json.RawMessage) (bool, error) {
+func (d *cloudTrailDecoder) userIdentity(c *cursor, b *ctBundle) (bool, error) {
 	ui := &b.ui
 	return objectMembers(c, "userIdentity", func(k []byte) error {
 		var err error
 		switch string(k) {
 		case "type":
-			ui.Type, err = c.str("userIdentity.type")
+			err = c.strTo(&ui.Type, "userIdentity.type")
 		case "principalId":
-			ui.PrincipalID, err = c.str("userIdentity.principalId")
+			err = c.strTo(&ui.PrincipalID, "userIdentity.principalId")
 		case "arn":
-			ui.ARN, err = c.str("userIdentity.arn")
+			err = c.strTo(&ui.ARN, "userIdentity.arn")
 		case "accountId":
-			ui.AccountID, err = c.str("userIdentity.accountId")
+			err = c.strTo(&ui.AccountID, "userIdentity.accountId")
 		case "accessKeyId":
-			ui.AccessKeyID, err = c.str("userIdentity.accessKeyId")
+			err = c.strTo(&ui.AccessKeyID, "userIdentity.accessKeyId")
 		case "userName":
-			ui.UserName, err = c.str("userIdentity.userName")
+			err = c.strTo(&ui.UserName, "userIdentity.userName")
 		case "invokedBy":
-			ui.InvokedBy, err = c.str("userIdentity.invokedBy")
+			err = c.strTo(&ui.InvokedBy, "userIdentity.invokedBy")
 		case "identityProvider":
-			ui.IdentityProvider, err = c.str("userIdentity.identityProvider")
+			err = c.strTo(&ui.IdentityProvider, "userIdentity.identityProvider")
 		case "credentialId":
-			ui.CredentialID, err = c.str("userIdentity.credentialId")
+			err = c.strTo(&ui.CredentialID, "userIdentity.credentialId")
 		case "inScopeOf":
-			ui.InScopeOf, err = rawMember(c, rawMsg)
+			err = c.rawTo(&ui.InScopeOf)
 		case "onBehalfOf":
 			var present bool
 			present, err = objectMembers(c, "userIdentity.onBehalfOf", func(k []byte) error {
 				var err error
 				switch string(k) {
 				case "userId":
-					b.obo.UserID, err = c.str("onBehalfOf.userId")
+					err = c.strTo(&b.obo.UserID, "onBehalfOf.userId")
 				case "identityStoreArn":
-					b.obo.IdentityStoreARN, err = c.str("onBehalfOf.identityStoreArn")
+					err = c.strTo(&b.obo.IdentityStoreARN, "onBehalfOf.identityStoreArn")
 				default:
 					_, _, err = c.skip()
 				}
@@ -489,7 +502,7 @@ func (d *cloudTrailDecoder) userIdentity(c *cursor, b *ctBundle, rawMsg func(int
 			}
 		case "sessionContext":
 			var present bool
-			present, err = d.sessionContext(c, b, rawMsg)
+			present, err = d.sessionContext(c, b)
 			if present {
 				ui.SessionContext = &b.sc
 			}
@@ -500,7 +513,7 @@ func (d *cloudTrailDecoder) userIdentity(c *cursor, b *ctBundle, rawMsg func(int
 	})
 }
 
-func (d *cloudTrailDecoder) sessionContext(c *cursor, b *ctBundle, rawMsg func(int, int, bool) json.RawMessage) (bool, error) {
+func (d *cloudTrailDecoder) sessionContext(c *cursor, b *ctBundle) (bool, error) {
 	sc := &b.sc
 	return objectMembers(c, "sessionContext", func(k []byte) error {
 		var err error
@@ -510,9 +523,9 @@ func (d *cloudTrailDecoder) sessionContext(c *cursor, b *ctBundle, rawMsg func(i
 				var err error
 				switch string(k) {
 				case "mfaAuthenticated":
-					sc.MFAAuthenticated, err = c.str("attributes.mfaAuthenticated")
+					err = c.strTo(&sc.MFAAuthenticated, "attributes.mfaAuthenticated")
 				case "creationDate":
-					sc.CreationDate, err = c.str("attributes.creationDate")
+					err = c.strTo(&sc.CreationDate, "attributes.creationDate")
 				default:
 					_, _, err = c.skip()
 				}
@@ -525,15 +538,15 @@ func (d *cloudTrailDecoder) sessionContext(c *cursor, b *ctBundle, rawMsg func(i
 				var err error
 				switch string(k) {
 				case "type":
-					si.Type, err = c.str("sessionIssuer.type")
+					err = c.strTo(&si.Type, "sessionIssuer.type")
 				case "principalId":
-					si.PrincipalID, err = c.str("sessionIssuer.principalId")
+					err = c.strTo(&si.PrincipalID, "sessionIssuer.principalId")
 				case "arn":
-					si.ARN, err = c.str("sessionIssuer.arn")
+					err = c.strTo(&si.ARN, "sessionIssuer.arn")
 				case "accountId":
-					si.AccountID, err = c.str("sessionIssuer.accountId")
+					err = c.strTo(&si.AccountID, "sessionIssuer.accountId")
 				case "userName":
-					si.UserName, err = c.str("sessionIssuer.userName")
+					err = c.strTo(&si.UserName, "sessionIssuer.userName")
 				default:
 					_, _, err = c.skip()
 				}
@@ -543,13 +556,13 @@ func (d *cloudTrailDecoder) sessionContext(c *cursor, b *ctBundle, rawMsg func(i
 				sc.SessionIssuer = si
 			}
 		case "webIdFederationData":
-			sc.WebIDFederationData, err = rawMember(c, rawMsg)
+			err = c.rawTo(&sc.WebIDFederationData)
 		case "sourceIdentity":
-			sc.SourceIdentity, err = c.str("sessionContext.sourceIdentity")
+			err = c.strTo(&sc.SourceIdentity, "sessionContext.sourceIdentity")
 		case "ec2RoleDelivery":
-			sc.EC2RoleDelivery, err = c.str("sessionContext.ec2RoleDelivery")
+			err = c.strTo(&sc.EC2RoleDelivery, "sessionContext.ec2RoleDelivery")
 		case "ec2IssuedInVpc":
-			sc.EC2IssuedInVPC, err = c.str("sessionContext.ec2IssuedInVpc")
+			err = c.strTo(&sc.EC2IssuedInVPC, "sessionContext.ec2IssuedInVpc")
 		default:
 			_, _, err = c.skip()
 		}
@@ -557,8 +570,8 @@ func (d *cloudTrailDecoder) sessionContext(c *cursor, b *ctBundle, rawMsg func(i
 	})
 }
 
-// resources decodes the resources array into d.res.
-func (d *cloudTrailDecoder) resources(c *cursor) error {
+// resources decodes the resources array into ev.Resources (nil when empty or null).
+func resources(c *cursor, ev *CloudTrailEvent) error {
 	switch c.peek() {
 	case 'n':
 		return c.literal("null")
@@ -575,16 +588,17 @@ func (d *cloudTrailDecoder) resources(c *cursor) error {
 	}
 	var shape error
 	for {
-		var r Resource
+		ev.Resources = append(ev.Resources, Resource{})
+		res := int32(len(ev.Resources) - 1)
 		if _, err := objectMembers(c, "resources[]", func(k []byte) error {
 			var err error
 			switch string(k) {
 			case "ARN", "arn":
-				r.ARN, err = c.str("resources.ARN")
+				err = c.deferStr(span{res: res, fld: resARN}, "resources.ARN")
 			case "accountId":
-				r.AccountID, err = c.str("resources.accountId")
+				err = c.deferStr(span{res: res, fld: resAccountID}, "resources.accountId")
 			case "type":
-				r.Type, err = c.str("resources.type")
+				err = c.deferStr(span{res: res, fld: resType}, "resources.type")
 			default:
 				_, _, err = c.skip()
 			}
@@ -592,7 +606,6 @@ func (d *cloudTrailDecoder) resources(c *cursor) error {
 		}); keepShape(err, &shape) != nil {
 			return err
 		}
-		d.res = append(d.res, r)
 		more, err := c.next(']')
 		if err != nil {
 			return err

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -136,13 +137,101 @@ func objectEnd(b []byte, i int) (int, error) {
 	return 0, errShort
 }
 
-// cursor walks one complete JSON record. b and s hold the same bytes (s is the record's one string
-// copy, the source of every unescaped string value).
+// cursor walks JSON. With s set, b and s hold the same bytes (s is the record's one string copy, the
+// source of every unescaped string value) and str returns strings at once. With deferred set there
+// is no string copy yet, because the record's end is not known: strTo and rawTo note spans, which
+// the decoder turns into strings once the record is complete.
 type cursor struct {
-	b     []byte
-	s     string
-	i     int
-	depth int
+	b        []byte
+	s        string
+	i        int
+	depth    int
+	deferred bool
+	spans    []span
+}
+
+// span is a string or raw member of a record being decoded in deferred mode. Exactly one target is
+// set: str, raw, or (both nil) field fld of resource res. a is -1 when the value is val (a string
+// that had escapes, decoded already).
+type span struct {
+	str  *string
+	raw  *json.RawMessage
+	res  int32
+	fld  uint8
+	a, b int
+	val  string
+}
+
+// strTo stores a string member (see str) into dst, now or, in deferred mode, once the record ends.
+func (c *cursor) strTo(dst *string, field string) error {
+	if !c.deferred {
+		s, err := c.str(field)
+		if err == nil {
+			*dst = s
+		}
+		return err
+	}
+	return c.deferStr(span{str: dst}, field)
+}
+
+func (c *cursor) deferStr(sp span, field string) error {
+	switch c.peek() {
+	case '"':
+		start, end, esc, err := c.scanString()
+		if err != nil {
+			return err
+		}
+		if esc {
+			sp.a, sp.val = -1, string(unescape(make([]byte, 0, end-start), c.b[start:end]))
+		} else {
+			sp.a, sp.b = start, end
+		}
+	case 'n':
+		return c.literal("null")
+	case 0:
+		return errShort
+	case '{', '[':
+		return c.wrongType(field, "a string")
+	default:
+		start, end, err := c.skip()
+		if err != nil {
+			return err
+		}
+		sp.a, sp.b = start, end
+	}
+	c.spans = append(c.spans, sp)
+	return nil
+}
+
+// strBytes reads a string member's bytes (unescaped), for values the decoder parses rather than
+// keeps; null reads as nil.
+func (c *cursor) strBytes(field string) ([]byte, error) {
+	switch c.peek() {
+	case '"':
+		start, end, esc, err := c.scanString()
+		if err != nil {
+			return nil, err
+		}
+		if esc {
+			return unescape(nil, c.b[start:end]), nil
+		}
+		return c.b[start:end], nil
+	case 'n':
+		return nil, c.literal("null")
+	case 0:
+		return nil, errShort
+	}
+	return nil, c.wrongType(field, "a string")
+}
+
+// rawTo stores a free-form member's JSON text into dst (nil for null), in deferred mode only.
+func (c *cursor) rawTo(dst *json.RawMessage) error {
+	s, e, isNull, err := c.raw()
+	if err != nil || isNull {
+		return err
+	}
+	c.spans = append(c.spans, span{raw: dst, a: s, b: e})
+	return nil
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
@@ -324,11 +413,11 @@ func (c *cursor) optBool(field string) (OptBool, error) {
 		return OptBool{}, c.literal("null")
 	case '"':
 		at := c.i
-		s, err := c.str(field)
+		s, err := c.strBytes(field)
 		if err != nil {
 			return OptBool{}, err
 		}
-		switch s {
+		switch string(s) {
 		case "true":
 			return OptBool{V: true, Valid: true}, nil
 		case "false":
@@ -577,7 +666,7 @@ func hex4(s []byte) (rune, bool) {
 
 // parseTime reads ISO-8601 UTC times as CloudTrail and Resolver write them, with a fast path for
 // the common "2006-01-02T15:04:05Z" form.
-func parseTime(s string) (time.Time, error) {
+func parseTime[T string | []byte](s T) (time.Time, error) {
 	if len(s) == 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[19] == 'Z' {
 		y, ok1 := atoiN(s[0:4])
 		mo, ok2 := atoiN(s[5:7])
@@ -592,14 +681,14 @@ func parseTime(s string) (time.Time, error) {
 			}
 		}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, string(s))
 	if err != nil {
 		return time.Time{}, err
 	}
 	return t.UTC(), nil
 }
 
-func atoiN(s string) (int, bool) {
+func atoiN[T string | []byte](s T) (int, bool) {
 	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
