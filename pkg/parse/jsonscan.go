@@ -11,12 +11,15 @@ import (
 	"unicode/utf8"
 )
 
-// This file holds the small JSON machinery the CloudTrail and Resolver decoders share. Decoding a
-// record takes two passes over its bytes: objectEnd finds where the record's object ends (aware of
-// strings and escapes, nothing more), so the record can be held whole and its text kept as Raw;
-// then a cursor walks the complete record, validating it and decoding only the members the record
-// model names. Strings are sliced from one string copy of the record and unescaped only when they
-// contain a backslash, which keeps allocations per record to a handful.
+// This file holds the small JSON machinery the CloudTrail and Resolver decoders share. A record must
+// sit whole in the decoder's buffer, so that its text can be Record.Raw without a copy. CloudTrail
+// records are decoded in one pass straight from the buffer: a cursor walks the record, validating it
+// and noting where the members the record model names are; when the buffer ends first (errShort)
+// the decoder reads more and walks the record again; when the record is complete, its strings are
+// sliced from one string copy of it. Resolver records, whose bad lines are skipped rather than fatal,
+// first have their extent found by objectEnd (aware of strings and escapes, nothing more), so a bad
+// one can be stepped over. Strings are unescaped only when they contain a backslash, which keeps
+// allocations per record to a handful.
 
 // errShort means the bytes at hand end before the value does: read more and try again.
 var errShort = errors.New("input ends inside a value")
