@@ -32,8 +32,8 @@ const (
 	ctTail                       // after the envelope
 )
 
-func newCloudTrailDecoder(obj Object, src Source, r io.Reader, opts Options) *cloudTrailDecoder {
-	d := &cloudTrailDecoder{obj: obj, src: src, w: newWindow(r, opts.MaxRecordBytes)}
+func newCloudTrailDecoder(obj Object, src Source, r io.Reader, size int, opts Options) *cloudTrailDecoder {
+	d := &cloudTrailDecoder{obj: obj, src: src, w: newWindow(r, size, opts.MaxRecordBytes)}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }

@@ -57,7 +57,11 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 		// The error resurfaces to the decoder after the bytes that came before it.
 	}
 
-	dec, err := pickDecoder(obj, ib, head, opts)
+	size := 0 // the object's whole inflated size, when the sniffed head holds all of it
+	if err == io.EOF {
+		size = len(head) + 1 // +1: the window needs room to see the end
+	}
+	dec, err := pickDecoder(obj, ib, head, size, opts)
 	if gzipped {
 		if err != nil {
 			return nil, gzipCause(ib, err)
@@ -67,7 +71,7 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 	return dec, err
 }
 
-func pickDecoder(obj Object, ib *bufio.Reader, head []byte, opts Options) (Decoder, error) {
+func pickDecoder(obj Object, ib *bufio.Reader, head []byte, size int, opts Options) (Decoder, error) {
 	kind := sniff(head)
 	source := obj.Source
 	if source == SourceUnknown {
@@ -89,18 +93,18 @@ func pickDecoder(obj Object, ib *bufio.Reader, head []byte, opts Options) (Decod
 		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("CloudTrail key but the content is %s", kind))
 		}
-		return newCloudTrailDecoder(obj, source, ib, opts), nil
+		return newCloudTrailDecoder(obj, source, ib, size, opts), nil
 	case SourceResolver:
 		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("Resolver query log key but the content is %s", kind))
 		}
-		return newResolverDecoder(obj, ib, opts), nil
+		return newResolverDecoder(obj, ib, size, opts), nil
 	case SourceVPCFlow:
 		switch kind {
 		case kindParquet:
 			return newFlowParquetDecoder(obj, ib, opts)
 		case kindText, kindEmpty:
-			return newFlowTextDecoder(obj, ib, opts)
+			return newFlowTextDecoder(obj, ib, size, opts)
 		}
 		return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("VPC flow log key but the content is %s", kind))
 	}

@@ -132,8 +132,8 @@ type flowTextDecoder struct {
 	lineLen int
 }
 
-func newFlowTextDecoder(obj Object, r io.Reader, opts Options) (*flowTextDecoder, error) {
-	d := &flowTextDecoder{obj: obj, w: newWindow(r, opts.MaxRecordBytes), line: 1}
+func newFlowTextDecoder(obj Object, r io.Reader, size int, opts Options) (*flowTextDecoder, error) {
+	d := &flowTextDecoder{obj: obj, w: newWindow(r, size, opts.MaxRecordBytes), line: 1}
 	d.keep = opts.MaxBadRecordErrors
 	first, err := d.peekLine()
 	if err == io.EOF {

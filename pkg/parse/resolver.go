@@ -23,8 +23,8 @@ type resolverDecoder struct {
 	unm     []byte
 }
 
-func newResolverDecoder(obj Object, r io.Reader, opts Options) *resolverDecoder {
-	d := &resolverDecoder{obj: obj, w: newWindow(r, opts.MaxRecordBytes), line: 1}
+func newResolverDecoder(obj Object, r io.Reader, size int, opts Options) *resolverDecoder {
+	d := &resolverDecoder{obj: obj, w: newWindow(r, size, opts.MaxRecordBytes), line: 1}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }

@@ -20,8 +20,12 @@ type window struct {
 
 const windowStart = 256 << 10
 
-func newWindow(r io.Reader, maxRecord int) *window {
-	size := windowStart
+// newWindow sizes the buffer for size bytes when the whole object is known to be that small (size
+// > 0), so a small object does not cost a full-size buffer.
+func newWindow(r io.Reader, size, maxRecord int) *window {
+	if size <= 0 || size > windowStart {
+		size = windowStart
+	}
 	if size > maxRecord {
 		size = maxRecord
 	}
