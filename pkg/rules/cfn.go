@@ -60,9 +60,22 @@ func isTemplate(data []byte) bool {
 	return false
 }
 
+// maxTemplateNodes bounds the values a template may expand to: YAML aliases can multiply a small
+// document exponentially ("billion laughs"). CloudFormation's own limit is 1 MB of template text.
+const maxTemplateNodes = 1 << 20
+
 // fromNode converts YAML (or JSON) into plain values — string scalars, []any, map[string]any —
 // rewriting short-form intrinsics (!Ref, !Sub, !Join, …) into their long form.
 func fromNode(n *yaml.Node) (any, error) {
+	budget := maxTemplateNodes
+	return convertNode(n, &budget)
+}
+
+func convertNode(n *yaml.Node, budget *int) (any, error) {
+	if *budget--; *budget < 0 {
+		return nil, errors.New("template expands to too many values (YAML aliases?)")
+	}
+	fromNode := func(n *yaml.Node) (any, error) { return convertNode(n, budget) }
 	var v any
 	switch n.Kind {
 	case yaml.DocumentNode:

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,5 +102,17 @@ func TestLoadTemplateJSON(t *testing.T) {
 	}
 	if set.Rules[0].Transform.Name() != "prod-switch-elevated-count" {
 		t.Errorf("metric %s", set.Rules[0].Transform.Name())
+	}
+}
+
+func TestLoadTemplateAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 12; i++ {
+		b.WriteString(fmt.Sprintf("a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1))
+	}
+	b.WriteString("Resources: {}\n")
+	if _, err := LoadTemplate([]byte(b.String()), TemplateOptions{}); err == nil {
+		t.Error("alias bomb accepted")
 	}
 }
