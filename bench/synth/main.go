@@ -68,6 +68,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	flows := fs.Int("flow-per-hour", d.FlowRecordsPerHour, "flow-log records per account, region and hour (-1: none)")
 	queries := fs.Int("resolver-per-hour", d.ResolverQueriesPerHour, "Resolver query-log records per account, region and hour (-1: none)")
 	hive := fs.Bool("hive", false, "Hive-compatible flow-log prefixes")
+	backfill := fs.Bool("backfill", false, "hold one log back from its digest and list it in a backfill digest")
 	tamper := fs.String("tamper", "", "comma-separated tamperings, or all: "+strings.Join(kindNames(), ","))
 	workers := fs.Int("workers", 0, "chains generated at once (default GOMAXPROCS)")
 	writers := fs.Int("writers", synth.DefaultWriters, "concurrent object writes")
@@ -124,7 +125,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if flagErr != nil {
 		return flagErr
 	}
-	opts.Bucket, opts.Prefix, opts.FlowLogHive = *bucket, strings.Trim(*prefix, "/"), *hive
+	opts.Bucket, opts.Prefix, opts.FlowLogHive, opts.Backfill = *bucket, strings.Trim(*prefix, "/"), *hive, *backfill
 	opts.Workers, opts.Writers = *workers, *writers
 	if err := opts.Validate(); err != nil {
 		return err
@@ -200,7 +201,8 @@ func printSummary(w io.Writer, m *synth.Manifest, where, keys, manifest string, 
 		bytes += c.Bytes
 		fmt.Fprintf(w, "  %-10s %6d files %9d records %8.1f MB\n", t, c.Files, c.Records, float64(c.Bytes)/1e6)
 	}
-	fmt.Fprintf(w, "  empty digests %d, scenario events %d, tamperings %d\n", m.EmptyDigests, len(m.Scenario), len(m.Tampered))
+	fmt.Fprintf(w, "  empty digests %d, backfill digests %d, duplicate events %d, scenario events %d, tamperings %d\n",
+		m.EmptyDigests, len(m.Backfill), len(m.Duplicates), len(m.Scenario), len(m.Tampered))
 	for _, t := range m.Tampered {
 		fmt.Fprintf(w, "    %-18s %s\n", t.Kind, t.Key)
 	}

@@ -37,10 +37,18 @@ type ctRecord struct {
 	VPCEndpointAccountID         string          `json:"vpcEndpointAccountId,omitempty"`
 	ServiceEventDetails          json.RawMessage `json:"serviceEventDetails,omitempty"`
 	EventCategory                string          `json:"eventCategory"`
+	Addendum                     *addendum       `json:"addendum,omitempty"`
 	SessionCredentialFromConsole string          `json:"sessionCredentialFromConsole,omitempty"`
 	TLSDetails                   *tlsDetails     `json:"tlsDetails,omitempty"`
 
 	t time.Time // event time, for the digest's event-time bounds
+}
+
+type addendum struct {
+	Reason            string `json:"reason"`
+	UpdatedFields     string `json:"updatedFields,omitempty"`
+	OriginalRequestID string `json:"originalRequestID,omitempty"`
+	OriginalEventID   string `json:"originalEventID,omitempty"`
 }
 
 type identity struct {
@@ -54,6 +62,15 @@ type identity struct {
 	InvokedBy      string          `json:"invokedBy,omitempty"`
 	OnBehalfOf     *onBehalfOf     `json:"onBehalfOf,omitempty"`
 	CredentialID   string          `json:"credentialId,omitempty"`
+	InScopeOf      *inScopeOf      `json:"inScopeOf,omitempty"`
+}
+
+// inScopeOf marks credentials scoped to a service resource (here: a Lambda function's role).
+type inScopeOf struct {
+	SourceARN           string `json:"sourceArn"`
+	SourceAccount       string `json:"sourceAccount"`
+	IssuerType          string `json:"issuerType"`
+	CredentialsIssuedTo string `json:"credentialsIssuedTo"`
 }
 
 type sessionContext struct {
@@ -294,6 +311,9 @@ func (c *chain) pickActor(t time.Time, allowService bool) actor {
 		ro := pick(r, c.p.roles)
 		session := pick(r, []string{"aws-go-sdk-" + r.digits(19), "botocore-session-" + r.digits(10), "GitHubActions", "i-0" + r.hex(16), pick(r, c.p.people)})
 		a.id = c.assumedRole(ro, session, t, false)
+		if ro.name == "github-actions-deploy" {
+			a.id.SessionContext.SourceIdentity = "repo:example-org/app:ref:refs/heads/main"
+		}
 	case actorIAMUser:
 		a.id = c.iamUser(pick(r, c.p.users), t, false)
 	case actorAWSService:
@@ -371,6 +391,17 @@ func (c *chain) newRecord(t time.Time, a actor, source, name string, readOnly bo
 	}
 	if a.console {
 		rec.SessionCredentialFromConsole = "true"
+	}
+	// Calls from inside the VPC to S3, KMS, STS and Secrets Manager go through interface endpoints.
+	if strings.HasPrefix(a.ip, "10.") && (source == "s3.amazonaws.com" || source == "kms.amazonaws.com" || source == "sts.amazonaws.com" || source == "secretsmanager.amazonaws.com") {
+		rec.VPCEndpointID = "vpce-0" + c.vpce
+		if rec.EventVersion >= "1.09" {
+			rec.VPCEndpointAccountID = c.acct.ID
+		}
+	}
+	// A few late deliveries carry the addendum CloudTrail adds to delayed events.
+	if r.IntN(200) == 0 {
+		rec.Addendum = &addendum{Reason: "DELIVERY_DELAY"}
 	}
 	if a.kind != actorAWSService {
 		host := strings.TrimSuffix(source, ".amazonaws.com") + "." + c.region + ".amazonaws.com"
@@ -500,7 +531,9 @@ var templates = []template{
 	{weight: 4, build: func(c *chain, t time.Time) *ctRecord {
 		ro := c.p.roles[3]
 		a := actor{kind: actorAssumedRole, id: c.assumedRole(ro, "ingest-fn", t, false), ip: c.privateIP(), userAgent: "aws-sdk-go-v2/1.26.1 os/linux lang/go#1.22.1 exec-env/AWS_Lambda_provided.al2"}
+		a.id.InScopeOf = &inScopeOf{SourceARN: c.arnOf("lambda", "function:ingest"), SourceAccount: c.acct.ID, IssuerType: "AWS::Lambda::Function", CredentialsIssuedTo: a.id.ARN}
 		rec := c.newRecord(t, a, "logs.amazonaws.com", "CreateLogStream", false)
+		rec.EventVersion = pick(c.r, []string{"1.10", "1.11"})
 		rec.RequestParameters = obj("logGroupName", "/aws/lambda/ingest", "logStreamName", t.Format("2006/01/02")+"/[$LATEST]"+c.r.hex(32))
 		return rec
 	}},

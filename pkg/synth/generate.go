@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,10 @@ type Manifest struct {
 	Objects  []Object        `json:"objects"`
 	Scenario []ScenarioEvent `json:"scenario"`
 	Tampered []Tampering     `json:"tampered"`
+	// Duplicates are the eventIDs CloudTrail delivered twice (identical records in two files).
+	Duplicates []string `json:"duplicates"`
+	// Backfill lists the backfill digests (Options.Backfill).
+	Backfill []BackfillDigest `json:"backfill,omitempty"`
 	// PublicKeys maps each source region to its published keys (list-public-keys shape).
 	PublicKeys map[string]digest.PublicKeyList `json:"publicKeys"`
 }
@@ -113,12 +118,14 @@ func newGenerator(opts Options) (*generator, error) {
 				r:            newRand(opts.Seed, "chain", a.ID, region),
 				digestOffset: offset,
 				quietK:       -1,
+				backfillK:    -1,
 				vpcOctet:     (len(g.chains)*7 + 16) % 250,
 			}
 			c.vpc = "vpc-0" + c.r.hex(16)
 			c.subnet = "subnet-0" + c.r.hex(16)
 			c.appBucket = a.Name + "-app-data-" + a.ID + "-" + region
 			c.kmsKey = c.r.uuid()
+			c.vpce = c.r.hex(16)
 			c.flowLogID = "fl-0" + c.r.hex(16)
 			c.flowFormat = flowFormats[len(g.chains)%len(flowFormats)]
 			c.scenario = a.Name == ProdAccountName && region == g.globalReg
@@ -139,6 +146,12 @@ func newGenerator(opts Options) (*generator, error) {
 	if err := g.planTampering(); err != nil {
 		return nil, err
 	}
+	g.chains[0].duplicates = true
+	if opts.Backfill {
+		if err := g.planBackfill(); err != nil {
+			return nil, err
+		}
+	}
 	return g, nil
 }
 
@@ -147,6 +160,24 @@ type putReq struct {
 	key  string
 	body []byte
 	meta map[string]string
+}
+
+// planBackfill picks a chain and window for the backfill digest where nothing else happens (no
+// scenario, quiet window or tampering), so the backfill is the only oddity there.
+func (g *generator) planBackfill() error {
+	for k := min(1, g.opts.Hours-1); k <= max(1, g.opts.Hours-1); k++ {
+		for _, c := range g.chains {
+			touched := c.scenario || c.quietK == k
+			for _, p := range c.tampers {
+				touched = touched || p.k == k || (p.kind == TamperDeleteTwoDigests && p.k+1 == k)
+			}
+			if !touched {
+				c.backfillK = k
+				return nil
+			}
+		}
+	}
+	return &OptionsError{Field: "Backfill", Reason: "no chain and hour left without tampering; add accounts, regions or hours"}
 }
 
 func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) {
@@ -204,7 +235,7 @@ func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) 
 	m := &Manifest{
 		Seed: o.Seed, OrgID: o.OrgID, Bucket: o.Bucket, Prefix: o.Prefix, TrailName: o.TrailName, HomeRegion: o.HomeRegion,
 		Accounts: slices.Clone(o.Accounts), Regions: slices.Clone(o.Regions), Start: o.Start, Hours: o.Hours, KeyRotation: g.rotation,
-		Tables: map[string]TableCount{}, Scenario: []ScenarioEvent{}, Tampered: []Tampering{},
+		Tables: map[string]TableCount{}, Scenario: []ScenarioEvent{}, Tampered: []Tampering{}, Duplicates: []string{},
 		PublicKeys: g.keys.publicKeys(),
 	}
 	for _, c := range g.chains {
@@ -219,6 +250,8 @@ func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) 
 		m.EmptyDigests += c.emptyDigests
 		m.Scenario = append(m.Scenario, c.scenarioEvents...)
 		m.Tampered = append(m.Tampered, c.tampered...)
+		m.Duplicates = append(m.Duplicates, c.duplicateIDs...)
+		m.Backfill = append(m.Backfill, c.backfill...)
 	}
 	// Tamperings were applied chain by chain; report them in the order they were asked for.
 	slices.SortStableFunc(m.Tampered, func(a, b Tampering) int { return a.order - b.order })
@@ -247,12 +280,15 @@ type chain struct {
 	quietK       int // digest window without deliveries, -1 for none
 	scenario     bool
 	insights     bool
+	duplicates   bool // re-deliver a few events
+	backfillK    int  // digest window whose first log goes to a backfill digest instead, -1 for none
+	backfillDone bool
 	tampers      []*tamperPlan
 
-	vpc, subnet, appBucket, kmsKey string
-	vpcOctet                       int
-	flowLogID                      string
-	flowFormat                     flowFormat
+	vpc, subnet, appBucket, kmsKey, vpce string
+	vpcOctet                             int
+	flowLogID                            string
+	flowFormat                           flowFormat
 
 	gz   *gzip.Writer
 	gbuf bytes.Buffer
@@ -262,10 +298,13 @@ type chain struct {
 	scenarioEvents []ScenarioEvent
 	tampered       []Tampering
 	emptyDigests   int
+	duplicateIDs   []string
+	backfill       []BackfillDigest
 }
 
 // logFile is a delivered CloudTrail log file, as its digest will list it.
 type logFile struct {
+	backfill       bool // held back from its window's digest, listed by a backfill digest
 	key            string
 	hash           string
 	delivered      time.Time
@@ -338,7 +377,10 @@ func (c *chain) run(ctx context.Context) error {
 	tmpl := c.templateWeights()
 	end := o.Start.Add(time.Duration(o.Hours) * time.Hour)
 	mean := float64(o.EventsPerHour) / 12
+	var prev []*ctRecord
+	wi := -1
 	for ws := o.Start; ws.Before(end); ws = ws.Add(window) {
+		wi++
 		delivered := ws.Add(window + time.Minute + time.Duration(c.r.IntN(8*60))*time.Second)
 		var recs []*ctRecord
 		var mine []planted
@@ -354,6 +396,15 @@ func (c *chain) run(ctx context.Context) error {
 				t := c.r.between(ws, window)
 				recs = append(recs, templates[c.r.weighted(tmpl)].build(c, t))
 			}
+			// CloudTrail occasionally delivers an event again in a later file, same eventID. Only
+			// ordinary records are candidates (writeCloudTrail shuffles recs, hence the copy).
+			ordinary := slices.Clone(recs)
+			if c.duplicates && wi >= 2 && wi <= 4 && len(prev) > 0 {
+				d := prev[c.r.IntN(len(prev))]
+				recs = append(recs, d)
+				c.duplicateIDs = append(c.duplicateIDs, d.EventID)
+			}
+			prev = ordinary
 			for _, p := range mine {
 				recs = append(recs, p.rec)
 			}
@@ -431,8 +482,6 @@ func (c *chain) writeCloudTrail(ctx context.Context, recs []*ctRecord, mine []pl
 		}
 		sum := sha256.Sum256(inflated)
 		lf.hash = hex.EncodeToString(sum[:])
-		c.logs = append(c.logs, lf)
-
 		hasPlanted := false
 		for _, p := range mine {
 			if slices.Contains(part, p.rec) {
@@ -443,6 +492,10 @@ func (c *chain) writeCloudTrail(ctx context.Context, recs []*ctRecord, mine []pl
 				})
 			}
 		}
+		if c.backfillK >= 0 && !c.backfillDone && !hasPlanted && c.digestIndex(delivered) == c.backfillK {
+			lf.backfill, c.backfillDone = true, true
+		}
+		c.logs = append(c.logs, lf)
 		body, err := c.gzip(inflated)
 		if err != nil {
 			return err
@@ -535,7 +588,7 @@ func (c *chain) writeDigests(ctx context.Context) error {
 		}
 		var oldest, newest time.Time
 		for _, lf := range c.logs {
-			if lf.delivered.Before(start) || !lf.delivered.Before(end) {
+			if lf.backfill || lf.delivered.Before(start) || !lf.delivered.Before(end) {
 				continue
 			}
 			d.LogFiles = append(d.LogFiles, digest.LogFile{
@@ -586,7 +639,94 @@ func (c *chain) writeDigests(ctx context.Context) error {
 		prev, prevHash, prevSig = d, hex.EncodeToString(sum[:]), sig
 		start = end
 	}
+	return c.writeBackfill(ctx)
+}
+
+// BackfillDigest describes a backfill digest: it lists log files that processing delays kept out of
+// their window's digest, starts a chain of its own and is signed with the key valid when it was
+// generated (GeneratedAt, also in its backfill-generation-timestamp metadata).
+type BackfillDigest struct {
+	Key         string    `json:"key"`
+	LogKeys     []string  `json:"logKeys"`
+	GeneratedAt time.Time `json:"generatedAt"`
+}
+
+func (c *chain) writeBackfill(ctx context.Context) error {
+	o := c.g.opts
+	var logs []logFile
+	for _, lf := range c.logs {
+		if lf.backfill {
+			logs = append(logs, lf)
+		}
+	}
+	if len(logs) == 0 {
+		return nil
+	}
+	k := c.backfillK
+	end := c.digestEnd(k)
+	start := o.Start
+	if k > 0 {
+		start = c.digestEnd(k - 1)
+	}
+	// Generated after the last regular digest, so the newer key signs it and validators must look
+	// the key up around the generation time rather than the digest's end.
+	gen := c.digestEnd(o.Hours).Add(30 * time.Minute)
+	key := c.g.keys.regions[c.region].forTime(gen)
+	d := &digest.Digest{
+		AWSAccountID:               c.acct.ID,
+		DigestStartTime:            start.Format(ctTime),
+		DigestEndTime:              end.Format(ctTime),
+		DigestS3Bucket:             o.Bucket,
+		DigestS3Object:             strings.TrimSuffix(c.digestKey(end), ".json.gz") + "_backfill.json.gz",
+		DigestPublicKeyFingerprint: key.fingerprint,
+		DigestSignatureAlgorithm:   digest.SignatureAlgorithm,
+	}
+	oldest, newest := logs[0].oldest, logs[0].newest
+	info := BackfillDigest{Key: d.DigestS3Object, GeneratedAt: gen}
+	for _, lf := range logs {
+		d.LogFiles = append(d.LogFiles, digest.LogFile{
+			S3Bucket: o.Bucket, S3Object: lf.key, HashValue: lf.hash, HashAlgorithm: "SHA-256",
+			NewestEventTime: lf.newest.Format(ctTime), OldestEventTime: lf.oldest.Format(ctTime),
+		})
+		oldest, newest = minTime(oldest, lf.oldest), maxTime(newest, lf.newest)
+		info.LogKeys = append(info.LogKeys, lf.key)
+	}
+	d.OldestEventTime, d.NewestEventTime = ptr(oldest.Format(ctTime)), ptr(newest.Format(ctTime))
+	inflated, err := digest.Marshal(d)
+	if err != nil {
+		return err
+	}
+	sig, err := key.sign(digest.StringToSign(d, inflated))
+	if err != nil {
+		return err
+	}
+	body, err := c.gzip(inflated)
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		digest.MetaSignature: sig, digest.MetaSignatureAlgorithm: digest.SignatureAlgorithm,
+		digest.MetaBackfillTimestamp: gen.Format(ctTime),
+	}
+	if err := c.put(ctx, TableDigest, d.DigestS3Object, body, meta, 0); err != nil {
+		return err
+	}
+	c.backfill = append(c.backfill, info)
 	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 func (c *chain) writeDigest(ctx context.Context, k int, d *digest.Digest, body []byte, meta map[string]string) error {

@@ -71,6 +71,9 @@ type Options struct {
 	ResolverQueriesPerHour int
 	// FlowLogHive selects the Hive-compatible flow-log prefix (aws-account-id=…/aws-service=…/…).
 	FlowLogHive bool
+	// Backfill holds one log file of one clean chain back from its digest and lists it in a backfill
+	// digest (…_backfill.json.gz, own chain, backfill-generation-timestamp metadata) instead.
+	Backfill bool
 
 	// Tamper lists the tamperings to apply, in order; each lands on its own chain and hour where the
 	// archive allows it. See TamperKinds.

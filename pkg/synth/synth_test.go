@@ -335,7 +335,15 @@ func verifyArchive(t *testing.T, a *archive) []problem {
 				bad(lf.S3Object, "%d gzip members", n)
 			}
 		}
-		chains[acct+"/"+region] = append(chains[acct+"/"+region], l)
+		// Backfill digests form a chain of their own.
+		id := acct + "/" + region
+		if strings.HasSuffix(key, "_backfill.json.gz") {
+			id += "/backfill"
+			if meta[digest.MetaBackfillTimestamp] == "" {
+				bad(key, "backfill digest without generation timestamp")
+			}
+		}
+		chains[id] = append(chains[id], l)
 	}
 	for _, ch := range chains {
 		for i, l := range ch {
@@ -390,7 +398,9 @@ func gzipMembers(t *testing.T, raw []byte) int {
 }
 
 func TestCleanArchiveVerifies(t *testing.T) {
-	a := generateToDisk(t, small(3))
+	o := small(3)
+	o.Backfill = true
+	a := generateToDisk(t, o)
 	for _, p := range verifyArchive(t, a) {
 		t.Errorf("%s: %s", p.key, p.what)
 	}
@@ -410,8 +420,8 @@ func TestCleanArchiveVerifies(t *testing.T) {
 	if want := 2 * len(a.m.Regions); len(used) != want {
 		t.Errorf("%d signing keys used, want %d (two per region)", len(used), want)
 	}
-	if want := len(a.m.Accounts) * len(a.m.Regions) * (a.m.Hours + 1); digests != want {
-		t.Errorf("%d digests, want %d (hours+1 per chain)", digests, want)
+	if want := len(a.m.Accounts)*len(a.m.Regions)*(a.m.Hours+1) + 1; digests != want {
+		t.Errorf("%d digests, want %d (hours+1 per chain, one backfill)", digests, want)
 	}
 	if a.m.EmptyDigests < 1 {
 		t.Errorf("no empty digest generated")
@@ -423,7 +433,11 @@ func TestCleanArchiveVerifies(t *testing.T) {
 func TestTamperingsAreDetectable(t *testing.T) {
 	o := small(5)
 	o.Tamper = synth.TamperKinds()
+	o.Backfill = true
 	a := generateToDisk(t, o)
+	if len(a.m.Backfill) != 1 {
+		t.Errorf("%d backfill digests, want 1 beside the tamperings", len(a.m.Backfill))
+	}
 	if len(a.m.Tampered) != len(o.Tamper) {
 		t.Fatalf("%d tamperings recorded, want %d", len(a.m.Tampered), len(o.Tamper))
 	}
@@ -531,3 +545,97 @@ func base64Decode(s string) ([]byte, error) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestBackfill checks the backfill digest: a starting digest of its own chain that lists a log no
+// regular digest lists, signed with the key valid at its generation time.
+func TestBackfill(t *testing.T) {
+	o := small(3)
+	o.Backfill = true
+	a := generateToDisk(t, o)
+	if len(a.m.Backfill) != 1 || len(a.m.Backfill[0].LogKeys) != 1 {
+		t.Fatalf("backfill manifest %+v, want one digest with one log", a.m.Backfill)
+	}
+	bf := a.m.Backfill[0]
+	var d digest.Digest
+	if err := json.Unmarshal(a.inflate(t, bf.Key), &d); err != nil {
+		t.Fatal(err)
+	}
+	if !d.IsStart() || len(d.LogFiles) != 1 || d.LogFiles[0].S3Object != bf.LogKeys[0] {
+		t.Errorf("backfill digest %+v", d)
+	}
+	meta := a.meta(t, bf.Key)
+	gen, err := time.Parse(time.RFC3339, meta[digest.MetaBackfillTimestamp])
+	if err != nil || !gen.Equal(bf.GeneratedAt) {
+		t.Errorf("backfill-generation-timestamp %q (%v), manifest %s", meta[digest.MetaBackfillTimestamp], err, bf.GeneratedAt)
+	}
+	// The signing key is the one valid at generation time, not at the digest's end.
+	var valid []string
+	for _, k := range a.m.PublicKeys[regionOf(bf.Key)].PublicKeyList {
+		if !gen.Before(k.ValidityStartTime) && gen.Before(k.ValidityEndTime) {
+			valid = append(valid, k.Fingerprint)
+		}
+	}
+	if !slices.Contains(valid, d.DigestPublicKeyFingerprint) {
+		t.Errorf("backfill signed with %s, keys valid at %s: %v", d.DigestPublicKeyFingerprint, gen, valid)
+	}
+	for _, key := range a.keysUnder(t, "") {
+		if !strings.Contains(key, "/CloudTrail-Digest/") || key == bf.Key {
+			continue
+		}
+		var rd digest.Digest
+		if err := json.Unmarshal(a.inflate(t, key), &rd); err != nil {
+			t.Fatal(err)
+		}
+		for _, lf := range rd.LogFiles {
+			if lf.S3Object == bf.LogKeys[0] {
+				t.Errorf("backfilled log %s also listed by %s", lf.S3Object, key)
+			}
+		}
+	}
+}
+
+func regionOf(digestKey string) string {
+	parts := strings.Split(digestKey, "/")
+	return parts[slices.Index(parts, "CloudTrail-Digest")+1]
+}
+
+// TestDuplicates checks that each duplicated eventID is delivered in exactly two files, with
+// identical record bytes.
+func TestDuplicates(t *testing.T) {
+	a := generateToDisk(t, small(9))
+	if len(a.m.Duplicates) == 0 {
+		t.Fatal("no duplicates generated")
+	}
+	seen := map[string][]string{}
+	for _, o := range a.m.Objects {
+		if o.Table != synth.TableCloudTrail {
+			continue
+		}
+		var doc struct{ Records []json.RawMessage }
+		if err := json.Unmarshal(a.inflate(t, o.Key), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range doc.Records {
+			var id struct{ EventID string }
+			if err := json.Unmarshal(r, &id); err != nil {
+				t.Fatal(err)
+			}
+			seen[id.EventID] = append(seen[id.EventID], string(r))
+		}
+	}
+	dups := 0
+	for id, rs := range seen {
+		if len(rs) > 1 {
+			dups++
+			if !slices.Contains(a.m.Duplicates, id) {
+				t.Errorf("event %s delivered %d times but not listed as a duplicate", id, len(rs))
+			}
+			if len(rs) != 2 || rs[0] != rs[1] {
+				t.Errorf("duplicate %s: %d copies, identical=%v", id, len(rs), len(rs) == 2 && rs[0] == rs[1])
+			}
+		}
+	}
+	if dups != len(a.m.Duplicates) {
+		t.Errorf("%d duplicated events on disk, manifest lists %d", dups, len(a.m.Duplicates))
+	}
+}
