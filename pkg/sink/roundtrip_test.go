@@ -39,7 +39,7 @@ type sampleObject struct {
 	body []byte // as stored (gzip or not)
 }
 
-func readSample(t *testing.T, path string) []byte {
+func readSample(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
