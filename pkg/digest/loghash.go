@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"sync"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
@@ -28,7 +30,7 @@ func (r LogResult) Valid() bool { return r.Class == ClassValid }
 
 // readBufSize is the read-ahead in front of the inflater; large enough that S3 bodies and files are
 // read in big chunks, small enough to run many hashers at once.
-const readBufSize = 256 << 10
+const readBufSize = 64 << 10
 
 // countingReader counts bytes and remembers the source's own error (anything but EOF), so a failed
 // read of the object is told apart from a corrupt stream.
@@ -47,16 +49,47 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// HashLog inflates one gzip member from r and returns the hex SHA-256 of the inflated bytes, streaming.
+// Hasher hashes log files, reusing read buffers and inflaters across calls (a log file is small, so
+// per-file allocations would dominate). Safe for concurrent use; the zero value is ready.
+type Hasher struct {
+	pool sync.Pool // *hashState
+}
+
+type hashState struct {
+	br *bufio.Reader
+	zr *gzip.Reader
+	h  hash.Hash
+}
+
+// HashLog is Hasher.Hash with a throwaway Hasher.
+func HashLog(r io.Reader) (sum string, compressed, inflated int64, err error) {
+	var h Hasher
+	return h.Hash(r)
+}
+
+// Hash inflates one gzip member from r and returns the hex SHA-256 of the inflated bytes, streaming.
 // Data after the member is an error (aws-cli rejects it since 2026-05), as are non-gzip input and a
 // corrupt stream; a stream that ends early reports ClassTruncated (aws-cli says "hash value doesn't
 // match"). Format problems are *CheckError; read errors of r are returned wrapped, for the caller to
 // classify.
-func HashLog(r io.Reader) (sum string, compressed, inflated int64, err error) {
+func (hs *Hasher) Hash(r io.Reader) (sum string, compressed, inflated int64, err error) {
 	cr := &countingReader{r: r}
-	br := bufio.NewReaderSize(cr, readBufSize)
-	zr, err := gzip.NewReader(br)
+	st, _ := hs.pool.Get().(*hashState)
+	if st == nil {
+		st = &hashState{br: bufio.NewReaderSize(cr, readBufSize), h: sha256.New()}
+	} else {
+		st.br.Reset(cr)
+		st.h.Reset()
+	}
+	defer hs.pool.Put(st)
+	br := st.br
+	if st.zr == nil {
+		st.zr, err = gzip.NewReader(br)
+	} else {
+		err = st.zr.Reset(br)
+	}
 	if err != nil {
+		st.zr = nil
 		if errors.Is(err, io.EOF) {
 			return "", cr.n, 0, checkErr(ClassTruncated, "hash value doesn't match", "empty object")
 		}
@@ -65,8 +98,9 @@ func HashLog(r io.Reader) (sum string, compressed, inflated int64, err error) {
 		}
 		return "", cr.n, 0, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Detail: "not gzip", Err: err}
 	}
+	zr := st.zr
 	zr.Multistream(false)
-	h := sha256.New()
+	h := st.h
 	inflated, err = io.Copy(h, zr)
 	if err != nil {
 		switch {
@@ -76,9 +110,6 @@ func HashLog(r io.Reader) (sum string, compressed, inflated int64, err error) {
 			return "", cr.n, inflated, checkErr(ClassTruncated, "hash value doesn't match", "gzip stream truncated after %d inflated bytes", inflated)
 		case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), isCorrupt(err):
 			return "", cr.n, inflated, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Detail: "corrupt gzip stream", Err: err}
-		}
-		if cr.err != nil {
-			return "", cr.n, inflated, cr.err
 		}
 		return "", cr.n, inflated, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
 	}

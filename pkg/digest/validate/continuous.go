@@ -112,7 +112,7 @@ func (v *Validator) VerifyDigestObject(ctx context.Context, bucket, key string) 
 		wg.Add(1)
 		go func() {
 			defer func() { <-v.logSem; wg.Done() }()
-			logs[i] = CheckLog(ctx, v.opts.Store, lf)
+			logs[i] = CheckLog(ctx, v.opts.Store, &v.hasher, lf)
 		}()
 	}
 	wg.Wait()

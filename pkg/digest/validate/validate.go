@@ -99,6 +99,7 @@ type Validator struct {
 	ring    *digest.KeyRing
 	checker *digest.Checker
 	logSem  chan struct{}
+	hasher  digest.Hasher
 
 	chains, digests, logs, logBytes atomic.Int64
 }
@@ -460,7 +461,7 @@ func (t *traversal) checkLogs(ctx context.Context, dr *DigestResult, files []dig
 		t.wg.Add(1)
 		go func() {
 			defer func() { <-t.v.logSem; t.wg.Done() }()
-			r := CheckLog(ctx, t.v.opts.Store, lf)
+			r := CheckLog(ctx, t.v.opts.Store, &t.v.hasher, lf)
 			t.v.logs.Add(1)
 			t.v.logBytes.Add(r.Bytes)
 			dr.Logs[i] = r
@@ -469,7 +470,11 @@ func (t *traversal) checkLogs(ctx context.Context, dr *DigestResult, files []dig
 }
 
 // CheckLog fetches one log file listed by a digest and compares its hash, streaming.
-func CheckLog(ctx context.Context, st store.Store, lf digest.LogFile) digest.LogResult {
+// h may be nil (a throwaway hasher is used).
+func CheckLog(ctx context.Context, st store.Store, h *digest.Hasher, lf digest.LogFile) digest.LogResult {
+	if h == nil {
+		h = new(digest.Hasher)
+	}
 	res := digest.LogResult{Bucket: lf.S3Bucket, Key: lf.S3Object}
 	body, _, err := st.Get(ctx, lf.S3Bucket, lf.S3Object)
 	if err != nil {
@@ -478,7 +483,7 @@ func CheckLog(ctx context.Context, st store.Store, lf digest.LogFile) digest.Log
 		return res
 	}
 	defer body.Close()
-	sum, n, inflated, err := digest.HashLog(body)
+	sum, n, inflated, err := h.Hash(body)
 	res.Bytes, res.Inflated = n, inflated
 	if err != nil {
 		var ce *digest.CheckError
