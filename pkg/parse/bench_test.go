@@ -205,26 +205,9 @@ func BenchmarkCloudTrail(b *testing.B) {
 func BenchmarkCloudTrailEncodingJSON(b *testing.B) {
 	loadBenchInputs(b)
 	input := benchInputs.cloudtrail
-	b.SetBytes(int64(len(input)))
-	b.ReportAllocs()
-	var ms0, ms1 runtime.MemStats
-	runtime.ReadMemStats(&ms0)
-	b.ResetTimer()
-	total := 0
-	for i := 0; i < b.N; i++ {
-		n := 0
-		if err := refDecodeCloudTrail(bytes.NewReader(input), func(*CloudTrailEvent) { n++ }); err != nil {
-			b.Fatal(err)
-		}
-		if n != benchInputs.ctN {
-			b.Fatalf("%d records, want %d", n, benchInputs.ctN)
-		}
-		total += n
-	}
-	b.StopTimer()
-	runtime.ReadMemStats(&ms1)
-	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
-	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(total), "allocs/record")
+	runBaseline(b, input, benchInputs.ctN, func(r io.Reader, count func()) error {
+		return refDecodeCloudTrail(r, func(*CloudTrailEvent) { count() })
+	})
 }
 
 func BenchmarkVPCFlow(b *testing.B) {
@@ -244,4 +227,44 @@ func BenchmarkCloudTrailGzip(b *testing.B) {
 	compressed := gz(b, benchInputs.cloudtrail)
 	b.ReportMetric(float64(len(benchInputs.cloudtrail))/float64(len(compressed)), "ratio")
 	runDecoderOn(b, Object{Source: SourceCloudTrail}, compressed, int64(len(benchInputs.cloudtrail)), benchInputs.ctN)
+}
+
+// runBaseline times a baseline decoder over input with the same metrics as runDecoder.
+func runBaseline(b *testing.B, input []byte, want int, decode func(io.Reader, func()) error) {
+	b.SetBytes(int64(len(input)))
+	b.ReportAllocs()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	b.ResetTimer()
+	total := 0
+	for i := 0; i < b.N; i++ {
+		n := 0
+		if err := decode(bytes.NewReader(input), func() { n++ }); err != nil {
+			b.Fatal(err)
+		}
+		if n != want {
+			b.Fatalf("%d records, want %d", n, want)
+		}
+		total += n
+	}
+	b.StopTimer()
+	runtime.ReadMemStats(&ms1)
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(total), "allocs/record")
+}
+
+// BenchmarkVPCFlowBaseline: the same input through bufio.Scanner, strings.Fields and strconv.
+func BenchmarkVPCFlowBaseline(b *testing.B) {
+	loadBenchInputs(b)
+	runBaseline(b, benchInputs.flow, benchInputs.flowN, func(r io.Reader, count func()) error {
+		return refDecodeFlow(r, func(*FlowRecord) { count() })
+	})
+}
+
+// BenchmarkResolverEncodingJSON: the same input, one json.Unmarshal per line.
+func BenchmarkResolverEncodingJSON(b *testing.B) {
+	loadBenchInputs(b)
+	runBaseline(b, benchInputs.dns, benchInputs.dnsN, func(r io.Reader, count func()) error {
+		return refDecodeResolver(r, func(*ResolverQuery) { count() })
+	})
 }
