@@ -2,6 +2,8 @@ package rules
 
 import (
 	"bytes"
+	"io"
+	"sync"
 	"reflect"
 	"testing"
 	"time"
@@ -201,5 +203,46 @@ func TestEngineOtherSources(t *testing.T) {
 		if !bytes.Contains(out.Bytes(), []byte(want)) {
 			t.Errorf("EMF lacks %s:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestEngineConcurrent: one Engine and one aggregator shared by several workers give the same
+// findings and the same number of samples as a single worker.
+func TestEngineConcurrent(t *testing.T) {
+	recs, lins := corpus(t)
+	set, err := Compile(append(CIS(""), customRules()...), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := runEngine(t, set, EngineOptions{}, recs, lins)
+	agg := emf.New(io.Discard, emf.Options{})
+	e := NewEngine(set, agg, EngineOptions{})
+	const workers = 4
+	results := make([][]Finding, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(recs); i += workers {
+				var err error
+				results[w], err = e.Process(recs[i], lins[i], results[w])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for _, r := range results {
+		total += len(r)
+	}
+	if total != len(want) {
+		t.Errorf("%d findings concurrently, %d sequentially", total, len(want))
+	}
+	if agg.Pending() != len(want) {
+		t.Errorf("%d samples pending, want one per finding (%d)", agg.Pending(), len(want))
 	}
 }
