@@ -3,8 +3,8 @@ package rules
 import (
 	"bytes"
 	"io"
-	"sync"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
