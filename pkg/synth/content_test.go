@@ -137,7 +137,7 @@ func TestManifestMatchesDisk(t *testing.T) {
 }
 
 func TestScenarioEvents(t *testing.T) {
-	a := generateToDisk(t, small(21))
+	a := sharedArchive(t)
 	var prod string
 	for _, acc := range a.m.Accounts {
 		if acc.Name == synth.ProdAccountName {
@@ -218,7 +218,7 @@ func TestScenarioEvents(t *testing.T) {
 // TestCloudTrailVariety checks that the ordinary traffic covers what parsers and detections must
 // handle (formats.md §1.3-1.6).
 func TestCloudTrailVariety(t *testing.T) {
-	a := generateToDisk(t, small(31))
+	a := sharedArchive(t)
 	seen := map[string]map[string]bool{}
 	note := func(k, v string) {
 		if seen[k] == nil {
@@ -295,7 +295,7 @@ func TestCloudTrailVariety(t *testing.T) {
 }
 
 func TestFlowLogsAndResolver(t *testing.T) {
-	a := generateToDisk(t, small(41))
+	a := sharedArchive(t)
 	headers := map[string]bool{}
 	statuses := map[string]bool{}
 	for _, o := range a.m.Objects {

@@ -132,22 +132,63 @@ type archive struct {
 	keys        map[string]map[string]*rsa.PublicKey // region → fingerprint → key
 }
 
-func generateToDisk(t *testing.T, o synth.Options) *archive {
+// shared is one clean archive (small(3) with a backfill digest) that the read-only tests share, so
+// the package's tests generate a handful of archives instead of one each.
+var shared struct {
+	once sync.Once
+	a    *archive
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.a != nil {
+		os.RemoveAll(shared.a.dir)
+	}
+	os.Exit(code)
+}
+
+func sharedArchive(t *testing.T) *archive {
 	t.Helper()
-	dir := t.TempDir()
+	shared.once.Do(func() {
+		dir, err := os.MkdirTemp("", "synth-shared-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		o := small(3)
+		o.Backfill = true
+		shared.a, shared.err = writeArchive(dir, o)
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.a
+}
+
+func writeArchive(dir string, o synth.Options) (*archive, error) {
 	m, err := synth.Generate(context.Background(), store.NewLocal(dir), o)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	kb, err := synth.MarshalPublicKeys(m.PublicKeys)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "public-keys.json"), kb, 0o644); err != nil {
+		return nil, err
+	}
+	return &archive{dir: dir, bucket: m.Bucket, m: m}, nil
+}
+
+func generateToDisk(t *testing.T, o synth.Options) *archive {
+	t.Helper()
+	a, err := writeArchive(t.TempDir(), o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	keysFile := filepath.Join(dir, "public-keys.json")
-	if err := os.WriteFile(keysFile, kb, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return &archive{dir: dir, bucket: m.Bucket, m: m, keys: loadKeysFile(t, keysFile)}
+	a.keys = loadKeysFile(t, filepath.Join(a.dir, "public-keys.json"))
+	return a
 }
 
 // loadKeysFile parses a region → list-public-keys document with the standard library only.
@@ -398,9 +439,9 @@ func gzipMembers(t *testing.T, raw []byte) int {
 }
 
 func TestCleanArchiveVerifies(t *testing.T) {
-	o := small(3)
-	o.Backfill = true
-	a := generateToDisk(t, o)
+	cp := *sharedArchive(t)
+	cp.keys = loadKeysFile(t, filepath.Join(cp.dir, "public-keys.json"))
+	a := &cp
 	for _, p := range verifyArchive(t, a) {
 		t.Errorf("%s: %s", p.key, p.what)
 	}
@@ -549,9 +590,7 @@ func errorsAs(err error, target any) bool { return errors.As(err, target) }
 // TestBackfill checks the backfill digest: a starting digest of its own chain that lists a log no
 // regular digest lists, signed with the key valid at its generation time.
 func TestBackfill(t *testing.T) {
-	o := small(3)
-	o.Backfill = true
-	a := generateToDisk(t, o)
+	a := sharedArchive(t)
 	if len(a.m.Backfill) != 1 || len(a.m.Backfill[0].LogKeys) != 1 {
 		t.Fatalf("backfill manifest %+v, want one digest with one log", a.m.Backfill)
 	}
@@ -602,7 +641,7 @@ func regionOf(digestKey string) string {
 // TestDuplicates checks that each duplicated eventID is delivered in exactly two files, with
 // identical record bytes.
 func TestDuplicates(t *testing.T) {
-	a := generateToDisk(t, small(9))
+	a := sharedArchive(t)
 	if len(a.m.Duplicates) == 0 {
 		t.Fatal("no duplicates generated")
 	}
