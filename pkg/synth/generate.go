@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -226,10 +227,15 @@ func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) 
 	if putErr != nil {
 		return nil, putErr
 	}
+	// Report the cause, not the cancellations it triggered in the other chains.
+	var first error
 	for _, err := range errs {
-		if err != nil {
-			return nil, err
+		if err != nil && (first == nil || (errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled))) {
+			first = err
 		}
+	}
+	if first != nil {
+		return nil, first
 	}
 	o := g.opts
 	m := &Manifest{

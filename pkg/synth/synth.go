@@ -1,7 +1,7 @@
 // Package synth generates a synthetic Log Archive bucket of an AWS Organization: organization-trail
 // CloudTrail log files (management, data and Insights events), hourly signed and chained CloudTrail
 // digests, VPC Flow Logs in several text formats and Route 53 Resolver query logs, all in the key
-// layouts AWS uses.
+// layouts AWS uses, for demos, tests and benchmarks.
 //
 // It promises:
 //   - Determinism: the same Options (including Seed) produce byte-identical objects, metadata and
@@ -10,12 +10,17 @@
 //     no output depends on map iteration order, and gzip runs at a fixed level with no header time.
 //   - Verifiability: every digest is signed exactly as CloudTrail signs (RSA-2048, PKCS#1 v1.5,
 //     SHA-256 over digest.StringToSign) with keys derived from the seed and published in a
-//     list-public-keys shaped document (Manifest.PublicKeys); every untampered digest verifies and
-//     every listed, untampered log file hashes to its listed value.
+//     list-public-keys shaped document (Manifest.PublicKeys, MarshalPublicKeys); two keys per region
+//     with overlapping validity, rotated in the middle of the run. Every untampered digest verifies,
+//     links to its predecessor (key, hash of the inflated bytes, signature) and lists log files that
+//     hash to the listed values.
 //   - Known ground truth: the Manifest lists every object written, counts per table, the ids of the
-//     scenario events that detections must find, and each deliberate tampering.
+//     scenario events that detections must find (see the Scenario* names), the events delivered
+//     twice, the backfill digest (Options.Backfill) and each deliberate tampering (Options.Tamper,
+//     TamperKinds), so tests assert against it rather than against the generator's internals.
 //
-// The keys are synthetic test material derived from the seed; never use them for anything else.
+// Presets name the usual sizes ("demo", "bench", "tiny"). The RSA keys are synthetic test material
+// derived from the seed (see deterministicKey); never use them for anything else.
 package synth
 
 import (
