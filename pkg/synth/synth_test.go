@@ -678,3 +678,44 @@ func TestDuplicates(t *testing.T) {
 		t.Errorf("%d duplicated events on disk, manifest lists %d", dups, len(a.m.Duplicates))
 	}
 }
+
+// failWriter fails the n-th Put with a typed error.
+type failWriter struct {
+	mu sync.Mutex
+	n  int
+}
+
+type diskFullError struct{ key string }
+
+func (e *diskFullError) Error() string { return "disk full writing " + e.key }
+
+func (f *failWriter) Put(_ context.Context, _, key string, _ []byte, _ map[string]string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		return &diskFullError{key}
+	}
+	return nil
+}
+
+func TestGenerateErrors(t *testing.T) {
+	o := small(1)
+	_, err := synth.Generate(context.Background(), &failWriter{n: 50}, o)
+	var df *diskFullError
+	if !errors.As(err, &df) {
+		t.Fatalf("Generate with a failing writer: %v, want the writer's error wrapped", err)
+	}
+	if !strings.Contains(err.Error(), "s3://") || !strings.Contains(err.Error(), df.key) {
+		t.Errorf("error %q does not name the object", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := synth.Generate(ctx, newMem(), o); !errors.Is(err, context.Canceled) {
+		t.Errorf("Generate with a cancelled context: %v, want context.Canceled", err)
+	}
+	if _, err := synth.Generate(context.Background(), nil, o); err == nil {
+		t.Error("Generate with a nil writer succeeded")
+	}
+}
