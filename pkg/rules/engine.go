@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/emf"
@@ -110,6 +111,27 @@ func resourceARNs(e *parse.CloudTrailEvent, req *filter.Requirement) bool {
 	return false
 }
 
+// lazyEval starts a filter.Eval only when a rule gets past its prefilter, so records that no rule
+// can match cost no pool round trip.
+type lazyEval struct {
+	set *filter.Set
+	msg []byte
+	ev  *filter.Eval
+}
+
+func (l *lazyEval) match(i int) bool {
+	if l.ev == nil {
+		l.ev = l.set.Begin(l.msg)
+	}
+	return l.ev.Match(i)
+}
+
+func (l *lazyEval) release() {
+	if l.ev != nil {
+		l.ev.Release()
+	}
+}
+
 type check struct {
 	get func(*parse.CloudTrailEvent) string
 	any func(*parse.CloudTrailEvent, *filter.Requirement) bool
@@ -191,6 +213,10 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 				er.checks = append(er.checks, check{any: resourceARNs, req: req})
 			}
 		}
+		// Cheap checks first: a set of strings before globs and regexes.
+		sort.SliceStable(er.checks, func(a, b int) bool {
+			return er.checks[a].req.ExactOnly() && !er.checks[b].req.ExactOnly()
+		})
 		if !indexed {
 			e.ctAlways = append(e.ctAlways, i)
 		}
@@ -202,8 +228,8 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 // appends a Finding per match to dst.
 func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Finding, error) {
 	var errs []error
-	ev := e.set.Begin(rec.Raw)
-	defer ev.Release()
+	ev := lazyEval{set: e.set, msg: rec.Raw}
+	defer ev.release()
 	if rec.Source == parse.SourceCloudTrail && rec.CloudTrail != nil {
 		// Merge the always-run list with the rules indexed under this eventName, in rule order.
 		a, b := e.ctAlways, e.byEventName[rec.CloudTrail.EventName]
@@ -217,20 +243,20 @@ func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Findi
 			} else {
 				i, b = b[0], b[1:]
 			}
-			dst = e.eval(ev, i, rec, lin, dst, true, &errs)
+			dst = e.eval(&ev, i, rec, lin, dst, true, &errs)
 		}
 		// Indexed rules not listed for this eventName cannot match; they have no default value.
 	} else {
 		for i, r := range e.rules {
 			if r.AppliesTo(rec.Source) {
-				dst = e.eval(ev, i, rec, lin, dst, false, &errs)
+				dst = e.eval(&ev, i, rec, lin, dst, false, &errs)
 			}
 		}
 	}
 	return dst, errors.Join(errs...)
 }
 
-func (e *Engine) eval(ev *filter.Eval, i int, rec *parse.Record, lin Lineage, dst []Finding, typed bool, errs *[]error) []Finding {
+func (e *Engine) eval(ev *lazyEval, i int, rec *parse.Record, lin Lineage, dst []Finding, typed bool, errs *[]error) []Finding {
 	r := e.rules[i]
 	matched := true
 	if typed {
@@ -241,7 +267,7 @@ func (e *Engine) eval(ev *filter.Eval, i int, rec *parse.Record, lin Lineage, ds
 			}
 		}
 	}
-	matched = matched && ev.Match(i)
+	matched = matched && ev.match(i)
 	if !matched && r.Transform.Definition().DefaultValue == nil {
 		return dst // the common case: nothing to publish, nothing to report
 	}
