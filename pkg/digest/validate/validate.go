@@ -250,6 +250,7 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 	bucket := t.id.Bucket
 	initial := keys
 	visited := map[string]bool{}
+	seen := map[string]bool{} // bucket/key fetched in this pass
 	pf := newPrefetcher(ctx, v.opts.Store, v.opts.Prefetch)
 	defer pf.close()
 	pos := len(keys) // keys[:pos] are still listed (aws-cli pops from the end)
@@ -285,6 +286,20 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if seen[bucket+"/"+key] {
+			// Only a chain that links back to itself gets here; aws-cli would loop forever.
+			dr := &DigestResult{Bucket: bucket, Key: key, Backfill: backfill, Class: digest.ClassInconsistent,
+				Reason: "digest chain links back to a digest already validated"}
+			t.count(dr)
+			t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
+			l, ok := popOlder(key)
+			key, succ = "", nil
+			if ok {
+				key = l.key
+			}
+			continue
+		}
+		seen[bucket+"/"+key] = true
 		v.digests.Add(1)
 		if bucket == t.id.Bucket {
 			visited[key] = true

@@ -588,3 +588,101 @@ func TestChainRestartGap(t *testing.T) {
 		t.Errorf("gaps %+v", res.Gaps)
 	}
 }
+
+// TestListingRange ports test_returns_digests_in_range: keys dated up to end+1h are kept; keys before
+// start, after end+1h, of other trails, other source regions and bogus keys are dropped; ascending.
+func TestListingRange(t *testing.T) {
+	f := newFx(t)
+	ctx := context.Background()
+	end := fxStart.Add(10 * time.Hour)
+	put := func(id digest.ChainID, at time.Time) string {
+		k := id.Key(at)
+		if err := f.st.Put(ctx, "1", k, []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	keep := []string{put(f.chain, fxStart), put(f.chain, fxStart.Add(5*time.Hour)), put(f.chain, end.Add(time.Hour))}
+	put(f.chain, fxStart.Add(-24*time.Hour))
+	put(f.chain, end.Add(24*time.Hour))
+	other := f.chain
+	other.Trail = "foo_bar" // a name that starts like ours
+	put(other, fxStart.Add(time.Hour))
+	other = f.chain
+	other.SourceRegion = "us-east-2"
+	put(other, fxStart.Add(time.Hour))
+	f.st.Put(ctx, "1", f.chain.RegionPrefix()+"/2014/08/10/bogus.json.gz", []byte("x"), nil)
+	bf := strings.TrimSuffix(f.chain.Key(fxStart.Add(2*time.Hour)), ".json.gz") + "_backfill.json.gz"
+	f.st.Put(ctx, "1", bf, []byte("x"), nil)
+
+	v, _ := New(Options{Store: f.st, Keys: f.keys, Start: fxStart, End: end})
+	std, bfl, err := v.listChain(ctx, f.chain, "1", fxStart, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range std {
+		got = append(got, l.key)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(keep) {
+		t.Errorf("standard keys:\n%v\nwant\n%v", got, keep)
+	}
+	if len(bfl) != 1 || bfl[0].key != bf {
+		t.Errorf("backfill keys %v", bfl)
+	}
+}
+
+// TestTrailNameWithUnderscore: trail names may contain "_" and "."; keys are parsed structurally.
+func TestTrailNameWithUnderscore(t *testing.T) {
+	f := newFx(t)
+	f.chain.Trail = "my_trail.v2"
+	f.scenario([]string{"gap", "link", "link"}, 1, false)
+	_, eout, res, rc := f.run(nil, false)
+	if rc != 0 || res.Counts.ValidDigests != 3 || res.Counts.ValidLogs != 3 {
+		t.Fatalf("rc %d counts %+v stderr %q", rc, res.Counts, eout)
+	}
+}
+
+// TestDigestTrailingData: bytes after a digest's gzip member are ignored by aws-cli; we keep the
+// digest valid and warn (shown with --verbose).
+func TestDigestTrailingData(t *testing.T) {
+	f := newFx(t)
+	b := f.scenario([]string{"gap"}, 0, false)
+	appendFile(t, f.st.Path("1", b[0].key), gz([]byte(`{"forged":true}`)))
+	_, eout, res, rc := f.run(nil, true)
+	if rc != 0 || res.Counts.ValidDigests != 1 || res.Counts.Warnings != 1 {
+		t.Fatalf("rc %d counts %+v", rc, res.Counts)
+	}
+	if !strings.Contains(eout, "\tWARNING: trailing_data: ") {
+		t.Errorf("stderr %q", eout)
+	}
+	if _, _, _, rc := f.run(func(o *Options) {}, false); rc != 0 {
+		t.Errorf("rc %d", rc)
+	}
+	if ExitCode([]*ChainResult{res}, true) != ExitIncomplete {
+		t.Errorf("strict exit code %d", ExitCode([]*ChainResult{res}, true))
+	}
+}
+
+// TestSelfLinkTerminates: a digest whose back link names itself must not loop.
+func TestSelfLinkTerminates(t *testing.T) {
+	f := newFx(t)
+	b := f.scenario([]string{"gap"}, 0, false)
+	d := *b[0].d
+	d.PreviousDigestS3Bucket, d.PreviousDigestS3Object = sp("1"), sp(b[0].key)
+	d.PreviousDigestHashValue, d.PreviousDigestHashAlgorithm, d.PreviousDigestSignature = sp("00"), sp("SHA-256"), sp("00")
+	f.put("1", b[0].key, &d, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _, res, rc := f.run(nil, false)
+		if rc != ExitInvalid || res.Counts.InvalidDigests == 0 {
+			t.Errorf("rc %d counts %+v", rc, res.Counts)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("traversal did not terminate")
+	}
+}
