@@ -433,6 +433,7 @@ func TestReject(t *testing.T) {
 func TestAcceptEdges(t *testing.T) {
 	for _, p := range []string{
 		strings.Repeat("a", MaxPatternLength),
+		strings.Repeat("é", MaxPatternLength), // characters, not bytes
 		`{ $.a = %x% || $.b = %y% }`,
 		`{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}`,
 		`{ $.a = 1e2147483647 }`,

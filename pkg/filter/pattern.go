@@ -3,6 +3,7 @@ package filter
 import (
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // MaxPatternLength is the longest filter pattern CloudWatch Logs accepts (§1).
@@ -66,8 +67,8 @@ func MustCompile(pattern string) *Pattern {
 }
 
 func compile(s string) (*Pattern, error) {
-	if len(s) > MaxPatternLength {
-		return nil, errAt(ErrLimit, MaxPatternLength, "filter pattern is %d characters long; the maximum is %d", len(s), MaxPatternLength)
+	if n := utf8.RuneCountInString(s); n > MaxPatternLength {
+		return nil, errAt(ErrLimit, -1, "filter pattern is %d characters long; the maximum is %d", n, MaxPatternLength)
 	}
 	p := &Pattern{text: s}
 	start, end := 0, len(s)

@@ -191,7 +191,11 @@ func NewTransform(p *Pattern, t MetricTransformation, system []string) (*Transfo
 		}
 		return ref{}, terr("%s %s must be a valid number or field reference", what, text)
 	}
-	if f, err := strconv.ParseFloat(t.MetricValue, 64); err == nil {
+	if d, ok := looseNumber(t.MetricValue); ok {
+		f := d.toFloat()
+		if math.IsInf(f, 0) {
+			return nil, terr("metric value %s is out of range", t.MetricValue)
+		}
 		tr.literal = &f
 	} else {
 		r, err := compileRef("metric value", t.MetricValue)

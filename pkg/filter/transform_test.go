@@ -163,6 +163,9 @@ func TestTransformReject(t *testing.T) {
 		{"bad name", json, with(func(m *MetricTransformation) { m.MetricName = "a:b" }), nil},
 		{"empty namespace", json, with(func(m *MetricTransformation) { m.MetricNamespace = "" }), nil},
 		{"garbage value", json, with(func(m *MetricTransformation) { m.MetricValue = "one" }), nil},
+		{"NaN value", json, with(func(m *MetricTransformation) { m.MetricValue = "NaN" }), nil},
+		{"hex value", json, with(func(m *MetricTransformation) { m.MetricValue = "0x10" }), nil},
+		{"huge value", json, with(func(m *MetricTransformation) { m.MetricValue = "1e999" }), nil},
 		{"bad system field", json, ok, []string{"@aws.partition"}},
 	}
 	for _, c := range cases {
