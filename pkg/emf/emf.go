@@ -60,6 +60,26 @@ type Options struct {
 	// StorageResolution, when 1, marks metrics as high resolution; 0 leaves the default (60).
 	// Aggregation stays per minute either way.
 	StorageResolution int
+	// MaxAge and MaxFuture bound sample timestamps relative to Now: CloudWatch drops EMF metrics
+	// older than two weeks or more than two hours ahead, so such samples (a backfill of old logs)
+	// are counted in Stats().Dropped instead of written. Zero means DefaultMaxAge and
+	// DefaultMaxFuture; negative disables the check.
+	MaxAge, MaxFuture time.Duration
+	// Now is the clock for MaxAge and MaxFuture; default time.Now.
+	Now func() time.Time
+}
+
+// CloudWatch's acceptance window for metric timestamps.
+const (
+	DefaultMaxAge    = 14 * 24 * time.Hour
+	DefaultMaxFuture = 2 * time.Hour
+)
+
+// Stats are the aggregator's counters since it was created.
+type Stats struct {
+	Added   int64 // samples accepted
+	Dropped int64 // samples outside the timestamp window
+	Written int64 // documents written
 }
 
 // Aggregator collects samples between flushes. It is safe for concurrent use.
@@ -70,6 +90,7 @@ type Aggregator struct {
 	// groups are keyed by minute, namespace and the canonical dimension text.
 	groups map[groupKey]*group
 	buf    bytes.Buffer
+	stats  Stats
 }
 
 type groupKey struct {
@@ -90,7 +111,23 @@ type series struct {
 
 // New returns an aggregator that writes documents to w.
 func New(w io.Writer, opts Options) *Aggregator {
+	if opts.MaxAge == 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	if opts.MaxFuture == 0 {
+		opts.MaxFuture = DefaultMaxFuture
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	return &Aggregator{opts: opts, w: w, groups: map[groupKey]*group{}}
+}
+
+// Stats returns the counters.
+func (a *Aggregator) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.stats
 }
 
 // ErrInvalidDatum wraps the reason a sample was refused.
@@ -129,6 +166,13 @@ func (a *Aggregator) Add(d Datum) error {
 	if d.Name == "_aws" {
 		return fmt.Errorf("%w: metric name _aws is reserved", ErrInvalidDatum)
 	}
+	if now := a.opts.Now(); (a.opts.MaxAge > 0 && d.Time.Before(now.Add(-a.opts.MaxAge))) ||
+		(a.opts.MaxFuture > 0 && d.Time.After(now.Add(a.opts.MaxFuture))) {
+		a.mu.Lock()
+		a.stats.Dropped++
+		a.mu.Unlock()
+		return nil
+	}
 	minute := d.Time.Unix()
 	minute -= ((minute % 60) + 60) % 60
 	k := groupKey{minute: minute, namespace: d.Namespace, dims: key.String()}
@@ -150,6 +194,7 @@ func (a *Aggregator) Add(d Datum) error {
 		g.metrics[d.Name] = s
 	}
 	s.values = append(s.values, d.Value)
+	a.stats.Added++
 	return nil
 }
 
@@ -244,6 +289,7 @@ func (a *Aggregator) writeGroup(b *bytes.Buffer, k groupKey, g *group) {
 }
 
 func (a *Aggregator) writeDoc(b *bytes.Buffer, k groupKey, g *group, names []string, off int) {
+	a.stats.Written++
 	b.WriteString(`{"_aws":{"Timestamp":`)
 	b.WriteString(strconv.FormatInt(k.minute*1000, 10))
 	b.WriteString(`,"CloudWatchMetrics":[{"Namespace":`)

@@ -99,7 +99,7 @@ func parseDocs(t *testing.T, out []byte) []doc {
 
 func TestGoldenOrgTrail(t *testing.T) {
 	var out bytes.Buffer
-	a := New(&out, Options{})
+	a := New(&out, Options{Now: func() time.Time { return t0 }})
 	add := func(d Datum) {
 		if err := a.Add(d); err != nil {
 			t.Fatal(err)
@@ -139,7 +139,7 @@ func TestGoldenOrgTrail(t *testing.T) {
 
 func TestGoldenSplitsAtLimits(t *testing.T) {
 	var out bytes.Buffer
-	a := New(&out, Options{})
+	a := New(&out, Options{Now: func() time.Time { return t0 }})
 	// 150 samples of one metric and 101 metrics with one sample each in the same group.
 	for i := 0; i < 150; i++ {
 		_ = a.Add(Datum{Time: t0, Namespace: "N", Name: "busy", Value: float64(i % 3)})
@@ -196,13 +196,13 @@ type failWriter struct{}
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestFlushErrorAndRun(t *testing.T) {
-	a := New(failWriter{}, Options{})
+	a := New(failWriter{}, Options{Now: func() time.Time { return t0 }})
 	_ = a.Add(Datum{Time: t0, Namespace: "n", Name: "x", Value: 1})
 	if err := a.Flush(); err == nil {
 		t.Error("write error not reported")
 	}
 	var out bytes.Buffer
-	b := New(&out, Options{})
+	b := New(&out, Options{Now: func() time.Time { return t0 }})
 	_ = b.Add(Datum{Time: t0, Namespace: "n", Name: "x", Value: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -211,5 +211,24 @@ func TestFlushErrorAndRun(t *testing.T) {
 	}
 	if len(parseDocs(t, out.Bytes())) != 1 {
 		t.Errorf("Run did not flush on cancel: %q", out.String())
+	}
+}
+
+func TestTimestampWindow(t *testing.T) {
+	var out bytes.Buffer
+	a := New(&out, Options{Now: func() time.Time { return t0 }})
+	for _, ts := range []time.Time{t0.Add(-15 * 24 * time.Hour), t0.Add(3 * time.Hour), t0.Add(-13 * 24 * time.Hour), t0.Add(time.Hour)} {
+		if err := a.Add(Datum{Time: ts, Namespace: "n", Name: "x", Value: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = a.Flush()
+	if s := a.Stats(); s.Added != 2 || s.Dropped != 2 || s.Written != 2 {
+		t.Errorf("stats %+v, want 2 added, 2 dropped, 2 documents", s)
+	}
+	all := New(&out, Options{Now: func() time.Time { return t0 }, MaxAge: -1, MaxFuture: -1})
+	_ = all.Add(Datum{Time: t0.Add(-400 * 24 * time.Hour), Namespace: "n", Name: "x", Value: 1})
+	if all.Stats().Added != 1 {
+		t.Error("window not disabled")
 	}
 }

@@ -73,7 +73,7 @@ func BenchmarkEngine(b *testing.B) {
 		opts EngineOptions
 	}{{"rules", EngineOptions{}}, {"rules-no-prefilter", EngineOptions{NoPrefilter: true}}} {
 		b.Run(mode.name, func(b *testing.B) {
-			agg := emf.New(io.Discard, emf.Options{})
+			agg := emf.New(io.Discard, emf.Options{MaxAge: -1, MaxFuture: -1})
 			e := NewEngine(set, agg, mode.opts)
 			var findings []Finding
 			b.ReportAllocs()
@@ -103,7 +103,7 @@ func BenchmarkRulesVsParse(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := NewEngine(set, emf.New(io.Discard, emf.Options{}), EngineOptions{})
+	e := NewEngine(set, emf.New(io.Discard, emf.Options{MaxAge: -1, MaxFuture: -1}), EngineOptions{})
 	var recs []parse.Record
 	var findings []Finding
 	var parseTime, ruleTime time.Duration

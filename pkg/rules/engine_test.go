@@ -60,7 +60,7 @@ func corpus(tb testing.TB) ([]*parse.Record, []Lineage) {
 func runEngine(t *testing.T, set *Set, opts EngineOptions, recs []*parse.Record, lins []Lineage) ([]Finding, []byte) {
 	t.Helper()
 	var out bytes.Buffer
-	agg := emf.New(&out, emf.Options{})
+	agg := emf.New(&out, emf.Options{MaxAge: -1, MaxFuture: -1})
 	e := NewEngine(set, agg, opts)
 	var findings []Finding
 	for i, r := range recs {
@@ -122,7 +122,7 @@ func TestEngineFinding(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	agg := emf.New(&out, emf.Options{})
+	agg := emf.New(&out, emf.Options{MaxAge: -1, MaxFuture: -1})
 	e := NewEngine(set, agg, EngineOptions{})
 	event := `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/elevated-security-role/alice","accountId":"123456789012"},` +
 		`"eventTime":"2026-09-16T08:30:12Z","eventSource":"signin.amazonaws.com","eventName":"SwitchRole","awsRegion":"eu-west-1",` +
@@ -177,7 +177,7 @@ func TestEngineOtherSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	agg := emf.New(&out, emf.Options{})
+	agg := emf.New(&out, emf.Options{MaxAge: -1, MaxFuture: -1})
 	now := time.Date(2026, 1, 1, 0, 0, 30, 0, time.UTC)
 	e := NewEngine(set, agg, EngineOptions{Now: func() time.Time { return now }})
 	flow := &parse.Record{Source: parse.SourceVPCFlow,
@@ -215,7 +215,7 @@ func TestEngineConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	want, _ := runEngine(t, set, EngineOptions{}, recs, lins)
-	agg := emf.New(io.Discard, emf.Options{})
+	agg := emf.New(io.Discard, emf.Options{MaxAge: -1, MaxFuture: -1})
 	e := NewEngine(set, agg, EngineOptions{})
 	const workers = 4
 	results := make([][]Finding, workers)
