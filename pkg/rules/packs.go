@@ -1,5 +1,7 @@
 package rules
 
+import "fmt"
+
 // The built-in packs. Patterns are copied character for character from their sources, quirks
 // included: CIS 4.1 and 4.13 mix || and && without parentheses, and since && binds tighter, their
 // trailing conditions apply only to the last/first alternative. We keep them exact because CIS
@@ -93,4 +95,21 @@ func ElevatedRole(prefix string) Rule {
 		}},
 		Sources: []string{"cloudtrail"},
 	}
+}
+
+// Builtin returns the named built-in packs: "cis" (CIS AWS Foundations monitoring filters) and
+// "elevated-role" (the SwitchRole alarm rule with the given prefix).
+func Builtin(names []string, prefix string) ([]Rule, error) {
+	var out []Rule
+	for _, n := range names {
+		switch n {
+		case "cis":
+			out = append(out, CIS("")...)
+		case "elevated-role":
+			out = append(out, ElevatedRole(prefix))
+		default:
+			return nil, fmt.Errorf("rules: unknown built-in pack %q (want cis or elevated-role)", n)
+		}
+	}
+	return out, nil
 }

@@ -203,6 +203,10 @@ func compileRule(r Rule, i int, defaults []parse.Source) (*Compiled, error) {
 			if _, dup := mt.Dimensions[d.Key]; dup {
 				return nil, fail("MetricTransformations[0].Dimensions", fmt.Errorf("dimension %q given twice", d.Key))
 			}
+			// EMF documents carry dimension values and metric values side by side as members.
+			if d.Key == t.MetricName || d.Key == "_aws" {
+				return nil, fail("MetricTransformations[0].Dimensions", fmt.Errorf("dimension %q cannot be named like the metric or _aws in EMF output", d.Key))
+			}
 			mt.Dimensions[d.Key] = d.Value
 		}
 	}

@@ -78,6 +78,10 @@ func TestCompileErrors(t *testing.T) {
 		{mod(func(r *Rule) { r.MetricTransformations[0].Unit = "Widgets" }), "MetricTransformations[0]"},
 		{mod(func(r *Rule) { r.Sources = []string{"cloudtrial"} }), "Sources"},
 		{mod(func(r *Rule) { r.Sources = []string{"digest"} }), "Sources"},
+		{mod(func(r *Rule) {
+			r.FilterPattern = "{ $.a = 1 }"
+			r.MetricTransformations[0].Dimensions = []Dimension{{"m", "$.a"}}
+		}), "MetricTransformations[0].Dimensions"},
 	}
 	for _, c := range cases {
 		_, err := Compile([]Rule{c.rule}, Options{})
@@ -194,5 +198,18 @@ func TestElevatedRoleRule(t *testing.T) {
 	}
 	if p.Match(mk("AssumeRole", "arn:aws:sts::123456789012:assumed-role/elevated-security-role/alice")) {
 		t.Error("AssumeRole should not match")
+	}
+}
+
+func TestBuiltin(t *testing.T) {
+	rules, err := Builtin([]string{"cis", "elevated-role"}, "dev")
+	if err != nil || len(rules) != 16 || rules[15].MetricTransformations[0].MetricName != "dev-switch-elevated-count" {
+		t.Fatalf("Builtin: %d rules, %v", len(rules), err)
+	}
+	if _, err := Compile(rules, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Builtin([]string{"nist"}, ""); err == nil {
+		t.Error("unknown pack accepted")
 	}
 }
