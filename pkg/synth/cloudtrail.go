@@ -480,9 +480,9 @@ var templates = []template{
 		return rec
 	}},
 	{weight: 1, build: func(c *chain, t time.Time) *ctRecord {
-		rec := c.newRecord(t, c.pickActor(t, false), "s3.amazonaws.com", "PutBucketPolicy", false)
-		pol := `{"Version":"2012-10-17","Statement":[{"Sid":"DenyInsecureTransport","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::` + c.appBucket + `","arn:aws:s3:::` + c.appBucket + `/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}`
-		rec.RequestParameters = obj("bucketPolicy", json.RawMessage(pol), "bucketName", c.appBucket, "Host", c.appBucket+".s3."+c.region+".amazonaws.com", "policy", "")
+		rec := c.newRecord(t, c.pickActor(t, false), "s3.amazonaws.com", "PutBucketTagging", false)
+		rec.RequestParameters = obj("bucketName", c.appBucket, "Host", c.appBucket+".s3."+c.region+".amazonaws.com", "tagging", "",
+			"Tagging", obj("xmlns", "http://s3.amazonaws.com/doc/2006-03-01/", "TagSet", obj("Tag", obj("Key", "cost-center", "Value", "cc-"+c.r.digits(4)))))
 		rec.Resources = []resource{{AccountID: c.acct.ID, Type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::" + c.appBucket}}
 		return rec
 	}},
@@ -604,7 +604,7 @@ var templates = []template{
 	// Console sign-ins: with and without MFA, and the occasional failure.
 	{weight: 2, global: true, build: func(c *chain, t time.Time) *ctRecord {
 		u := pick(c.r, c.p.users[:2])
-		mfa := c.r.chance(0.7)
+		mfa := c.r.chance(0.9)
 		rec := c.consoleLogin(t, c.iamUser(u, t, false), c.r.publicIP(), mfa, c.r.chance(0.1), false)
 		return rec
 	}},

@@ -195,6 +195,21 @@ func TestScenarioEvents(t *testing.T) {
 		{synth.ScenarioSecurityGroup, 3, func(r map[string]any) bool {
 			return str(r, "eventSource") == "ec2.amazonaws.com" && strings.Contains(str(r, "eventName"), "SecurityGroup")
 		}},
+		{synth.ScenarioUnauthorized, 2, func(r map[string]any) bool {
+			return strings.HasSuffix(str(r, "errorCode"), "UnauthorizedOperation") || strings.HasPrefix(str(r, "errorCode"), "AccessDenied")
+		}},
+		{synth.ScenarioCloudTrailChange, 1, eventIn("cloudtrail.amazonaws.com", "CreateTrail", "UpdateTrail", "DeleteTrail", "StartLogging", "StopLogging")},
+		{synth.ScenarioKMSKeyDisable, 2, eventIn("kms.amazonaws.com", "DisableKey", "ScheduleKeyDeletion")},
+		{synth.ScenarioS3BucketPolicy, 1, eventIn("s3.amazonaws.com", "PutBucketPolicy", "PutBucketAcl", "DeleteBucketPolicy")},
+		{synth.ScenarioConfigChange, 1, eventIn("config.amazonaws.com", "StopConfigurationRecorder", "DeleteDeliveryChannel")},
+		{synth.ScenarioNACLChange, 1, eventIn("ec2.amazonaws.com", "CreateNetworkAcl", "CreateNetworkAclEntry", "ReplaceNetworkAclEntry")},
+		{synth.ScenarioGatewayChange, 2, eventIn("ec2.amazonaws.com", "CreateInternetGateway", "AttachInternetGateway")},
+		{synth.ScenarioRouteTableChange, 1, eventIn("ec2.amazonaws.com", "CreateRoute", "ReplaceRoute")},
+		{synth.ScenarioVPCChange, 2, eventIn("ec2.amazonaws.com", "ModifyVpcAttribute", "CreateVpcPeeringConnection")},
+		{synth.ScenarioOrganizations, 1, eventIn("organizations.amazonaws.com", "LeaveOrganization")},
+	}
+	if len(tests) != len(synth.Scenarios()) {
+		t.Errorf("%d scenarios checked, %d defined", len(tests), len(synth.Scenarios()))
 	}
 	for _, tc := range tests {
 		evs := a.m.Events(tc.scenario)
@@ -212,6 +227,12 @@ func TestScenarioEvents(t *testing.T) {
 				t.Errorf("%s: record %s does not fit: %v", tc.scenario, ev.EventID, r)
 			}
 		}
+	}
+}
+
+func eventIn(source string, names ...string) func(map[string]any) bool {
+	return func(r map[string]any) bool {
+		return r["eventSource"] == source && slices.Contains(names, r["eventName"].(string))
 	}
 }
 

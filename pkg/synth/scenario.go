@@ -15,7 +15,26 @@ const (
 	ScenarioSecurityGroup      = "security-group-change" // AuthorizeSecurityGroupIngress 0.0.0.0/0:22, RevokeSecurityGroupEgress, CreateSecurityGroup
 	ScenarioRootLogin          = "root-console-login"    // root signs in
 	ScenarioRootUsage          = "root-api-call"         // root creates an access key
+	ScenarioUnauthorized       = "unauthorized-api-call" // the elevated session probes and is refused
+	ScenarioCloudTrailChange   = "cloudtrail-config-change"
+	ScenarioKMSKeyDisable      = "kms-key-disable-or-delete"
+	ScenarioS3BucketPolicy     = "s3-bucket-policy-change"
+	ScenarioConfigChange       = "aws-config-change"
+	ScenarioNACLChange         = "nacl-change"
+	ScenarioGatewayChange      = "network-gateway-change"
+	ScenarioRouteTableChange   = "route-table-change"
+	ScenarioVPCChange          = "vpc-change"
+	ScenarioOrganizations      = "organizations-change" // prod tries to leave the organization
 )
+
+// Scenarios lists every scenario name; together they trigger each CIS AWS Foundations v3.0
+// monitoring filter (4.1-4.15) and the elevated-role alarm at least once.
+func Scenarios() []string {
+	return []string{ScenarioFailedConsoleLogin, ScenarioConsoleLoginNoMFA, ScenarioSwitchRole, ScenarioIAMPolicyChange,
+		ScenarioSecurityGroup, ScenarioRootLogin, ScenarioRootUsage, ScenarioUnauthorized, ScenarioCloudTrailChange,
+		ScenarioKMSKeyDisable, ScenarioS3BucketPolicy, ScenarioConfigChange, ScenarioNACLChange, ScenarioGatewayChange,
+		ScenarioRouteTableChange, ScenarioVPCChange, ScenarioOrganizations}
+}
 
 // ElevatedRoleName is the role the scenario switches into.
 const ElevatedRoleName = "elevated-security-role"
@@ -116,6 +135,45 @@ func (c *chain) plantScenario() []planted {
 		rec.RequestParameters = obj("groupId", sg, "ipPermissions", obj("items", arr(obj("ipProtocol", "-1", "ipRanges", obj("items", arr(obj("cidrIp", "0.0.0.0/0")))))))
 		rec.ResponseElements = obj("requestId", rec.RequestID, "_return", true)
 		add(ScenarioSecurityGroup, rec)
+	}
+
+	// The rest of the elevated session: every other control the CIS monitoring filters watch.
+	type call struct {
+		scenario, source, name string
+		params                 json.RawMessage
+		errCode, errMsg        string
+	}
+	igw, rtb, acl := "igw-0"+c.r.hex(16), "rtb-0"+c.r.hex(16), "acl-0"+c.r.hex(16)
+	kmsKey := c.arnOf("kms", "key/"+c.kmsKey)
+	calls := []call{
+		{ScenarioUnauthorized, "ec2.amazonaws.com", "DescribeInstances", obj("maxResults", 1000), "Client.UnauthorizedOperation", "You are not authorized to perform this operation."},
+		{ScenarioUnauthorized, "secretsmanager.amazonaws.com", "GetSecretValue", obj("secretId", "prod/db/password"), "AccessDenied", "User is not authorized to perform: secretsmanager:GetSecretValue"},
+		{ScenarioCloudTrailChange, "cloudtrail.amazonaws.com", "StopLogging", obj("name", "arn:aws:cloudtrail:"+c.region+":"+c.acct.ID+":trail/prod-local-trail"), "", ""},
+		{ScenarioKMSKeyDisable, "kms.amazonaws.com", "DisableKey", obj("keyId", kmsKey), "", ""},
+		{ScenarioKMSKeyDisable, "kms.amazonaws.com", "ScheduleKeyDeletion", obj("keyId", kmsKey, "pendingWindowInDays", 7), "", ""},
+		{ScenarioS3BucketPolicy, "s3.amazonaws.com", "PutBucketPolicy", obj("bucketName", c.appBucket, "Host", c.appBucket+".s3."+c.region+".amazonaws.com",
+			"bucketPolicy", json.RawMessage(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::`+c.appBucket+`/*"}]}`), "policy", ""), "", ""},
+		{ScenarioConfigChange, "config.amazonaws.com", "StopConfigurationRecorder", obj("configurationRecorderName", "default"), "", ""},
+		{ScenarioNACLChange, "ec2.amazonaws.com", "CreateNetworkAclEntry", obj("networkAclId", acl, "ruleNumber", 90, "egress", false, "ruleAction", "allow", "icmpTypeCode", obj(), "portRange", obj("from", 0, "to", 65535), "aclProtocol", "-1", "cidrBlock", "0.0.0.0/0"), "", ""},
+		{ScenarioGatewayChange, "ec2.amazonaws.com", "CreateInternetGateway", obj(), "", ""},
+		{ScenarioGatewayChange, "ec2.amazonaws.com", "AttachInternetGateway", obj("internetGatewayId", igw, "vpcId", c.vpc), "", ""},
+		{ScenarioRouteTableChange, "ec2.amazonaws.com", "CreateRoute", obj("routeTableId", rtb, "destinationCidrBlock", "0.0.0.0/0", "gatewayId", igw), "", ""},
+		{ScenarioVPCChange, "ec2.amazonaws.com", "ModifyVpcAttribute", obj("vpcId", c.vpc, "enableDnsHostnames", obj("value", true)), "", ""},
+		{ScenarioVPCChange, "ec2.amazonaws.com", "CreateVpcPeeringConnection", obj("vpcId", c.vpc, "peerVpcId", "vpc-0"+c.r.hex(16), "peerOwnerId", "999988887777"), "", ""},
+		{ScenarioOrganizations, "organizations.amazonaws.com", "LeaveOrganization", nil, "AccessDeniedException", "You don't have permissions to access this resource."},
+	}
+	for i, cl := range calls {
+		t := at(0.50, time.Duration(i)*53*time.Second)
+		rec := c.newRecord(t, elevated(t), cl.source, cl.name, cl.name == "DescribeInstances" || cl.name == "GetSecretValue")
+		rec.RequestParameters = cl.params
+		rec.ErrorCode, rec.ErrorMessage = cl.errCode, cl.errMsg
+		if cl.errCode == "" && cl.source == "ec2.amazonaws.com" {
+			rec.ResponseElements = obj("requestId", rec.RequestID, "_return", true)
+		}
+		if cl.name == "CreateInternetGateway" {
+			rec.ResponseElements = obj("requestId", rec.RequestID, "internetGateway", obj("internetGatewayId", igw, "attachmentSet", obj(), "tagSet", obj()))
+		}
+		add(cl.scenario, rec)
 	}
 
 	// Root: a console sign-in with MFA, then an access key for root.
