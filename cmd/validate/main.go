@@ -47,7 +47,7 @@ type flags struct {
 	local, publicKeys, output, html                              string
 	expectRecent                                                 time.Duration
 	workers, chainWorkers, prefetch                              int
-	progress                                                     string
+	progress, bucketOwner                                        string
 }
 
 func parseFlags(args []string, stderr io.Writer) (*flags, error) {
@@ -69,9 +69,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.html, "html", "", "also write a self-contained HTML report to this file")
 	fs.DurationVar(&f.expectRecent, "expect-recent", 0, "fail (exit 2) when a chain's newest digest ends more than this before the end time (head truncation)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 2 on warnings and on gaps other than chain restarts")
-	fs.IntVar(&f.workers, "workers", 0, "log files fetched and hashed at once (default 4×CPUs)")
+	fs.IntVar(&f.workers, "workers", 0, "log files fetched and hashed at once (default max(32, 4×CPUs))")
 	fs.IntVar(&f.chainWorkers, "chain-workers", 0, "chains validated at once (default 4)")
 	fs.IntVar(&f.prefetch, "prefetch", 0, "digests fetched ahead per chain (default 8)")
+	fs.StringVar(&f.bucketOwner, "expected-bucket-owner", "", "account id that must own the bucket (sent with every S3 request)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -162,7 +163,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if err != nil {
 			return fail(err)
 		}
-		st = store.NewS3(awsconfig.NewS3(c), store.S3Options{})
+		st = store.NewS3(awsconfig.NewS3(c), store.S3Options{ExpectedBucketOwner: f.bucketOwner})
 	}
 	if f.publicKeys != "" {
 		fk, err := digest.LoadKeysFile(f.publicKeys)

@@ -32,8 +32,8 @@ type Options struct {
 	Keys  digest.KeySource
 	// Start and End bound the validated range (End defaults to Now).
 	Start, End time.Time
-	// LogWorkers bounds log files fetched and hashed at once, across chains. Default 4×GOMAXPROCS
-	// (fetching from S3 is mostly waiting).
+	// LogWorkers bounds log files fetched and hashed at once, across chains. Default
+	// max(32, 4×GOMAXPROCS): fetching from S3 is mostly waiting, and hashing is bounded by the CPUs anyway.
 	LogWorkers int
 	// Prefetch bounds digests fetched ahead of the traversal, per chain. Default 8.
 	Prefetch int
@@ -73,7 +73,7 @@ func (o *Options) defaults() error {
 		return errors.New("Invalid time range specified: start-time must occur before end-time")
 	}
 	if o.LogWorkers <= 0 {
-		o.LogWorkers = 4 * runtime.GOMAXPROCS(0)
+		o.LogWorkers = max(32, 4*runtime.GOMAXPROCS(0))
 	}
 	if o.Prefetch <= 0 {
 		o.Prefetch = DefaultPrefetch
