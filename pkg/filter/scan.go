@@ -200,10 +200,8 @@ func (st *jsonState) object(i int, active []*node, depth int) (end, count int, o
 			st.buf = key
 		}
 		for _, n := range active {
-			if n.names != nil {
-				if c := n.names[string(key)]; c != nil {
-					next = append(next, c)
-				}
+			if c := n.child(key); c != nil {
+				next = append(next, c)
 			}
 			if n.wild != nil {
 				next = append(next, n.wild)

@@ -135,6 +135,9 @@ func clip(s string, n int) string {
 // all: the scanner only descends into members that some selector names.
 type node struct {
 	names map[string]*node
+	// small holds names when there are few: comparing a handful of lengths and bytes beats hashing
+	// every key of every scanned object.
+	small []namedChild
 	index map[int]*node
 	wild  *node
 	// ends lists selector ids that end at this node; parents lists wildcard selector ids whose
@@ -145,7 +148,48 @@ type node struct {
 	wildEnd bool
 }
 
+type namedChild struct {
+	name string
+	n    *node
+}
+
 func (n *node) hasChildren() bool { return n.names != nil || n.index != nil || n.wild != nil }
+
+// child returns the child for an object member's key, or nil.
+func (n *node) child(key []byte) *node {
+	if n.small != nil {
+		for _, c := range n.small {
+			if len(c.name) == len(key) && c.name == string(key) {
+				return c.n
+			}
+		}
+		return nil
+	}
+	if n.names != nil {
+		return n.names[string(key)]
+	}
+	return nil
+}
+
+const smallNames = 8
+
+func (n *node) finish() {
+	if n.names != nil && len(n.names) <= smallNames {
+		n.small = n.small[:0]
+		for name, c := range n.names {
+			n.small = append(n.small, namedChild{name, c})
+		}
+	}
+	for _, c := range n.names {
+		c.finish()
+	}
+	for _, c := range n.index {
+		c.finish()
+	}
+	if n.wild != nil {
+		n.wild.finish()
+	}
+}
 
 func buildTrie(sels []*selector) *node {
 	root := &node{}
@@ -189,5 +233,6 @@ func buildTrie(sels []*selector) *node {
 		}
 		n.ends = append(n.ends, id)
 	}
+	root.finish()
 	return root
 }
