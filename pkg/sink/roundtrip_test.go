@@ -407,11 +407,46 @@ func parseISO(t *testing.T, v any) time.Time {
 }
 
 func TestCloudTrailRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"defaults", Options{}},
+		// Spilling every 256 KiB makes the 3.4 MB partition a spool of many sorted row groups that
+		// the writer merges; small row groups make the merged file cut several.
+		{"spill-merge", Options{SpillBytes: 256 << 10, RowGroupBytes: 64 << 10}},
+		{"snappy", Options{Compression: Snappy}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testCloudTrailRoundTrip(t, tc.opts) })
+	}
+}
+
+func testCloudTrailRoundTrip(t *testing.T, opts Options) {
 	objs := cloudTrailSamples(t)
-	s, root := newLocalSink(t, Options{})
+	s, root := newLocalSink(t, opts)
 	counts := ingest(t, s, objs)
 	if err := s.Flush(context.Background()); err != nil {
 		t.Fatal(err)
+	}
+	if st := s.Stats(); st.BufferedBytes != 0 || st.OpenPartitions != 0 {
+		t.Errorf("after Flush: %d bytes in %d partitions still buffered", st.BufferedBytes, st.OpenPartitions)
+	}
+	if opts.SpillBytes > 0 {
+		if st := s.Stats(); st.Spills < 5 {
+			t.Fatalf("only %d spills with SpillBytes %d", st.Spills, opts.SpillBytes)
+		}
+		files := tableFiles(t, root, TableCloudTrail)
+		parts := map[string]bool{}
+		for _, f := range files {
+			parts[filepath.Dir(f)] = true
+		}
+		if len(files) != len(parts) {
+			t.Fatalf("%d files in %d partitions, want one per partition", len(files), len(parts))
+		}
+		groups := rowGroups(t, tableFiles(t, root, TableCloudTrail))
+		if groups < 4 {
+			t.Errorf("%d row groups with RowGroupBytes %d, want several", groups, opts.RowGroupBytes)
+		}
 	}
 	raw := map[string][]map[string]any{}
 	total := 0
@@ -803,4 +838,19 @@ func TestFindingsAndIntegrityRoundTrip(t *testing.T) {
 			c.eq("digest_end_time", r["digest_end_time"], nil)
 		}
 	}
+}
+
+// rowGroups counts the row groups of the given files.
+func rowGroups(t *testing.T, files []string) int {
+	t.Helper()
+	n := 0
+	for _, f := range files {
+		rdr, err := file.OpenParquetFile(f, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += rdr.NumRowGroups()
+		rdr.Close()
+	}
+	return n
 }

@@ -79,6 +79,11 @@ type Options struct {
 	// total past it, the largest partitions are written until the total is at most half of it.
 	// Default DefaultMemoryBudget.
 	MemoryBudget int64
+	// SpillBytes is how much a partition buffers as rows before encoding them, time-sorted and
+	// compressed, into the partition's spool (one row group); at write time the spool's row groups
+	// are merged in time order. It bounds the uncompressed memory per partition while its file
+	// grows toward TargetFileBytes. Default DefaultSpillBytes.
+	SpillBytes int64
 	// RowGroupBytes is the estimated compressed size of a row group. Default DefaultRowGroupBytes.
 	RowGroupBytes int64
 	// PageBytes is the size of the in-memory page buffer per column, i.e. the uncompressed size at
@@ -103,6 +108,7 @@ const (
 	DefaultTargetFileBytes = 128 << 20
 	DefaultMaxAge          = 5 * time.Minute
 	DefaultMemoryBudget    = 1 << 30
+	DefaultSpillBytes      = 32 << 20
 	// DefaultRowGroupBytes gives a full-size file two row groups: Athena splits work by row group,
 	// and 64 MiB groups keep per-group statistics selective without tiny column chunks.
 	DefaultRowGroupBytes = 64 << 20
@@ -120,6 +126,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MemoryBudget <= 0 {
 		o.MemoryBudget = DefaultMemoryBudget
+	}
+	if o.SpillBytes <= 0 {
+		o.SpillBytes = DefaultSpillBytes
 	}
 	if o.RowGroupBytes <= 0 {
 		o.RowGroupBytes = DefaultRowGroupBytes
@@ -181,6 +190,7 @@ type Stats struct {
 	FilesWritten           int64
 	BytesWritten           int64
 	Checkpoints            int64
+	Spills                 int64
 	BufferedBytes          int64 // estimate, now
 	OpenPartitions         int   // now
 }
@@ -191,7 +201,10 @@ type Sink struct {
 
 	mu       sync.Mutex
 	bufs     map[partKey]*buffer
-	buffered int64 // estimated bytes of all buffered rows
+	buffered int64 // estimated bytes of all buffered rows: pending rows plus spools
+	// sealed are buffers of a checkpoint that failed after BeforeCommit: they take no more rows and
+	// every later checkpoint retries them first, under the names already announced.
+	sealed []*buffer
 	ratio    map[Table]float64
 	// schemas are derived once per table: reflecting per file would dominate small files.
 	schemas map[Table]*parquet.Schema
@@ -354,9 +367,7 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 		b = &buffer{key: k, rows: &rowsOf[T]{}, created: now, spans: map[*Input]*span{}}
 		s.bufs[k] = b
 	}
-	rs := b.rows.(*rowsOf[T])
-	rs.rows = append(rs.rows, row)
-	rs.keys = append(rs.keys, sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal})
+	b.rows.(*rowsOf[T]).add(row, sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal})
 	sp := b.spans[in]
 	if sp == nil {
 		sp = &span{first: in.ordinal}
@@ -366,14 +377,25 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 	sp.last = in.ordinal
 	in.ordinal++
 	b.raw += size
+	b.pending += size
 	s.buffered += size
 	s.stats.RowsAdded++
 
 	var sel []*buffer
+	if b.pending >= s.opts.SpillBytes {
+		if err := s.spillLocked(b); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	}
 	switch {
 	case s.buffered > s.opts.MemoryBudget:
-		sel = s.largestLocked(s.opts.MemoryBudget / 2)
-	case float64(b.raw)*s.ratio[t] >= float64(s.opts.TargetFileBytes):
+		var err error
+		if sel, err = s.relieveLocked(); err != nil {
+			s.mu.Unlock()
+			return err
+		}
+	case s.estimate(b) >= float64(s.opts.TargetFileBytes):
 		sel = []*buffer{b}
 	default:
 		sel = s.dueLocked(now)
@@ -388,20 +410,56 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 	return err
 }
 
-// largestLocked picks partitions, largest first, until the rest fit in keep bytes.
-func (s *Sink) largestLocked(keep int64) []*buffer {
+// estimate is the size a buffer's file would have now: its spool plus its pending rows at the
+// table's compression ratio.
+func (s *Sink) estimate(b *buffer) float64 {
+	return float64(b.rows.spoolBytes()) + float64(b.pending)*s.ratio[b.key.table]
+}
+
+// spillLocked encodes a buffer's pending rows into its spool.
+func (s *Sink) spillLocked(b *buffer) error {
+	before := b.rows.spoolBytes()
+	if err := b.rows.spill(s.writeConfig(b)); err != nil {
+		return fmt.Errorf("sink: spill %s/%s: %w", b.key.table, b.key.partition(), err)
+	}
+	s.buffered += b.rows.spoolBytes() - before - b.pending
+	b.pending = 0
+	s.stats.Spills++
+	return nil
+}
+
+// minSpillBytes keeps the memory-budget policy from cutting tiny row groups.
+const minSpillBytes = 1 << 20
+
+// relieveLocked brings the buffered total back under the budget: first by encoding the largest
+// pending row sets into their spools (cheap, and files keep growing toward the target), then, if
+// compressed spools alone still exceed the budget, by choosing the largest partitions to write
+// until at most half the budget is left.
+func (s *Sink) relieveLocked() ([]*buffer, error) {
 	all := s.sortedBuffersLocked()
-	slices.SortStableFunc(all, func(a, b *buffer) int { return cmp.Compare(b.raw, a.raw) })
+	slices.SortStableFunc(all, func(a, b *buffer) int { return cmp.Compare(b.pending, a.pending) })
+	for _, b := range all {
+		if s.buffered <= s.opts.MemoryBudget*3/4 || b.pending < minSpillBytes {
+			break
+		}
+		if err := s.spillLocked(b); err != nil {
+			return nil, err
+		}
+	}
+	if s.buffered <= s.opts.MemoryBudget {
+		return nil, nil
+	}
+	slices.SortStableFunc(all, func(a, b *buffer) int { return cmp.Compare(b.mem(), a.mem()) })
 	var sel []*buffer
 	rest := s.buffered
 	for _, b := range all {
-		if rest <= keep {
+		if rest <= s.opts.MemoryBudget/2 {
 			break
 		}
 		sel = append(sel, b)
-		rest -= b.raw
+		rest -= b.mem()
 	}
-	return sel
+	return sel, nil
 }
 
 func (s *Sink) dueLocked(now time.Time) []*buffer {
@@ -474,7 +532,7 @@ func (s *Sink) Close(ctx context.Context) error {
 	dones, err := s.checkpointLocked(ctx, s.sortedBuffersLocked())
 	if err != nil {
 		seen := map[*Input]bool{}
-		for _, b := range s.sortedBuffersLocked() {
+		for _, b := range append(s.sortedBuffersLocked(), s.sealed...) {
 			for in := range b.spans {
 				if !seen[in] && !in.done {
 					seen[in] = true
@@ -484,6 +542,7 @@ func (s *Sink) Close(ctx context.Context) error {
 			}
 		}
 		clear(s.bufs)
+		s.sealed = nil
 		s.buffered = 0
 	}
 	s.mu.Unlock()
@@ -497,7 +556,7 @@ func (s *Sink) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.BufferedBytes = s.buffered
-	st.OpenPartitions = len(s.bufs)
+	st.OpenPartitions = len(s.bufs) + len(s.sealed)
 	return st
 }
 
@@ -530,6 +589,11 @@ func runDones(ds []done) {
 
 // checkpointLocked writes sel as one checkpoint and returns the inputs it completed.
 func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, error) {
+	if len(s.sealed) > 0 {
+		// Retry what a failed checkpoint announced, exactly: same buffers, same names.
+		sel = append(slices.Clone(s.sealed), sel...)
+		s.sealed = nil
+	}
 	if len(sel) == 0 {
 		return nil, nil
 	}
@@ -574,8 +638,17 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 	var committed []File
 	for i, b := range sel {
 		f := &cp.Files[i]
+		held := b.mem() // writing moves pending rows into the spool: account for what was counted
 		n, err := s.writeFile(ctx, b, f)
 		if err != nil {
+			// Seal this file's buffer and the ones not tried yet: their names are announced, so the
+			// retry must write exactly these rows; new rows for these partitions start new buffers.
+			for _, rest := range sel[i:] {
+				if s.bufs[rest.key] == rest {
+					delete(s.bufs, rest.key)
+				}
+				s.sealed = append(s.sealed, rest)
+			}
 			return dones, &CommitError{CheckpointID: cp.ID, Committed: committed, Err: err}
 		}
 		f.Bytes = n
@@ -588,8 +661,10 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 		s.stats.RowsWritten += f.Rows
 		s.stats.BytesWritten += n
 		s.opts.Logger.Debug("sink: file committed", "table", f.Table, "key", f.Key, "rows", f.Rows, "bytes", n)
-		delete(s.bufs, b.key)
-		s.buffered -= b.raw
+		if s.bufs[b.key] == b {
+			delete(s.bufs, b.key)
+		}
+		s.buffered -= held
 		for in := range b.spans {
 			in.open--
 			if in.open == 0 && in.ended && !in.done {
@@ -613,9 +688,7 @@ func (s *Sink) writeFile(ctx context.Context, b *buffer, f *File) (int64, error)
 		return 0, fmt.Errorf("create %s: %w", f.Key, err)
 	}
 	cw := &countingWriter{w: up}
-	rowGroupRows := int64(float64(s.opts.RowGroupBytes) / max(s.ratio[f.Table]*float64(b.raw)/float64(max(f.Rows, 1)), 1))
-	cfg := writeConfig{schema: s.schemas[f.Table], compression: s.opts.Compression, pageBytes: s.opts.PageBytes, rowGroupRows: max(rowGroupRows, 1024)}
-	if err := b.rows.write(cw, cfg); err != nil {
+	if err := b.rows.write(cw, s.writeConfig(b)); err != nil {
 		up.Abort()
 		return 0, fmt.Errorf("write %s: %w", f.Key, err)
 	}
@@ -623,6 +696,14 @@ func (s *Sink) writeFile(ctx context.Context, b *buffer, f *File) (int64, error)
 		return 0, fmt.Errorf("commit %s: %w", f.Key, err)
 	}
 	return cw.n, nil
+}
+
+// writeConfig sizes row groups from the table's learned bytes per row.
+func (s *Sink) writeConfig(b *buffer) writeConfig {
+	perRow := s.ratio[b.key.table] * float64(b.raw) / float64(max(b.rows.len(), 1))
+	rowGroupRows := int64(float64(s.opts.RowGroupBytes) / max(perRow, 1))
+	return writeConfig{schema: s.schemas[b.key.table], compression: s.opts.Compression,
+		pageBytes: s.opts.PageBytes, rowGroupRows: max(rowGroupRows, 1024)}
 }
 
 type countingWriter struct {
@@ -640,10 +721,14 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 type buffer struct {
 	key     partKey
 	rows    rowSet
-	raw     int64 // estimated bytes
+	raw     int64 // estimated bytes of every row added (for the compression ratio)
+	pending int64 // estimated bytes of the rows not yet spilled
 	created time.Time
 	spans   map[*Input]*span
 }
+
+// mem is what the buffer holds in memory: pending rows and the compressed spool.
+func (b *buffer) mem() int64 { return b.pending + b.rows.spoolBytes() }
 
 // span is the range of an input's row ordinals in a buffer: rows in two buffers never share an
 // ordinal, so (input, first, last) tells buffers apart even when they hold the same inputs.

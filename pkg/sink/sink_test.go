@@ -314,9 +314,26 @@ func TestCommitFailure(t *testing.T) {
 	root := t.TempDir()
 	fs := &failingStore{Store: store.NewLocal(root)}
 	fs.fail = func(key string) bool { return strings.HasPrefix(key, "integrity/") }
-	s, err := New(Options{Dest: store.Location{Store: fs, Bucket: "lake"}})
+	// SpillBytes 1 spools every row: the retry must re-send a closed spool.
+	s, err := New(Options{Dest: store.Location{Store: fs, Bucket: "lake"}, SpillBytes: 1})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var announced, written []string
+	s.opts.BeforeCommit = func(_ context.Context, cp Checkpoint) error {
+		for _, f := range cp.Files {
+			if f.Table == TableIntegrity {
+				announced = append(announced, f.Key)
+			}
+		}
+		return nil
+	}
+	s.opts.AfterCommit = func(_ context.Context, cp Checkpoint) {
+		for _, f := range cp.Files {
+			if f.Table == TableIntegrity {
+				written = append(written, f.Key)
+			}
+		}
 	}
 	a := s.Begin(log.ref("a")) // findings only: committed
 	a.AddFinding(ctx, finding(day1, "a", 0))
@@ -343,6 +360,10 @@ func TestCommitFailure(t *testing.T) {
 	if st := s.Stats(); st.OpenPartitions != 1 {
 		t.Errorf("%d partitions buffered after the failure, want 1 (integrity)", st.OpenPartitions)
 	}
+	// A row arriving after the failure must not change what the failed file holds or its name.
+	c := s.Begin(log.ref("c"))
+	c.AddIntegrity(ctx, IntegrityRow{VerifiedAt: day1.Add(time.Minute), Status: "missing"})
+	c.End()
 	fs.mu.Lock()
 	fs.fail = nil
 	fs.mu.Unlock()
@@ -352,8 +373,17 @@ func TestCommitFailure(t *testing.T) {
 	if c := log.calls("b"); len(c) != 1 || c[0] != nil {
 		t.Errorf("b: Done calls %v after the retry", c)
 	}
-	if n := len(relKeys(t, root)); n != 2 {
-		t.Errorf("%d objects, want 2", n)
+	if c := log.calls("c"); len(c) != 1 || c[0] != nil {
+		t.Errorf("c: Done calls %v after the retry", c)
+	}
+	if n := len(relKeys(t, root)); n != 3 {
+		t.Errorf("%d objects, want 3 (findings, the retried integrity file, c's integrity file)", n)
+	}
+	if len(announced) != 3 || announced[0] != announced[1] || len(written) != 2 || written[0] != announced[0] {
+		t.Errorf("integrity keys announced %v, written %v: the retry must write the announced name", announced, written)
+	}
+	if rows := readTable(t, filepath.Join(root, "lake"), TableIntegrity); len(rows) != 2 {
+		t.Errorf("%d integrity rows, want 2", len(rows))
 	}
 }
 
@@ -464,6 +494,40 @@ func TestMemoryBudget(t *testing.T) {
 	}
 	if rows := readTable(t, root, TableFindings); len(rows) != 600 {
 		t.Errorf("read %d rows, wrote 600", len(rows))
+	}
+}
+
+// TestMemoryBudgetSpills: under the budget's pressure, large pending row sets are encoded into
+// their spools first (files keep growing) instead of being written out as small files.
+func TestMemoryBudgetSpills(t *testing.T) {
+	ctx := context.Background()
+	const budget = 4 << 20
+	s, root := newLocalSink(t, Options{MemoryBudget: budget})
+	in := s.Begin(InputRef{Bucket: srcBucket, Key: "m"})
+	const n = 3000
+	for i := range n {
+		f := finding(day1.Add(time.Duration(i%48)*time.Hour), "m", int64(i))
+		f.EventJSON = fmt.Sprintf(`{"i":%d,"pad":"%s"}`, i, strings.Repeat("y", 2000))
+		if err := in.AddFinding(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+		if st := s.Stats(); st.BufferedBytes > budget {
+			t.Fatalf("row %d: %d bytes buffered, budget %d", i, st.BufferedBytes, budget)
+		}
+	}
+	in.End()
+	st := s.Stats()
+	if st.Spills == 0 || st.FilesWritten != 0 {
+		t.Fatalf("%+v: want spills and no file written before Flush", st)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if files := tableFiles(t, root, TableFindings); len(files) != 3 { // 10:00 + 0..47 h
+		t.Errorf("%d files, want 3 (one per day)", len(files))
+	}
+	if rows := readTable(t, root, TableFindings); len(rows) != n {
+		t.Errorf("read %d rows, wrote %d", len(rows), n)
 	}
 }
 

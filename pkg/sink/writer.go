@@ -1,9 +1,11 @@
 package sink
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 	"unsafe"
@@ -14,11 +16,17 @@ import (
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
-// rowSet is a buffer's typed rows.
+// rowSet is a buffer's typed rows: pending rows in memory, plus (once the partition has grown past
+// Options.SpillBytes) earlier rows already encoded and compressed as time-sorted row groups in a
+// spool, so a partition can grow to a full-size file while holding only its compressed bytes.
 type rowSet interface {
 	len() int
 	timeRange() (minT, maxT time.Time)
-	// write sorts the rows by time and writes them as one Parquet file.
+	// spill sorts the pending rows by time and encodes them as one row group into the spool.
+	spill(cfg writeConfig) error
+	spoolBytes() int64
+	// write writes every row, sorted by time, as one Parquet file: pending rows are sorted and
+	// encoded directly; with a spool, the sorted row groups are merged.
 	write(w io.Writer, cfg writeConfig) error
 }
 
@@ -50,35 +58,53 @@ func compareKeys(a, b *sortKey) int {
 }
 
 type rowsOf[T any] struct {
-	rows []T
+	rows []T // pending
 	keys []sortKey
+
+	spool   *bytes.Buffer
+	sw      *parquet.GenericWriter[T]
+	spooled int
+	closed  bool // the spool's footer is written: write may run again (a retry), add may not
+	// Time range over pending and spooled rows.
+	lo, hi int64
 }
 
-func (r *rowsOf[T]) len() int { return len(r.rows) }
+func (r *rowsOf[T]) add(row T, k sortKey) {
+	if r.len() == 0 {
+		r.lo, r.hi = k.t, k.t
+	}
+	r.lo, r.hi = min(r.lo, k.t), max(r.hi, k.t)
+	r.rows = append(r.rows, row)
+	r.keys = append(r.keys, k)
+}
+
+func (r *rowsOf[T]) len() int { return len(r.rows) + r.spooled }
 
 func (r *rowsOf[T]) timeRange() (time.Time, time.Time) {
-	if len(r.keys) == 0 {
+	if r.len() == 0 {
 		return time.Time{}, time.Time{}
 	}
-	lo, hi := r.keys[0].t, r.keys[0].t
-	for _, k := range r.keys[1:] {
-		lo, hi = min(lo, k.t), max(hi, k.t)
+	return time.UnixMilli(r.lo).UTC(), time.UnixMilli(r.hi).UTC()
+}
+
+func (r *rowsOf[T]) spoolBytes() int64 {
+	if r.spool == nil {
+		return 0
 	}
-	return time.UnixMilli(lo).UTC(), time.UnixMilli(hi).UTC()
+	return int64(r.spool.Len())
 }
 
 // writeChunkRows bounds the sorted copy made while writing: rows are sorted through a permutation
 // (rows are large structs, swapping them is slow) and copied out in chunks of this many rows.
 const writeChunkRows = 1024
 
-func (r *rowsOf[T]) write(w io.Writer, cfg writeConfig) error {
+// writeSorted writes the pending rows in time order to pw.
+func (r *rowsOf[T]) writeSorted(pw *parquet.GenericWriter[T]) error {
 	perm := make([]int32, len(r.rows))
 	for i := range perm {
 		perm[i] = int32(i)
 	}
 	slices.SortFunc(perm, func(a, b int32) int { return compareKeys(&r.keys[a], &r.keys[b]) })
-
-	pw := parquet.NewGenericWriter[T](w, writerOptions[T](cfg)...)
 	chunk := make([]T, 0, min(writeChunkRows, len(perm)))
 	for start := 0; start < len(perm); start += writeChunkRows {
 		chunk = chunk[:0]
@@ -88,6 +114,70 @@ func (r *rowsOf[T]) write(w io.Writer, cfg writeConfig) error {
 		if _, err := pw.Write(chunk); err != nil {
 			return fmt.Errorf("parquet write: %w", err)
 		}
+	}
+	return nil
+}
+
+func (r *rowsOf[T]) spill(cfg writeConfig) error {
+	if len(r.rows) == 0 {
+		return nil
+	}
+	if r.sw == nil {
+		r.spool = new(bytes.Buffer)
+		spoolCfg := cfg
+		spoolCfg.rowGroupRows = math.MaxInt64 // one row group per spill: each is sorted on its own
+		r.sw = parquet.NewGenericWriter[T](r.spool, writerOptions[T](spoolCfg)...)
+	}
+	if err := r.writeSorted(r.sw); err != nil {
+		return err
+	}
+	if err := r.sw.Flush(); err != nil {
+		return fmt.Errorf("parquet flush row group: %w", err)
+	}
+	r.spooled += len(r.rows)
+	r.rows, r.keys = nil, nil // release the pending rows' memory now
+	return nil
+}
+
+func (r *rowsOf[T]) write(w io.Writer, cfg writeConfig) error {
+	if r.sw == nil {
+		pw := parquet.NewGenericWriter[T](w, writerOptions[T](cfg)...)
+		if err := r.writeSorted(pw); err != nil {
+			return err
+		}
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("parquet close: %w", err)
+		}
+		return nil
+	}
+	if !r.closed {
+		if err := r.spill(cfg); err != nil {
+			return err
+		}
+		if err := r.sw.Close(); err != nil {
+			return fmt.Errorf("parquet close spool: %w", err)
+		}
+		r.closed = true
+	}
+	spool := r.spool.Bytes()
+	f, err := parquet.OpenFile(bytes.NewReader(spool), int64(len(spool)))
+	if err != nil {
+		return fmt.Errorf("open spool: %w", err)
+	}
+	if len(f.RowGroups()) == 1 {
+		_, err := w.Write(spool)
+		return err
+	}
+	// Each spilled row group is sorted; merging them keeps the whole file in time order and lets
+	// the output writer cut row groups at the configured size.
+	merged, err := parquet.MergeRowGroups(f.RowGroups(), cfg.schema,
+		parquet.SortingRowGroupConfig(parquet.SortingColumns(parquet.Ascending(sortColumn[T]()))))
+	if err != nil {
+		return fmt.Errorf("merge spilled row groups: %w", err)
+	}
+	pw := parquet.NewGenericWriter[T](w, writerOptions[T](cfg)...)
+	if _, err := pw.WriteRowGroup(merged); err != nil {
+		return fmt.Errorf("write merged row groups: %w", err)
 	}
 	if err := pw.Close(); err != nil {
 		return fmt.Errorf("parquet close: %w", err)
