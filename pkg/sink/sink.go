@@ -205,7 +205,7 @@ type Sink struct {
 	// sealed are buffers of a checkpoint that failed after BeforeCommit: they take no more rows and
 	// every later checkpoint retries them first, under the names already announced.
 	sealed []*buffer
-	ratio    map[Table]float64
+	ratio  map[Table]float64
 	// schemas are derived once per table: reflecting per file would dominate small files.
 	schemas map[Table]*parquet.Schema
 	closed  bool
