@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -462,5 +463,61 @@ func TestPresets(t *testing.T) {
 	o.Validate()
 	if windows := len(o.Accounts) * len(o.Regions) * o.Hours * 12; windows < 2000 {
 		t.Errorf("bench preset has %d delivery windows, want >= 2000", windows)
+	}
+}
+
+// TestAttackerAcrossSources checks that the scenario's attacker shows up in CloudTrail (the failed
+// logins) and, after the security group opens SSH, as accepted SSH flows in the prod account.
+func TestAttackerAcrossSources(t *testing.T) {
+	a := sharedArchive(t)
+	if a.m.AttackerIP == "" {
+		t.Fatal("no attacker IP in the manifest")
+	}
+	var prod string
+	for _, acc := range a.m.Accounts {
+		if acc.Name == synth.ProdAccountName {
+			prod = acc.ID
+		}
+	}
+	opened := a.m.Events(synth.ScenarioSecurityGroup)
+	for _, ev := range a.m.Events(synth.ScenarioFailedConsoleLogin) {
+		var doc struct {
+			Records []struct{ EventID, SourceIPAddress string }
+		}
+		if err := json.Unmarshal(a.inflate(t, ev.Key), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range doc.Records {
+			if r.EventID == ev.EventID && r.SourceIPAddress != a.m.AttackerIP {
+				t.Errorf("failed login from %s, want the attacker %s", r.SourceIPAddress, a.m.AttackerIP)
+			}
+		}
+	}
+	ssh := 0
+	for _, o := range a.m.Objects {
+		if o.Table != synth.TableVPCFlow {
+			continue
+		}
+		sc := bufio.NewScanner(bytes.NewReader(a.inflate(t, o.Key)))
+		sc.Scan()
+		h := strings.Fields(sc.Text())
+		col := func(f []string, name string) string { return f[slices.Index(h, name)] }
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if col(f, "srcaddr") != a.m.AttackerIP {
+				continue
+			}
+			if o.Account != prod || col(f, "dstport") != "22" || col(f, "action") != "ACCEPT" {
+				t.Errorf("attacker flow %q in %s", sc.Text(), o.Key)
+			}
+			end, err := strconv.ParseInt(col(f, "end"), 10, 64)
+			if err != nil || end < opened[0].Time.Unix() {
+				t.Errorf("attacker flow ends %s, before SSH was opened at %s", col(f, "end"), opened[0].Time)
+			}
+			ssh++
+		}
+	}
+	if ssh == 0 {
+		t.Error("no accepted SSH flow from the attacker")
 	}
 }

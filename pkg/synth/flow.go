@@ -75,8 +75,17 @@ func (c *chain) writeFlowLog(ctx context.Context, ws time.Time) error {
 	b.WriteString(strings.Join(f.fields, " "))
 	b.WriteByte('\n')
 	vals := map[string]string{}
-	for range n {
+	// After the scenario opens SSH to the world, the attacker connects: a few accepted flows in
+	// each of the next six windows.
+	attack := 0
+	if !c.sshOpenedAt.IsZero() && !ws.Add(window).Before(c.sshOpenedAt) && ws.Before(c.sshOpenedAt.Add(6*window)) {
+		attack = 2
+	}
+	for j := range n + attack {
 		c.flowRecord(vals, f.version, ws)
+		if j >= n {
+			c.attackFlow(vals, ws)
+		}
 		for i, fl := range f.fields {
 			if i > 0 {
 				b.WriteByte(' ')
@@ -93,7 +102,7 @@ func (c *chain) writeFlowLog(ctx context.Context, ws time.Time) error {
 	if err != nil {
 		return err
 	}
-	return c.put(ctx, TableVPCFlow, c.flowKey(ws.Add(window)), body, nil, n)
+	return c.put(ctx, TableVPCFlow, c.flowKey(ws.Add(window)), body, nil, n+attack)
 }
 
 var awsServiceRanges = []struct{ service, prefix string }{
@@ -197,4 +206,26 @@ func (c *chain) flowRecord(vals map[string]string, version int, ws time.Time) {
 		}
 	}
 	vals["pkt-src-aws-service"], vals["pkt-dst-aws-service"] = svcSrc, svcDst
+}
+
+// attackFlow turns vals into an accepted SSH flow from the scenario's attacker to an instance.
+func (c *chain) attackFlow(vals map[string]string, ws time.Time) {
+	end := c.r.between(ws, window)
+	if end.Before(c.sshOpenedAt) {
+		end = c.sshOpenedAt.Add(time.Duration(1+c.r.IntN(30)) * time.Second)
+	}
+	dst := c.privateIP()
+	vals["start"] = strconv.FormatInt(end.Add(-time.Duration(c.r.IntN(50))*time.Second).Unix(), 10)
+	vals["end"] = strconv.FormatInt(end.Unix(), 10)
+	vals["log-status"], vals["type"], vals["action"] = "OK", "IPv4", "ACCEPT"
+	vals["srcaddr"], vals["pkt-srcaddr"] = c.g.attackerIP, c.g.attackerIP
+	vals["dstaddr"], vals["pkt-dstaddr"] = dst, dst
+	vals["srcport"], vals["dstport"], vals["protocol"] = strconv.Itoa(40000+c.r.IntN(20000)), "22", "6"
+	p := 10 + c.r.IntN(200)
+	vals["packets"], vals["bytes"] = strconv.Itoa(p), strconv.Itoa(p*(60+c.r.IntN(900)))
+	vals["tcp-flags"], vals["flow-direction"], vals["traffic-path"] = "19", "ingress", ""
+	vals["pkt-src-aws-service"], vals["pkt-dst-aws-service"] = "", ""
+	if vals["instance-id"] == "-" {
+		vals["instance-id"] = "i-0" + c.r.hex(16)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type Manifest struct {
 	Regions    []string  `json:"regions"`
 	Start      time.Time `json:"start"`
 	Hours      int       `json:"hours"`
+	// AttackerIP is the scenario's source address: in the failed logins, the SwitchRole and the later
+	// calls, and in prod's flow logs as accepted SSH connections once the security group is opened.
+	AttackerIP string `json:"attackerIp"`
 	// KeyRotation is when each region's second key takes over from the first.
 	KeyRotation time.Time `json:"keyRotation"`
 
@@ -88,16 +92,18 @@ func (m *Manifest) Events(scenario string) []ScenarioEvent {
 }
 
 type generator struct {
-	opts      Options
-	puts      chan putReq // to the writer pool
-	keys      *keyring
-	chains    []*chain
-	globalReg string // where IAM, sign-in and Organizations events are logged
-	rotation  time.Time
+	opts       Options
+	puts       chan putReq // to the writer pool
+	keys       *keyring
+	chains     []*chain
+	globalReg  string // where IAM, sign-in and Organizations events are logged
+	attackerIP string
+	rotation   time.Time
 }
 
 func newGenerator(opts Options) (*generator, error) {
 	g := &generator{opts: opts, globalReg: opts.Regions[0]}
+	g.attackerIP = "185.220.101." + strconv.Itoa(10+newRand(opts.Seed, "attacker").IntN(200))
 	if slices.Contains(opts.Regions, "us-east-1") {
 		g.globalReg = "us-east-1"
 	}
@@ -241,7 +247,8 @@ func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) 
 	m := &Manifest{
 		Seed: o.Seed, OrgID: o.OrgID, Bucket: o.Bucket, Prefix: o.Prefix, TrailName: o.TrailName, HomeRegion: o.HomeRegion,
 		Accounts: slices.Clone(o.Accounts), Regions: slices.Clone(o.Regions), Start: o.Start, Hours: o.Hours, KeyRotation: g.rotation,
-		Tables: map[string]TableCount{}, Scenario: []ScenarioEvent{}, Tampered: []Tampering{}, Duplicates: []string{},
+		AttackerIP: g.attackerIP,
+		Tables:     map[string]TableCount{}, Scenario: []ScenarioEvent{}, Tampered: []Tampering{}, Duplicates: []string{},
 		PublicKeys: g.keys.publicKeys(),
 	}
 	for _, c := range g.chains {
@@ -286,8 +293,9 @@ type chain struct {
 	quietK       int // digest window without deliveries, -1 for none
 	scenario     bool
 	insights     bool
-	duplicates   bool // re-deliver a few events
-	backfillK    int  // digest window whose first log goes to a backfill digest instead, -1 for none
+	duplicates   bool      // re-deliver a few events
+	sshOpenedAt  time.Time // scenario: when SSH was opened to the world; the attacker connects after
+	backfillK    int       // digest window whose first log goes to a backfill digest instead, -1 for none
 	backfillDone bool
 	tampers      []*tamperPlan
 

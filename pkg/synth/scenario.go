@@ -66,7 +66,7 @@ func (c *chain) plantScenario() []planted {
 	at := func(frac float64, extra time.Duration) time.Time {
 		return o.Start.Add(time.Duration(float64(span)*frac) + extra).Truncate(time.Second)
 	}
-	attackerIP := "185.220.101." + itoa(10+c.r.IntN(200))
+	attackerIP := c.g.attackerIP
 	victim := c.p.users[1] // bob
 	var out []planted
 	add := func(s string, rec *ctRecord) { out = append(out, planted{s, rec}) }
@@ -125,6 +125,7 @@ func (c *chain) plantScenario() []planted {
 		add(ScenarioSecurityGroup, rec)
 
 		t = at(0.45, 40*time.Second)
+		c.sshOpenedAt = t
 		rec = c.newRecord(t, elevated(t), "ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false)
 		rec.RequestParameters = obj("groupId", sg, "ipPermissions", obj("items", arr(obj("ipProtocol", "tcp", "fromPort", 22, "toPort", 22, "ipRanges", obj("items", arr(obj("cidrIp", "0.0.0.0/0")))))))
 		rec.ResponseElements = obj("requestId", rec.RequestID, "_return", true, "securityGroupRuleSet", obj("items", arr(obj("groupOwnerId", c.acct.ID, "groupId", sg, "securityGroupRuleId", "sgr-0"+c.r.hex(16), "isEgress", false, "ipProtocol", "tcp", "fromPort", 22, "toPort", 22, "cidrIpv4", "0.0.0.0/0"))))
