@@ -548,3 +548,18 @@ func TestLooksNumeric(t *testing.T) {
 		}
 	}
 }
+
+// TestManySelectors exercises the trie's bucketed lookup (more than a handful of names at a level).
+func TestManySelectors(t *testing.T) {
+	var parts []string
+	for i := 0; i < 30; i++ {
+		parts = append(parts, "$."+strings.Repeat("k", i%7+1)+strings.Repeat("x", i)+" = v")
+	}
+	p := MustCompile("{ " + strings.Join(parts, " || ") + " }")
+	if !p.Match([]byte(`{"a":1,"kkkxxxxxxxxx":"v"}`)) {
+		t.Error("bucketed name not found")
+	}
+	if p.Match([]byte(`{"kkkxxxxxxxxy":"v","` + strings.Repeat("z", 300) + `":"v"}`)) {
+		t.Error("wrong name matched")
+	}
+}

@@ -138,6 +138,9 @@ type node struct {
 	// small holds names when there are few: comparing a handful of lengths and bytes beats hashing
 	// every key of every scanned object.
 	small []namedChild
+	// byLen buckets names by length when there are many (an org trail rule set names some twenty
+	// top-level CloudTrail fields): a key is compared with the few names of its length only.
+	byLen [][]namedChild
 	index map[int]*node
 	wild  *node
 	// ends lists selector ids that end at this node; parents lists wildcard selector ids whose
@@ -165,6 +168,17 @@ func (n *node) child(key []byte) *node {
 		}
 		return nil
 	}
+	if n.byLen != nil {
+		if len(key) >= len(n.byLen) {
+			return nil
+		}
+		for _, c := range n.byLen[len(key)] {
+			if c.name == string(key) {
+				return c.n
+			}
+		}
+		return nil
+	}
 	if n.names != nil {
 		return n.names[string(key)]
 	}
@@ -173,11 +187,25 @@ func (n *node) child(key []byte) *node {
 
 const smallNames = 8
 
+// maxBucketedName bounds byLen's size; nodes with longer names keep the map.
+const maxBucketedName = 128
+
 func (n *node) finish() {
 	if n.names != nil && len(n.names) <= smallNames {
 		n.small = n.small[:0]
 		for name, c := range n.names {
 			n.small = append(n.small, namedChild{name, c})
+		}
+	} else if n.names != nil {
+		longest := 0
+		for name := range n.names {
+			longest = max(longest, len(name))
+		}
+		if longest < maxBucketedName {
+			n.byLen = make([][]namedChild, longest+1)
+			for name, c := range n.names {
+				n.byLen[len(name)] = append(n.byLen[len(name)], namedChild{name, c})
+			}
 		}
 	}
 	for _, c := range n.names {
