@@ -18,7 +18,7 @@ type cisEntry struct {
 // controls 4.1–4.15, remediation filter patterns.
 var cisFilters = []cisEntry{
 	{"4.1", "UnauthorizedAPICalls", "unauthorized_api_calls_metric",
-		`{($.errorCode ="*UnauthorizedOperation") || ($.errorCode ="AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`},
+		`{ ($.errorCode ="*UnauthorizedOperation") || ($.errorCode ="AccessDenied*") && ($.sourceIPAddress!="delivery.logs.amazonaws.com") && ($.eventName!="HeadBucket") }`},
 	{"4.2", "ConsoleSignInWithoutMFA", "no_mfa_console_signin_metric",
 		`{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }`},
 	{"4.3", "RootAccountUsage", "root_usage_metric",
