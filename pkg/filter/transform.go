@@ -129,7 +129,9 @@ func NewTransform(p *Pattern, t MetricTransformation, system []string) (*Transfo
 	if len(t.Dimensions)+len(system) > MaxDimensions {
 		return nil, terr("at most %d dimensions, system field dimensions included; got %d", MaxDimensions, len(t.Dimensions)+len(system))
 	}
-	if (len(t.Dimensions) > 0 || len(system) > 0) && t.DefaultValue != nil {
+	// System field dimensions may go with a default (default samples are then dimensionless,
+	// §8.4); ordinary dimensions may not.
+	if len(t.Dimensions) > 0 && t.DefaultValue != nil {
 		return nil, terr("a transformation with dimensions cannot have a defaultValue")
 	}
 	if len(t.Dimensions) > 0 && p.kind != KindJSON && p.kind != KindSpace {

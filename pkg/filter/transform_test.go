@@ -151,7 +151,6 @@ func TestTransformReject(t *testing.T) {
 			m.DefaultValue = f64(0)
 			m.Dimensions = map[string]string{"d": "$.a"}
 		}), nil},
-		{"system dims and default", json, with(func(m *MetricTransformation) { m.DefaultValue = f64(0) }), []string{SystemAccount}},
 		{"four dims", json, with(func(m *MetricTransformation) {
 			m.Dimensions = map[string]string{"a": "$.a", "b": "$.b", "c": "$.c"}
 		}), []string{SystemRegion}},
@@ -178,5 +177,24 @@ func TestTransformReject(t *testing.T) {
 	// Accepted: a selector the pattern never mentions.
 	if _, err := NewTransform(json, with(func(m *MetricTransformation) { m.MetricValue = "$.elsewhere" }), nil); err != nil {
 		t.Errorf("unmentioned selector: %v", err)
+	}
+}
+
+// §8.4: system field dimensions go on matching samples; default samples stay dimensionless.
+func TestTransformSystemDimsWithDefault(t *testing.T) {
+	p := MustCompile(`{ $.eventName = SwitchRole }`)
+	tr, err := NewTransform(p, MetricTransformation{MetricName: "m", MetricNamespace: "n", MetricValue: "1", DefaultValue: f64(0)},
+		[]string{SystemAccount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := SystemFields{Account: "123456789012", Region: "eu-west-1"}
+	s, ok := tr.Sample([]byte(`{"eventName":"SwitchRole"}`), true, sys)
+	if !ok || s.Value != 1 || len(s.Dimensions) != 1 || s.Dimensions[0] != (Dimension{SystemAccount, "123456789012"}) {
+		t.Errorf("matching sample %+v", s)
+	}
+	s, ok = tr.Sample([]byte(`{"eventName":"Other"}`), false, sys)
+	if !ok || s.Value != 0 || len(s.Dimensions) != 0 || !s.Default {
+		t.Errorf("default sample %+v", s)
 	}
 }
