@@ -3,6 +3,7 @@ package parse
 import (
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +100,43 @@ func TestCloudTrailEnvelope(t *testing.T) {
 		if err != nil || len(d.recs) != 0 {
 			t.Errorf("%q: err %v, %d records", empty, err, len(d.recs))
 		}
+	}
+}
+
+// TestRecordsAreFreshPerNext: what Next fills in (except Raw) survives the next call unchanged, as
+// record.go promises, for every decoder.
+func TestRecordsAreFreshPerNext(t *testing.T) {
+	tests := []struct {
+		name, key, body string
+		first           func(r *Record) string
+	}{
+		{"cloudtrail", trailKey, `{"Records":[{"eventName":"A","userIdentity":{"arn":"x"},"requestParameters":{"p":1},"resources":[{"ARN":"r1"}]},{"eventName":"B","userIdentity":{"arn":"y"},"requestParameters":{"p":2},"resources":[{"ARN":"r2"}]}]}`,
+			func(r *Record) string {
+				ev := r.CloudTrail
+				return ev.EventName + ev.UserIdentity.ARN + string(ev.RequestParameters) + ev.Resources[0].ARN
+			}},
+		{"flow", flowKey, "version srcaddr\n2 10.0.0.1\n3 10.0.0.2\n", func(r *Record) string { return r.Flow.SrcAddr + strconv.Itoa(int(r.Flow.Version.V)) }},
+		{"resolver", dnsKey, `{"query_name":"a.","answers":[{"Rdata":"1"}],"x":1}` + "\n" + `{"query_name":"b.","answers":[{"Rdata":"2"}],"y":2}`,
+			func(r *Record) string { return r.DNS.QueryName + r.DNS.Answers[0].RData + string(r.DNS.Unmapped) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dec, err := NewDecoder(Classify("b", tc.key), strings.NewReader(tc.body), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec Record
+			if err := dec.Next(&rec); err != nil {
+				t.Fatal(err)
+			}
+			kept := rec // a shallow copy: the pointers are what a caller keeps
+			before := tc.first(&kept)
+			if err := dec.Next(&rec); err != nil {
+				t.Fatal(err)
+			}
+			if after := tc.first(&kept); after != before || tc.first(&rec) == before {
+				t.Errorf("first record changed from %q to %q after the second Next (second %q)", before, after, tc.first(&rec))
+			}
+		})
 	}
 }
