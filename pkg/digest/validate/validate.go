@@ -254,6 +254,16 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 	pf := newPrefetcher(ctx, v.opts.Store, v.opts.Prefetch)
 	defer pf.close()
 	pos := len(keys) // keys[:pos] are still listed (aws-cli pops from the end)
+	// Links usually point at the next older listed key, so fetching ahead along the listing from
+	// wherever the traversal is keeps the window full while it follows links.
+	index := func(keys []listed) map[string]int {
+		m := make(map[string]int, len(keys))
+		for i, l := range keys {
+			m[l.key] = i
+		}
+		return m
+	}
+	at := index(keys)
 	pop := func() (listed, bool) {
 		if pos == 0 {
 			return listed{}, false
@@ -312,6 +322,9 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 				key = l.key
 			}
 			succ = nil
+		}
+		if i, ok := at[key]; ok {
+			pf.ahead(bucket, keys[:i])
 		}
 		obj, err := pf.get(ctx, bucket, key)
 		if err != nil {
@@ -380,16 +393,20 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 				keys = nb
 			}
 			pos = len(keys)
+			at = index(keys)
 			pf.reset()
 		}
 	}
-	return t.strays(ctx, initial, visited, backfill)
+	if bucket != t.id.Bucket {
+		pf.reset()
+	}
+	return t.strays(ctx, pf, initial, visited, backfill)
 }
 
 // strays checks listed digests the traversal never reached. aws-cli ignores them; a copy of a digest
 // placed beside an intact chain (or a second chain's digest) would otherwise go unnoticed. An authentic
 // stray is reported with a warning, a failing one as INVALID.
-func (t *traversal) strays(ctx context.Context, listing []listed, visited map[string]bool, backfill bool) error {
+func (t *traversal) strays(ctx context.Context, pf *prefetcher, listing []listed, visited map[string]bool, backfill bool) error {
 	for i := len(listing) - 1; i >= 0; i-- {
 		key := listing[i].key
 		if visited[key] {
@@ -399,8 +416,11 @@ func (t *traversal) strays(ctx context.Context, listing []listed, visited map[st
 			return err
 		}
 		dr := &DigestResult{Bucket: t.id.Bucket, Key: key, Backfill: backfill, stray: true}
-		obj, err := readObject(ctx, t.v.opts.Store, t.id.Bucket, key)
+		obj, err := pf.get(ctx, t.id.Bucket, key) // often prefetched already
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if store.IsNotFound(err) {
 				continue // deleted since the listing
 			}
