@@ -219,6 +219,9 @@ func (f *FileKeys) PublicKeys(_ context.Context, region string, _, _ time.Time) 
 	return f.AnyRegion, nil
 }
 
+// errFingerprint marks a key whose published fingerprint is not the MD5 of its bytes.
+var errFingerprint = errors.New("public key fingerprint mismatch")
+
 // ringKey is a loaded key.
 type ringKey struct {
 	PublicKey
@@ -268,7 +271,7 @@ func (r *KeyRing) Load(ctx context.Context, region string, start, end time.Time)
 		rk := &ringKey{PublicKey: k}
 		rk.pub, rk.err = ParsePublicKey(k.Value)
 		if rk.err == nil && Fingerprint(k.Value) != strings.ToLower(k.Fingerprint) {
-			rk.err = fmt.Errorf("fingerprint %s is not md5(Value) %s", k.Fingerprint, Fingerprint(k.Value))
+			rk.err = fmt.Errorf("%w: %s is not md5(Value) %s", errFingerprint, k.Fingerprint, Fingerprint(k.Value))
 		}
 		m[k.Fingerprint] = rk
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -149,6 +150,9 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 	if rk == nil {
 		return nil, checkErr(ClassKeyNotFound, fmt.Sprintf("public key not found in region %s for fingerprint %s", region, fp), "")
 	}
+	if errors.Is(rk.err, errFingerprint) {
+		return nil, &CheckError{Class: ClassKeyInvalid, Msg: "public key for fingerprint " + fp + " does not match its fingerprint", Err: rk.err}
+	}
 	if rk.err != nil {
 		return nil, &CheckError{Class: ClassKeyInvalid, Msg: "Unable to load PKCS #1 key with fingerprint " + fp, Err: rk.err}
 	}
@@ -198,6 +202,16 @@ func consistency(v *Verified, metaAlg string, hasAlg bool) []Finding {
 		if v.Name.Stamp != CompactTime(v.End) {
 			warn("key timestamp %s differs from digestEndTime %s", v.Name.Stamp, d.DigestEndTime)
 		}
+	}
+	set := 0
+	for _, p := range []*string{d.PreviousDigestS3Bucket, d.PreviousDigestS3Object, d.PreviousDigestHashValue,
+		d.PreviousDigestHashAlgorithm, d.PreviousDigestSignature} {
+		if p != nil {
+			set++
+		}
+	}
+	if set != 0 && set != 5 {
+		warn("%d of the 5 previous* members are null (a starting digest has all null, a linked one none)", 5-set)
 	}
 	if d.PreviousDigestHashAlgorithm != nil && *d.PreviousDigestHashAlgorithm != "SHA-256" {
 		warn("previousDigestHashAlgorithm is %q", *d.PreviousDigestHashAlgorithm)

@@ -325,6 +325,14 @@ func TestDigestChecks(t *testing.T) {
 			b := f.scenario([]string{"gap"}, 0, false)
 			return b[0].key
 		}, digest.ClassKeyInvalid, "Unable to load PKCS #1 key with fingerprint FP"},
+		{"api-key-fingerprint-mismatch", func(f *fx) string {
+			// ListPublicKeys returning a key under another key's fingerprint (aws-cli trusts it).
+			bad := f.pub
+			bad.Value = pubKey(t, other, false).Value
+			f.keys.keys["us-east-1"] = []digest.PublicKey{bad}
+			b := f.scenario([]string{"gap"}, 0, false)
+			return b[0].key
+		}, digest.ClassKeyInvalid, "public key for fingerprint FP does not match its fingerprint"},
 		{"previous-hash-mismatch", func(f *fx) string {
 			b := f.scenario([]string{"gap"}, 0, false)
 			sum := strings.Repeat("ab", 32)
