@@ -220,6 +220,9 @@ func (v *Validator) ValidateChain(ctx context.Context, id digest.ChainID) (*Chai
 		return nil, err
 	}
 	finish(res, v.opts)
+	v.opts.Logger.Debug("chain validated", "chain", id.String(), "valid_digests", res.Counts.ValidDigests,
+		"invalid_digests", res.Counts.InvalidDigests, "valid_logs", res.Counts.ValidLogs, "invalid_logs", res.Counts.InvalidLogs,
+		"gaps", len(res.Gaps), "fatal", res.Fatal)
 	return res, nil
 }
 
