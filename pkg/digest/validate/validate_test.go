@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -692,5 +693,47 @@ func TestSelfLinkTerminates(t *testing.T) {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("traversal did not terminate")
+	}
+}
+
+// countingStore counts store calls.
+type countingStore struct {
+	store.Store
+	mu    sync.Mutex
+	lists int
+	gets  map[string]int
+}
+
+func (c *countingStore) List(ctx context.Context, bucket, prefix, startAfter string, fn func(store.Info) error) error {
+	c.mu.Lock()
+	c.lists++
+	c.mu.Unlock()
+	return c.Store.List(ctx, bucket, prefix, startAfter, fn)
+}
+
+func (c *countingStore) Get(ctx context.Context, bucket, key string) (io.ReadCloser, store.Info, error) {
+	c.mu.Lock()
+	c.gets[key]++
+	c.mu.Unlock()
+	return c.Store.Get(ctx, bucket, key)
+}
+
+// TestLoadsDigestsInRange ports test_loads_digests_in_range: four linked digests take one key call,
+// one listing (shared by both passes) and one fetch each, prefetching included.
+func TestLoadsDigestsInRange(t *testing.T) {
+	f := newFx(t)
+	b := f.scenario([]string{"gap", "link", "link", "link"}, 0, false)
+	cs := &countingStore{Store: f.st, gets: map[string]int{}}
+	_, _, res, rc := f.run(func(o *Options) { o.Store = cs }, false)
+	if rc != 0 || res.Counts.ValidDigests != 4 {
+		t.Fatalf("rc %d counts %+v", rc, res.Counts)
+	}
+	if cs.lists != 1 || len(f.keys.calls) != 1 {
+		t.Errorf("%d listings, %d key calls; want 1 and 1", cs.lists, len(f.keys.calls))
+	}
+	for _, x := range b {
+		if cs.gets[x.key] != 1 {
+			t.Errorf("%s fetched %d times", x.key, cs.gets[x.key])
+		}
 	}
 }
