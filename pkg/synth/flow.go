@@ -51,7 +51,11 @@ func FlowFormatFields() map[string][]string {
 
 func (c *chain) flowKey(t time.Time) string {
 	o := c.g.opts
-	name := c.acct.ID + "_vpcflowlogs_" + c.region + "_" + c.flowLogID + "_" + t.Format("20060102T1504Z") + "_" + c.r.hex(8) + ".log.gz"
+	ext := ".log.gz"
+	if o.FlowLogParquet {
+		ext = ".log.parquet"
+	}
+	name := c.acct.ID + "_vpcflowlogs_" + c.region + "_" + c.flowLogID + "_" + t.Format("20060102T1504Z") + "_" + c.r.hex(8) + ext
 	if o.FlowLogHive {
 		return c.keyPrefix() + "AWSLogs/aws-account-id=" + c.acct.ID + "/aws-service=vpcflowlogs/aws-region=" + c.region +
 			"/year=" + t.Format("2006") + "/month=" + t.Format("01") + "/day=" + t.Format("02") + "/" + name
@@ -81,10 +85,20 @@ func (c *chain) writeFlowLog(ctx context.Context, ws time.Time) error {
 	if !c.sshOpenedAt.IsZero() && !ws.Add(window).Before(c.sshOpenedAt) && ws.Before(c.sshOpenedAt.Add(6*window)) {
 		attack = 2
 	}
+	var fp *flowParquet
+	if c.g.opts.FlowLogParquet {
+		fp = newFlowParquet(c.flowSchema)
+	}
 	for j := range n + attack {
 		c.flowRecord(vals, f.version, ws)
 		if j >= n {
 			c.attackFlow(vals, ws)
+		}
+		if fp != nil {
+			if err := fp.add(vals); err != nil {
+				return err
+			}
+			continue
 		}
 		for i, fl := range f.fields {
 			if i > 0 {
@@ -98,7 +112,13 @@ func (c *chain) writeFlowLog(ctx context.Context, ws time.Time) error {
 		}
 		b.WriteByte('\n')
 	}
-	body, err := c.gzip(b.Bytes())
+	var body []byte
+	var err error
+	if fp != nil {
+		body, err = fp.bytes()
+	} else {
+		body, err = c.gzip(b.Bytes())
+	}
 	if err != nil {
 		return err
 	}

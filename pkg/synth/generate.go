@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/parquet-go/parquet-go"
 
 	"github.com/logarchive/logarchive/pkg/digest"
 )
@@ -135,6 +136,9 @@ func newGenerator(opts Options) (*generator, error) {
 			c.vpce = c.r.hex(16)
 			c.flowLogID = "fl-0" + c.r.hex(16)
 			c.flowFormat = flowFormats[len(g.chains)%len(flowFormats)]
+			if opts.FlowLogParquet {
+				c.flowSchema = flowParquetSchema(c.flowFormat)
+			}
 			c.scenario = a.Name == ProdAccountName && region == g.globalReg
 			c.insights = a.Name == ProdAccountName && region == opts.HomeRegion
 			g.chains = append(g.chains, c)
@@ -303,6 +307,7 @@ type chain struct {
 	vpcOctet                             int
 	flowLogID                            string
 	flowFormat                           flowFormat
+	flowSchema                           *parquet.Schema // when FlowLogParquet
 
 	gz   *gzip.Writer
 	gbuf bytes.Buffer

@@ -76,6 +76,9 @@ type Options struct {
 	ResolverQueriesPerHour int
 	// FlowLogHive selects the Hive-compatible flow-log prefix (aws-account-id=…/aws-service=…/…).
 	FlowLogHive bool
+	// FlowLogParquet delivers flow logs as Parquet (…_<hash>.log.parquet, GZIP pages, columns named
+	// with "_", numeric fields typed, "-" as NULL) instead of gzip text.
+	FlowLogParquet bool
 	// Backfill holds one log file of one clean chain back from its digest and lists it in a backfill
 	// digest (…_backfill.json.gz, own chain, backfill-generation-timestamp metadata) instead.
 	Backfill bool
