@@ -61,10 +61,11 @@ type rowsOf[T any] struct {
 	rows []T // pending
 	keys []sortKey
 
-	spool   *bytes.Buffer
-	sw      *parquet.GenericWriter[T]
+	// spool holds spilled rows as complete Parquet files of one sorted row group each. Closing a
+	// writer per spill, rather than keeping one open, leaves no column buffers behind: a spilled
+	// partition holds only its compressed bytes.
+	spool   [][]byte
 	spooled int
-	closed  bool // the spool's footer is written: write may run again (a retry), add may not
 	// Time range over pending and spooled rows.
 	lo, hi int64
 }
@@ -88,10 +89,11 @@ func (r *rowsOf[T]) timeRange() (time.Time, time.Time) {
 }
 
 func (r *rowsOf[T]) spoolBytes() int64 {
-	if r.spool == nil {
-		return 0
+	var n int64
+	for _, seg := range r.spool {
+		n += int64(len(seg))
 	}
-	return int64(r.spool.Len())
+	return n
 }
 
 // writeChunkRows bounds the sorted copy made while writing: rows are sorted through a permutation
@@ -122,25 +124,25 @@ func (r *rowsOf[T]) spill(cfg writeConfig) error {
 	if len(r.rows) == 0 {
 		return nil
 	}
-	if r.sw == nil {
-		r.spool = new(bytes.Buffer)
-		spoolCfg := cfg
-		spoolCfg.rowGroupRows = math.MaxInt64 // one row group per spill: each is sorted on its own
-		r.sw = parquet.NewGenericWriter[T](r.spool, writerOptions[T](spoolCfg)...)
-	}
-	if err := r.writeSorted(r.sw); err != nil {
+	var buf bytes.Buffer
+	cfg.rowGroupRows = math.MaxInt64 // one sorted row group per spill
+	pw := parquet.NewGenericWriter[T](&buf, writerOptions[T](cfg)...)
+	if err := r.writeSorted(pw); err != nil {
 		return err
 	}
-	if err := r.sw.Flush(); err != nil {
-		return fmt.Errorf("parquet flush row group: %w", err)
+	if err := pw.Close(); err != nil {
+		return fmt.Errorf("parquet close spill: %w", err)
 	}
+	r.spool = append(r.spool, bytes.Clone(buf.Bytes())) // trimmed: the buffer grew in steps
 	r.spooled += len(r.rows)
 	r.rows, r.keys = nil, nil // release the pending rows' memory now
 	return nil
 }
 
+// write may run again after a failed attempt (a retried checkpoint): it then finds every row in
+// the spool and writes the same file again.
 func (r *rowsOf[T]) write(w io.Writer, cfg writeConfig) error {
-	if r.sw == nil {
+	if len(r.spool) == 0 {
 		pw := parquet.NewGenericWriter[T](w, writerOptions[T](cfg)...)
 		if err := r.writeSorted(pw); err != nil {
 			return err
@@ -150,27 +152,24 @@ func (r *rowsOf[T]) write(w io.Writer, cfg writeConfig) error {
 		}
 		return nil
 	}
-	if !r.closed {
-		if err := r.spill(cfg); err != nil {
-			return err
-		}
-		if err := r.sw.Close(); err != nil {
-			return fmt.Errorf("parquet close spool: %w", err)
-		}
-		r.closed = true
+	if err := r.spill(cfg); err != nil {
+		return err
 	}
-	spool := r.spool.Bytes()
-	f, err := parquet.OpenFile(bytes.NewReader(spool), int64(len(spool)))
-	if err != nil {
-		return fmt.Errorf("open spool: %w", err)
-	}
-	if len(f.RowGroups()) == 1 {
-		_, err := w.Write(spool)
+	if len(r.spool) == 1 {
+		_, err := w.Write(r.spool[0])
 		return err
 	}
 	// Each spilled row group is sorted; merging them keeps the whole file in time order and lets
 	// the output writer cut row groups at the configured size.
-	merged, err := parquet.MergeRowGroups(f.RowGroups(), cfg.schema,
+	var groups []parquet.RowGroup
+	for i, seg := range r.spool {
+		f, err := parquet.OpenFile(bytes.NewReader(seg), int64(len(seg)))
+		if err != nil {
+			return fmt.Errorf("open spilled segment %d: %w", i, err)
+		}
+		groups = append(groups, f.RowGroups()...)
+	}
+	merged, err := parquet.MergeRowGroups(groups, cfg.schema,
 		parquet.SortingRowGroupConfig(parquet.SortingColumns(parquet.Ascending(sortColumn[T]()))))
 	if err != nil {
 		return fmt.Errorf("merge spilled row groups: %w", err)
