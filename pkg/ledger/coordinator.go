@@ -221,11 +221,12 @@ func (c *Coordinator) Run(ctx context.Context) {
 func (c *Coordinator) Seal(ctx context.Context) error {
 	start := time.Now()
 	c.gate.Lock()
-	if !c.l.Pending() {
+	// The flush opens the transaction (its first BeforeCommit) when rows are buffered.
+	ferr := c.opts.Flush(ctx)
+	if ferr == nil && !c.l.Pending() {
 		c.gate.Unlock()
 		return nil
 	}
-	ferr := c.opts.Flush(ctx)
 	var inputs []Input
 	var err error
 	if ferr != nil {
