@@ -348,4 +348,3 @@ func coordCollector(c *ledger.Coordinator) ops.Collector {
 		w.Add("logarchive_ledger_last_seal_seconds", "Duration of the last flush and seal.", ops.Gauge, st.LastSealSeconds)
 	}
 }
-
