@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/logarchive/logarchive/pkg/awsconfig"
 	"github.com/logarchive/logarchive/pkg/digest"
@@ -158,12 +159,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 				return fail(err)
 			}
 		}
-	} else {
-		c, err := loadCfg()
-		if err != nil {
-			return fail(err)
-		}
-		st = store.NewS3(awsconfig.NewS3(c), store.S3Options{ExpectedBucketOwner: f.bucketOwner})
 	}
 	if f.publicKeys != "" {
 		fk, err := digest.LoadKeysFile(f.publicKeys)
@@ -179,15 +174,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		keys = digest.NewCloudTrailKeys(c)
 	}
 
-	v, err := validate.New(validate.Options{Store: st, Keys: keys, Start: start, End: end, LogWorkers: f.workers,
-		ChainWorkers: f.chainWorkers, Prefetch: f.prefetch, Offline: f.local != "", ExpectRecent: f.expectRecent,
-		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return fail(err)
-	}
-
-	var chains []digest.ChainID
-	var subjects []string
+	var trailID *digest.ChainID
 	if f.trailARN != "" {
 		l := validate.TrailLookup{ARN: f.trailARN, SourceRegion: region, AccountID: f.account, Bucket: f.bucket,
 			Prefix: f.prefix, OrgID: f.orgID}
@@ -206,6 +193,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if err != nil {
 			return fail(err)
 		}
+		trailID = &id
+	}
+	if st == nil {
+		c, err := loadCfg()
+		if err != nil {
+			return fail(err)
+		}
+		bucket := f.bucket
+		if trailID != nil {
+			bucket = trailID.Bucket
+		}
+		st = store.NewS3(bucketClient(ctx, c, bucket), store.S3Options{ExpectedBucketOwner: f.bucketOwner})
+	}
+
+	v, err := validate.New(validate.Options{Store: st, Keys: keys, Start: start, End: end, LogWorkers: f.workers,
+		ChainWorkers: f.chainWorkers, Prefetch: f.prefetch, Offline: f.local != "", ExpectRecent: f.expectRecent,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return fail(err)
+	}
+
+	var chains []digest.ChainID
+	var subjects []string
+	if trailID != nil {
+		id := *trailID
 		if f.bucket != "" && f.orgID == "" {
 			if id.OrgID, err = v.DetectOrg(ctx, id); err != nil {
 				return fail(err)
@@ -254,6 +266,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			t.ValidLogs, t.ValidLogs+t.InvalidLogs+t.UnreadableLogs, report.ExitCode)
 	}
 	return report.ExitCode
+}
+
+// bucketClient returns an S3 client in the bucket's region (aws-cli asks GetBucketLocation too):
+// requests to another region's endpoint fail with a redirect the SDK does not follow. Custom
+// endpoints (moto, MinIO) and failed lookups keep the configured region.
+func bucketClient(ctx context.Context, cfg aws.Config, bucket string) *s3.Client {
+	client := awsconfig.NewS3(cfg)
+	if bucket == "" || awsconfig.CustomS3Endpoint() {
+		return client
+	}
+	out, err := client.GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		return client
+	}
+	region := string(out.LocationConstraint)
+	switch region {
+	case "":
+		region = "us-east-1"
+	case "EU":
+		region = "eu-west-1"
+	}
+	if region == cfg.Region {
+		return client
+	}
+	return awsconfig.NewS3(cfg, func(o *s3.Options) { o.Region = region })
 }
 
 func chainSubject(c digest.ChainID) string {
