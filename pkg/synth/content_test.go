@@ -18,8 +18,8 @@ var (
 	reCloudTrail = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{4})(\d{2})(\d{2})T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$`)
 	reInsight    = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail-Insight/([a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(\d{12})_CloudTrail-Insight_([a-z0-9-]+)_\d{8}T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$`)
 	reDigest     = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail-Digest/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_aws-controltower-BaselineCloudTrail_us-east-1_(\d{4})(\d{2})(\d{2})T\d{6}Z\.json\.gz$`)
-	reFlow       = regexp.MustCompile(`^AWSLogs/(\d{12})/vpcflowlogs/([a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(\d{12})_vpcflowlogs_([a-z0-9-]+)_fl-[0-9a-f]{17}_\d{8}T\d{4}Z_[0-9a-f]{8}\.log\.gz$`)
-	reFlowHive   = regexp.MustCompile(`^AWSLogs/aws-account-id=(\d{12})/aws-service=vpcflowlogs/aws-region=([a-z0-9-]+)/year=\d{4}/month=\d{2}/day=\d{2}/(\d{12})_vpcflowlogs_([a-z0-9-]+)_fl-[0-9a-f]{17}_\d{8}T\d{4}Z_[0-9a-f]{8}\.log\.gz$`)
+	reFlow       = regexp.MustCompile(`^AWSLogs/(\d{12})/vpcflowlogs/([a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(?:(\d{2})/)?(\d{12})_vpcflowlogs_([a-z0-9-]+)_fl-[0-9a-f]{17}_\d{8}T(\d{2})\d{2}Z_[0-9a-f]{8}\.log\.(?:gz|parquet)$`)
+	reFlowHive   = regexp.MustCompile(`^AWSLogs/aws-account-id=(\d{12})/aws-service=vpcflowlogs/aws-region=([a-z0-9-]+)/year=\d{4}/month=\d{2}/day=\d{2}/(?:hour=(\d{2})/)?(\d{12})_vpcflowlogs_([a-z0-9-]+)_fl-[0-9a-f]{17}_\d{8}T(\d{2})\d{2}Z_[0-9a-f]{8}\.log\.(?:gz|parquet)$`)
 	reResolver   = regexp.MustCompile(`^AWSLogs/(\d{12})/vpcdnsquerylogs/(vpc-[0-9a-f]{17})/\d{4}/\d{2}/\d{2}/(vpc-[0-9a-f]{17})_vpcdnsquerylogs_(\d{12})_\d{8}T\d{4}Z_[0-9a-f]{8}\.log\.gz$`)
 )
 
@@ -46,7 +46,7 @@ func classify(t *testing.T, key string) string {
 	}
 	for _, re := range []*regexp.Regexp{reFlow, reFlowHive} {
 		if m := re.FindStringSubmatch(key); m != nil {
-			if m[1] != m[3] || m[2] != m[4] {
+			if m[1] != m[4] || m[2] != m[5] || (m[3] != "" && m[3] != m[6]) {
 				t.Errorf("inconsistent flow-log key %s", key)
 			}
 			return synth.TableVPCFlow
@@ -87,10 +87,15 @@ func TestManifestMatchesDisk(t *testing.T) {
 		opts func() synth.Options
 	}{
 		{"demo preset", func() synth.Options { return synth.DefaultOptions(11) }},
-		{"hive, tampered", func() synth.Options {
+		{"hive hourly, tampered", func() synth.Options {
 			o := small(12)
-			o.FlowLogHive = true
+			o.FlowLogHive, o.FlowLogHourly = true, true
 			o.Tamper = synth.TamperKinds()
+			return o
+		}},
+		{"hourly", func() synth.Options {
+			o, _ := synth.Preset("tiny", 13)
+			o.FlowLogHourly = true
 			return o
 		}},
 	}
@@ -105,8 +110,13 @@ func TestManifestMatchesDisk(t *testing.T) {
 			for _, o := range a.m.Objects {
 				listed[o.Key] = o
 			}
+			wantHourly := tc.opts().FlowLogHourly
+			hourly := regexp.MustCompile(`/(?:\d{4}/\d{2}/\d{2}/\d{2}|day=\d{2}/hour=\d{2})/[^/]+$`)
 			for _, key := range a.keysUnder(t, "") {
 				table := classify(t, key)
+				if table == synth.TableVPCFlow && wantHourly != hourly.MatchString(key) {
+					t.Errorf("flow-log key %s: hourly partition %v, want %v", key, hourly.MatchString(key), wantHourly)
+				}
 				tc := got[table]
 				tc.Files++
 				n := countRecords(t, a, table, key)

@@ -57,19 +57,40 @@ func (c *chain) flowKey(t time.Time) string {
 	}
 	name := c.acct.ID + "_vpcflowlogs_" + c.region + "_" + c.flowLogID + "_" + t.Format("20060102T1504Z") + "_" + c.r.hex(8) + ext
 	if o.FlowLogHive {
+		hour := ""
+		if o.FlowLogHourly {
+			hour = "/hour=" + t.Format("15")
+		}
 		return c.keyPrefix() + "AWSLogs/aws-account-id=" + c.acct.ID + "/aws-service=vpcflowlogs/aws-region=" + c.region +
-			"/year=" + t.Format("2006") + "/month=" + t.Format("01") + "/day=" + t.Format("02") + "/" + name
+			"/year=" + t.Format("2006") + "/month=" + t.Format("01") + "/day=" + t.Format("02") + hour + "/" + name
 	}
-	return c.keyPrefix() + "AWSLogs/" + c.acct.ID + "/vpcflowlogs/" + c.region + "/" + t.Format("2006/01/02") + "/" + name
+	folder := t.Format("2006/01/02")
+	if o.FlowLogHourly {
+		folder = t.Format("2006/01/02/15")
+	}
+	return c.keyPrefix() + "AWSLogs/" + c.acct.ID + "/vpcflowlogs/" + c.region + "/" + folder + "/" + name
 }
 
-func (c *chain) azID() string {
-	code := map[string]string{"us-east-1": "use1", "us-east-2": "use2", "us-west-2": "usw2", "eu-west-1": "euw1", "eu-central-1": "euc1", "ap-southeast-2": "apse2"}[c.region]
-	if code == "" {
-		code = strings.ReplaceAll(c.region, "-", "")
+// azCode returns the prefix of a region's availability-zone ids (use1-az1 …).
+func azCode(region string) string {
+	switch region {
+	case "us-east-1":
+		return "use1"
+	case "us-east-2":
+		return "use2"
+	case "us-west-2":
+		return "usw2"
+	case "eu-west-1":
+		return "euw1"
+	case "eu-central-1":
+		return "euc1"
+	case "ap-southeast-2":
+		return "apse2"
 	}
-	return code + "-az" + strconv.Itoa(1+c.r.IntN(3))
+	return strings.ReplaceAll(region, "-", "")
 }
+
+func (c *chain) azID() string { return azCode(c.region) + "-az" + strconv.Itoa(1+c.r.IntN(3)) }
 
 // writeFlowLog writes the flow-log file of one 5-minute window: records whose end falls in it.
 func (c *chain) writeFlowLog(ctx context.Context, ws time.Time) error {

@@ -190,8 +190,3 @@ func (c *chain) plantScenario() []planted {
 	}
 	return out
 }
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}

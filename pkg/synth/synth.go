@@ -76,6 +76,8 @@ type Options struct {
 	ResolverQueriesPerHour int
 	// FlowLogHive selects the Hive-compatible flow-log prefix (aws-account-id=…/aws-service=…/…).
 	FlowLogHive bool
+	// FlowLogHourly adds hourly partitions to flow-log keys (…/DD/HH/, or …/day=DD/hour=HH/).
+	FlowLogHourly bool
 	// FlowLogParquet delivers flow logs as Parquet (…_<hash>.log.parquet, GZIP pages, columns named
 	// with "_", numeric fields typed, "-" as NULL) instead of gzip text.
 	FlowLogParquet bool
