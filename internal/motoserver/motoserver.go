@@ -182,6 +182,20 @@ func readLog(path string) string {
 	return string(b)
 }
 
+// Reset drops every resource the server holds (moto's POST /moto-api/reset), so one server can serve
+// several subtests from a clean slate.
+func (s *Server) Reset(t testing.TB) {
+	t.Helper()
+	resp, err := http.Post(s.URL+"/moto-api/reset", "application/json", nil)
+	if err != nil {
+		t.Fatalf("reset moto_server: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("reset moto_server: HTTP %d", resp.StatusCode)
+	}
+}
+
 // QueueNames returns the names CreateArchive gives the notification queue and its dead-letter queue.
 func QueueNames(bucket string) (queue, dlq string) {
 	base := strings.NewReplacer(".", "-").Replace(bucket)

@@ -42,6 +42,14 @@ func TestDefaultConfigReachesMoto(t *testing.T) {
 	if len(out.Buckets) != 1 || aws.ToString(out.Buckets[0].Name) != "env-only" {
 		t.Fatalf("buckets = %+v, want exactly env-only", out.Buckets)
 	}
+	srv.Reset(t)
+	out, err = srv.S3.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Buckets) != 0 {
+		t.Errorf("after Reset: buckets %+v, want none", out.Buckets)
+	}
 }
 
 func TestCreateArchiveRedrive(t *testing.T) {
