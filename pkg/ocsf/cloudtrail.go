@@ -1,0 +1,637 @@
+package ocsf
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/parse"
+)
+
+// OCSFVersion is the schema version every row declares in metadata.version.
+const OCSFVersion = "1.1.0"
+
+// authenticationEvents and accountChangeEvents are AWS's class selector for CloudTrail (ocsf/examples
+// mappings/bloblang/AWS/CloudTrail/v1.1.0/cloudtrail.yml); every other eventName is API Activity.
+var authenticationEvents = setOf("ConsoleLogin", "ExternalIdPDirectoryLogin", "CheckMfa",
+	"CredentialChallenge", "CredentialVerification", "UserAuthentication", "AssumeRole",
+	"AssumeRoleWithSAML", "AssumeRoleWithWebIdentity")
+
+var accountChangeEvents = setOf("UpdateRole", "AttachUserPolicy", "PutRolePermissionsBoundary",
+	"DeletePolicy", "RemoveUserFromGroup", "ChangePassword", "CreateAccessKey", "AttachGroupPolicy",
+	"ResyncMFADevice", "DeleteRolePolicy", "PutUserPermissionsBoundary", "CreateUser",
+	"CreateServiceLinkedRole", "PutRolePolicy", "DetachGroupPolicy", "UpdateAccessKey",
+	"CreateInstanceProfile", "CreateRole", "DeleteUserPermissionsBoundary", "DeleteAccountAlias",
+	"PutGroupPolicy", "CreateLoginProfile", "DeleteGroupPolicy", "DeleteLoginProfile", "DeleteUserPolicy",
+	"DeactivateMFADevice", "RemoveRoleFromInstanceProfile", "UpdateUser", "EnableMFADevice", "DeleteUser",
+	"AddRoleToInstanceProfile", "UpdateAccountEmailAddress", "UpdateRoleDescription", "DetachUserPolicy",
+	"UpdateAssumeRolePolicy", "DeleteGroup", "DeleteServiceLinkedRole", "DeleteAccessKey", "AddUserToGroup",
+	"DeleteVirtualMFADevice", "FinalizeSmsMfaRegistration", "DeleteRolePermissionsBoundary",
+	"DetachRolePolicy", "DeleteInstanceProfile", "UpdateGroup", "UpdateLoginProfile",
+	"RequestSmsMfaRegistration", "DeleteRole", "PutUserPolicy", "CreateVirtualMFADevice",
+	"AttachRolePolicy", "EmailUpdated", "AccountNameUpdated", "PasswordUpdated",
+	"DeleteAccountPasswordPolicy", "UpdateAccountPasswordPolicy", "UpdateAccountName",
+	"TagInstanceProfile", "TagRole", "TagUser", "UntagInstanceProfile", "UntagRole", "UntagUser",
+	"CreateAccountAlias")
+
+func setOf(names ...string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// CloudTrailClass selects the OCSF class of a CloudTrail event by its eventName, as AWS does.
+func CloudTrailClass(eventName string) Class {
+	switch {
+	case authenticationEvents[eventName]:
+		return ClassAuthentication
+	case accountChangeEvents[eventName]:
+		return ClassAccountChange
+	}
+	return ClassAPIActivity
+}
+
+// apiVerbs are 6003's activities by the verb an eventName starts with (AWS matches anywhere in
+// the name, which reads DeleteTargetGroup as Read through "Get"; a leading verb does not).
+var apiVerbs = []struct {
+	name  string
+	verbs []string
+}{
+	{"Create", []string{"Create", "Run", "Generate"}},
+	{"Read", []string{"Get", "List", "Describe", "Search", "Lookup"}},
+	{"Update", []string{"Update", "Put", "Modify", "Add", "Remove", "Start", "Stop", "Attach",
+		"Detach", "Associate", "Disassociate", "Tag", "Untag", "Enable", "Disable", "Register", "Deregister"}},
+	{"Delete", []string{"Delete", "Terminate"}},
+}
+
+// APIActivityOf returns 6003's activity for an eventName: its leading verb, else Read when
+// CloudTrail marks the call readOnly, else Other.
+func APIActivityOf(eventName string, readOnly parse.OptBool) (int32, string) {
+	for i, a := range apiVerbs {
+		for _, v := range a.verbs {
+			if hasVerb(eventName, v) {
+				return int32(i + 1), a.name
+			}
+		}
+	}
+	if readOnly.Valid && readOnly.V {
+		return 2, "Read"
+	}
+	return 99, "Other"
+}
+
+// hasVerb reports whether name starts with verb as a whole word: "Get" matches GetObject and Get,
+// not Getaway; "Tag" does not match TagsUpdate but "Untag" is its own verb.
+func hasVerb(name, verb string) bool {
+	if !strings.HasPrefix(name, verb) {
+		return false
+	}
+	rest := name[len(verb):]
+	return rest == "" || rest[0] < 'a' || rest[0] > 'z'
+}
+
+// AuthenticationActivityOf returns 3002's activity: Logon for sign-ins and role assumptions.
+func AuthenticationActivityOf(eventName string) (int32, string) {
+	switch {
+	case eventName == "ConsoleLogin", eventName == "ExternalIdPDirectoryLogin",
+		eventName == "UserAuthentication", strings.HasPrefix(eventName, "AssumeRole"):
+		return 1, "Logon"
+	}
+	return 99, "Other"
+}
+
+// AccountChangeActivityOf returns 3001's activity, AWS's rule by eventName.
+func AccountChangeActivityOf(eventName string) (int32, string) {
+	switch {
+	case strings.HasPrefix(eventName, "Create"), eventName == "ResyncMFADevice", eventName == "EnableMFADevice":
+		return 1, "Create"
+	case eventName == "ChangePassword", eventName == "PasswordUpdated":
+		return 3, "Password Change"
+	case strings.HasPrefix(eventName, "Attach"), strings.HasPrefix(eventName, "Put"), eventName == "AddUserToGroup":
+		return 7, "Attach Policy"
+	case strings.HasPrefix(eventName, "Detach"), strings.HasPrefix(eventName, "Remove"):
+		return 8, "Detach Policy"
+	case strings.HasPrefix(eventName, "Delete"):
+		for _, p := range []string{"DeleteSSH", "DeleteServer", "DeleteSign", "DeleteAccount", "DeleteCloudFront", "DeleteService"} {
+			if strings.HasPrefix(eventName, p) {
+				return 99, "Other"
+			}
+		}
+		return 6, "Delete"
+	}
+	return 99, "Other"
+}
+
+// UnsupportedError says a record has no OCSF class here (CloudTrail Insights, digests).
+type UnsupportedError struct {
+	Source parse.Source
+	Why    string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("ocsf: %s records are not mapped: %s", e.Source, e.Why)
+}
+
+// ErrNoTime is wrapped by mapping errors for a record without an event time (`time` is required).
+var ErrNoTime = errors.New("record has no event time")
+
+// FromRecord maps a parsed record to its OCSF row: CloudTrail events to 6003/3002/3001 by
+// eventName, flow records to 4001, Resolver queries to 4003.
+func FromRecord(rec *parse.Record) (Row, error) {
+	switch {
+	case rec.Source == parse.SourceInsight:
+		return nil, &UnsupportedError{Source: rec.Source, Why: "Insights events have no AWS OCSF mapping"}
+	case rec.CloudTrail != nil:
+		return FromCloudTrail(rec.CloudTrail)
+	case rec.Flow != nil:
+		r, err := NetworkActivityOf(rec.Flow)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	case rec.DNS != nil:
+		r, err := DNSActivityOf(rec.DNS)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	return nil, &UnsupportedError{Source: rec.Source, Why: "no payload"}
+}
+
+// FromCloudTrail maps a CloudTrail event to the class CloudTrailClass selects.
+func FromCloudTrail(ev *parse.CloudTrailEvent) (Row, error) {
+	if ev.EventTime.IsZero() {
+		return nil, fmt.Errorf("ocsf: CloudTrail event %q: %w", ev.EventID, ErrNoTime)
+	}
+	if ev.InsightDetails != nil {
+		return nil, &UnsupportedError{Source: parse.SourceInsight, Why: "Insights events have no AWS OCSF mapping"}
+	}
+	switch CloudTrailClass(ev.EventName) {
+	case ClassAuthentication:
+		return AuthenticationOf(ev)
+	case ClassAccountChange:
+		return AccountChangeOf(ev)
+	}
+	return APIActivityOfEvent(ev)
+}
+
+// ctCommon is what the three CloudTrail classes share.
+type ctCommon struct {
+	time     int64
+	timeDT   *time.Time
+	metadata Metadata
+	cloud    Cloud
+	actor    Actor
+	api      API
+	src      NetworkEndpoint
+	http     *HTTPRequest
+	unmapped map[string]string
+	obs      []Observable
+}
+
+func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
+	var c ctCommon
+	ms, dt := millis(ev.EventTime)
+	c.time, c.timeDT = *ms, dt
+	feature := ev.EventCategory
+	if feature == "" {
+		feature = "Management, Data, and Insights" // AWS's default before eventCategory existed (1.07)
+	}
+	c.metadata = Metadata{
+		Version: OCSFVersion,
+		Product: Product{Name: str("CloudTrail"), VendorName: "AWS", Version: str(ev.EventVersion),
+			Feature: &Feature{Name: &feature}},
+		Profiles:  []string{"cloud", "datetime"},
+		UID:       str(ev.EventID),
+		EventCode: str(ev.EventType),
+	}
+	account := ev.RecipientAccountID
+	if account == "" && ev.UserIdentity != nil {
+		account = ev.UserIdentity.AccountID
+	}
+	c.cloud = Cloud{Provider: "AWS", Region: str(ev.AWSRegion)}
+	if account != "" {
+		c.cloud.Account = &Account{UID: &account}
+	}
+	c.unmapped = map[string]string{}
+	c.actor = actorOf(ev, c.unmapped)
+
+	c.api = API{Operation: ev.EventName, Service: serviceOf(ev.EventSource), Version: str(ev.APIVersion),
+		Request: &Request{UID: ev.RequestID, Data: jsonText(ev.RequestParameters)}}
+	if ev.ErrorCode != "" || ev.ErrorMessage != "" || len(ev.ResponseElements) > 0 && string(ev.ResponseElements) != "null" {
+		c.api.Response = &Response{Error: str(ev.ErrorCode), Message: str(ev.ErrorMessage), Data: jsonText(ev.ResponseElements)}
+	}
+
+	if addr, err := netip.ParseAddr(ev.SourceIPAddress); err == nil {
+		s := addr.String()
+		c.src.IP = &s
+	} else {
+		c.src.Domain = str(ev.SourceIPAddress)
+	}
+	c.src.UID = str(ev.VPCEndpointID)
+	if ev.UserAgent != "" {
+		c.http = &HTTPRequest{UserAgent: &ev.UserAgent}
+	}
+
+	if ev.RecipientAccountID != "" {
+		c.unmapped["recipientAccountId"] = ev.RecipientAccountID
+	}
+	setUnmapped(c.unmapped, "sharedEventID", ev.SharedEventID)
+	setUnmapped(c.unmapped, "vpcEndpointAccountId", ev.VPCEndpointAccount)
+	setUnmapped(c.unmapped, "sessionCredentialFromConsole", ev.SessionCredentialFromConsole)
+	setBool(c.unmapped, "readOnly", ev.ReadOnly)
+	setBool(c.unmapped, "managementEvent", ev.ManagementEvent)
+	if t := ev.TLSDetails; t != nil {
+		setUnmapped(c.unmapped, "tlsDetails.tlsVersion", t.TLSVersion)
+		setUnmapped(c.unmapped, "tlsDetails.cipherSuite", t.CipherSuite)
+		setUnmapped(c.unmapped, "tlsDetails.clientProvidedHostHeader", t.ClientProvidedHostHeader)
+	}
+	if a := ev.Addendum; a != nil {
+		setUnmapped(c.unmapped, "addendum.reason", a.Reason)
+		setUnmapped(c.unmapped, "addendum.updatedFields", a.UpdatedFields)
+		setUnmapped(c.unmapped, "addendum.originalRequestID", a.OriginalRequestID)
+		setUnmapped(c.unmapped, "addendum.originalEventID", a.OriginalEventID)
+	}
+	for _, m := range []struct {
+		prefix string
+		doc    []byte
+	}{
+		{"serviceEventDetails", ev.ServiceEventDetail},
+		{"edgeDeviceDetails", ev.EdgeDeviceDetails},
+		{"eventContext", ev.EventContext},
+	} {
+		if err := flattenJSON(c.unmapped, m.prefix, m.doc, nil); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// actorOf maps userIdentity; the members it does not map go to unmapped.
+func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string) Actor {
+	var a Actor
+	ui := ev.UserIdentity
+	if ui == nil {
+		return a
+	}
+	u := User{UID: str(ui.ARN), UIDAlt: str(ui.PrincipalID), Name: str(ui.UserName), Type: str(ui.Type),
+		CredentialUID: str(ui.AccessKeyID)}
+	if u.Name == nil {
+		u.Name = str(jsonString(ev.AdditionalEvent, "UserName"))
+	}
+	if u.CredentialUID == nil {
+		u.CredentialUID = str(ui.CredentialID)
+	}
+	if ui.AccountID != "" {
+		u.Account = &Account{UID: str(ui.AccountID)}
+	}
+	if ui.OnBehalfOf != nil {
+		if ui.OnBehalfOf.UserID != "" {
+			u.UIDAlt = str(ui.OnBehalfOf.UserID) // Identity Center: the user behind the session
+		}
+		if ui.OnBehalfOf.IdentityStoreARN != "" {
+			a.IDP = &IDP{UID: str(ui.OnBehalfOf.IdentityStoreARN)}
+		}
+	}
+	if u != (User{}) {
+		a.User = &u
+	}
+	a.InvokedBy = str(ui.InvokedBy)
+	idp := ui.IdentityProvider
+	if sc := ui.SessionContext; sc != nil {
+		var s Session
+		if t, ok := parseISO(sc.CreationDate); ok {
+			s.CreatedTime, s.CreatedTimeDT = millis(t)
+		}
+		switch sc.MFAAuthenticated {
+		case "true":
+			s.IsMFA = boolp(true)
+		case "false":
+			s.IsMFA = boolp(false)
+		}
+		if si := sc.SessionIssuer; si != nil {
+			s.Issuer = str(si.ARN)
+			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.type", si.Type)
+			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.principalId", si.PrincipalID)
+			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.accountId", si.AccountID)
+			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.userName", si.UserName)
+		}
+		if s != (Session{}) {
+			a.Session = &s
+		}
+		if p := jsonString(sc.WebIDFederationData, "federatedProvider"); p != "" {
+			idp = p
+		}
+		setUnmapped(unmapped, "userIdentity.sessionContext.sourceIdentity", sc.SourceIdentity)
+		setUnmapped(unmapped, "userIdentity.sessionContext.ec2RoleDelivery", sc.EC2RoleDelivery)
+		setUnmapped(unmapped, "userIdentity.sessionContext.ec2IssuedInVPC", sc.EC2IssuedInVPC)
+	}
+	if idp != "" {
+		if a.IDP == nil {
+			a.IDP = &IDP{}
+		}
+		a.IDP.Name = &idp
+	}
+	if len(ui.InScopeOf) > 0 {
+		_ = flattenJSON(unmapped, "userIdentity.inScopeOf", ui.InScopeOf, nil) // parse validated it
+	}
+	return a
+}
+
+func serviceOf(name string) *Service {
+	if name == "" {
+		return nil
+	}
+	return &Service{Name: &name}
+}
+
+// jsonText keeps a free-form member as its JSON text (json_t); JSON null is absent.
+func jsonText(raw []byte) *string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	s := string(raw)
+	return &s
+}
+
+func setUnmapped(m map[string]string, k, v string) {
+	if v != "" {
+		m[k] = v
+	}
+}
+
+func setBool(m map[string]string, k string, v parse.OptBool) {
+	if v.Valid {
+		m[k] = fmt.Sprint(v.V)
+	}
+}
+
+func boolp(b bool) *bool { return &b }
+
+// parseISO reads CloudTrail's session creationDate: extended ISO-8601 (2023-02-06T20:57:02Z) or,
+// in older events, basic form (20230206T205702Z).
+func parseISO(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{time.RFC3339Nano, "20060102T150405Z0700", "20060102T150405Z"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseIAMTime reads the timestamps IAM and STS write in responseElements, "Jul 18, 2023, 4:07:39
+// PM" or "Mar 17, 2023 5:07:59 PM" (UTC), or ISO-8601.
+func parseIAMTime(s string) (time.Time, bool) {
+	if t, ok := parseISO(s); ok {
+		return t, true
+	}
+	for _, layout := range []string{"Jan 2, 2006, 3:04:05 PM", "Jan 2, 2006 3:04:05 PM"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+func statusOf(errorCode string) (*int32, *string) {
+	if errorCode == "" {
+		return i32(1), str("Success")
+	}
+	return i32(2), str("Failure")
+}
+
+// observablesOf lists the user names, IP addresses and ARNs of a CloudTrail row.
+func observablesOf(a *Actor, src *NetworkEndpoint, user *User, resources []ResourceDetails) []Observable {
+	var obs []Observable
+	if a != nil && a.User != nil {
+		obs = appendObs(obs, "actor.user.name", obsUserName, a.User.Name)
+		obs = appendObs(obs, "actor.user.uid", obsResourceUID, arnOnly(a.User.UID))
+	}
+	if user != nil {
+		obs = appendObs(obs, "user.name", obsUserName, user.Name)
+		obs = appendObs(obs, "user.uid", obsResourceUID, arnOnly(user.UID))
+	}
+	if src != nil {
+		obs = appendObs(obs, "src_endpoint.ip", obsIPAddress, src.IP)
+		obs = appendObs(obs, "src_endpoint.domain", obsHostname, src.Domain)
+	}
+	for _, r := range resources {
+		obs = appendObs(obs, "resources.uid", obsResourceUID, arnOnly(r.UID))
+	}
+	return obs
+}
+
+func arnOnly(s *string) *string {
+	if s == nil || !strings.HasPrefix(*s, "arn:") {
+		return nil
+	}
+	return s
+}
+
+// Observable type ids (OCSF 1.1.0 dictionary types.*.observable).
+const (
+	obsHostname    = 1
+	obsIPAddress   = 2
+	obsUserName    = 4
+	obsResourceUID = 10
+)
+
+var obsTypeNames = map[int32]string{obsHostname: "Hostname", obsIPAddress: "IP Address",
+	obsUserName: "User Name", obsResourceUID: "Resource UID"}
+
+func appendObs(obs []Observable, name string, typeID int32, value *string) []Observable {
+	if value == nil {
+		return obs
+	}
+	t := obsTypeNames[typeID]
+	return append(obs, Observable{Name: name, Type: &t, TypeID: typeID, Value: value})
+}
+
+func resourcesOf(ev *parse.CloudTrailEvent) []ResourceDetails {
+	if len(ev.Resources) == 0 {
+		return nil
+	}
+	out := make([]ResourceDetails, 0, len(ev.Resources))
+	for _, r := range ev.Resources {
+		d := ResourceDetails{UID: str(r.ARN), Type: str(r.Type)}
+		if r.AccountID != "" {
+			d.Owner = &User{Account: &Account{UID: str(r.AccountID)}}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// resourcesUnmapped keeps resources[] for the classes that have no resources attribute.
+func resourcesUnmapped(m map[string]string, ev *parse.CloudTrailEvent) {
+	var arns, accts, types []string
+	for _, r := range ev.Resources {
+		arns, accts, types = appendNonEmpty(arns, r.ARN), appendNonEmpty(accts, r.AccountID), appendNonEmpty(types, r.Type)
+	}
+	setUnmapped(m, "resources[].ARN", strings.Join(arns, ","))
+	setUnmapped(m, "resources[].accountId", strings.Join(accts, ","))
+	setUnmapped(m, "resources[].type", strings.Join(types, ","))
+}
+
+func appendNonEmpty(s []string, v string) []string {
+	if v == "" {
+		return s
+	}
+	return append(s, v)
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+// APIActivityOfEvent maps a CloudTrail event to class 6003 whatever its eventName.
+func APIActivityOfEvent(ev *parse.CloudTrailEvent) (*APIActivity, error) {
+	c, err := cloudTrailCommon(ev)
+	if err != nil {
+		return nil, err
+	}
+	if err := flattenJSON(c.unmapped, "additionalEventData", ev.AdditionalEvent, nil); err != nil {
+		return nil, err
+	}
+	id, name := APIActivityOf(ev.EventName, ev.ReadOnly)
+	h := headerOf(ClassAPIActivity, id, name)
+	r := &APIActivity{
+		ActivityID: h.ActivityID, ActivityName: h.ActivityName, CategoryUID: h.CategoryUID,
+		CategoryName: h.CategoryName, ClassUID: h.ClassUID, ClassName: h.ClassName,
+		TypeUID: h.TypeUID, TypeName: h.TypeName,
+		SeverityID: severityIDInformational, Severity: severityInformational,
+		Time: c.time, TimeDT: c.timeDT, Metadata: c.metadata, Cloud: c.cloud,
+		Actor: c.actor, API: c.api, SrcEndpoint: c.src, HTTPRequest: c.http,
+		Resources: resourcesOf(ev),
+	}
+	r.StatusID, r.Status = statusOf(ev.ErrorCode)
+	r.Observables = observablesOf(&r.Actor, &r.SrcEndpoint, nil, r.Resources)
+	r.Unmapped = nilIfEmpty(c.unmapped)
+	return r, nil
+}
+
+// AuthenticationOf maps a sign-in or role assumption to class 3002.
+func AuthenticationOf(ev *parse.CloudTrailEvent) (*Authentication, error) {
+	c, err := cloudTrailCommon(ev)
+	if err != nil {
+		return nil, err
+	}
+	// additionalEventData members mapped to attributes stay out of unmapped.
+	if err := flattenJSON(c.unmapped, "additionalEventData", ev.AdditionalEvent, func(p string) bool {
+		return p == "additionalEventData.LoginTo" || p == "additionalEventData.MFAUsed"
+	}); err != nil {
+		return nil, err
+	}
+	resourcesUnmapped(c.unmapped, ev)
+	id, name := AuthenticationActivityOf(ev.EventName)
+	h := headerOf(ClassAuthentication, id, name)
+	r := &Authentication{
+		ActivityID: h.ActivityID, ActivityName: h.ActivityName, CategoryUID: h.CategoryUID,
+		CategoryName: h.CategoryName, ClassUID: h.ClassUID, ClassName: h.ClassName,
+		TypeUID: h.TypeUID, TypeName: h.TypeName,
+		SeverityID: severityIDInformational, Severity: severityInformational,
+		Time: c.time, TimeDT: c.timeDT, Metadata: c.metadata, Cloud: c.cloud,
+		API: &c.api, HTTPRequest: c.http,
+	}
+	if c.actor != (Actor{}) {
+		r.Actor = &c.actor
+	}
+	if !c.src.empty() {
+		r.SrcEndpoint = &c.src
+	}
+	// The user is who signs in: the role assumed, else the identity itself.
+	if roleArn := jsonString(ev.RequestParameters, "roleArn"); roleArn != "" {
+		r.User = User{UID: &roleArn, Name: str(jsonString(ev.RequestParameters, "roleSessionName"))}
+	} else if ui := ev.UserIdentity; ui != nil {
+		r.User = User{UID: str(ui.ARN), UIDAlt: str(ui.PrincipalID)}
+	}
+	if svc := jsonString(ev.AdditionalEvent, "LoginTo"); svc != "" {
+		r.DstEndpoint = &NetworkEndpoint{SvcName: &svc}
+	}
+	switch jsonString(ev.AdditionalEvent, "MFAUsed") {
+	case "Yes":
+		r.IsMFA = boolp(true)
+	case "No":
+		r.IsMFA = boolp(false)
+	}
+	if exp, ok := parseIAMTime(jsonString(ev.ResponseElements, "credentials", "expiration")); ok {
+		var s Session
+		s.ExpirationTime, s.ExpirationTimeDT = millis(exp)
+		r.Session = &s
+	}
+	// Console sign-ins report their outcome in responseElements (a failed ConsoleLogin may carry
+	// errorMessage without errorCode); other calls fail with errorCode.
+	outcome := jsonString(ev.ResponseElements, ev.EventName)
+	switch {
+	case outcome == "Success" && ev.ErrorCode == "":
+		r.StatusID, r.Status = i32(1), str("Success")
+	case outcome == "Failure" || ev.ErrorCode != "":
+		r.StatusID, r.Status = i32(2), str("Failure")
+	default:
+		r.StatusID, r.Status = statusOf("")
+	}
+	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)
+	r.Unmapped = nilIfEmpty(c.unmapped)
+	return r, nil
+}
+
+// AccountChangeOf maps an IAM or account change to class 3001.
+func AccountChangeOf(ev *parse.CloudTrailEvent) (*AccountChange, error) {
+	c, err := cloudTrailCommon(ev)
+	if err != nil {
+		return nil, err
+	}
+	if err := flattenJSON(c.unmapped, "additionalEventData", ev.AdditionalEvent, nil); err != nil {
+		return nil, err
+	}
+	resourcesUnmapped(c.unmapped, ev)
+	id, name := AccountChangeActivityOf(ev.EventName)
+	h := headerOf(ClassAccountChange, id, name)
+	r := &AccountChange{
+		ActivityID: h.ActivityID, ActivityName: h.ActivityName, CategoryUID: h.CategoryUID,
+		CategoryName: h.CategoryName, ClassUID: h.ClassUID, ClassName: h.ClassName,
+		TypeUID: h.TypeUID, TypeName: h.TypeName,
+		SeverityID: severityIDInformational, Severity: severityInformational,
+		Time: c.time, TimeDT: c.timeDT, Metadata: c.metadata, Cloud: c.cloud,
+		API: &c.api, HTTPRequest: c.http,
+	}
+	if c.actor != (Actor{}) {
+		r.Actor = &c.actor
+	}
+	if !c.src.empty() {
+		r.SrcEndpoint = &c.src
+	}
+	// The user is the account changed: the role or user the call names or creates.
+	r.User.UID = str(firstNonEmpty(
+		jsonString(ev.ResponseElements, "role", "roleId"),
+		jsonString(ev.ResponseElements, "user", "userId")))
+	r.User.Name = str(firstNonEmpty(
+		jsonString(ev.RequestParameters, "userName"),
+		jsonString(ev.RequestParameters, "roleName"),
+		jsonString(ev.ResponseElements, "role", "roleName"),
+		jsonString(ev.ResponseElements, "user", "userName")))
+	r.StatusID, r.Status = statusOf(ev.ErrorCode)
+	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)
+	r.Unmapped = nilIfEmpty(c.unmapped)
+	return r, nil
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
