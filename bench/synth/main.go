@@ -70,6 +70,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	hive := fs.Bool("hive", false, "Hive-compatible flow-log prefixes")
 	flowParquet := fs.Bool("flow-parquet", false, "deliver flow logs as Parquet (.log.parquet) instead of gzip text")
 	flowHourly := fs.Bool("flow-hourly", false, "hourly partitions in flow-log keys")
+	network := fs.Bool("network-activity", false, "add VPC endpoint network activity events (CloudTrail-NetworkActivity/)")
 	backfill := fs.Bool("backfill", false, "hold one log back from its digest and list it in a backfill digest")
 	tamper := fs.String("tamper", "", "comma-separated tamperings, or all: "+strings.Join(kindNames(), ","))
 	workers := fs.Int("workers", 0, "chains generated at once (default GOMAXPROCS)")
@@ -128,7 +129,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return flagErr
 	}
 	opts.Bucket, opts.Prefix, opts.FlowLogHive, opts.Backfill = *bucket, strings.Trim(*prefix, "/"), *hive, *backfill
-	opts.FlowLogParquet, opts.FlowLogHourly = *flowParquet, *flowHourly
+	opts.FlowLogParquet, opts.FlowLogHourly, opts.NetworkActivity = *flowParquet, *flowHourly, *network
 	opts.Workers, opts.Writers = *workers, *writers
 	if err := opts.Validate(); err != nil {
 		return err

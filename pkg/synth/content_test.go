@@ -3,7 +3,10 @@ package synth_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
+	"context"
 	"encoding/json"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -16,6 +19,7 @@ import (
 // Key layouts from formats.md §1.1, §2.3, §3.1 and cloudtrail-digest.md §2.1.
 var (
 	reCloudTrail = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{4})(\d{2})(\d{2})T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$`)
+	reNetwork    = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail-NetworkActivity/([a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(\d{12})_CloudTrail-NetworkActivity_([a-z0-9-]+)_\d{8}T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$`)
 	reInsight    = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail-Insight/([a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(\d{12})_CloudTrail-Insight_([a-z0-9-]+)_\d{8}T\d{4}Z_[A-Za-z0-9]{16}\.json\.gz$`)
 	reDigest     = regexp.MustCompile(`^AWSLogs/o-[a-z0-9]{10,32}/(\d{12})/CloudTrail-Digest/([a-z0-9-]+)/(\d{4})/(\d{2})/(\d{2})/(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_aws-controltower-BaselineCloudTrail_us-east-1_(\d{4})(\d{2})(\d{2})T\d{6}Z\.json\.gz$`)
 	reFlow       = regexp.MustCompile(`^AWSLogs/(\d{12})/vpcflowlogs/([a-z0-9-]+)/\d{4}/\d{2}/\d{2}/(?:(\d{2})/)?(\d{12})_vpcflowlogs_([a-z0-9-]+)_fl-[0-9a-f]{17}_\d{8}T(\d{2})\d{2}Z_[0-9a-f]{8}\.log\.(?:gz|parquet)$`)
@@ -29,6 +33,12 @@ func classify(t *testing.T, key string) string {
 	if m := reCloudTrail.FindStringSubmatch(key); m != nil {
 		if m[1] != m[6] || m[2] != m[7] || m[3]+m[4]+m[5] != m[8]+m[9]+m[10] {
 			t.Errorf("inconsistent CloudTrail key %s", key)
+		}
+		return synth.TableCloudTrail
+	}
+	if m := reNetwork.FindStringSubmatch(key); m != nil {
+		if m[1] != m[3] || m[2] != m[4] {
+			t.Errorf("inconsistent network activity key %s", key)
 		}
 		return synth.TableCloudTrail
 	}
@@ -93,9 +103,9 @@ func TestManifestMatchesDisk(t *testing.T) {
 			o.Tamper = synth.TamperKinds()
 			return o
 		}},
-		{"hourly", func() synth.Options {
+		{"hourly, network activity", func() synth.Options {
 			o, _ := synth.Preset("tiny", 13)
-			o.FlowLogHourly = true
+			o.FlowLogHourly, o.NetworkActivity = true, true
 			return o
 		}},
 	}
@@ -530,4 +540,58 @@ func TestAttackerAcrossSources(t *testing.T) {
 	if ssh == 0 {
 		t.Error("no accepted SSH flow from the attacker")
 	}
+}
+
+func TestNetworkActivity(t *testing.T) {
+	o, _ := synth.Preset("tiny", 19)
+	o.NetworkActivity = true
+	w := newMem()
+	m, err := synth.Generate(context.Background(), w, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, denied := 0, 0
+	for _, ob := range m.Objects {
+		switch {
+		case strings.Contains(ob.Key, "/CloudTrail-NetworkActivity/"):
+			files++
+			if classifyKey := reNetwork.MatchString(ob.Key); !classifyKey || ob.Table != synth.TableCloudTrail {
+				t.Errorf("network activity object %s (table %s)", ob.Key, ob.Table)
+			}
+			var doc struct {
+				Records []struct{ EventType, EventCategory, VPCEndpointID, ErrorCode string }
+			}
+			if err := json.Unmarshal(inflateMem(t, w, m.Bucket, ob.Key), &doc); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range doc.Records {
+				if r.EventType != "AwsVpceEvent" || r.EventCategory != "NetworkActivity" || r.VPCEndpointID == "" {
+					t.Errorf("%s: record %+v", ob.Key, r)
+				}
+				if r.ErrorCode == "VpceAccessDenied" {
+					denied++
+				}
+			}
+		case ob.Table == synth.TableDigest:
+			if bytes.Contains(inflateMem(t, w, m.Bucket, ob.Key), []byte("CloudTrail-NetworkActivity")) {
+				t.Errorf("digest %s lists network activity files", ob.Key)
+			}
+		}
+	}
+	if files == 0 || denied == 0 {
+		t.Errorf("%d network activity files, %d denied events; want some of each", files, denied)
+	}
+}
+
+func inflateMem(t *testing.T, w *memWriter, bucket, key string) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(w.objs[bucket+"/"+key].body))
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return b
 }

@@ -441,6 +441,11 @@ func (c *chain) run(ctx context.Context) error {
 				return err
 			}
 		}
+		if o.NetworkActivity {
+			if err := c.writeNetworkActivity(ctx, ws); err != nil {
+				return err
+			}
+		}
 	}
 	if c.insights {
 		if err := c.writeInsights(ctx); err != nil {
@@ -550,6 +555,49 @@ func marshalRecords[T any](recs []T) ([]byte, error) {
 	}
 	b.WriteString("]}")
 	return b.Bytes(), nil
+}
+
+// writeNetworkActivity writes, for about half the windows, a file of VPC endpoint network activity
+// events. Two details are assumptions [unverified]: the file name follows the CloudTrail-Insight
+// pattern (AWS documents only the folder), and digests do not list these files.
+func (c *chain) writeNetworkActivity(ctx context.Context, ws time.Time) error {
+	if !c.r.chance(0.5) {
+		return nil
+	}
+	n := 1 + c.r.IntN(4)
+	recs := make([]*ctRecord, 0, n)
+	for range n {
+		t := c.r.between(ws, window)
+		a := c.pickActor(t, false)
+		a.ip = c.privateIP()
+		call := pick(c.r, [][2]string{{"s3.amazonaws.com", "GetObject"}, {"kms.amazonaws.com", "Decrypt"},
+			{"secretsmanager.amazonaws.com", "GetSecretValue"}, {"cloudtrail.amazonaws.com", "ListTrails"}, {"ec2.amazonaws.com", "DescribeInstances"}})
+		rec := c.newRecord(t, a, call[0], call[1], true)
+		rec.EventVersion = "1.11"
+		rec.EventType = "AwsVpceEvent"
+		rec.EventCategory = "NetworkActivity"
+		rec.ReadOnly, rec.ManagementEvent, rec.TLSDetails, rec.Addendum = nil, nil, nil, nil
+		rec.SessionCredentialFromConsole = ""
+		rec.SharedEventID = c.r.uuid()
+		rec.VPCEndpointID, rec.VPCEndpointAccountID = "vpce-0"+c.vpce, c.acct.ID
+		if c.r.chance(0.2) {
+			// A caller outside the organization, stopped by the endpoint policy.
+			rec.UserIdentity = &identity{Type: "AWSAccount", PrincipalID: "", AccountID: "999988887777"}
+			rec.ErrorCode, rec.ErrorMessage = "VpceAccessDenied", "The request was denied due to a VPC endpoint policy"
+		}
+		recs = append(recs, rec)
+	}
+	delivered := ws.Add(window + time.Duration(60+c.r.IntN(8*60))*time.Second)
+	key := c.ctKey("CloudTrail-NetworkActivity", "CloudTrail-NetworkActivity", delivered, delivered.Format("20060102T1504Z")+"_"+c.r.mixedAlnum(16)+".json.gz")
+	inflated, err := marshalRecords(recs)
+	if err != nil {
+		return err
+	}
+	body, err := c.gzip(inflated)
+	if err != nil {
+		return err
+	}
+	return c.put(ctx, TableCloudTrail, key, body, nil, n)
 }
 
 func (c *chain) writeInsights(ctx context.Context) error {

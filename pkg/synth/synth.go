@@ -81,6 +81,10 @@ type Options struct {
 	// FlowLogParquet delivers flow logs as Parquet (…_<hash>.log.parquet, GZIP pages, columns named
 	// with "_", numeric fields typed, "-" as NULL) instead of gzip text.
 	FlowLogParquet bool
+	// NetworkActivity adds VPC endpoint network activity events (CloudTrail-NetworkActivity/,
+	// eventType AwsVpceEvent, some VpceAccessDenied), counted in the cloudtrail table and not listed
+	// by digests [unverified: AWS documents neither their file names nor their digest coverage].
+	NetworkActivity bool
 	// Backfill holds one log file of one clean chain back from its digest and lists it in a backfill
 	// digest (…_backfill.json.gz, own chain, backfill-generation-timestamp metadata) instead.
 	Backfill bool
