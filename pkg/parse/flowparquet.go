@@ -36,6 +36,7 @@ type flowParquetDecoder struct {
 	index  int64
 	raw    []byte
 	spans  []int
+	slab   flowSlabs
 	err    error
 }
 
@@ -160,7 +161,7 @@ func (d *flowParquetDecoder) decodeRow(row parquet.Row) (*FlowRecord, error) {
 	}
 	d.raw, d.spans = raw, spans
 	ls := string(raw)
-	fr := new(FlowRecord)
+	fr := d.slab.newRecord()
 	for ci, col := range d.cols {
 		s := spans[2*ci]
 		if s < 0 {
