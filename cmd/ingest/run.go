@@ -97,6 +97,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if rf.drainTimeout <= 0 || rf.drainTimeout > ecsMaxStopTimeout {
 		return fail(2, fmt.Errorf("--drain-timeout %s: must be in (0, %s] to fit the ECS stopTimeout", rf.drainTimeout, ecsMaxStopTimeout))
 	}
+	if rf.waitTime > 20*time.Second || rf.waitTime >= rf.drainTimeout/2 {
+		return fail(2, fmt.Errorf("--wait-time %s: at most 20s and under half of --drain-timeout (a long poll in progress delays the drain)", rf.waitTime))
+	}
 	if rf.visibility < 3*time.Second {
 		return fail(2, fmt.Errorf("--visibility-timeout %s: at least 3s (the heartbeat renews it every third)", rf.visibility))
 	}

@@ -392,7 +392,8 @@ func TestRunSurvivesKill9(t *testing.T) {
 		t.Fatalf("dead-letter queue holds %d messages", v+inv)
 	}
 	got := a.checkExactlyOnce(t)
-	t.Logf("after %d kills: %+v", kills, got)
+	t.Logf("after %d kills: %+v; transactions of killed workers rolled back: %d", kills, got,
+		strings.Count(logs.String(), "aborting checkpoint of a dead owner"))
 	if t.Failed() {
 		t.Log(tail(logs.String(), 8000))
 	}

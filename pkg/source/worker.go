@@ -69,8 +69,9 @@ type Options struct {
 	// RetryBase and RetryMax shape the backoff of failed objects: RetryBase·2^(receives-1), capped.
 	// Defaults 10s and 15m.
 	RetryBase, RetryMax time.Duration
-	// DrainTimeout bounds shutdown: after it, everything not finished is released. Default 90s
-	// (ECS stopTimeout is at most 120 s).
+	// DrainTimeout bounds shutdown from the moment Run's context ends (it includes a long poll in
+	// progress, up to WaitTime): after it, everything not finished is released. Default 90s (ECS
+	// stopTimeout is at most 120 s).
 	DrainTimeout time.Duration
 	// ExitWhenIdle, when positive, makes Run return after no message arrived for that long and none
 	// is in flight.
@@ -225,15 +226,33 @@ func (w *Worker) Run(ctx context.Context) error {
 	hbDone := make(chan struct{})
 	go func() { defer close(hbDone); w.heartbeat(hbCtx) }()
 
+	// The drain deadline runs from the moment ctx ends.
+	deadline := make(chan struct{})
+	go func() {
+		defer close(deadline)
+		select {
+		case <-ctx.Done():
+			w.log.Info("draining", "in_flight_messages", w.Stats().InFlightMessages, "deadline", w.opts.DrainTimeout.String())
+		case <-workCtx.Done():
+			return
+		}
+		t := time.NewTimer(w.opts.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			w.log.Warn("drain deadline reached; releasing what is left")
+			cancelWork()
+		case <-workCtx.Done():
+		}
+	}()
+	defer func() { cancelWork(); <-deadline }()
+
 	w.mu.Lock()
 	w.lastSeen = time.Now()
 	w.mu.Unlock()
 	recvErr := w.receiveLoop(ctx, workCtx)
 
 	// Drain. Objects waiting for a worker slot see ctx done and resolve as "shutdown" at once.
-	w.log.Info("draining", "in_flight_messages", w.Stats().InFlightMessages, "deadline", w.opts.DrainTimeout.String())
-	timer := time.AfterFunc(w.opts.DrainTimeout, cancelWork)
-	defer timer.Stop()
 	w.hwg.Wait()
 	drainErr := w.opts.Handler.Drain(workCtx)
 	stopHB()
@@ -271,13 +290,16 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 		if w.opts.ExitWhenIdle > 0 {
 			wait = min(wait, max(w.opts.ExitWhenIdle/2, time.Second))
 		}
-		out, err := w.opts.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		// Not cancelled by ctx: SQS may already have hidden the messages of an interrupted long
+		// poll, and they would stay invisible for a whole visibility timeout. A receive that
+		// returns after shutdown began hands its messages straight back.
+		out, err := w.opts.Client.ReceiveMessage(workCtx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(w.opts.QueueURL), MaxNumberOfMessages: int32(n),
 			WaitTimeSeconds: int32(wait / time.Second), VisibilityTimeout: int32(w.opts.VisibilityTimeout / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 		})
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || workCtx.Err() != nil {
 				break
 			}
 			w.c.receiveErrors.Add(1)
@@ -290,6 +312,10 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 			continue
 		}
 		backoff = time.Second
+		if ctx.Err() != nil {
+			w.releaseUnstarted(workCtx, out.Messages)
+			break
+		}
 		if len(out.Messages) > 0 {
 			w.mu.Lock()
 			w.lastSeen = time.Now()
@@ -523,6 +549,19 @@ func (w *Worker) heartbeat(ctx context.Context) {
 			w.log.Warn("heartbeat failed for some messages", "error", err.Error())
 		}
 	}
+}
+
+// releaseUnstarted hands back messages received after shutdown began.
+func (w *Worker) releaseUnstarted(ctx context.Context, ms []types.Message) {
+	if len(ms) == 0 {
+		return
+	}
+	held := make([]*message, len(ms))
+	for i, m := range ms {
+		held[i] = &message{id: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle)}
+	}
+	w.c.received.Add(int64(len(ms)))
+	w.release(ctx, held, 0)
 }
 
 // releaseAll hands every held message back to the queue at once.
