@@ -1,0 +1,98 @@
+package ocsf
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/store"
+)
+
+// Security Lake's naming rules (CreateCustomLogSource; "Collecting data from custom sources").
+var (
+	sourceNameRE    = regexp.MustCompile(`^[\w\-:.]{1,64}$`)
+	sourceVersionRE = regexp.MustCompile(`^[A-Za-z0-9\-._]{1,32}$`)
+	regionRE        = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	accountRE       = regexp.MustCompile(`^(\d{12}|external|external_[\w\-]+)$`)
+)
+
+// LayoutError says a value cannot go into a Security Lake key.
+type LayoutError struct {
+	Field, Value, Rule string
+}
+
+func (e *LayoutError) Error() string {
+	return fmt.Sprintf("ocsf: %s %q is not a valid Security Lake value (%s)", e.Field, e.Value, e.Rule)
+}
+
+// SourcePrefix is the key prefix of a custom source when no provider.location is at hand:
+// "ext/<name>/" or, with a version, "ext/<name>/<version>/". Prefer ProviderLocation: whether
+// Security Lake adds the version segment is its decision, returned by CreateCustomLogSource.
+func SourcePrefix(name, version string) (string, error) {
+	if !sourceNameRE.MatchString(name) {
+		return "", &LayoutError{"sourceName", name, `1-64 of [\w\-_:.]`}
+	}
+	if version == "" {
+		return "ext/" + name + "/", nil
+	}
+	if !sourceVersionRE.MatchString(version) {
+		return "", &LayoutError{"sourceVersion", version, `1-32 of [A-Za-z0-9\-._]`}
+	}
+	return "ext/" + name + "/" + version + "/", nil
+}
+
+// ProviderLocation turns the provider.location CreateCustomLogSource returns
+// ("s3://aws-security-data-lake-<region>-<id>/ext/<name>/<version>/") into a store location.
+func ProviderLocation(st store.Store, location string) (store.Location, error) {
+	u, err := url.Parse(location)
+	if err != nil || u.Scheme != "s3" || u.Host == "" {
+		return store.Location{}, &LayoutError{"provider.location", location, "s3://bucket/prefix/"}
+	}
+	prefix := strings.Trim(u.Path, "/")
+	if prefix != "" {
+		prefix += "/"
+	}
+	return store.Location{Store: st, Bucket: u.Host, Prefix: prefix}, nil
+}
+
+// Partition is one Security Lake partition of a source: region, account and UTC event day.
+type Partition struct {
+	Region  string
+	Account string
+	Day     time.Time // truncated to the UTC day
+}
+
+// PartitionOf is the partition of a row. A row without an account (a CloudTrail event that names
+// none) goes under fallbackAccount, normally the account of the object it came from.
+func PartitionOf(r Row, fallbackAccount string) (Partition, error) {
+	p := Partition{Region: r.Region(), Account: r.Account(),
+		Day: time.UnixMilli(r.EventTime()).UTC().Truncate(24 * time.Hour)}
+	if p.Account == "" {
+		p.Account = fallbackAccount
+	}
+	return p, p.validate()
+}
+
+func (p Partition) validate() error {
+	if !regionRE.MatchString(p.Region) {
+		return &LayoutError{"region", p.Region, "an AWS region such as us-east-1"}
+	}
+	if !accountRE.MatchString(p.Account) {
+		return &LayoutError{"accountId", p.Account, "12 digits, external or external_<id>"}
+	}
+	return nil
+}
+
+// Path is the partition's part of an object key: "region=…/accountId=…/eventDay=YYYYMMDD/".
+func (p Partition) Path() string {
+	return "region=" + p.Region + "/accountId=" + p.Account + "/eventDay=" + p.Day.UTC().Format("20060102") + "/"
+}
+
+// ObjectKey is the full key of an object of a source: the source location's prefix, the partition
+// path and <name>.gz.parquet, the suffix Security Lake's own objects use (the page codec is in the
+// Parquet footer; readers never go by the suffix).
+func ObjectKey(src store.Location, p Partition, name string) string {
+	return src.Key(p.Path() + name + ".gz.parquet")
+}
