@@ -155,8 +155,9 @@ type engineRule struct {
 // *emf.Aggregator is).
 //
 // For CloudTrail records the engine first consults the typed fields pkg/parse decoded: a rule whose
-// pattern requires, say, $.eventName to be one of a set of strings is only scanned when the typed
-// EventName is in that set. This is sound as long as parse decodes those string fields exactly
+// pattern requires, say, $.eventName to be one of a set of strings is only considered when the
+// typed EventName is in that set (an index lookup), and a rule's other requirements (globs,
+// regexes, other fields) are checked on typed values before its pattern scans Raw. This is sound as long as parse decodes those string fields exactly
 // (the test suite checks prefiltered and unfiltered results agree on the sample corpus), and it
 // makes the CIS pack cost a map lookup for most records.
 type Engine struct {
@@ -164,11 +165,17 @@ type Engine struct {
 	metrics MetricSink
 	rules   []*engineRule
 	set     *filter.Set // all patterns, so a record's JSON is scanned once for every rule
-	// byEventName lists, per eventName, the CloudTrail rules whose pattern requires it (rule
-	// indices, ascending); ctAlways lists the other CloudTrail rules.
-	byEventName map[string][]int
-	ctAlways    []int
-	ctAll       []int
+	// gates index CloudTrail rules by a typed field their pattern requires to be one of a set of
+	// strings (eventName first): per record, one map lookup per gate field finds the few rules worth
+	// evaluating. ctAlways lists the rules without such a field; ctAll every CloudTrail rule.
+	gates    []gate
+	ctAlways []int
+	ctAll    []int
+}
+
+type gate struct {
+	get func(*parse.CloudTrailEvent) string
+	by  map[string][]int // value → rule indices, ascending
 }
 
 // NewEngine prepares set for evaluation; samples go to metrics (nil discards them).
@@ -176,12 +183,13 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	e := &Engine{opts: opts, metrics: metrics, byEventName: map[string][]int{}}
+	e := &Engine{opts: opts, metrics: metrics}
 	patterns := make([]*filter.Pattern, len(set.Rules))
 	for i, c := range set.Rules {
 		patterns[i] = c.Pattern
 	}
 	e.set = filter.NewSet(patterns)
+	gateOf := map[string]int{} // selector → index in e.gates
 	for i, c := range set.Rules {
 		er := &engineRule{Compiled: c}
 		e.rules = append(e.rules, er)
@@ -189,22 +197,30 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 			continue
 		}
 		e.ctAll = append(e.ctAll, i)
-		indexed := false
+		gated := false
 		if !opts.NoPrefilter {
+			// Rules with a default value publish on every event, so they are never skipped by a
+			// gate, only short-cut by their checks. cloudTrailFields lists eventName first, so it
+			// is the preferred gate.
+			canGate := c.Transform.Definition().DefaultValue == nil
 			for _, f := range cloudTrailFields {
 				req, ok := c.Pattern.Require(f.selector)
 				if !ok {
 					continue
 				}
-				// Rules with a default value publish on every event, so they are never skipped
-				// by the index, only short-cut by their checks.
-				if f.selector == "$.eventName" && req.ExactOnly() && c.Transform.Definition().DefaultValue == nil {
-					for _, name := range req.Exact {
-						if l := e.byEventName[name]; len(l) == 0 || l[len(l)-1] != i {
-							e.byEventName[name] = append(l, i)
+				if canGate && !gated && req.ExactOnly() {
+					g, ok := gateOf[f.selector]
+					if !ok {
+						g = len(e.gates)
+						gateOf[f.selector] = g
+						e.gates = append(e.gates, gate{get: f.get, by: map[string][]int{}})
+					}
+					for _, v := range req.Exact {
+						if l := e.gates[g].by[v]; len(l) == 0 || l[len(l)-1] != i {
+							e.gates[g].by[v] = append(l, i)
 						}
 					}
-					indexed = true
+					gated = true
 					continue
 				}
 				er.checks = append(er.checks, check{get: f.get, req: req})
@@ -217,11 +233,30 @@ func NewEngine(set *Set, metrics MetricSink, opts EngineOptions) *Engine {
 		sort.SliceStable(er.checks, func(a, b int) bool {
 			return er.checks[a].req.ExactOnly() && !er.checks[b].req.ExactOnly()
 		})
-		if !indexed {
+		if !gated {
 			e.ctAlways = append(e.ctAlways, i)
 		}
 	}
 	return e
+}
+
+// candidates returns, in rule order, the CloudTrail rules worth evaluating on ev.
+func (e *Engine) candidates(ev *parse.CloudTrailEvent, buf []int) []int {
+	out := append(buf[:0], e.ctAlways...)
+	for _, g := range e.gates {
+		v := g.get(ev)
+		if filter.IsNumberText(v) {
+			return e.ctAll // a number's rendering is not its text: no index lookup
+		}
+		out = append(out, g.by[v]...)
+	}
+	// Each rule sits in one list only; a few dozen indices at most, so insertion sort.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
 }
 
 // Process evaluates every rule that applies to rec, sends the samples to the metric sink and
@@ -231,21 +266,11 @@ func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Findi
 	ev := lazyEval{set: e.set, msg: rec.Raw}
 	defer ev.release()
 	if rec.Source == parse.SourceCloudTrail && rec.CloudTrail != nil {
-		// Merge the always-run list with the rules indexed under this eventName, in rule order.
-		a, b := e.ctAlways, e.byEventName[rec.CloudTrail.EventName]
-		if filter.IsNumberText(rec.CloudTrail.EventName) {
-			a, b = e.ctAll, nil // a number's rendering is not its text: no index lookup
-		}
-		for len(a) > 0 || len(b) > 0 {
-			var i int
-			if len(b) == 0 || (len(a) > 0 && a[0] < b[0]) {
-				i, a = a[0], a[1:]
-			} else {
-				i, b = b[0], b[1:]
-			}
+		var buf [64]int
+		for _, i := range e.candidates(rec.CloudTrail, buf[:]) {
 			dst = e.eval(&ev, i, rec, lin, dst, true, &errs)
 		}
-		// Indexed rules not listed for this eventName cannot match; they have no default value.
+		// Gated rules not among the candidates cannot match, and they have no default value.
 	} else {
 		for i, r := range e.rules {
 			if r.AppliesTo(rec.Source) {
