@@ -239,3 +239,40 @@ func FuzzParseMessage(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseMessage decodes the sample bodies a queue sees; the baseline decodes the same bodies
+// into map[string]any (what a generic JSON walk costs before any classification).
+func BenchmarkParseMessage(b *testing.B) {
+	dir := samples.Samples(b, "notifications")
+	var bodies [][]byte
+	for _, f := range []string{"sekoia-automation-library/s3-event-cloudtrail-20220221T1020Z.json",
+		"aws-cloudtrail-processing-library/SQSMessageBody", "awsdocs/eventbridge-s3-object-created.json"} {
+		raw, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, raw)
+	}
+	var total int64
+	for _, body := range bodies {
+		total += int64(len(body))
+	}
+	run := func(b *testing.B, fn func([]byte) error) {
+		b.SetBytes(total)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			for _, body := range bodies {
+				if err := fn(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.N*len(bodies))/b.Elapsed().Seconds(), "msgs/s")
+	}
+	b.Run("baseline-map", func(b *testing.B) {
+		run(b, func(body []byte) error { var m map[string]any; return json.Unmarshal(body, &m) })
+	})
+	b.Run("ParseMessage", func(b *testing.B) {
+		run(b, func(body []byte) error { _, err := ParseMessage(body); return err })
+	})
+}
