@@ -292,7 +292,15 @@ func (e *Engine) eval(ev *lazyEval, i int, rec *parse.Record, lin Lineage, dst [
 			}
 		}
 	}
-	matched = matched && ev.match(i)
+	if matched {
+		if e.opts.NoPrefilter {
+			matched = ev.match(i)
+		} else {
+			// After the prefilter about one rule per record is left to scan, so the rule's own
+			// trie (only its paths) beats the shared one that serves every rule at once.
+			matched = r.Pattern.Match(rec.Raw)
+		}
+	}
 	if !matched && r.Transform.Definition().DefaultValue == nil {
 		return dst // the common case: nothing to publish, nothing to report
 	}
