@@ -293,12 +293,12 @@ func (e *Engine) eval(ev *lazyEval, i int, rec *parse.Record, lin Lineage, dst [
 		}
 	}
 	if matched {
-		if e.opts.NoPrefilter {
-			matched = ev.match(i)
-		} else {
+		if typed && !e.opts.NoPrefilter {
 			// After the prefilter about one rule per record is left to scan, so the rule's own
 			// trie (only its paths) beats the shared one that serves every rule at once.
 			matched = r.Pattern.Match(rec.Raw)
+		} else {
+			matched = ev.match(i)
 		}
 	}
 	if !matched && r.Transform.Definition().DefaultValue == nil {
