@@ -2,6 +2,7 @@ package sink
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/logarchive/logarchive/internal/samples"
 	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/store"
 	"github.com/logarchive/logarchive/pkg/synth"
 )
 
@@ -373,4 +375,111 @@ func writeTemp(t *testing.T, dir, name string, b []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// discardStore accepts uploads and throws them away: the pipeline benchmark measures the sink, not
+// a disk.
+type discardStore struct{ store.Store }
+
+func (discardStore) Create(context.Context, string, string, map[string]string) (store.Upload, error) {
+	return discardUpload{}, nil
+}
+
+type discardUpload struct{}
+
+func (discardUpload) Write(p []byte) (int, error) { return len(p), nil }
+func (discardUpload) Commit() error               { return nil }
+func (discardUpload) Abort() error                { return nil }
+
+// BenchmarkPipeline decodes objects with pkg/parse and adds every record through the sink (convert,
+// buffer, sort, encode, compress; uploads discarded). Its baseline, in the same run, is decoding
+// alone: the difference is what the sink adds per record.
+func BenchmarkPipeline(b *testing.B) {
+	type set struct {
+		bucket string
+		objs   []sampleObject
+	}
+	sets := map[Table]set{}
+	dir := samples.Samples(b, "cloudtrail", "invictus-ir-aws_dataset")
+	names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
+	var ct []sampleObject
+	for _, p := range names {
+		ct = append(ct, sampleObject{"AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/" + filepath.Base(p), readSample(b, p)})
+	}
+	sets[TableCloudTrail] = set{srcBucket, ct}
+	opts := synth.DefaultOptions(11)
+	opts.EventsPerHour = 1
+	opts.FlowRecordsPerHour = 2000
+	opts.ResolverQueriesPerHour = 1000
+	m, arch := generate(b, opts)
+	var fl, rv []sampleObject
+	for _, o := range arch.sortedObjects(m.Bucket) {
+		switch parse.Classify(m.Bucket, o.key).Source {
+		case parse.SourceVPCFlow:
+			fl = append(fl, o)
+		case parse.SourceResolver:
+			rv = append(rv, o)
+		}
+	}
+	sets[TableVPCFlow] = set{m.Bucket, fl}
+	sets[TableResolver] = set{m.Bucket, rv}
+
+	for _, table := range []Table{TableCloudTrail, TableVPCFlow, TableResolver} {
+		st := sets[table]
+		var inflated int64
+		for _, o := range st.objs {
+			inflated += int64(len(inflate(b, o.body)))
+		}
+		run := func(b *testing.B, withSink bool) {
+			ctx := context.Background()
+			b.SetBytes(inflated)
+			b.ReportAllocs()
+			var n int
+			for b.Loop() {
+				n = 0
+				var s *Sink
+				if withSink {
+					var err error
+					if s, err = New(Options{Dest: store.Location{Store: discardStore{}}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for _, o := range st.objs {
+					dec, err := parse.NewDecoder(parse.Classify(st.bucket, o.key), bytes.NewReader(o.body), parse.Options{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					var in *Input
+					if s != nil {
+						in = s.Begin(InputRef{Bucket: st.bucket, Key: o.key})
+					}
+					var rec parse.Record
+					for {
+						if err := dec.Next(&rec); errors.Is(err, io.EOF) {
+							break
+						} else if err != nil {
+							b.Fatal(err)
+						}
+						n++
+						if in != nil {
+							if err := in.Add(ctx, &rec); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					if in != nil {
+						in.End()
+					}
+				}
+				if s != nil {
+					if err := s.Close(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		}
+		b.Run(string(table)+"/parse-only", func(b *testing.B) { run(b, false) })
+		b.Run(string(table)+"/parse+sink", func(b *testing.B) { run(b, true) })
+	}
 }

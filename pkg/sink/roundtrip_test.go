@@ -48,7 +48,7 @@ func readSample(t testing.TB, path string) []byte {
 	return b
 }
 
-func inflate(t *testing.T, b []byte) []byte {
+func inflate(t testing.TB, b []byte) []byte {
 	t.Helper()
 	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
 		return b

@@ -13,8 +13,10 @@
 //     same objects instead of adding duplicates.
 //   - Durability callbacks: every input object (InputRef) gets its Done callback exactly once, after
 //     the last file holding any of its rows is committed (or with the error that prevented it).
-//   - Bounded memory: rows wait in memory only up to Options.MemoryBudget (estimated bytes); past it
-//     the largest partitions are written first.
+//   - Bounded memory: a partition holds at most Options.SpillBytes of rows; beyond that its rows are
+//     kept only as compressed, time-sorted row groups (merged into one sorted file when written), so
+//     a file can grow to the target size. Everything buffered stays under Options.MemoryBudget:
+//     past it, the largest pending row sets are spilled, then the largest partitions written.
 //
 // A Sink is safe for concurrent use by several parse workers. A checkpoint (writing files) holds the
 // sink's lock, so Add calls wait while files are written: that is the back-pressure that keeps
@@ -75,8 +77,10 @@ type Options struct {
 	// MaxAge bounds how long a row waits in memory: a partition whose first buffered row is older is
 	// written at the next Add, FlushDue or Run tick. Default DefaultMaxAge.
 	MaxAge time.Duration
-	// MemoryBudget bounds the estimated in-memory size of all buffered rows. When an Add takes the
-	// total past it, the largest partitions are written until the total is at most half of it.
+	// MemoryBudget bounds the estimated in-memory size of everything buffered (pending rows and
+	// compressed spools). When an Add takes the total past it, the largest pending row sets (of at
+	// least 1 MiB) are spilled until the total is at most 3/4 of it; if spools alone still exceed
+	// it, the largest partitions are written until the total is at most half of it.
 	// Default DefaultMemoryBudget.
 	MemoryBudget int64
 	// SpillBytes is how much a partition buffers as rows before encoding them, time-sorted and
@@ -205,6 +209,9 @@ type Sink struct {
 	// sealed are buffers of a checkpoint that failed after BeforeCommit: they take no more rows and
 	// every later checkpoint retries them first, under the names already announced.
 	sealed []*buffer
+	// oldest is no later than the creation time of every open buffer (exact after dueLocked), so
+	// Add can skip the scan for due partitions until one may be due.
+	oldest time.Time
 	ratio  map[Table]float64
 	// schemas are derived once per table: reflecting per file would dominate small files.
 	schemas map[Table]*parquet.Schema
@@ -365,6 +372,9 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 	b := s.bufs[k]
 	if b == nil {
 		b = &buffer{key: k, rows: &rowsOf[T]{}, created: now, spans: map[*Input]*span{}}
+		if len(s.bufs) == 0 || now.Before(s.oldest) {
+			s.oldest = now
+		}
 		s.bufs[k] = b
 	}
 	b.rows.(*rowsOf[T]).add(row, sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal})
@@ -398,7 +408,9 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 	case s.estimate(b) >= float64(s.opts.TargetFileBytes):
 		sel = []*buffer{b}
 	default:
-		sel = s.dueLocked(now)
+		if now.Sub(s.oldest) >= s.opts.MaxAge { // cheap test first: Add is the hot path
+			sel = s.dueLocked(now)
+		}
 	}
 	if len(sel) == 0 {
 		s.mu.Unlock()
@@ -462,11 +474,16 @@ func (s *Sink) relieveLocked() ([]*buffer, error) {
 	return sel, nil
 }
 
+// dueLocked picks the partitions whose first row has waited MaxAge, and recomputes oldest over
+// the others.
 func (s *Sink) dueLocked(now time.Time) []*buffer {
 	var sel []*buffer
+	s.oldest = now
 	for _, b := range s.sortedBuffersLocked() {
 		if now.Sub(b.created) >= s.opts.MaxAge {
 			sel = append(sel, b)
+		} else if b.created.Before(s.oldest) {
+			s.oldest = b.created
 		}
 	}
 	return sel
