@@ -606,10 +606,9 @@ func toRule(id string, p map[string]any) (Rule, []Unresolved) {
 	if _, ok := p["FilterPattern"]; !ok {
 		fail("Properties.FilterPattern", "required property missing")
 	}
-	for _, k := range []string{"FieldSelectionCriteria", "ApplyOnTransformedLogs"} {
-		if v, ok := p[k]; ok && v != "false" {
-			fail("Properties."+k, "not supported by the offline engine (it would change which events count)")
-		}
+	r.FieldSelectionCriteria = str(p["FieldSelectionCriteria"], "Properties.FieldSelectionCriteria")
+	if v, ok := p["ApplyOnTransformedLogs"]; ok && v != "false" {
+		fail("Properties.ApplyOnTransformedLogs", "log transformers are not supported by the offline engine (it would change which events count)")
 	}
 	if list, ok := p["EmitSystemFieldDimensions"].([]any); ok {
 		for i, v := range list {

@@ -283,6 +283,10 @@ func (e *Engine) Process(rec *parse.Record, lin Lineage, dst []Finding) ([]Findi
 
 func (e *Engine) eval(ev *lazyEval, i int, rec *parse.Record, lin Lineage, dst []Finding, typed bool, errs *[]error) []Finding {
 	r := e.rules[i]
+	sys := filter.SystemFields{Account: rec.Account(), Region: rec.Region()}
+	if !r.Selection.Selects(sys) {
+		return dst // not an event this filter looks at
+	}
 	matched := true
 	if typed {
 		for _, c := range r.checks {
@@ -304,7 +308,7 @@ func (e *Engine) eval(ev *lazyEval, i int, rec *parse.Record, lin Lineage, dst [
 	if !matched && r.Transform.Definition().DefaultValue == nil {
 		return dst // the common case: nothing to publish, nothing to report
 	}
-	sample, published := r.Transform.Sample(rec.Raw, matched, filter.SystemFields{Account: rec.Account(), Region: rec.Region()})
+	sample, published := r.Transform.Sample(rec.Raw, matched, sys)
 	ts := rec.Time()
 	if ts.IsZero() {
 		ts = e.opts.Now()

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"reflect"
 	"sync"
@@ -244,5 +245,41 @@ func TestEngineConcurrent(t *testing.T) {
 	}
 	if agg.Pending() != len(want) {
 		t.Errorf("%d samples pending, want one per finding (%d)", agg.Pending(), len(want))
+	}
+}
+
+// TestEngineFieldSelection: events outside fieldSelectionCriteria publish nothing, not even the
+// default value, and produce no finding.
+func TestEngineFieldSelection(t *testing.T) {
+	rule := ElevatedRole("prod")
+	rule.FieldSelectionCriteria = `@aws.account IN ["123456789012"]`
+	rule.MetricTransformations[0].DefaultValue = f64(0)
+	set, err := Compile([]Rule{rule}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg := emf.New(io.Discard, emf.Options{MaxAge: -1, MaxFuture: -1})
+	e := NewEngine(set, agg, EngineOptions{})
+	ev := func(account string) string {
+		return `{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::` + account +
+			`:assumed-role/elevated-security-role/alice"},"eventTime":"2026-09-16T08:30:12Z","eventName":"SwitchRole","recipientAccountId":"` + account + `"}`
+	}
+	var findings []Finding
+	for _, acct := range []string{"123456789012", "999999999999"} {
+		if findings, err = e.Process(ctRecord(t, ev(acct)), Lineage{}, findings); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(findings) != 1 || findings[0].Account != "123456789012" {
+		t.Errorf("findings %+v, want only the selected account", findings)
+	}
+	if s := agg.Stats(); s.Added != 1 {
+		t.Errorf("%d samples, want 1 (the unselected event publishes no default)", s.Added)
+	}
+	bad := rule
+	bad.FieldSelectionCriteria = `@aws.account = 1`
+	var re *Error
+	if _, err := Compile([]Rule{bad}, Options{}); !errors.As(err, &re) || re.Field != "FieldSelectionCriteria" {
+		t.Errorf("bad criteria: %v", err)
 	}
 }

@@ -33,6 +33,10 @@ type Rule struct {
 	FilterPattern             string           `yaml:"FilterPattern" json:"FilterPattern"`
 	MetricTransformations     []Transformation `yaml:"MetricTransformations" json:"MetricTransformations"`
 	EmitSystemFieldDimensions []string         `yaml:"EmitSystemFieldDimensions,omitempty" json:"EmitSystemFieldDimensions,omitempty"`
+	// FieldSelectionCriteria restricts the events the filter considers by @aws.account and
+	// @aws.region (e.g. `@aws.account IN ["111122223333"]`); events it does not select publish
+	// nothing, not even a default value.
+	FieldSelectionCriteria string `yaml:"FieldSelectionCriteria,omitempty" json:"FieldSelectionCriteria,omitempty"`
 	// Sources are parse.Source names: cloudtrail, vpcflow, resolver (insight for CloudTrail Insights).
 	// Empty means the Options' default (cloudtrail).
 	Sources []string `yaml:"Sources,omitempty" json:"Sources,omitempty"`
@@ -136,6 +140,7 @@ type Compiled struct {
 	Rule      Rule
 	Pattern   *filter.Pattern
 	Transform *filter.Transform
+	Selection *filter.Selection
 	sources   [8]bool
 }
 
@@ -214,7 +219,11 @@ func compileRule(r Rule, i int, defaults []parse.Source) (*Compiled, error) {
 	if err != nil {
 		return nil, fail("MetricTransformations[0]", err)
 	}
-	c := &Compiled{Rule: r, Pattern: p, Transform: tr}
+	sel, err := filter.CompileSelection(r.FieldSelectionCriteria)
+	if err != nil {
+		return nil, fail("FieldSelectionCriteria", err)
+	}
+	c := &Compiled{Rule: r, Pattern: p, Transform: tr, Selection: sel}
 	srcs := r.Sources
 	if len(srcs) == 0 {
 		for _, s := range defaults {
