@@ -117,3 +117,21 @@ func depth(b []byte) int {
 	}
 	return m
 }
+
+// FuzzCompileSelection: the fieldSelectionCriteria parser never panics and reports *Error.
+func FuzzCompileSelection(f *testing.F) {
+	for _, s := range []string{`@aws.account IN ["1","2"]`, `(@aws.region = "x" OR @aws.region != "y") AND @aws.account NOT IN ["3"]`, `@aws.account = "\"q"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		sel, err := CompileSelection(s)
+		if err != nil {
+			var fe *Error
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v is not *Error", err)
+			}
+			return
+		}
+		sel.Selects(SystemFields{Account: "1", Region: "x"})
+	})
+}
