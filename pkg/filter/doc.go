@@ -11,7 +11,12 @@
 //     by segment (no backtracking), regexes run on RE2, and a JSON pattern resolves all its selectors
 //     in a single pass over the raw bytes, descending only into members a selector names. Nothing is
 //     unmarshalled, and Match does not allocate in steady state.
-//   - A *Pattern is immutable and safe for concurrent use.
+//   - A *Pattern is immutable and safe for concurrent use. A Set evaluates many patterns on one
+//     message with a single scan; Require exposes what a pattern needs of one field, so callers
+//     holding decoded fields can skip patterns that cannot match.
+//   - NewTransform validates a MetricTransformation as PutMetricFilter does and computes the sample
+//     an event publishes (values, defaults, dimensions, system fields); CompileSelection handles
+//     fieldSelectionCriteria; TestMessages reproduces TestMetricFilter.
 //
 // Choices where the reference is open or uncertain (strongest evidence first):
 //   - Globs: every '*' in a JSON or space-delimited string value is a wildcard, wherever it stands
