@@ -621,6 +621,11 @@ func AccountChangeOf(ev *parse.CloudTrailEvent) (*AccountChange, error) {
 		jsonString(ev.RequestParameters, "roleName"),
 		jsonString(ev.ResponseElements, "role", "roleName"),
 		jsonString(ev.ResponseElements, "user", "userName")))
+	if r.User == (User{}) && ev.UserIdentity != nil {
+		// IAM calls that name no user act on the caller (CreateAccessKey, ChangePassword): the
+		// caller's principalId, as AWS's conditional mapping lists first.
+		r.User = User{UID: str(ev.UserIdentity.PrincipalID), Name: str(ev.UserIdentity.UserName)}
+	}
 	r.StatusID, r.Status = statusOf(ev.ErrorCode)
 	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)
 	r.Unmapped = nilIfEmpty(c.unmapped)
