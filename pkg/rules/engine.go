@@ -22,9 +22,8 @@ type Lineage struct {
 	Key    string
 }
 
-// Finding is one rule match. Its fields are those of the sink's findings table row
-// (sink.FindingRow), in the same order and with the same types, so a conversion maps one onto the
-// other.
+// Finding is one rule match: a plain struct whose fields map one to one onto the sink's findings
+// table row (Source* fields onto its lineage).
 type Finding struct {
 	EventTime       time.Time
 	Rule            string
