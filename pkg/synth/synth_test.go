@@ -719,3 +719,30 @@ func TestGenerateErrors(t *testing.T) {
 		t.Error("Generate with a nil writer succeeded")
 	}
 }
+
+// TestDeleteTwoKeepsHead checks that deleting two digests leaves the chain's newest digest in place
+// when the archive has room (Hours >= 3), and falls back to the head only when it must (Hours = 2).
+func TestDeleteTwoKeepsHead(t *testing.T) {
+	for _, hours := range []int{2, 3, 5} {
+		o := small(6)
+		o.Hours, o.EventsPerHour, o.FlowRecordsPerHour, o.ResolverQueriesPerHour = hours, 24, -1, -1
+		o.Tamper = []synth.TamperKind{synth.TamperDeleteTwoDigests}
+		w := newMem()
+		m, err := synth.Generate(context.Background(), w, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp := m.Tampered[0]
+		// The newest digest of that chain is the lexically greatest key in its folder.
+		var newest string
+		for k := range w.objs {
+			if sameChain(strings.TrimPrefix(k, m.Bucket+"/"), tp.DigestKeys[0]) && k > newest {
+				newest = k
+			}
+		}
+		headDeleted := strings.TrimPrefix(newest, m.Bucket+"/") < tp.DigestKeys[1]
+		if headDeleted != (hours == 2) {
+			t.Errorf("hours %d: head deleted = %v (deleted %v, newest left %s)", hours, headDeleted, tp.DigestKeys, newest)
+		}
+	}
+}

@@ -108,8 +108,8 @@ type tamperPlan struct {
 }
 
 // planTampering assigns each requested tampering its own (chain, digest window): distinct chains
-// first, then later windows, never the starting digest (k = 0) or the newest one, so that every
-// tampering is surrounded by intact digests wherever the archive is big enough.
+// first, then later windows, never the starting digest (k = 0) and, where the archive is big enough,
+// never the newest one, so that every tampering is surrounded by intact digests.
 func (g *generator) planTampering() error {
 	if len(g.opts.Tamper) == 0 {
 		return nil
@@ -120,22 +120,26 @@ func (g *generator) planTampering() error {
 	interior := max(1, g.opts.Hours-1)
 	for order, kind := range g.opts.Tamper {
 		placed := false
-		for k := 1; k <= interior && !placed; k++ {
-			for _, ci := range perm {
-				c := g.chains[ci]
-				if used[[2]int{ci, k}] || (kind.onLog() && c.quietK == k) {
-					continue
+		// Deleting two digests prefers to keep the newest one (head truncation is a different, and
+		// for aws-cli invisible, case); only when no chain allows it may the pair end at the head.
+		for lastOK := g.opts.Hours - 1; lastOK <= g.opts.Hours && !placed; lastOK++ {
+			for k := 1; k <= interior && !placed; k++ {
+				for _, ci := range perm {
+					c := g.chains[ci]
+					if used[[2]int{ci, k}] || (kind.onLog() && c.quietK == k) {
+						continue
+					}
+					if kind == TamperDeleteTwoDigests && (k+1 > lastOK || used[[2]int{ci, k + 1}]) {
+						continue
+					}
+					used[[2]int{ci, k}] = true
+					if kind == TamperDeleteTwoDigests {
+						used[[2]int{ci, k + 1}] = true
+					}
+					c.tampers = append(c.tampers, &tamperPlan{kind: kind, k: k, order: order})
+					placed = true
+					break
 				}
-				if kind == TamperDeleteTwoDigests && (k+1 > g.opts.Hours || used[[2]int{ci, k + 1}]) {
-					continue
-				}
-				used[[2]int{ci, k}] = true
-				if kind == TamperDeleteTwoDigests {
-					used[[2]int{ci, k + 1}] = true
-				}
-				c.tampers = append(c.tampers, &tamperPlan{kind: kind, k: k, order: order})
-				placed = true
-				break
 			}
 		}
 		if !placed {
