@@ -143,9 +143,8 @@ func (d *flowParquetDecoder) nextBatch() error {
 func (d *flowParquetDecoder) decodeRow(row parquet.Row) (*FlowRecord, error) {
 	raw := d.raw[:0]
 	spans := d.spans[:0]
-	for i := range d.cols {
-		spans = append(spans, -1, -1)
-		_ = i
+	for range d.cols {
+		spans = append(spans, -1, -1) // -1: the row has no value for the column
 	}
 	for _, v := range row {
 		ci := v.Column()
