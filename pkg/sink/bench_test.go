@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,13 +180,15 @@ func benchSynthetic(tb testing.TB, table Table, scale float64) benchSet {
 
 func BenchmarkWrite(b *testing.B) {
 	for _, table := range Tables() {
-		bs := benchSynthetic(b, table, 1)
+		// Built on first use, so -bench filters skip the setup of tables they do not run.
+		data := sync.OnceValue(func() benchSet { return benchSynthetic(b, table, 1) })
 		sc, err := Schema(table)
 		if err != nil {
 			b.Fatal(err)
 		}
 		cfg := writeConfig{schema: sc, compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
 		b.Run(string(table)+"/parquet-go", func(b *testing.B) {
+			bs := data()
 			var out countingWriter
 			b.SetBytes(bs.raw)
 			b.ReportAllocs()
@@ -198,6 +201,7 @@ func BenchmarkWrite(b *testing.B) {
 			report(b, bs, out.n)
 		})
 		b.Run(string(table)+"/arrow-pqarrow", func(b *testing.B) {
+			bs := data()
 			var out countingWriter
 			b.SetBytes(bs.raw)
 			b.ReportAllocs()
@@ -210,6 +214,7 @@ func BenchmarkWrite(b *testing.B) {
 			report(b, bs, out.n)
 		})
 		b.Run(string(table)+"/arrow-pqarrow-prebuilt", func(b *testing.B) {
+			bs := data()
 			rec, release := bs.build(b)
 			defer release()
 			var out countingWriter
