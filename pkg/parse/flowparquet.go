@@ -56,6 +56,20 @@ func newFlowParquetDecoder(obj Object, r io.Reader, opts Options) (d *flowParque
 	if err != nil {
 		return nil, obj.newError(ErrSyntax, -1, 0, fmt.Errorf("opening Parquet: %w", err))
 	}
+	// parquet-go sizes its buffers from the file's own claims; refuse claims past the object limit
+	// before anything is read, so a hostile footer cannot make it allocate more than that.
+	var claimed int64
+	for _, rg := range f.Metadata().RowGroups {
+		for _, cc := range rg.Columns {
+			if sz := cc.MetaData.TotalUncompressedSize; sz > 0 {
+				claimed += min(sz, opts.MaxInflatedBytes+1) // min: no overflow from absurd claims
+			}
+		}
+	}
+	if claimed > opts.MaxInflatedBytes {
+		return nil, obj.newError(ErrTooLarge, -1, 0,
+			fmt.Errorf("Parquet columns claim %d uncompressed bytes, past the %d-byte limit", claimed, opts.MaxInflatedBytes))
+	}
 	paths := f.Schema().Columns()
 	cols := make([]flowColumn, len(paths))
 	known := 0
