@@ -606,11 +606,9 @@ func runDones(ds []done) {
 
 // checkpointLocked writes sel as one checkpoint and returns the inputs it completed.
 func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, error) {
-	if len(s.sealed) > 0 {
-		// Retry what a failed checkpoint announced, exactly: same buffers, same names.
-		sel = append(slices.Clone(s.sealed), sel...)
-		s.sealed = nil
-	}
+	// Retry what a failed checkpoint announced first, exactly: same buffers, same names. They stay
+	// in s.sealed until written (a failure below re-seals what is left).
+	sel = append(slices.Clone(s.sealed), sel...)
 	if len(sel) == 0 {
 		return nil, nil
 	}
@@ -660,6 +658,7 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 		if err != nil {
 			// Seal this file's buffer and the ones not tried yet: their names are announced, so the
 			// retry must write exactly these rows; new rows for these partitions start new buffers.
+			s.sealed = nil
 			for _, rest := range sel[i:] {
 				if s.bufs[rest.key] == rest {
 					delete(s.bufs, rest.key)
@@ -680,6 +679,9 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 		s.opts.Logger.Debug("sink: file committed", "table", f.Table, "key", f.Key, "rows", f.Rows, "bytes", n)
 		if s.bufs[b.key] == b {
 			delete(s.bufs, b.key)
+		}
+		if len(s.sealed) > 0 && s.sealed[0] == b { // sealed buffers come first in sel
+			s.sealed = s.sealed[1:]
 		}
 		s.buffered -= held
 		for in := range b.spans {

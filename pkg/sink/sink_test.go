@@ -367,6 +367,19 @@ func TestCommitFailure(t *testing.T) {
 	fs.mu.Lock()
 	fs.fail = nil
 	fs.mu.Unlock()
+	// A retry refused by BeforeCommit keeps the sealed rows for the next one.
+	refuse := true
+	hook := s.opts.BeforeCommit
+	s.opts.BeforeCommit = func(ctx context.Context, cp Checkpoint) error {
+		if refuse {
+			refuse = false
+			return errors.New("intent store unavailable")
+		}
+		return hook(ctx, cp)
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded although BeforeCommit refused")
+	}
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
