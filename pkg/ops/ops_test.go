@@ -102,7 +102,8 @@ func TestEMFBridgeDeltas(t *testing.T) {
 		w.Add("objects_total", "h", Counter, objects, "source", "cloudtrail")
 		w.Add("in_flight_messages", "h", Gauge, inflight)
 	}}}
-	minute := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	// Recent minutes: the aggregator drops samples outside CloudWatch's timestamp window.
+	minute := time.Now().UTC().Truncate(time.Minute).Add(-5 * time.Minute)
 	for i, step := range []struct{ objects, inflight float64 }{{3, 7}, {5, 2}, {1, 0}} {
 		objects, inflight = step.objects, step.inflight
 		if err := b.Tick(minute.Add(time.Duration(i) * time.Minute)); err != nil {
