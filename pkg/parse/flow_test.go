@@ -120,3 +120,32 @@ func TestVPCFlowParquetNotFlow(t *testing.T) {
 		t.Errorf("err %v, want ErrSyntax", err)
 	}
 }
+
+// TestVPCFlowParquetClaimsPastLimit: a small file whose columns claim to inflate past
+// MaxInflatedBytes is refused before parquet-go reads (and allocates for) them.
+func TestVPCFlowParquetClaimsPastLimit(t *testing.T) {
+	type row struct {
+		Action string `parquet:"action,zstd"`
+	}
+	rows := make([]row, 20000)
+	for i := range rows {
+		rows[i].Action = fmt.Sprintf("ACCEPT-%08d", i) // distinct (no dictionary), compressible
+	}
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[row](&buf)
+	if _, err := w.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	limit := int64(buf.Len()) * 2 // room for the file itself, not for what it claims to inflate to
+	_, err := decodeAll(t, Classify("b", flowKey), bytes.NewReader(buf.Bytes()), Options{MaxInflatedBytes: limit})
+	if pe, ok := err.(*Error); !ok || pe.Class != ErrTooLarge {
+		t.Fatalf("file %d bytes, limit %d: err %v, want ErrTooLarge", buf.Len(), limit, err)
+	}
+	d, err := decodeAll(t, Classify("b", flowKey), bytes.NewReader(buf.Bytes()), Options{})
+	if err != nil || len(d.recs) != len(rows) {
+		t.Fatalf("default limit: err %v, %d records", err, len(d.recs))
+	}
+}
