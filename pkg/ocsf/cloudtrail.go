@@ -140,7 +140,9 @@ func (e *UnsupportedError) Error() string {
 var ErrNoTime = errors.New("record has no event time")
 
 // FromRecord maps a parsed record to its OCSF row: CloudTrail events to 6003/3002/3001 by
-// eventName, flow records to 4001, Resolver queries to 4003.
+// eventName, flow records to 4001, Resolver queries to 4003. The row shares no memory with the
+// decoder's reused Record (only the record's strings, which the parse model lets callers keep), so
+// it may be buffered after the next call to Next.
 func FromRecord(rec *parse.Record) (Row, error) {
 	switch {
 	case rec.Source == parse.SourceInsight:
@@ -235,7 +237,7 @@ func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
 	}
 	c.src.UID = str(ev.VPCEndpointID)
 	if ev.UserAgent != "" {
-		c.http = &HTTPRequest{UserAgent: &ev.UserAgent}
+		c.http = &HTTPRequest{UserAgent: str(ev.UserAgent)}
 	}
 
 	if ev.RecipientAccountID != "" {
