@@ -185,7 +185,11 @@ func tableFiles(t *testing.T, root string, table Table) []string {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+		if !d.IsDir() {
+			if !strings.HasSuffix(p, ".parquet") {
+				// Engines reading a partition directory take every file in it for Parquet.
+				t.Errorf("%s: a file that is not Parquet in a table directory", p)
+			}
 			files = append(files, p)
 		}
 		return nil

@@ -701,8 +701,9 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 
 // writeFile streams one buffer as a Parquet object and commits it.
 func (s *Sink) writeFile(ctx context.Context, b *buffer, f *File) (int64, error) {
-	meta := map[string]string{"logarchive-table": string(f.Table), "logarchive-rows": strconv.FormatInt(f.Rows, 10)}
-	up, err := s.opts.Dest.Store.Create(ctx, f.Bucket, f.Key, meta)
+	// No user metadata: the local store would keep it in a sidecar file beside the data, and Spark
+	// or Trino reading a partition directory treat every file in it as Parquet.
+	up, err := s.opts.Dest.Store.Create(ctx, f.Bucket, f.Key, nil)
 	if err != nil {
 		return 0, fmt.Errorf("create %s: %w", f.Key, err)
 	}
