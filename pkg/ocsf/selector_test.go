@@ -149,6 +149,7 @@ func TestInvictusCorpus(t *testing.T) {
 	// SOURCES.md: 2,900 records, 2 ConsoleLogin + 1 CheckMfa sign-ins; the Stratus techniques
 	// include IAM changes (CreateUser, CreateAccessKey, CreateLoginProfile, AttachUserPolicy …) and
 	// role assumptions.
+	t.Logf("classes: %v", counts)
 	if total != 2900 {
 		t.Errorf("%d rows, want 2900", total)
 	}
