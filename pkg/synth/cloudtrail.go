@@ -320,6 +320,9 @@ func (c *chain) pickActor(t time.Time, allowService bool) actor {
 		svc := pick(r, services)
 		a.id = &identity{Type: "AWSService", InvokedBy: svc}
 		a.ip, a.userAgent = svc, svc
+		if r.chance(0.1) {
+			a.id.InvokedBy, a.ip, a.userAgent = "AWS Internal", "AWS Internal", "AWS Internal"
+		}
 	case actorFederated:
 		u := c.p.fedSource
 		name := pick(r, []string{"jenkins-build", "reporting-batch", "vendor-support"})

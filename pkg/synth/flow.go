@@ -182,6 +182,9 @@ func (c *chain) flowRecord(vals map[string]string, version int, ws time.Time) {
 	}
 	vals["log-status"] = "OK"
 	vals["type"] = "IPv4"
+	if r.IntN(200) == 0 {
+		vals["account-id"] = "unknown" // some AWS-created ENIs
+	}
 	local := c.privateIP()
 	var src, dst, sport, dport, proto, dir string
 	var svcSrc, svcDst string

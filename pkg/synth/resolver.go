@@ -103,6 +103,9 @@ func (c *chain) writeResolver(ctx context.Context, ws time.Time) error {
 			rec.QueryName, rec.QueryType = pick(r, []string{"api.github.com.", "registry.npmjs.org.", "proxy.golang.org."}), "AAAA"
 		case x < 78:
 			rec.QueryName, rec.QueryType, rec.Rcode = pick(r, []string{"intranet.corp.example.", "db-primary.internal.example.", "wpad."}), "A", "NXDOMAIN"
+			if r.chance(0.2) {
+				rec.QueryName = strings.TrimSuffix(rec.QueryName, ".") // real logs sometimes omit the root dot
+			}
 		case x < 85:
 			o3, o4 := r.IntN(16), 4+r.IntN(250)
 			rec.QueryName, rec.QueryType = strconv.Itoa(o4)+"."+strconv.Itoa(o3)+"."+strconv.Itoa(c.vpcOctet)+".10.in-addr.arpa.", "PTR"
