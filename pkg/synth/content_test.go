@@ -282,6 +282,7 @@ func TestCloudTrailVariety(t *testing.T) {
 				ReadOnly     *bool
 				UserIdentity *struct {
 					Type           string
+					InvokedBy      string
 					SessionContext *struct {
 						Attributes struct{ MFAAuthenticated string }
 					}
@@ -299,6 +300,9 @@ func TestCloudTrailVariety(t *testing.T) {
 			note("eventCategory", r.EventCat)
 			if r.UserIdentity != nil {
 				note("userIdentity.type", r.UserIdentity.Type)
+				if r.UserIdentity.InvokedBy == "AWS Internal" {
+					note("invokedBy", "AWS Internal")
+				}
 				if r.UserIdentity.Type == "AssumedRole" && r.UserIdentity.SessionContext == nil {
 					t.Errorf("AssumedRole without sessionContext")
 				}
@@ -326,6 +330,7 @@ func TestCloudTrailVariety(t *testing.T) {
 		"readOnly":          {"true", "false"},
 		"MFAUsed":           {"Yes", "No"},
 		"insight":           {"Start", "End"},
+		"invokedBy":         {"AWS Internal"},
 	}
 	for k, vs := range want {
 		for _, v := range vs {
@@ -380,13 +385,16 @@ func TestFlowLogsAndResolver(t *testing.T) {
 					t.Errorf("%s: srcids missing", o.Key)
 				}
 				statuses["rcode:"+r["rcode"].(string)] = true
+				if !strings.HasSuffix(r["query_name"].(string), ".") {
+					statuses["name without root dot"] = true
+				}
 			}
 		}
 	}
 	if len(headers) < 3 {
 		t.Errorf("%d flow-log formats, want at least 3 (default + 2 custom)", len(headers))
 	}
-	for _, s := range []string{"OK", "NODATA", "firewall:BLOCK", "firewall:ALERT", "rcode:NXDOMAIN", "rcode:NOERROR"} {
+	for _, s := range []string{"OK", "NODATA", "firewall:BLOCK", "firewall:ALERT", "rcode:NXDOMAIN", "rcode:NOERROR", "name without root dot"} {
 		if !statuses[s] {
 			t.Errorf("no %s record", s)
 		}
