@@ -479,6 +479,11 @@ var templates = []template{
 		rec.RequestParameters = obj("bucketName", c.appBucket, "Host", c.appBucket+".s3."+c.region+".amazonaws.com")
 		rec.AdditionalEventData = obj("SignatureVersion", "SigV4", "CipherSuite", "ECDHE-RSA-AES128-GCM-SHA256", "bytesTransferredIn", 0, "AuthenticationMethod", "AuthHeader", "x-amz-id-2", c.r.mixedAlnum(56)+"=", "bytesTransferredOut", 300+c.r.IntN(900))
 		rec.Resources = []resource{{AccountID: c.acct.ID, Type: "AWS::S3::Bucket", ARN: "arn:aws:s3:::" + c.appBucket}}
+		if c.r.chance(0.2) && rec.UserIdentity.Type != "AWSService" {
+			// The S3 console calls on the user's behalf: AWS writes "AWS Internal" for all three.
+			rec.UserIdentity.InvokedBy, rec.SourceIPAddress, rec.UserAgent = "AWS Internal", "AWS Internal", "AWS Internal"
+			rec.VPCEndpointID, rec.VPCEndpointAccountID = "", ""
+		}
 		c.maybeFail(rec, 0.08)
 		return rec
 	}},
