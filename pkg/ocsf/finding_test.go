@@ -71,7 +71,7 @@ func TestDetectionFindingsFromCIS(t *testing.T) {
 			t.Fatalf("findings %s/%d and %s/%d share uid", prev.Rule, prev.SourceIndex, f.Rule, f.SourceIndex)
 		}
 		byUID[row.FindingInfo.UID] = f
-		if err := w.Add(ctx, row, Lineage{Bucket: f.SourceBucket, Key: f.SourceKey, Index: f.SourceIndex}, ""); err != nil {
+		if err := w.Add(ctx, row, Lineage{Bucket: f.SourceBucket, Key: f.SourceKey, Index: f.SourceIndex}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -64,13 +64,17 @@ type Partition struct {
 	Day     time.Time // truncated to the UTC day
 }
 
-// PartitionOf is the partition of a row. A row without an account (a CloudTrail event that names
-// none) goes under fallbackAccount, normally the account of the object it came from.
-func PartitionOf(r Row, fallbackAccount string) (Partition, error) {
+// PartitionOf is the partition of a row. A row that names no region or account (a version-2 flow
+// log has no region field; a CloudTrail event may name no account) takes the one of the object it
+// came from, lin.Region and lin.Account (parse.Object's key account and region).
+func PartitionOf(r Row, lin Lineage) (Partition, error) {
 	p := Partition{Region: r.Region(), Account: r.Account(),
 		Day: time.UnixMilli(r.EventTime()).UTC().Truncate(24 * time.Hour)}
+	if p.Region == "" {
+		p.Region = lin.Region
+	}
 	if p.Account == "" {
-		p.Account = fallbackAccount
+		p.Account = lin.Account
 	}
 	return p, p.validate()
 }

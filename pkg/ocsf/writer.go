@@ -78,10 +78,12 @@ func (o WriterOptions) withDefaults() WriterOptions {
 	return o
 }
 
-// Lineage names the record a row came from. It orders rows with equal times and names objects.
+// Lineage names the record a row came from. Bucket, Key and Index order rows with equal times and
+// name objects; Account and Region (the object's, from its key) partition a row that names none.
 type Lineage struct {
-	Bucket, Key string
-	Index       int64
+	Bucket, Key     string
+	Index           int64
+	Account, Region string
 }
 
 // File is one committed Security Lake object.
@@ -152,15 +154,15 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 	return w, nil
 }
 
-// Add buffers a row. fallbackAccount partitions a row that names no account (normally the account
-// of the object the record came from). When the row's partition reaches FileBytes it is written
-// before Add returns; a failed write keeps its rows buffered for the next Flush.
-func (w *Writer) Add(ctx context.Context, row Row, lin Lineage, fallbackAccount string) error {
+// Add buffers a row (see PartitionOf for its partition). When the row's partition reaches
+// FileBytes it is written before Add returns; a failed write keeps its rows buffered for the next
+// Flush.
+func (w *Writer) Add(ctx context.Context, row Row, lin Lineage) error {
 	c := row.Class()
 	if _, ok := w.schemas[c]; !ok {
 		return &NoSourceError{Class: c}
 	}
-	part, err := PartitionOf(row, fallbackAccount)
+	part, err := PartitionOf(row, lin)
 	if err != nil {
 		return fmt.Errorf("ocsf: s3://%s/%s record %d: %w", lin.Bucket, lin.Key, lin.Index, err)
 	}
@@ -173,7 +175,7 @@ func (w *Writer) Add(ctx context.Context, row Row, lin Lineage, fallbackAccount 
 		w.bufs[k] = b
 	}
 	b.rows = append(b.rows, row)
-	b.keys = append(b.keys, sortKey{t: row.EventTime(), lin: lin})
+	b.keys = append(b.keys, sortKey{t: row.EventTime(), lin: Lineage{Bucket: lin.Bucket, Key: lin.Key, Index: lin.Index}})
 	b.bytes += rowBytes(row)
 	if b.bytes < w.opts.FileBytes {
 		return nil

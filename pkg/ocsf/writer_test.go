@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/schema"
 
 	"github.com/logarchive/logarchive/internal/samples"
+	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/rules"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -31,8 +32,9 @@ func sampleCorpus(t testing.TB) []corpusRow {
 	t.Helper()
 	var out []corpusRow
 	add := func(key, path string) {
+		obj := parse.Classify("archive", key)
 		for i, r := range mapFile(t, key, path) {
-			out = append(out, corpusRow{r, Lineage{Bucket: "archive", Key: key, Index: int64(i)}})
+			out = append(out, corpusRow{r, Lineage{Bucket: "archive", Key: key, Index: int64(i), Account: obj.Account, Region: obj.Region}})
 		}
 	}
 	ct, err := filepath.Glob(filepath.Join(samples.Samples(t, "cloudtrail", "invictus-ir-aws_dataset"), "*.json"))
@@ -44,6 +46,8 @@ func sampleCorpus(t testing.TB) []corpusRow {
 	}
 	flows := samples.Samples(t, "vpcflow")
 	add("AWSLogs/123456789010/vpcflowlogs/us-east-1/2019/05/20/custom-v5.log", filepath.Join(flows, "awsdocs", "custom-v5-service-path-direction.log"))
+	// Version 2 records carry no region: they are partitioned by their object's key (eu-west-1).
+	add("AWSLogs/123456789010/vpcflowlogs/"+v2Region+"/2016/01/01/default-v2.log", filepath.Join(flows, "awsdocs", "default-v2-examples.log"))
 	for _, f := range []string{"vpc_flow-input0.json.parquet", "vpc_flow-input1.json.parquet", "vpc_flow-input2.json.parquet", "vpc_flow-input3.parquet"} {
 		add("AWSLogs/374946600775/vpcflowlogs/us-east-1/2023/01/01/"+f, filepath.Join(flows, "aws-samples-ocsf-validation", f))
 	}
@@ -66,6 +70,8 @@ func sampleCorpus(t testing.TB) []corpusRow {
 	return out
 }
 
+const v2Region = "eu-west-1"
+
 func writeCorpus(t testing.TB, opts WriterOptions) ([]File, *store.Local, []corpusRow) {
 	t.Helper()
 	w, st := testWriter(t, opts)
@@ -73,7 +79,7 @@ func writeCorpus(t testing.TB, opts WriterOptions) ([]File, *store.Local, []corp
 	ctx := context.Background()
 	var files []File
 	for _, r := range rows {
-		if err := w.Add(ctx, r.row, r.lin, ""); err != nil {
+		if err := w.Add(ctx, r.row, r.lin); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +145,11 @@ func TestWrittenObjects(t *testing.T) {
 			}
 			prev = ts
 			day := time.UnixMilli(int64(ts)).UTC().Format("20060102")
-			if get(r, "cloud.region") != m[1] || get(r, "cloud.account.uid") != m[2] || day != m[3] {
+			region := get(r, "cloud.region")
+			if region == nil && get(r, "metadata.product.version") == "2" {
+				region = v2Region
+			}
+			if region != m[1] || get(r, "cloud.account.uid") != m[2] || day != m[3] {
 				t.Errorf("%s: row %d (%v, %v, %s) in the wrong partition", f.Key, i, get(r, "cloud.region"), get(r, "cloud.account.uid"), day)
 			}
 			if r["class_uid"] != float64(f.Class) || r["type_uid"] != float64(f.Class)*100+r["activity_id"].(float64) {
@@ -308,7 +318,7 @@ func TestWriterSizeAndAgeTriggers(t *testing.T) {
 	}
 	// Each flow row is estimated at ≥ 1 KiB: the partition passes 8 KiB within a few rows.
 	for _, r := range rows[:20] {
-		if err := w.Add(ctx, r.row, r.lin, ""); err != nil {
+		if err := w.Add(ctx, r.row, r.lin); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -316,7 +326,7 @@ func TestWriterSizeAndAgeTriggers(t *testing.T) {
 		t.Error("no object written after passing FileBytes")
 	}
 	n := len(committed)
-	if err := w.Add(ctx, flows[0].row, flows[0].lin, ""); err != nil {
+	if err := w.Add(ctx, flows[0].row, flows[0].lin); err != nil {
 		t.Fatal(err)
 	}
 	if fs, err := w.FlushDue(ctx); err != nil || len(fs) != 0 {
@@ -341,25 +351,34 @@ func TestWriterErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nse *NoSourceError
-	if err := w.Add(ctx, rows[0].row, rows[0].lin, ""); !errors.As(err, &nse) || nse.Class != rows[0].row.Class() {
+	if err := w.Add(ctx, rows[0].row, rows[0].lin); !errors.As(err, &nse) || nse.Class != rows[0].row.Class() {
 		t.Errorf("row of a class without a source: %v", err)
 	}
-	// A CloudTrail event that names no account goes under the fallback; a bad one is refused.
+	// A CloudTrail event that names no account goes under its object's account; a bad one is refused.
 	row := *rows[0].row.(*APIActivity)
 	row.Cloud.Account = nil
 	w2, _ := testWriter(t, WriterOptions{})
-	if err := w2.Add(ctx, &row, rows[0].lin, "218007301253"); err != nil {
-		t.Errorf("fallback account: %v", err)
+	lin := rows[0].lin
+	if lin.Account != "218007301253" {
+		t.Fatalf("corpus lineage account %q", lin.Account)
+	}
+	if err := w2.Add(ctx, &row, lin); err != nil {
+		t.Errorf("object account: %v", err)
 	}
 	var le *LayoutError
 	for _, fallback := range []string{"", "12345", "../../x"} {
-		if err := w2.Add(ctx, &row, rows[0].lin, fallback); !errors.As(err, &le) || le.Field != "accountId" {
-			t.Errorf("fallback %q: %v, want a LayoutError on accountId", fallback, err)
+		lin.Account = fallback
+		if err := w2.Add(ctx, &row, lin); !errors.As(err, &le) || le.Field != "accountId" {
+			t.Errorf("object account %q: %v, want a LayoutError on accountId", fallback, err)
 		}
 	}
+	lin.Account = "218007301253"
 	row.Cloud.Region = nil
-	if err := w2.Add(ctx, &row, rows[0].lin, "218007301253"); !errors.As(err, &le) || le.Field != "region" {
-		t.Errorf("no region: %v", err)
+	for _, region := range []string{"", "US-EAST-1", "us-east-1/../x"} {
+		lin.Region = region
+		if err := w2.Add(ctx, &row, lin); !errors.As(err, &le) || le.Field != "region" {
+			t.Errorf("region %q: %v", region, err)
+		}
 	}
 	if _, err := NewWriter(WriterOptions{Sources: map[Class]store.Location{ClassAPIActivity: {}}}); err == nil {
 		t.Error("a source without a store was accepted")
@@ -410,7 +429,11 @@ func TestLayout(t *testing.T) {
 	// eventDay is the UTC day of the event, whatever the local zone of the time given.
 	row := &DNSActivity{Time: time.Date(2024, 2, 29, 23, 30, 0, 0, time.FixedZone("x", -5*3600)).UnixMilli(),
 		Cloud: Cloud{Region: str("us-east-1"), Account: &Account{UID: str("123456789012")}}}
-	if p, err := PartitionOf(row, ""); err != nil || p.Path() != "region=us-east-1/accountId=123456789012/eventDay=20240301/" {
-		t.Errorf("PartitionOf = %q, %v", p.Path(), err)
+	if p, err := PartitionOf(row, Lineage{Region: "eu-west-1", Account: "210987654321"}); err != nil || p.Path() != "region=us-east-1/accountId=123456789012/eventDay=20240301/" {
+		t.Errorf("PartitionOf = %q, %v (the row's own region and account win)", p.Path(), err)
+	}
+	row.Cloud = Cloud{}
+	if p, err := PartitionOf(row, Lineage{Region: "eu-west-1", Account: "210987654321"}); err != nil || p.Path() != "region=eu-west-1/accountId=210987654321/eventDay=20240301/" {
+		t.Errorf("PartitionOf without cloud = %q, %v", p.Path(), err)
 	}
 }
