@@ -375,7 +375,7 @@ func TestRunSurvivesKill9(t *testing.T) {
 	var logs bytes.Buffer
 	const kills = 20
 	for i := 0; i < kills; i++ {
-		cmd := a.worker(t, &logs)
+		cmd := a.worker(t, &logs, "--log-level", "info")
 		// Between 0.3 s and 2.5 s: during startup, receive, processing, flush and seal.
 		time.Sleep(time.Duration(300+rng.IntN(2200)) * time.Millisecond)
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -392,8 +392,8 @@ func TestRunSurvivesKill9(t *testing.T) {
 		t.Fatalf("dead-letter queue holds %d messages", v+inv)
 	}
 	got := a.checkExactlyOnce(t)
-	t.Logf("after %d kills: %+v; transactions of killed workers rolled back: %d", kills, got,
-		strings.Count(logs.String(), "aborting checkpoint of a dead owner"))
+	t.Logf("after %d kills: %+v; objects taken over from killed workers: %d; their transactions rolled back: %d", kills, got,
+		strings.Count(logs.String(), "took over input from a dead owner"), strings.Count(logs.String(), "aborting checkpoint of a dead owner"))
 	if t.Failed() {
 		t.Log(tail(logs.String(), 8000))
 	}

@@ -28,7 +28,8 @@ type CoordinatorOptions struct {
 	// Inputs is the store objects are read from; Head fills in the ETag a notification lacks.
 	Inputs store.Store
 	// CommitInterval is how often the current transaction is flushed and sealed, i.e. the longest a
-	// message waits for deletion after its object was processed. Default 1m.
+	// message waits for deletion after its object was processed, and what sizes the Parquet files
+	// (every seal flushes every open partition). Default 5m.
 	CommitInterval time.Duration
 	// BusyRetry is how long a message stays invisible when another live worker owns its object.
 	// Default 30s.
@@ -44,7 +45,7 @@ type CoordinatorOptions struct {
 
 func (o CoordinatorOptions) withDefaults() CoordinatorOptions {
 	if o.CommitInterval <= 0 {
-		o.CommitInterval = time.Minute
+		o.CommitInterval = 5 * time.Minute
 	}
 	if o.BusyRetry <= 0 {
 		o.BusyRetry = 30 * time.Second

@@ -56,7 +56,7 @@ type Options struct {
 	// Workers is how many objects are processed at once. Default 4.
 	Workers int
 	// MaxMessages bounds messages received and not yet deleted or released (they wait for their
-	// output to become durable). Default 2000 — far below SQS's in-flight quota of ~120,000.
+	// output to become durable). Default 20000 — well below SQS's in-flight quota of ~120,000.
 	MaxMessages int
 	// MaxBytes bounds the announced size of objects held (received, not yet acknowledged). Default 1 GiB.
 	MaxBytes int64
@@ -87,7 +87,7 @@ func (o Options) withDefaults() Options {
 		o.Workers = 4
 	}
 	if o.MaxMessages <= 0 {
-		o.MaxMessages = 2000
+		o.MaxMessages = 20000
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 1 << 30
