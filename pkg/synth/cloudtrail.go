@@ -81,12 +81,13 @@ type sessionContext struct {
 	EC2RoleDelivery     string         `json:"ec2RoleDelivery,omitempty"`
 }
 
+// sessionIssuer is empty ({}) for an IAM user's console session, as CloudTrail writes it.
 type sessionIssuer struct {
-	Type        string `json:"type"`
-	PrincipalID string `json:"principalId"`
-	ARN         string `json:"arn"`
-	AccountID   string `json:"accountId"`
-	UserName    string `json:"userName"`
+	Type        string `json:"type,omitempty"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
 }
 
 type attributes struct {
@@ -276,7 +277,6 @@ func (c *chain) iamUser(u principal, t time.Time, console bool) *identity {
 	if console {
 		id.AccessKeyID = "ASIA" + c.r.upperAlnum(16)
 		id.SessionContext = &sessionContext{SessionIssuer: &sessionIssuer{}, WebIDFederationData: &struct{}{}, Attributes: c.sessionAttrs(t, true)}
-		id.SessionContext.SessionIssuer = nil
 	}
 	return id
 }
@@ -315,7 +315,11 @@ func (c *chain) pickActor(t time.Time, allowService bool) actor {
 			a.id.SessionContext.SourceIdentity = "repo:example-org/app:ref:refs/heads/main"
 		}
 	case actorIAMUser:
-		a.id = c.iamUser(pick(r, c.p.users), t, false)
+		console := r.chance(0.3)
+		a.id = c.iamUser(pick(r, c.p.users), t, console)
+		if console {
+			a.userAgent, a.console, a.ip = consoleUA, true, r.publicIP()
+		}
 	case actorAWSService:
 		svc := pick(r, services)
 		a.id = &identity{Type: "AWSService", InvokedBy: svc}
