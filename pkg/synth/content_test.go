@@ -411,6 +411,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"no prod", func(o *synth.Options) {
 			o.Accounts = []synth.Account{{ID: "111111111111", Name: "a"}, {ID: "222222222222", Name: "b"}}
 		}, "Accounts"},
+		{"two prods", func(o *synth.Options) {
+			o.Accounts = []synth.Account{{ID: "111111111111", Name: "prod"}, {ID: "222222222222", Name: "prod"}}
+		}, "Accounts"},
 		{"short id", func(o *synth.Options) { o.Accounts = []synth.Account{{ID: "1234", Name: "prod"}} }, "Accounts"},
 		{"home not in regions", func(o *synth.Options) { o.HomeRegion = "ap-south-1" }, "HomeRegion"},
 		{"bad region", func(o *synth.Options) { o.Regions = []string{"useast1"} }, "Regions"},

@@ -223,7 +223,7 @@ func (o *Options) Validate() error {
 		return bad("NumAccounts", "need at least 3, got %d", o.NumAccounts)
 	}
 	seen := map[string]bool{}
-	prod := false
+	prods := 0
 	for _, a := range o.Accounts {
 		if len(a.ID) != 12 || strings.Trim(a.ID, "0123456789") != "" {
 			return bad("Accounts", "account id %q is not 12 digits", a.ID)
@@ -232,10 +232,12 @@ func (o *Options) Validate() error {
 			return bad("Accounts", "account id %s listed twice", a.ID)
 		}
 		seen[a.ID] = true
-		prod = prod || a.Name == ProdAccountName
+		if a.Name == ProdAccountName {
+			prods++
+		}
 	}
-	if !prod {
-		return bad("Accounts", "no account is named %q (it receives the scenario events)", ProdAccountName)
+	if prods != 1 {
+		return bad("Accounts", "%d accounts are named %q; exactly one receives the scenario events", prods, ProdAccountName)
 	}
 	regionSeen := map[string]bool{}
 	for _, r := range o.Regions {
