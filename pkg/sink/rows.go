@@ -12,9 +12,11 @@ import (
 //     useridentity …) and flow logs / Resolver logs keep their field names with "_", so published
 //     queries keep working;
 //   - strings are optional: an absent value is NULL, never "" (the parse model uses "" for absent);
-//   - timestamps are INT64 TIMESTAMP(MILLIS, UTC): Athena reads them as `timestamp`; nullable ones
-//     are *time.Time (parquet-go v0.32 loses a non-pointer optional time.Time inside a nested group);
-//   - nullable numbers and booleans are pointers (a zero port or readOnly=false is a value, not NULL);
+//   - timestamps are INT64 TIMESTAMP(MILLIS, UTC): Athena reads them as `timestamp`;
+//   - every optional column is a pointer (*string, *int32, *time.Time …): parquet-go v0.32 writes a
+//     non-pointer optional field wrongly once a batch mixes zero and non-zero values (a zero after a
+//     non-zero comes out present, e.g. "" instead of NULL; TestNullPatterns guards this), and a zero
+//     port or readOnly=false is a value anyway, not NULL;
 //   - free-form JSON members are their JSON text in a STRING column (query with json_extract);
 //   - low-cardinality strings are dictionary-encoded ("dict"), which pays for sources, names,
 //     regions, accounts and enums; high-cardinality ids, JSON text and the addresses of flow and

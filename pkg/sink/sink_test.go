@@ -596,6 +596,11 @@ func TestFileLayout(t *testing.T) {
 						}
 					}
 				}
+				for c, col := range md.RowGroups[rg].Columns {
+					if col.ColumnIndexOffset == nil || col.OffsetIndexOffset == nil {
+						t.Errorf("%s: no page index (column/offset index)", sc.Column(c).Path())
+					}
+				}
 				sorting := md.RowGroups[rg].SortingColumns
 				if len(sorting) != 1 || sc.Column(int(sorting[0].ColumnIdx)).Path() != "eventtime" || sorting[0].Descending {
 					t.Errorf("row group %d sorting_columns %+v, want eventtime ascending", rg, sorting)
