@@ -353,6 +353,11 @@ func TestFlowLogsAndResolver(t *testing.T) {
 			sc.Scan()
 			header := strings.Fields(sc.Text())
 			headers[sc.Text()] = true
+			for _, ch := range a.m.Chains {
+				if ch.Account == o.Account && ch.Region == o.Region && !slices.Equal(ch.FlowFields, header) {
+					t.Errorf("%s: header %v, manifest says %s %v", o.Key, header, ch.FlowFormat, ch.FlowFields)
+				}
+			}
 			idx := slices.Index(header, "log-status")
 			ver := slices.Index(header, "version")
 			for sc.Scan() {

@@ -48,6 +48,14 @@ type Manifest struct {
 	// KeyRotation is when each region's second key takes over from the first.
 	KeyRotation time.Time `json:"keyRotation"`
 
+	// Options that shape the output beyond sizes.
+	FlowLogHive     bool `json:"flowLogHive,omitempty"`
+	FlowLogHourly   bool `json:"flowLogHourly,omitempty"`
+	FlowLogParquet  bool `json:"flowLogParquet,omitempty"`
+	NetworkActivity bool `json:"networkActivity,omitempty"`
+	// Chains describes each account × region: its VPC and flow log, and the flow-log format it uses.
+	Chains []Chain `json:"chains"`
+
 	// Tables counts the objects written (present in the bucket) per table.
 	Tables map[string]TableCount `json:"tables"`
 	// EmptyDigests counts written digests with an empty logFiles list.
@@ -62,6 +70,16 @@ type Manifest struct {
 	Backfill []BackfillDigest `json:"backfill,omitempty"`
 	// PublicKeys maps each source region to its published keys (list-public-keys shape).
 	PublicKeys map[string]digest.PublicKeyList `json:"publicKeys"`
+}
+
+// Chain is what one account writes in one region.
+type Chain struct {
+	Account    string   `json:"account"`
+	Region     string   `json:"region"`
+	VPC        string   `json:"vpc"`
+	FlowLogID  string   `json:"flowLogId"`
+	FlowFormat string   `json:"flowFormat"` // "default", "custom-v5" or "custom-v5-alpha"
+	FlowFields []string `json:"flowFields"` // the format's fields, in header order
 }
 
 // TableCount is the size of one table in a generated archive.
@@ -255,7 +273,10 @@ func (g *generator) run(ctx context.Context, w ObjectWriter) (*Manifest, error) 
 		Tables:     map[string]TableCount{}, Scenario: []ScenarioEvent{}, Tampered: []Tampering{}, Duplicates: []string{},
 		PublicKeys: g.keys.publicKeys(),
 	}
+	m.FlowLogHive, m.FlowLogHourly, m.FlowLogParquet, m.NetworkActivity = o.FlowLogHive, o.FlowLogHourly, o.FlowLogParquet, o.NetworkActivity
 	for _, c := range g.chains {
+		m.Chains = append(m.Chains, Chain{Account: c.acct.ID, Region: c.region, VPC: c.vpc, FlowLogID: c.flowLogID,
+			FlowFormat: c.flowFormat.name, FlowFields: slices.Clone(c.flowFormat.fields)})
 		for _, obj := range c.objects {
 			m.Objects = append(m.Objects, obj)
 			tc := m.Tables[obj.Table]
