@@ -64,7 +64,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	trail := fs.String("trail", d.TrailName, "trail name")
 	start := fs.String("start", d.Start.Format(time.RFC3339), "first hour of activity (RFC 3339)")
 	hours := fs.Int("hours", d.Hours, "hours of activity")
-	events := fs.Int("events-per-hour", d.EventsPerHour, "mean CloudTrail records per account, region and hour")
+	events := fs.Int("events-per-hour", d.EventsPerHour, "mean ordinary CloudTrail records per account, region and hour (-1: none, scenario only)")
 	flows := fs.Int("flow-per-hour", d.FlowRecordsPerHour, "flow-log records per account, region and hour (-1: none)")
 	queries := fs.Int("resolver-per-hour", d.ResolverQueriesPerHour, "Resolver query-log records per account, region and hour (-1: none)")
 	hive := fs.Bool("hive", false, "Hive-compatible flow-log prefixes")

@@ -32,7 +32,7 @@ var flowFieldVersion = map[string]int{
 	"pkt-src-aws-service": 5, "pkt-dst-aws-service": 5, "flow-direction": 5, "traffic-path": 5,
 }
 
-// FlowFormats are the flow-log formats chains use in turn: AWS's default and two custom formats
+// flowFormats are the flow-log formats chains use in turn: AWS's default and two custom formats
 // with v3-v5 fields in different orders (the second in the alphabetical order some tools emit).
 var flowFormats = []flowFormat{
 	newFlowFormat("default", "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"),

@@ -416,7 +416,7 @@ func (c *chain) run(ctx context.Context) error {
 	}
 	tmpl := c.templateWeights()
 	end := o.Start.Add(time.Duration(o.Hours) * time.Hour)
-	mean := float64(o.EventsPerHour) / 12
+	mean := float64(max(o.EventsPerHour, 0)) / 12
 	var prev []*ctRecord
 	wi := -1
 	for ws := o.Start; ws.Before(end); ws = ws.Add(window) {

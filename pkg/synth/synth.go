@@ -59,14 +59,15 @@ type Options struct {
 	// Accounts lists the member accounts. Default: NumAccounts accounts with seed-derived ids, named
 	// management, log-archive, prod, dev, then workload-NN; the account named "prod" is required.
 	Accounts    []Account
-	NumAccounts int      // used when Accounts is empty; default 4, minimum 3
-	Regions     []string // source regions of the multi-region trail; default us-east-1, eu-west-1
-	HomeRegion  string   // trail home region; default Regions[0]
-	TrailName   string   // default "aws-controltower-BaselineCloudTrail"
-	Start       time.Time
-	Hours       int // hours of activity; default 3
+	NumAccounts int       // used when Accounts is empty; default 4, minimum 3
+	Regions     []string  // source regions of the multi-region trail; default us-east-1, eu-west-1
+	HomeRegion  string    // trail home region; default Regions[0]
+	TrailName   string    // default "aws-controltower-BaselineCloudTrail"
+	Start       time.Time // first instant of activity; default DefaultStart()
+	Hours       int       // hours of activity; default 3
 
-	// EventsPerHour is the mean number of CloudTrail records per account, region and hour (default 300).
+	// EventsPerHour is the mean number of ordinary CloudTrail records per account, region and hour
+	// (default 300); negative means none (the scenario's records are still written).
 	EventsPerHour int
 	// FlowRecordsPerHour is the number of VPC flow-log records per account, region and hour (default
 	// 600); negative disables flow logs.
@@ -258,8 +259,8 @@ func (o *Options) Validate() error {
 	if o.Hours < 1 || o.Hours > 24*31 {
 		return bad("Hours", "%d is outside 1..744", o.Hours)
 	}
-	if o.EventsPerHour < 0 || o.EventsPerHour > 1_000_000 {
-		return bad("EventsPerHour", "%d is outside 0..1000000", o.EventsPerHour)
+	if o.EventsPerHour > 1_000_000 {
+		return bad("EventsPerHour", "%d is above 1000000", o.EventsPerHour)
 	}
 	if o.FlowRecordsPerHour > 10_000_000 || o.ResolverQueriesPerHour > 10_000_000 {
 		return bad("FlowRecordsPerHour/ResolverQueriesPerHour", "at most 10000000")
