@@ -75,10 +75,11 @@ func encodeRow(t testing.TB, row Row) []byte {
 	w, _ := testWriter(t, WriterOptions{})
 	var buf bytes.Buffer
 	b := &buffer{class: row.Class(), rows: []Row{row}, keys: []sortKey{{t: row.EventTime()}}}
-	if err := w.encode(&buf, b, []int{0}); err != nil {
+	data, err := w.encode(&buf, b, []int{0})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
+	return data
 }
 
 // readRows reads a Parquet file with Arrow (pqarrow) and returns its rows as JSON-shaped maps:

@@ -10,10 +10,13 @@ import (
 	"github.com/parquet-go/parquet-go/format"
 )
 
-// Schema returns the Parquet schema of a class's objects: the row struct's schema with the integer
-// annotations removed, because Security Lake's own objects carry bare INT32/INT64 (the crawler
-// infers one type per column across every file of a table, and timestamp_t must not look like
-// anything but a plain bigint). parquet-go annotates every Go integer INT(bits, signed).
+// Schema returns the Parquet schema a class's objects declare: the row struct's schema with the
+// integer annotations removed and the root named after the class ("api_activity"), because
+// Security Lake's own objects carry bare INT32/INT64 (the crawler infers one type per column
+// across every file of a table, and timestamp_t must read as nothing but a plain bigint).
+// parquet-go annotates every Go integer INT(bits, signed). Writer encodes with the struct's own
+// schema (parquet-go's fast path) and rewrites the footer to this one (stripIntAnnotations);
+// Schema serves readers, DDL and the baseline benchmark.
 func Schema(c Class) (*parquet.Schema, error) {
 	var sc *parquet.Schema
 	switch c {

@@ -1,6 +1,7 @@
 package ocsf
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -106,8 +107,7 @@ func (e *NoSourceError) Error() string {
 // Parquet object under its class's source. It is safe for concurrent use; writing holds its lock,
 // which is the back-pressure on Add.
 type Writer struct {
-	opts    WriterOptions
-	schemas map[Class]*parquet.Schema
+	opts WriterOptions
 
 	mu   sync.Mutex
 	bufs map[bufKey]*buffer
@@ -140,16 +140,14 @@ func compareKeys(a, b *sortKey) int {
 // NewWriter returns a Writer for the given sources.
 func NewWriter(opts WriterOptions) (*Writer, error) {
 	opts = opts.withDefaults()
-	w := &Writer{opts: opts, schemas: map[Class]*parquet.Schema{}, bufs: map[bufKey]*buffer{}}
+	w := &Writer{opts: opts, bufs: map[bufKey]*buffer{}}
 	for c, loc := range opts.Sources {
 		if loc.Store == nil {
 			return nil, fmt.Errorf("ocsf: source of class %v has no store", c)
 		}
-		sc, err := Schema(c)
-		if err != nil {
-			return nil, err
+		if _, ok := classInfos[c]; !ok {
+			return nil, fmt.Errorf("ocsf: source for unknown class %v", c)
 		}
-		w.schemas[c] = sc
 	}
 	return w, nil
 }
@@ -159,7 +157,7 @@ func NewWriter(opts WriterOptions) (*Writer, error) {
 // Flush.
 func (w *Writer) Add(ctx context.Context, row Row, lin Lineage) error {
 	c := row.Class()
-	if _, ok := w.schemas[c]; !ok {
+	if _, ok := w.opts.Sources[c]; !ok {
 		return &NoSourceError{Class: c}
 	}
 	part, err := PartitionOf(row, lin)
@@ -265,8 +263,14 @@ func (w *Writer) writeBuffer(ctx context.Context, b *buffer) (File, error) {
 	if err != nil {
 		return f, fmt.Errorf("ocsf: create %s: %w", f.Key, err)
 	}
-	cw := &countingWriter{w: up}
-	if err := w.encode(cw, b, perm); err != nil {
+	// The object is encoded in memory: its footer is rewritten before upload (stripIntAnnotations).
+	// It is the compressed form of rows already held, a fraction of their size.
+	var buf bytes.Buffer
+	data, err := w.encode(&buf, b, perm)
+	if err == nil {
+		_, err = up.Write(data)
+	}
+	if err != nil {
 		if aerr := up.Abort(); aerr != nil {
 			err = errors.Join(err, aerr)
 		}
@@ -275,32 +279,40 @@ func (w *Writer) writeBuffer(ctx context.Context, b *buffer) (File, error) {
 	if err := up.Commit(); err != nil {
 		return f, fmt.Errorf("ocsf: commit %s: %w", f.Key, err)
 	}
-	f.Bytes = cw.n
+	f.Bytes = int64(len(data))
 	return f, nil
 }
 
-// encode writes the buffer's rows in perm order as one Parquet file.
-func (w *Writer) encode(out io.Writer, b *buffer, perm []int) error {
+// encode encodes the buffer's rows in perm order as one Parquet file into buf and returns the
+// file with Security Lake's bare integer annotations.
+func (w *Writer) encode(buf *bytes.Buffer, b *buffer, perm []int) ([]byte, error) {
+	var err error
 	switch b.class {
 	case ClassAPIActivity:
-		return encodeRows[APIActivity](out, w.writerOptions(b.class), b, perm, w.opts.RowGroupBytes)
+		err = encodeRows[APIActivity](buf, w.writerOptions(), b, perm, w.opts.RowGroupBytes)
 	case ClassAuthentication:
-		return encodeRows[Authentication](out, w.writerOptions(b.class), b, perm, w.opts.RowGroupBytes)
+		err = encodeRows[Authentication](buf, w.writerOptions(), b, perm, w.opts.RowGroupBytes)
 	case ClassAccountChange:
-		return encodeRows[AccountChange](out, w.writerOptions(b.class), b, perm, w.opts.RowGroupBytes)
+		err = encodeRows[AccountChange](buf, w.writerOptions(), b, perm, w.opts.RowGroupBytes)
 	case ClassNetworkActivity:
-		return encodeRows[NetworkActivity](out, w.writerOptions(b.class), b, perm, w.opts.RowGroupBytes)
+		err = encodeRows[NetworkActivity](buf, w.writerOptions(), b, perm, w.opts.RowGroupBytes)
 	case ClassDNSActivity:
-		return encodeRows[DNSActivity](out, w.writerOptions(b.class), b, perm, w.opts.RowGroupBytes)
+		err = encodeRows[DNSActivity](buf, w.writerOptions(), b, perm, w.opts.RowGroupBytes)
 	case ClassDetectionFinding:
-		return encodeRows[DetectionFinding](out, w.writerOptions(b.class), b, perm, w.opts.RowGroupBytes)
+		err = encodeRows[DetectionFinding](buf, w.writerOptions(), b, perm, w.opts.RowGroupBytes)
+	default:
+		err = fmt.Errorf("no encoder for class %v", b.class)
 	}
-	return fmt.Errorf("ocsf: no encoder for class %v", b.class)
+	if err != nil {
+		return nil, err
+	}
+	return stripIntAnnotations(buf.Bytes(), classInfos[b.class].table())
 }
 
-func (w *Writer) writerOptions(c Class) []parquet.WriterOption {
+// writerOptions leave the schema to the row type: parquet-go's fast path needs exactly the
+// struct's schema.
+func (w *Writer) writerOptions() []parquet.WriterOption {
 	return []parquet.WriterOption{
-		w.schemas[c],
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
 		parquet.PageBufferSize(w.opts.PageBytes),
 		parquet.DataPageStatistics(true),
@@ -394,17 +406,6 @@ func (b *buffer) name() string {
 		field(strconv.FormatInt(s.last, 10))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:40]
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // rowBytes estimates a row's uncompressed size: a fixed part for its scalar columns plus the
