@@ -247,9 +247,9 @@ func New(opts Options) (*Sink, error) {
 	return s, nil
 }
 
-// initialRatio is the compressed/estimated size ratio assumed before a table's first file; after
-// that the ratio is learned from the files written. Measured on the sample corpus and the synthetic
-// archive (zstd); snappy compresses less.
+// initialRatio is the file size / estimated size ratio assumed before a table's first file; after
+// that the ratio is learned from the files written, so these are rough priors (zstd; snappy
+// compresses less).
 func initialRatio(t Table, c Compression) float64 {
 	r := 0.12
 	switch t {
@@ -264,8 +264,9 @@ func initialRatio(t Table, c Compression) float64 {
 	return r
 }
 
-// Input collects the rows of one input object. Add may be called from several goroutines for
-// different inputs; for one input, call Add in record order (the order is part of file naming).
+// Input collects the rows of one input object. Different inputs may add from different goroutines
+// at once; one input's rows must be added by one goroutine at a time, in record order (the order is
+// part of file naming).
 type Input struct {
 	s   *Sink
 	ref InputRef
@@ -300,8 +301,9 @@ func (e *UnsupportedRecordError) Error() string {
 }
 
 // Add converts a parsed record and buffers it in its table. The record may be reused after Add
-// returns. An error other than *UnsupportedRecordError or ErrClosed comes from a checkpoint the add
-// triggered (a *CommitError); the row itself was kept and will be written by a later checkpoint.
+// returns. An error other than *UnsupportedRecordError, ErrClosed or "Add after End" comes from
+// writing that the add triggered (a *CommitError, or a failed spill): the row itself was kept and
+// a later checkpoint writes it.
 func (in *Input) Add(ctx context.Context, rec *parse.Record) error {
 	l := Lineage{Bucket: in.ref.Bucket, Key: in.ref.Key, Index: rec.Index}
 	switch {
