@@ -159,8 +159,8 @@ type InputRef struct {
 	ETag, VersionID string
 	// Done is called exactly once: with nil after every row added for this input is in a committed
 	// file (at End when it had no rows), or with the error that made the sink give up on them
-	// (Close failing). It is called without the sink's lock held, from whichever goroutine
-	// completed the input; it must not block for long.
+	// (Close failing, or ErrClosed when a row arrived after Close). It is called without the sink's
+	// lock held, from whichever goroutine completed the input; it must not block for long.
 	Done func(err error)
 }
 
@@ -277,6 +277,9 @@ type Input struct {
 	open    int   // buffers holding rows of this input
 	ended   bool
 	done    bool
+	// rejected is why a row of this input was refused (the sink was closed): the input can then
+	// never be reported durable, so its Done gets this error instead of nil.
+	rejected error
 }
 
 // Begin starts an input object. Call End when all its rows are added.
@@ -347,9 +350,10 @@ func (in *Input) End() {
 	if finish {
 		in.done = true
 	}
+	rejected := in.rejected
 	s.mu.Unlock()
 	if finish && in.ref.Done != nil {
-		in.ref.Done(nil)
+		in.ref.Done(rejected)
 	}
 }
 
@@ -357,6 +361,9 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 	s := in.s
 	s.mu.Lock()
 	if s.closed {
+		if in.rejected == nil {
+			in.rejected = ErrClosed
+		}
 		s.mu.Unlock()
 		return ErrClosed
 	}
@@ -690,7 +697,7 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 			in.open--
 			if in.open == 0 && in.ended && !in.done {
 				in.done = true
-				dones = append(dones, done{in: in})
+				dones = append(dones, done{in: in, err: in.rejected})
 			}
 		}
 	}

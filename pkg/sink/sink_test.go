@@ -168,6 +168,11 @@ func TestDoneCallbacks(t *testing.T) {
 	if err := late.AddFinding(ctx, finding(day1, "late", 0)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Add after Close: %v, want ErrClosed", err)
 	}
+	// An input with a refused row must never be reported durable.
+	late.End()
+	if got := log.calls("late"); len(got) != 1 || !errors.Is(got[0], ErrClosed) {
+		t.Errorf("input with a row refused after Close: Done calls %v, want one ErrClosed", got)
+	}
 }
 
 func TestUnsupportedRecord(t *testing.T) {
