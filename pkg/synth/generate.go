@@ -128,7 +128,7 @@ func newGenerator(opts Options) (*generator, error) {
 	}
 	// The rotation falls on the hour boundary in the middle of the run, so that both keys sign digests.
 	g.rotation = opts.Start.Add(time.Duration((opts.Hours+1)/2) * time.Hour)
-	kr, err := newKeyring(opts.Seed, opts.Regions, g.rotation)
+	kr, err := newKeyring(opts.Seed, opts.Regions, g.rotation, slices.Contains(opts.Tamper, TamperUnknownKey))
 	if err != nil {
 		return nil, err
 	}

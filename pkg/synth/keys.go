@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"sync"
@@ -169,45 +170,39 @@ type keyring struct {
 // newKeyring derives two keys per region that mimic CloudTrail's rotation (a new key every 20 days,
 // each valid 30 days), compressed so that the rotation falls inside the generated hours: the old key
 // signs digests ending before the rotation instant, the new one those after; their validity overlaps.
-// Keys are derived concurrently (they are independent streams), about 0.1 s each.
-func newKeyring(seed uint64, regions []string, rotation time.Time) (*keyring, error) {
-	type job struct {
-		region string
-		idx    int
-	}
-	jobs := []job{{"", -1}}
+// Keys are derived concurrently (they are independent streams), about 0.1 s each; the unpublished
+// key only when withUnknown.
+func newKeyring(seed uint64, regions []string, rotation time.Time, withUnknown bool) (*keyring, error) {
+	labels := make([]string, 0, 2*len(regions)+1)
 	for _, r := range regions {
-		jobs = append(jobs, job{r, 0}, job{r, 1})
+		labels = append(labels, "key/"+r+"/0", "key/"+r+"/1")
 	}
-	privs := make([]*rsa.PrivateKey, len(jobs))
-	errs := make([]error, len(jobs))
+	if withUnknown {
+		labels = append(labels, "unknown-key")
+	}
+	privs := make([]*rsa.PrivateKey, len(labels))
+	errs := make([]error, len(labels))
 	var wg sync.WaitGroup
-	for i, j := range jobs {
-		wg.Go(func() {
-			label := "unknown-key"
-			if j.idx >= 0 {
-				label = fmt.Sprintf("key/%s/%d", j.region, j.idx)
-			}
-			privs[i], errs[i] = deterministicKey(newRand(seed, label))
-		})
+	for i, label := range labels {
+		wg.Go(func() { privs[i], errs[i] = deterministicKey(newRand(seed, label)) })
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	const day = 24 * time.Hour
 	kr := &keyring{regions: map[string]*regionKeys{}}
-	kr.unknown = newSigningKey(privs[0], rotation.Add(-15*day), rotation.Add(15*day))
-	for i := 1; i < len(jobs); i += 2 {
-		kr.regions[jobs[i].region] = &regionKeys{
+	for i, r := range regions {
+		kr.regions[r] = &regionKeys{
 			rotation: rotation,
 			keys: []*signingKey{
-				newSigningKey(privs[i], rotation.Add(-20*day), rotation.Add(10*day)),
-				newSigningKey(privs[i+1], rotation, rotation.Add(30*day)),
+				newSigningKey(privs[2*i], rotation.Add(-20*day), rotation.Add(10*day)),
+				newSigningKey(privs[2*i+1], rotation, rotation.Add(30*day)),
 			},
 		}
+	}
+	if withUnknown {
+		kr.unknown = newSigningKey(privs[len(privs)-1], rotation.Add(-15*day), rotation.Add(15*day))
 	}
 	return kr, nil
 }
