@@ -205,9 +205,20 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var opsSrv *ops.Server
 	if rf.opsAddr != "" {
+		started := time.Now()
 		opsSrv, err = ops.Start(ops.Options{Addr: rf.opsAddr, Collectors: collectors, Logger: log, Health: func() error {
 			if e := fatal.Load(); e != nil {
 				return *e
+			}
+			// Receiving is either long-polling or waiting for capacity; neither lasts this long
+			// unless SQS is unreachable or every worker is stuck.
+			stale := 3*rf.waitTime + time.Minute
+			last := worker.Stats().LastReceive
+			if last.IsZero() {
+				last = started
+			}
+			if w := worker.Stats().InFlightMessages; time.Since(last) > stale && w < int64(rf.maxMessages) {
+				return fmt.Errorf("no successful SQS receive for %s", time.Since(last).Round(time.Second))
 			}
 			return nil
 		}})

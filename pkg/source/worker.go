@@ -124,6 +124,8 @@ type Stats struct {
 	InFlightMessages, InFlightObjects                                            int64
 	InFlightBytes                                                                int64
 	ByClass                                                                      map[string]int64
+	// LastReceive is when a ReceiveMessage call last succeeded (zero before the first).
+	LastReceive time.Time
 }
 
 type counters struct {
@@ -145,6 +147,7 @@ type Worker struct {
 	bytes    int64 // announced bytes of objects not yet resolved
 	byClass  map[string]int64
 	lastSeen time.Time
+	lastRx   time.Time
 	wake     chan struct{} // signalled when capacity frees up
 
 	slots chan struct{}
@@ -186,7 +189,7 @@ func (w *Worker) Stats() Stats {
 	for k, v := range w.byClass {
 		by[k] = v
 	}
-	st := Stats{InFlightMessages: int64(len(w.msgs)), InFlightObjects: int64(len(w.objs)), InFlightBytes: w.bytes, ByClass: by}
+	st := Stats{InFlightMessages: int64(len(w.msgs)), InFlightObjects: int64(len(w.objs)), InFlightBytes: w.bytes, ByClass: by, LastReceive: w.lastRx}
 	w.mu.Unlock()
 	st.Received, st.Deleted, st.Released = w.c.received.Load(), w.c.deleted.Load(), w.c.released.Load()
 	st.Malformed, st.TestEvents, st.Control = w.c.malformed.Load(), w.c.testEvents.Load(), w.c.control.Load()
@@ -312,6 +315,9 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 			continue
 		}
 		backoff = time.Second
+		w.mu.Lock()
+		w.lastRx = time.Now()
+		w.mu.Unlock()
 		if ctx.Err() != nil {
 			w.releaseUnstarted(workCtx, out.Messages)
 			break

@@ -221,6 +221,9 @@ func TestWorkerDispositions(t *testing.T) {
 	if st.Malformed != 1 || st.TestEvents != 1 || st.DuplicateObjects != 1 || st.IgnoredNotes != 1 || st.Released != 1 {
 		t.Fatalf("stats %+v", st)
 	}
+	if time.Since(st.LastReceive) > 5*time.Second {
+		t.Fatalf("last successful receive %v", st.LastReceive)
+	}
 }
 
 func TestWorkerFlowControl(t *testing.T) {
