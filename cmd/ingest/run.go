@@ -228,7 +228,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		log.Info("ops endpoints listening", "addr", opsSrv.Addr())
 	}
 	bridge := &ops.EMFBridge{Agg: agg, Namespace: rf.namespace, Collectors: collectors,
-		Units: map[string]string{"logarchive_lag_seconds": "Seconds", "logarchive_pipeline_bytes_total": "Bytes", "logarchive_sink_bytes_written_total": "Bytes"}}
+		Units: map[string]string{"logarchive_lag_seconds": "Seconds", "logarchive_pipeline_bytes_total": "Bytes", "logarchive_sink_bytes_written_total": "Bytes", "logarchive_sink_mean_file_bytes": "Bytes"}}
 	tick := func() {
 		lag.Store(stats.TakeMaxLag().Milliseconds())
 		if agg == nil {
@@ -348,6 +348,10 @@ func sinkCollector(sk *sink.Sink) ops.Collector {
 		w.Add("logarchive_sink_files_written_total", "Parquet files committed.", ops.Counter, float64(st.FilesWritten))
 		w.Add("logarchive_sink_bytes_written_total", "Parquet bytes committed.", ops.Counter, float64(st.BytesWritten))
 		w.Add("logarchive_sink_checkpoints_total", "Sink checkpoints.", ops.Counter, float64(st.Checkpoints))
+		if st.FilesWritten > 0 {
+			// Flush sizes: small files are what makes Athena slow and expensive (lesson 4).
+			w.Add("logarchive_sink_mean_file_bytes", "Mean size of the Parquet files written so far.", ops.Gauge, float64(st.BytesWritten)/float64(st.FilesWritten))
+		}
 		w.Add("logarchive_sink_buffered_bytes", "Estimated bytes of rows waiting in memory.", ops.Gauge, float64(st.BufferedBytes))
 		w.Add("logarchive_sink_open_partitions", "Partitions with buffered rows.", ops.Gauge, float64(st.OpenPartitions))
 	}
