@@ -30,6 +30,10 @@ type WriterOptions struct {
 	// FileBytes is the estimated uncompressed size at which a partition's buffered rows are written
 	// as one object. Default DefaultFileBytes.
 	FileBytes int64
+	// MemoryBudget bounds the estimated uncompressed size of all buffered rows. When an Add takes
+	// the total past it, the largest partitions are written until at most half of it is left.
+	// Default DefaultMemoryBudget.
+	MemoryBudget int64
 	// MaxAge bounds how long a row waits in memory: FlushDue writes partitions whose first buffered
 	// row is older. Default DefaultMaxAge (Security Lake wants objects at most every 5 minutes).
 	MaxAge time.Duration
@@ -49,6 +53,7 @@ type WriterOptions struct {
 
 const (
 	DefaultFileBytes     = 256 << 20
+	DefaultMemoryBudget  = 1 << 30
 	DefaultMaxAge        = 5 * time.Minute
 	DefaultRowGroupBytes = 128 << 20
 	// DefaultPageBytes keeps data pages far under Security Lake's 1 MB uncompressed limit: a page
@@ -60,6 +65,9 @@ const (
 func (o WriterOptions) withDefaults() WriterOptions {
 	if o.FileBytes <= 0 {
 		o.FileBytes = DefaultFileBytes
+	}
+	if o.MemoryBudget <= 0 {
+		o.MemoryBudget = DefaultMemoryBudget
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = DefaultMaxAge
@@ -109,8 +117,9 @@ func (e *NoSourceError) Error() string {
 type Writer struct {
 	opts WriterOptions
 
-	mu   sync.Mutex
-	bufs map[bufKey]*buffer
+	mu       sync.Mutex
+	bufs     map[bufKey]*buffer
+	buffered int64 // estimated bytes of every buffered row
 }
 
 type bufKey struct {
@@ -174,12 +183,32 @@ func (w *Writer) Add(ctx context.Context, row Row, lin Lineage) error {
 	}
 	b.rows = append(b.rows, row)
 	b.keys = append(b.keys, sortKey{t: row.EventTime(), lin: Lineage{Bucket: lin.Bucket, Key: lin.Key, Index: lin.Index}})
-	b.bytes += rowBytes(row)
-	if b.bytes < w.opts.FileBytes {
-		return nil
+	size := rowBytes(row)
+	b.bytes += size
+	w.buffered += size
+	switch {
+	case b.bytes >= w.opts.FileBytes:
+		_, err = w.writeLocked(ctx, []bufKey{k})
+	case w.buffered > w.opts.MemoryBudget:
+		_, err = w.writeLocked(ctx, w.largestLocked(w.opts.MemoryBudget/2))
 	}
-	_, err = w.writeLocked(ctx, []bufKey{k})
 	return err
+}
+
+// largestLocked picks the largest partitions whose writing leaves at most keep bytes buffered.
+func (w *Writer) largestLocked(keep int64) []bufKey {
+	ks := w.sortedKeysLocked(func(*buffer) bool { return true })
+	slices.SortStableFunc(ks, func(a, b bufKey) int { return cmp.Compare(w.bufs[b].bytes, w.bufs[a].bytes) })
+	rest := w.buffered
+	var sel []bufKey
+	for _, k := range ks {
+		if rest <= keep {
+			break
+		}
+		sel = append(sel, k)
+		rest -= w.bufs[k].bytes
+	}
+	return sel
 }
 
 // Flush writes every buffered partition.
@@ -237,6 +266,7 @@ func (w *Writer) writeLocked(ctx context.Context, ks []bufKey) ([]File, error) {
 			errs = append(errs, err)
 			continue
 		}
+		w.buffered -= w.bufs[k].bytes
 		delete(w.bufs, k)
 		files = append(files, f)
 		w.opts.Logger.Debug("ocsf: object committed", "class", int32(f.Class), "key", f.Key, "rows", f.Rows, "bytes", f.Bytes)

@@ -356,6 +356,40 @@ func TestWriterSizeAndAgeTriggers(t *testing.T) {
 	}
 }
 
+func TestWriterMemoryBudget(t *testing.T) {
+	var committed []File
+	// Each row is estimated at ≥ 1 KiB; the CloudTrail rows share one partition, the flow and
+	// Resolver rows several others. A 64 KiB budget forces writes well before FileBytes.
+	w, _ := testWriter(t, WriterOptions{MemoryBudget: 64 << 10,
+		AfterCommit: func(_ context.Context, f File) { committed = append(committed, f) }})
+	ctx := context.Background()
+	rows := sampleCorpus(t)
+	for _, r := range rows {
+		if err := w.Add(ctx, r.row, r.lin); err != nil {
+			t.Fatal(err)
+		}
+		w.mu.Lock()
+		over := w.buffered > 64<<10
+		w.mu.Unlock()
+		if over {
+			t.Fatalf("%d bytes buffered after Add, budget 64 KiB", w.buffered)
+		}
+	}
+	if len(committed) == 0 {
+		t.Fatal("the budget wrote nothing")
+	}
+	if _, err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, f := range committed { // AfterCommit sees Flush's objects too
+		n += f.Rows
+	}
+	if n != int64(len(rows)) || w.buffered != 0 {
+		t.Errorf("%d rows written of %d, %d bytes still counted", n, len(rows), w.buffered)
+	}
+}
+
 func TestWriterErrors(t *testing.T) {
 	ctx := context.Background()
 	rows := sampleCorpus(t)
