@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/emf"
+	"github.com/logarchive/logarchive/pkg/ocsf"
 	"github.com/logarchive/logarchive/pkg/pipeline"
 	"github.com/logarchive/logarchive/pkg/rules"
 	"github.com/logarchive/logarchive/pkg/sink"
@@ -30,10 +31,14 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		src        string
 		metrics    string
 		jsonOutput bool
+		format     string
+		slVersion  string
 	)
 	fs.StringVar(&src, "src", "", "directory mirroring the Log Archive bucket(s): DIR/<bucket>/<key>")
 	fs.StringVar(&metrics, "metrics-out", "", "write CloudWatch EMF metric documents to this file (- for stdout)")
 	fs.BoolVar(&jsonOutput, "json", false, "print the summary as JSON")
+	fs.StringVar(&format, "format", "athena", "output: athena (Parquet tables) or security-lake (OCSF 1.1.0 custom sources under <dest>/ext/<source>/)")
+	fs.StringVar(&slVersion, "source-version", "", "security-lake: custom source version segment, if the sources were registered with one")
 	pf.register(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -77,15 +82,41 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		agg = emf.New(mw, emf.Options{})
 		msink = agg
 	}
-	sopts, err := pf.sinkOptions(dest, log)
-	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
+	stats := pipeline.NewStats()
+	var (
+		out   pipeline.Sink
+		flush func(context.Context) error
+		close func(context.Context) error
+		sk    *sink.Sink
+	)
+	switch format {
+	case "athena":
+		sopts, err := pf.sinkOptions(dest, log)
+		if err != nil {
+			fmt.Fprintln(stderr, "ingest local:", err)
+			return 2
+		}
+		if sk, err = sink.New(sopts); err != nil {
+			fmt.Fprintln(stderr, "ingest local:", err)
+			return 1
+		}
+		out, flush, close = pipeline.ParquetSink{S: sk}, sk.Flush, sk.Close
+	case "security-lake":
+		sources, err := pipeline.SecurityLakeSources(dest, slVersion)
+		if err != nil {
+			fmt.Fprintln(stderr, "ingest local:", err)
+			return 2
+		}
+		w, err := ocsf.NewWriter(ocsf.WriterOptions{Sources: sources, MaxAge: pf.maxAge, MemoryBudget: pf.memoryBudget, Logger: log})
+		if err != nil {
+			fmt.Fprintln(stderr, "ingest local:", err)
+			return 1
+		}
+		sl := &pipeline.SecurityLakeSink{W: w, Stats: stats}
+		out, flush, close = sl, sl.Flush, func(context.Context) error { return nil }
+	default:
+		fmt.Fprintf(stderr, "ingest local: --format %q: want athena or security-lake\n", format)
 		return 2
-	}
-	sk, err := sink.New(sopts)
-	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 1
 	}
 	srcStore := store.NewLocal(src)
 	verifier, err := pf.verifier(ctx, srcStore, false, log)
@@ -94,7 +125,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	p, err := pipeline.New(pipeline.Options{
-		Store: srcStore, Sink: pipeline.ParquetSink{S: sk}, Rules: rules.NewEngine(set, msink, rules.EngineOptions{}),
+		Store: srcStore, Sink: out, Stats: stats, Rules: rules.NewEngine(set, msink, rules.EngineOptions{}),
 		Verifier: verifier, Quarantine: quarantine, Parse: pf.parseOptions(), Logger: log,
 	})
 	if err != nil {
@@ -102,8 +133,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	start := time.Now()
-	rep, runErr := pipeline.RunLocal(ctx, p, srcStore, pf.workers, sk.Flush)
-	if err := sk.Close(ctx); err != nil && runErr == nil {
+	rep, runErr := pipeline.RunLocal(ctx, p, srcStore, pf.workers, flush)
+	if err := close(ctx); err != nil && runErr == nil {
 		runErr = err
 	}
 	if agg != nil {
@@ -113,8 +144,12 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	sum := localSummary{
 		Source: srcStore.Root(), Dest: dest.String(), Quarantine: quarantine.String(),
-		Objects: rep.Objects, Done: rep.Done, Seconds: time.Since(start).Seconds(), Sink: sk.Stats(),
+		Objects: rep.Objects, Done: rep.Done, Seconds: time.Since(start).Seconds(),
 		Counters: map[string]map[string]int64{},
+	}
+	if sk != nil {
+		st := sk.Stats()
+		sum.Sink = &st
 	}
 	for _, c := range p.Stats().Snapshot() {
 		m := sum.Counters[c.Source.String()]
@@ -161,7 +196,7 @@ type localSummary struct {
 	Done        int                         `json:"done"`
 	Seconds     float64                     `json:"seconds"`
 	Counters    map[string]map[string]int64 `json:"counters"`
-	Sink        sink.Stats                  `json:"sink"`
+	Sink        *sink.Stats                 `json:"sink,omitempty"`
 	Quarantined []quarantined               `json:"quarantined,omitempty"`
 	Failed      []string                    `json:"failed,omitempty"`
 }
@@ -169,7 +204,11 @@ type localSummary struct {
 func (s *localSummary) writeText(w io.Writer, counters string) {
 	fmt.Fprintf(w, "ingest local: %d objects from %s in %.1fs\n", s.Objects, s.Source, s.Seconds)
 	fmt.Fprint(w, counters)
-	fmt.Fprintf(w, "parquet: %d rows in %d files (%d bytes) under %s\n", s.Sink.RowsWritten, s.Sink.FilesWritten, s.Sink.BytesWritten, s.Dest)
+	if s.Sink != nil {
+		fmt.Fprintf(w, "parquet: %d rows in %d files (%d bytes) under %s\n", s.Sink.RowsWritten, s.Sink.FilesWritten, s.Sink.BytesWritten, s.Dest)
+	} else {
+		fmt.Fprintf(w, "security lake: OCSF objects under %sext/\n", s.Dest)
+	}
 	if len(s.Quarantined) > 0 {
 		fmt.Fprintf(w, "quarantined: %d objects under %s\n", len(s.Quarantined), s.Quarantine)
 		for _, q := range s.Quarantined {

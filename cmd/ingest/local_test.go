@@ -169,3 +169,44 @@ func TestLocalTamperedLogIsAnInvalidIntegrityRow(t *testing.T) {
 		t.Errorf("summary does not count the failure:\n%s", out.String())
 	}
 }
+
+func TestLocalSecurityLakeFormat(t *testing.T) {
+	opts, err := synth.Preset("tiny", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, m := generate(t, opts)
+	lake := filepath.Join(t.TempDir(), "sl")
+	var out, errOut bytes.Buffer
+	if code := runLocal(context.Background(), []string{"--src", src, "--dest", lake, "--format", "security-lake",
+		"--log-level", "warn"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out.String(), errOut.String())
+	}
+	// One custom source per OCSF class; each object sits in region=/accountId=/eventDay= partitions.
+	count := func(source string) int64 {
+		var n int64
+		files, _ := filepath.Glob(filepath.Join(lake, "ext", source, "region=*", "accountId=*", "eventDay=*", "*.gz.parquet"))
+		for _, f := range files {
+			rdr, err := file.OpenParquetFile(f, false)
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			n += rdr.NumRows()
+			rdr.Close()
+		}
+		return n
+	}
+	ct := count("logarchive-api-activity") + count("logarchive-authentication") + count("logarchive-account-change")
+	if want := int64(m.Tables["cloudtrail"].Records); ct != want {
+		t.Errorf("CloudTrail classes hold %d rows, %d records generated", ct, want)
+	}
+	if got, want := count("logarchive-network-activity"), int64(m.Tables["vpcflow"].Records); got != want {
+		t.Errorf("network activity: %d rows, want %d", got, want)
+	}
+	if got, want := count("logarchive-dns-activity"), int64(m.Tables["resolver"].Records); got != want {
+		t.Errorf("dns activity: %d rows, want %d", got, want)
+	}
+	if count("logarchive-detection-finding") == 0 {
+		t.Error("no detection findings written")
+	}
+}
