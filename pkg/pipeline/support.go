@@ -58,55 +58,12 @@ func metaValue(s string) string {
 	return q
 }
 
-// ownRecord copies what the decoder may reuse, so the record can be kept after the next Next call.
-// Raw is dropped: the rules already took what they need from it and the sink writes typed fields.
+// ownRecord keeps a record past the decoder's next call. pkg/parse allocates the typed structs
+// afresh for every record, so only Raw (an alias of the decoder's buffer) has to go; the rules
+// already took what they needed from it and the sinks write typed fields.
 func ownRecord(r *parse.Record) parse.Record {
-	out := parse.Record{Source: r.Source, Index: r.Index}
-	if r.CloudTrail != nil {
-		ct := *r.CloudTrail
-		if ct.UserIdentity != nil {
-			ui := *ct.UserIdentity
-			if ui.SessionContext != nil {
-				sc := *ui.SessionContext
-				if sc.SessionIssuer != nil {
-					si := *sc.SessionIssuer
-					sc.SessionIssuer = &si
-				}
-				ui.SessionContext = &sc
-			}
-			if ui.OnBehalfOf != nil {
-				ob := *ui.OnBehalfOf
-				ui.OnBehalfOf = &ob
-			}
-			ct.UserIdentity = &ui
-		}
-		ct.Resources = append([]parse.Resource(nil), ct.Resources...)
-		if ct.Addendum != nil {
-			a := *ct.Addendum
-			ct.Addendum = &a
-		}
-		if ct.TLSDetails != nil {
-			t := *ct.TLSDetails
-			ct.TLSDetails = &t
-		}
-		out.CloudTrail = &ct
-	}
-	if r.Flow != nil {
-		f := *r.Flow
-		if f.Unmapped != nil {
-			m := make(map[string]string, len(f.Unmapped))
-			for k, v := range f.Unmapped {
-				m[k] = v
-			}
-			f.Unmapped = m
-		}
-		out.Flow = &f
-	}
-	if r.DNS != nil {
-		d := *r.DNS
-		d.Answers = append([]parse.ResolverAnswer(nil), d.Answers...)
-		out.DNS = &d
-	}
+	out := *r
+	out.Raw = nil
 	return out
 }
 
