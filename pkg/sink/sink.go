@@ -662,8 +662,16 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 	var committed []File
 	for i, b := range sel {
 		f := &cp.Files[i]
-		held := b.mem() // writing moves pending rows into the spool: account for what was counted
-		n, err := s.writeFile(ctx, b, f)
+		var err error
+		if b.rows.spoolBytes() > 0 {
+			// Spill the rest first, through the accounting, so a failed write leaves the buffer
+			// counted at what it holds (its rows are all in the spool then).
+			err = s.spillLocked(b)
+		}
+		var n int64
+		if err == nil {
+			n, err = s.writeFile(ctx, b, f)
+		}
 		if err != nil {
 			// Seal this file's buffer and the ones not tried yet: their names are announced, so the
 			// retry must write exactly these rows; new rows for these partitions start new buffers.
@@ -692,7 +700,7 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 		if len(s.sealed) > 0 && s.sealed[0] == b { // sealed buffers come first in sel
 			s.sealed = s.sealed[1:]
 		}
-		s.buffered -= held
+		s.buffered -= b.mem()
 		for in := range b.spans {
 			in.open--
 			if in.open == 0 && in.ended && !in.done {

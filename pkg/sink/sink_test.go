@@ -394,6 +394,9 @@ func TestCommitFailure(t *testing.T) {
 	if c := log.calls("c"); len(c) != 1 || c[0] != nil {
 		t.Errorf("c: Done calls %v after the retry", c)
 	}
+	if st := s.Stats(); st.BufferedBytes != 0 || st.OpenPartitions != 0 {
+		t.Errorf("after the retry: %d bytes in %d partitions still counted", st.BufferedBytes, st.OpenPartitions)
+	}
 	if n := len(relKeys(t, root)); n != 3 {
 		t.Errorf("%d objects, want 3 (findings, the retried integrity file, c's integrity file)", n)
 	}
@@ -714,5 +717,42 @@ func TestRun(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not flush a 1 s old partition within 10 s")
+	}
+}
+
+// TestRetryAccounting: a partition with both a spool and pending rows fails to commit; the retry
+// writes every row once and the buffered estimate returns to zero.
+func TestRetryAccounting(t *testing.T) {
+	ctx := context.Background()
+	small := IntegrityRow{VerifiedAt: day1, Status: "valid"}
+	colSmall := integrityColOf(&small)
+	spill := sizeIntegrity(&colSmall) + 1 // a small row stays pending, a big one spills
+	root := t.TempDir()
+	fs := &failingStore{Store: store.NewLocal(root), fail: func(string) bool { return true }}
+	s, err := New(Options{Dest: store.Location{Store: fs, Bucket: "lake"}, SpillBytes: spill})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := s.Begin(InputRef{Bucket: srcBucket, Key: "r"})
+	in.AddIntegrity(ctx, IntegrityRow{VerifiedAt: day1, Status: "invalid", Reason: strings.Repeat("z", 1000)})
+	in.AddIntegrity(ctx, small)
+	in.End()
+	if st := s.Stats(); st.Spills != 1 {
+		t.Fatalf("%d spills, want 1 (the big row)", st.Spills)
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("Flush succeeded with a failing store")
+	}
+	fs.mu.Lock()
+	fs.fail = nil
+	fs.mu.Unlock()
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.BufferedBytes != 0 || st.OpenPartitions != 0 {
+		t.Errorf("after the retry: %d bytes in %d partitions still counted", st.BufferedBytes, st.OpenPartitions)
+	}
+	if rows := readTable(t, filepath.Join(root, "lake"), TableIntegrity); len(rows) != 2 {
+		t.Errorf("%d rows, want 2", len(rows))
 	}
 }
