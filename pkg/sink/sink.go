@@ -18,8 +18,10 @@
 //     a file can grow to the target size. Everything buffered stays under Options.MemoryBudget:
 //     past it, the largest pending row sets are spilled, then the largest partitions written.
 //
-// A Sink is safe for concurrent use by several parse workers. A checkpoint (writing files) holds the
-// sink's lock, so Add calls wait while files are written: that is the back-pressure that keeps
+// A Sink is safe for concurrent use by several parse workers. Checkpoints run one at a time; while
+// one encodes and uploads its files, Add goes on filling new buffers (the files being written take
+// no more rows). An Add that needs a checkpoint itself (its partition is full, the memory budget is
+// exceeded, a partition is due) waits for the running one: that is the back-pressure that keeps
 // memory bounded.
 package sink
 
@@ -97,7 +99,8 @@ type Options struct {
 	Compression Compression
 	// BeforeCommit, when set, is called with a checkpoint's final file keys before any of its files
 	// becomes visible (so a worker can write an intent marker). An error cancels the checkpoint:
-	// nothing is written and the rows stay buffered for the next one.
+	// nothing is written, and the next checkpoint retries the same files under the same names. The
+	// hooks run inside the checkpoint: they must not call Flush, FlushDue or Close.
 	BeforeCommit func(ctx context.Context, cp Checkpoint) error
 	// AfterCommit, when set, is called after every file of a checkpoint is committed, before the Done
 	// callbacks of the inputs it completed.
@@ -203,12 +206,17 @@ type Stats struct {
 type Sink struct {
 	opts Options
 
+	// cpMu serializes checkpoints (it is taken before mu, never while holding it).
+	cpMu sync.Mutex
+
 	mu       sync.Mutex
 	bufs     map[partKey]*buffer
 	buffered int64 // estimated bytes of all buffered rows: pending rows plus spools
 	// sealed are buffers of a checkpoint that failed after BeforeCommit: they take no more rows and
 	// every later checkpoint retries them first, under the names already announced.
 	sealed []*buffer
+	// inflight counts the buffers of the running checkpoint not yet committed.
+	inflight int
 	// oldest is no later than the creation time of every open buffer (exact after dueLocked), so
 	// Add can skip the scan for due partitions until one may be due.
 	oldest time.Time
@@ -400,35 +408,38 @@ func addRow[T any](ctx context.Context, in *Input, t Table, row T, ts time.Time,
 	s.buffered += size
 	s.stats.RowsAdded++
 
-	var sel []*buffer
 	if b.pending >= s.opts.SpillBytes {
 		if err := s.spillLocked(b); err != nil {
 			s.mu.Unlock()
 			return err
 		}
 	}
+	// Decide whether a checkpoint is due; the checkpoint re-evaluates the condition once it owns
+	// the writer, since another one may have written these partitions meanwhile.
+	var pick func() ([]*buffer, error)
 	switch {
 	case s.buffered > s.opts.MemoryBudget:
-		var err error
-		if sel, err = s.relieveLocked(); err != nil {
-			s.mu.Unlock()
-			return err
+		pick = func() ([]*buffer, error) {
+			if s.buffered <= s.opts.MemoryBudget {
+				return nil, nil
+			}
+			return s.relieveLocked()
 		}
 	case s.estimate(b) >= float64(s.opts.TargetFileBytes):
-		sel = []*buffer{b}
-	default:
-		if now.Sub(s.oldest) >= s.opts.MaxAge { // cheap test first: Add is the hot path
-			sel = s.dueLocked(now)
+		pick = func() ([]*buffer, error) {
+			if s.bufs[b.key] == b && s.estimate(b) >= float64(s.opts.TargetFileBytes) {
+				return []*buffer{b}, nil
+			}
+			return nil, nil
 		}
+	case now.Sub(s.oldest) >= s.opts.MaxAge: // cheap test first: Add is the hot path
+		pick = func() ([]*buffer, error) { return s.dueLocked(now), nil }
 	}
-	if len(sel) == 0 {
-		s.mu.Unlock()
+	s.mu.Unlock()
+	if pick == nil {
 		return nil
 	}
-	dones, err := s.checkpointLocked(ctx, sel)
-	s.mu.Unlock()
-	runDones(dones)
-	return err
+	return s.checkpoint(ctx, pick)
 }
 
 // estimate is the size a buffer's file would have now: its spool plus its pending rows at the
@@ -511,20 +522,12 @@ func (s *Sink) sortedBuffersLocked() []*buffer {
 
 // Flush writes every buffered row now, in one checkpoint.
 func (s *Sink) Flush(ctx context.Context) error {
-	s.mu.Lock()
-	dones, err := s.checkpointLocked(ctx, s.sortedBuffersLocked())
-	s.mu.Unlock()
-	runDones(dones)
-	return err
+	return s.checkpoint(ctx, func() ([]*buffer, error) { return s.sortedBuffersLocked(), nil })
 }
 
 // FlushDue writes the partitions whose oldest row has waited MaxAge or longer.
 func (s *Sink) FlushDue(ctx context.Context) error {
-	s.mu.Lock()
-	dones, err := s.checkpointLocked(ctx, s.dueLocked(s.opts.Now()))
-	s.mu.Unlock()
-	runDones(dones)
-	return err
+	return s.checkpoint(ctx, func() ([]*buffer, error) { return s.dueLocked(s.opts.Now()), nil })
 }
 
 // Run calls FlushDue every MaxAge/10 (at least every second, at most every 30 s) until ctx ends,
@@ -549,14 +552,18 @@ func (s *Sink) Run(ctx context.Context) error {
 // Close writes everything still buffered and refuses further rows. If that fails, every input that
 // is not done gets Done(err) and its rows are dropped: the caller must not acknowledge them.
 func (s *Sink) Close(ctx context.Context) error {
+	s.cpMu.Lock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.cpMu.Unlock()
 		return nil
 	}
 	s.closed = true
-	dones, err := s.checkpointLocked(ctx, s.sortedBuffersLocked())
+	s.mu.Unlock()
+	dones, err := s.runCheckpoint(ctx, func() ([]*buffer, error) { return s.sortedBuffersLocked(), nil })
 	if err != nil {
+		s.mu.Lock()
 		seen := map[*Input]bool{}
 		for _, b := range append(s.sortedBuffersLocked(), s.sealed...) {
 			for in := range b.spans {
@@ -570,8 +577,9 @@ func (s *Sink) Close(ctx context.Context) error {
 		clear(s.bufs)
 		s.sealed = nil
 		s.buffered = 0
+		s.mu.Unlock()
 	}
-	s.mu.Unlock()
+	s.cpMu.Unlock()
 	runDones(dones)
 	return err
 }
@@ -582,7 +590,7 @@ func (s *Sink) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.BufferedBytes = s.buffered
-	st.OpenPartitions = len(s.bufs) + len(s.sealed)
+	st.OpenPartitions = len(s.bufs) + len(s.sealed) + s.inflight
 	return st
 }
 
@@ -613,17 +621,45 @@ func runDones(ds []done) {
 	}
 }
 
-// checkpointLocked writes sel as one checkpoint and returns the inputs it completed.
-func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, error) {
-	// Retry what a failed checkpoint announced first, exactly: same buffers, same names. They stay
-	// in s.sealed until written (a failure below re-seals what is left).
-	sel = append(slices.Clone(s.sealed), sel...)
-	if len(sel) == 0 {
-		return nil, nil
-	}
+// checkpoint runs one checkpoint over the buffers pick chooses and calls the Done callbacks of the
+// inputs it completed.
+func (s *Sink) checkpoint(ctx context.Context, pick func() ([]*buffer, error)) error {
+	s.cpMu.Lock()
+	dones, err := s.runCheckpoint(ctx, pick)
+	s.cpMu.Unlock()
+	runDones(dones)
+	return err
+}
+
+// runCheckpoint writes, as one checkpoint, the sealed buffers of a failed checkpoint (first, under
+// the names already announced) and the buffers pick chooses (pick runs under s.mu). The caller holds
+// cpMu, so checkpoints run one at a time, but s.mu is held only to choose and detach the buffers and
+// to account for each committed file: Add goes on filling new buffers while files are encoded and
+// uploaded, and only waits (for cpMu) when it needs a checkpoint itself.
+func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)) ([]done, error) {
+	s.mu.Lock()
 	if err := ctx.Err(); err != nil {
+		s.mu.Unlock()
 		return nil, fmt.Errorf("sink: checkpoint: %w", err)
 	}
+	picked, err := pick()
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	sel := append(s.sealed, picked...)
+	s.sealed = nil
+	if len(sel) == 0 {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	// Detach: rows arriving from now on start new buffers, which can never share a name with these.
+	for _, b := range sel {
+		if s.bufs[b.key] == b {
+			delete(s.bufs, b.key)
+		}
+	}
+	s.inflight = len(sel)
 	cp := Checkpoint{Files: make([]File, len(sel))}
 	inputs := map[*Input]bool{}
 	for i, b := range sel {
@@ -637,24 +673,34 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 			inputs[in] = true
 		}
 	}
+	for in := range inputs {
+		r := in.ref
+		r.Done = nil
+		cp.Inputs = append(cp.Inputs, r)
+	}
+	s.mu.Unlock()
+
 	keys := make([]string, len(cp.Files))
 	for i, f := range cp.Files {
 		keys[i] = f.Key
 	}
 	slices.Sort(keys)
 	cp.ID = hashHex(keys...)[:32]
-	for in := range inputs {
-		r := in.ref
-		r.Done = nil
-		cp.Inputs = append(cp.Inputs, r)
-	}
 	slices.SortFunc(cp.Inputs, func(a, b InputRef) int { return cmp.Compare(a.id(), b.id()) })
 
+	// seal keeps the buffers not committed for the next checkpoint, exactly as announced.
+	seal := func(rest []*buffer) {
+		s.mu.Lock()
+		s.sealed = rest
+		s.inflight = 0
+		s.mu.Unlock()
+	}
 	if s.opts.BeforeCommit != nil {
 		// The hook gets its own Files: the sink fills in sizes as files commit.
 		before := cp
 		before.Files = slices.Clone(cp.Files)
 		if err := s.opts.BeforeCommit(ctx, before); err != nil {
+			seal(sel)
 			return nil, &CommitError{CheckpointID: cp.ID, Err: fmt.Errorf("before-commit hook: %w", err)}
 		}
 	}
@@ -663,29 +709,22 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 	for i, b := range sel {
 		f := &cp.Files[i]
 		var err error
-		if b.rows.spoolBytes() > 0 {
+		if b.rows.spoolBytes() > 0 && b.pending > 0 {
 			// Spill the rest first, through the accounting, so a failed write leaves the buffer
 			// counted at what it holds (its rows are all in the spool then).
-			err = s.spillLocked(b)
+			err = s.spillDetached(b)
 		}
 		var n int64
 		if err == nil {
 			n, err = s.writeFile(ctx, b, f)
 		}
 		if err != nil {
-			// Seal this file's buffer and the ones not tried yet: their names are announced, so the
-			// retry must write exactly these rows; new rows for these partitions start new buffers.
-			s.sealed = nil
-			for _, rest := range sel[i:] {
-				if s.bufs[rest.key] == rest {
-					delete(s.bufs, rest.key)
-				}
-				s.sealed = append(s.sealed, rest)
-			}
+			seal(sel[i:])
 			return dones, &CommitError{CheckpointID: cp.ID, Committed: committed, Err: err}
 		}
 		f.Bytes = n
 		committed = append(committed, *f)
+		s.mu.Lock()
 		if b.raw > 0 && n > 0 {
 			// Learn the table's compression ratio so size-triggered files land near the target.
 			s.ratio[b.key.table] = 0.5*s.ratio[b.key.table] + 0.5*float64(n)/float64(b.raw)
@@ -693,14 +732,8 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 		s.stats.FilesWritten++
 		s.stats.RowsWritten += f.Rows
 		s.stats.BytesWritten += n
-		s.opts.Logger.Debug("sink: file committed", "table", f.Table, "key", f.Key, "rows", f.Rows, "bytes", n)
-		if s.bufs[b.key] == b {
-			delete(s.bufs, b.key)
-		}
-		if len(s.sealed) > 0 && s.sealed[0] == b { // sealed buffers come first in sel
-			s.sealed = s.sealed[1:]
-		}
 		s.buffered -= b.mem()
+		s.inflight--
 		for in := range b.spans {
 			in.open--
 			if in.open == 0 && in.ended && !in.done {
@@ -708,12 +741,31 @@ func (s *Sink) checkpointLocked(ctx context.Context, sel []*buffer) ([]done, err
 				dones = append(dones, done{in: in, err: in.rejected})
 			}
 		}
+		s.mu.Unlock()
+		s.opts.Logger.Debug("sink: file committed", "table", f.Table, "key", f.Key, "rows", f.Rows, "bytes", n)
 	}
+	s.mu.Lock()
 	s.stats.Checkpoints++
+	s.mu.Unlock()
 	if s.opts.AfterCommit != nil {
 		s.opts.AfterCommit(ctx, cp)
 	}
 	return dones, nil
+}
+
+// spillDetached spills a buffer that belongs to the running checkpoint (no Add can reach it), then
+// accounts for it under the lock.
+func (s *Sink) spillDetached(b *buffer) error {
+	before := b.rows.spoolBytes()
+	if err := b.rows.spill(s.writeConfig(b)); err != nil {
+		return fmt.Errorf("sink: spill %s/%s: %w", b.key.table, b.key.partition(), err)
+	}
+	s.mu.Lock()
+	s.buffered += b.rows.spoolBytes() - before - b.pending
+	b.pending = 0
+	s.stats.Spills++
+	s.mu.Unlock()
+	return nil
 }
 
 // writeFile streams one buffer as a Parquet object and commits it.

@@ -756,3 +756,88 @@ func TestRetryAccounting(t *testing.T) {
 		t.Errorf("%d rows, want 2", len(rows))
 	}
 }
+
+// blockingStore holds every Commit until release is closed.
+type blockingStore struct {
+	store.Store
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingStore) Create(ctx context.Context, bucket, key string, meta map[string]string) (store.Upload, error) {
+	u, err := b.Store.Create(ctx, bucket, key, meta)
+	if err != nil {
+		return nil, err
+	}
+	return &blockingUpload{Upload: u, s: b}, nil
+}
+
+type blockingUpload struct {
+	store.Upload
+	s *blockingStore
+}
+
+func (u *blockingUpload) Commit() error {
+	u.s.entered <- struct{}{}
+	<-u.s.release
+	return u.Upload.Commit()
+}
+
+// TestAddDuringUpload: rows keep flowing into new buffers while a checkpoint uploads; they are not
+// part of the running checkpoint and are written by the next one.
+func TestAddDuringUpload(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	bs := &blockingStore{Store: store.NewLocal(root), entered: make(chan struct{}), release: make(chan struct{})}
+	s, err := New(Options{Dest: store.Location{Store: bs, Bucket: "lake"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log doneLog
+	a := s.Begin(log.ref("a"))
+	a.AddFinding(ctx, finding(day1, "a", 0))
+	a.End()
+	flushed := make(chan error, 1)
+	go func() { flushed <- s.Flush(ctx) }()
+	<-bs.entered // the checkpoint is committing a's file
+
+	b := s.Begin(log.ref("b"))
+	added := make(chan error, 1)
+	go func() { added <- b.AddFinding(ctx, finding(day1, "b", 0)) }()
+	select {
+	case err := <-added:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Add waited for a running upload")
+	}
+	b.End()
+	if st := s.Stats(); st.OpenPartitions != 2 {
+		t.Errorf("%d partitions open, want 2 (one uploading, one new)", st.OpenPartitions)
+	}
+	close(bs.release)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if c := log.calls("a"); len(c) != 1 || c[0] != nil {
+		t.Errorf("a: Done calls %v", c)
+	}
+	if c := log.calls("b"); len(c) != 0 {
+		t.Errorf("b done by a checkpoint that started before its row: %v", c)
+	}
+	go func() {
+		for range bs.entered { // let the next checkpoint's commits through
+		}
+	}()
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(bs.entered)
+	if c := log.calls("b"); len(c) != 1 || c[0] != nil {
+		t.Errorf("b: Done calls %v", c)
+	}
+	if rows := readTable(t, filepath.Join(root, "lake"), TableFindings); len(rows) != 2 {
+		t.Errorf("%d rows, want 2", len(rows))
+	}
+}
