@@ -762,6 +762,11 @@ type prefetcher struct {
 	sem    chan struct{}
 	mu     sync.Mutex
 	m      map[string]*fetch
+	// used holds keys already handed out by get, so fetching ahead never reads them a second time.
+	used map[string]bool
+	// wg tracks fetch goroutines so close can wait for them: none may outlive the validation that
+	// started it (they would still be reading the store after the caller moved on).
+	wg sync.WaitGroup
 }
 
 type fetch struct {
@@ -772,14 +777,18 @@ type fetch struct {
 
 func newPrefetcher(ctx context.Context, st store.Store, window int) *prefetcher {
 	ctx, cancel := context.WithCancel(ctx)
-	return &prefetcher{ctx: ctx, cancel: cancel, st: st, window: window, sem: make(chan struct{}, window), m: map[string]*fetch{}}
+	return &prefetcher{ctx: ctx, cancel: cancel, st: st, window: window, sem: make(chan struct{}, window), m: map[string]*fetch{}, used: map[string]bool{}}
 }
 
-func (p *prefetcher) close() { p.cancel() }
+func (p *prefetcher) close() {
+	p.cancel()
+	p.wg.Wait()
+}
 
 func (p *prefetcher) reset() {
 	p.mu.Lock()
 	p.m = map[string]*fetch{}
+	p.used = map[string]bool{}
 	p.mu.Unlock()
 }
 
@@ -789,7 +798,12 @@ func (p *prefetcher) ahead(bucket string, remaining []listed) {
 		return
 	}
 	for i := len(remaining) - 1; i >= 0 && i >= len(remaining)-p.window; i-- {
-		p.start(bucket, remaining[i].key)
+		p.mu.Lock()
+		used := p.used[bucket+"/"+remaining[i].key]
+		p.mu.Unlock()
+		if !used {
+			p.start(bucket, remaining[i].key)
+		}
 	}
 }
 
@@ -805,7 +819,9 @@ func (p *prefetcher) start(bucket, key string) *fetch {
 	if ok {
 		return f
 	}
+	p.wg.Add(1)
 	go func() {
+		defer p.wg.Done()
 		defer close(f.done)
 		select {
 		case p.sem <- struct{}{}:
@@ -828,6 +844,7 @@ func (p *prefetcher) get(ctx context.Context, bucket, key string) (digest.Object
 	}
 	p.mu.Lock()
 	delete(p.m, bucket+"/"+key)
+	p.used[bucket+"/"+key] = true
 	p.mu.Unlock()
 	return f.obj, f.err
 }
