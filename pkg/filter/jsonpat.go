@@ -474,30 +474,42 @@ func bareValueChar(c byte) bool {
 	return isLetter(c) || isDigit(c) || c == '_' || c == '.' || c == '-' || c == '+' || c == '*'
 }
 
+// delimitedLiteral reads a value that starts with its own delimiter — a "quoted string" or a
+// %regex% — at s[i]; ok is false when s[i] starts neither, and the caller reads a bare value.
+// JSON and space-delimited patterns share this lexical rule.
+func delimitedLiteral(s string, i int) (lit *literal, end int, ok bool, err error) {
+	switch s[i] {
+	case '"':
+		text, end, err := readQuoted(s, i)
+		if err != nil {
+			return nil, 0, true, err
+		}
+		return textLiteral(text), end, true, nil
+	case '%':
+		n := strings.IndexByte(s[i+1:], '%')
+		if n < 0 {
+			return nil, 0, true, errAt(ErrSyntax, i, "Invalid metric filter pattern: unterminated regular expression")
+		}
+		body := s[i+1 : i+1+n]
+		re, err := compileRegex(body, i+1)
+		if err != nil {
+			return nil, 0, true, err
+		}
+		return &literal{kind: litRegex, text: body, re: re}, i + n + 2, true, nil
+	}
+	return nil, 0, false, nil
+}
+
 func (p *jparser) parseValue() (*literal, error) {
 	if p.i >= len(p.s) {
 		return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: expected a value")
 	}
-	switch p.s[p.i] {
-	case '"':
-		text, end, err := readQuoted(p.s, p.i)
+	if lit, end, ok, err := delimitedLiteral(p.s, p.i); ok {
 		if err != nil {
 			return nil, err
 		}
 		p.i = end
-		return textLiteral(text), nil
-	case '%':
-		end := strings.IndexByte(p.s[p.i+1:], '%')
-		if end < 0 {
-			return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: unterminated regular expression")
-		}
-		body := p.s[p.i+1 : p.i+1+end]
-		re, err := compileRegex(body, p.i+1)
-		if err != nil {
-			return nil, err
-		}
-		p.i += end + 2
-		return &literal{kind: litRegex, text: body, re: re}, nil
+		return lit, nil
 	}
 	j := p.i
 	for j < len(p.s) && !isSpace(p.s[j]) && p.s[j] != ')' && p.s[j] != '&' && p.s[j] != '|' {

@@ -401,26 +401,12 @@ func (p *sparser) value() (*literal, error) {
 	if p.i >= len(p.s) {
 		return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: expected a value")
 	}
-	switch p.s[p.i] {
-	case '"':
-		text, end, err := readQuoted(p.s, p.i)
+	if lit, end, ok, err := delimitedLiteral(p.s, p.i); ok {
 		if err != nil {
 			return nil, err
 		}
 		p.i = end
-		return textLiteral(text), nil
-	case '%':
-		end := strings.IndexByte(p.s[p.i+1:], '%')
-		if end < 0 {
-			return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: unterminated regular expression")
-		}
-		body := p.s[p.i+1 : p.i+1+end]
-		re, err := compileRegex(body, p.i+1)
-		if err != nil {
-			return nil, err
-		}
-		p.i += end + 2
-		return &literal{kind: litRegex, text: body, re: re}, nil
+		return lit, nil
 	}
 	j := p.i
 	for j < len(p.s) && spaceValueChar(p.s[j]) {
