@@ -10,8 +10,11 @@ bin=./bin
 
 rm -rf "$dir"
 mkdir -p "$dir"
-echo "== 1. generate a synthetic org Log Archive (seed $seed) under $dir/archive"
-"$bin/synth" --seed "$seed" --out "$dir/archive"
+# Activity ends an hour ago: CloudWatch accepts EMF samples at most 14 days old, so a fixed date would
+# publish no metrics. The same seed and start still give byte-identical archives.
+start=$(date -u -d '-4 hours' +%Y-%m-%dT%H:00:00Z)
+echo "== 1. generate a synthetic org Log Archive (seed $seed, from $start) under $dir/archive"
+"$bin/synth" --seed "$seed" --start "$start" --out "$dir/archive"
 bucket=$(find "$dir/archive" -mindepth 1 -maxdepth 1 -type d -printf '%f\n' | head -1)
 
 echo
