@@ -210,8 +210,7 @@ type jsonProgram struct {
 }
 
 type jparser struct {
-	s        string
-	i        int
+	lexer
 	sels     []*selector
 	selIdx   map[string]int
 	atoms    []*atom
@@ -221,7 +220,7 @@ type jparser struct {
 
 func compileJSON(s string, start, end int) (*jsonProgram, error) {
 	// s[start] == '{' and s[end-1] == '}'
-	p := &jparser{s: s[:end-1], i: start + 1, selIdx: map[string]int{}}
+	p := &jparser{lexer: lexer{s: s[:end-1], i: start + 1}, selIdx: map[string]int{}}
 	p.skipWS()
 	if p.i >= len(p.s) {
 		return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: empty JSON pattern")
@@ -239,9 +238,33 @@ func compileJSON(s string, start, end int) (*jsonProgram, error) {
 	return prog, nil
 }
 
-func (p *jparser) skipWS() {
-	for p.i < len(p.s) && isSpace(p.s[p.i]) {
-		p.i++
+// lexer is the position in a pattern that the JSON and space-delimited parsers share.
+type lexer struct {
+	s string
+	i int
+}
+
+func (l *lexer) skipWS() {
+	for l.i < len(l.s) && isSpace(l.s[l.i]) {
+		l.i++
+	}
+}
+
+// operands reads one or more operands separated by op ("||" or "&&", optional white space
+// around it): the shape of every boolean level of both pattern grammars.
+func operands[E any](l *lexer, op string, operand func() (E, error)) ([]E, error) {
+	var terms []E
+	for {
+		e, err := operand()
+		if err != nil {
+			return nil, err
+		}
+		terms = append(terms, e)
+		l.skipWS()
+		if !strings.HasPrefix(l.s[l.i:], op) {
+			return terms, nil
+		}
+		l.i += len(op)
 	}
 }
 
@@ -273,45 +296,28 @@ func (p *jparser) unexpected() error {
 const maxParenDepth = 100
 
 func (p *jparser) parseOr(depth int) (expr, error) {
-	var terms orExpr
-	for {
-		e, err := p.parseAnd(depth)
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, e)
-		p.skipWS()
-		if strings.HasPrefix(p.s[p.i:], "||") {
-			p.i += 2
-			continue
-		}
-		break
+	terms, err := operands(&p.lexer, "||", func() (expr, error) { return p.parseAnd(depth) })
+	if err != nil || len(terms) == 1 {
+		return firstOf(terms), err
 	}
-	if len(terms) == 1 {
-		return terms[0], nil
-	}
-	return terms, nil
+	return orExpr(terms), nil
 }
 
 func (p *jparser) parseAnd(depth int) (expr, error) {
-	var terms andExpr
-	for {
-		e, err := p.parseUnary(depth)
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, e)
-		p.skipWS()
-		if strings.HasPrefix(p.s[p.i:], "&&") {
-			p.i += 2
-			continue
-		}
-		break
+	terms, err := operands(&p.lexer, "&&", func() (expr, error) { return p.parseUnary(depth) })
+	if err != nil || len(terms) == 1 {
+		return firstOf(terms), err
 	}
-	if len(terms) == 1 {
-		return terms[0], nil
+	return andExpr(terms), nil
+}
+
+// firstOf is the only operand of a one-operand level (or the zero value after an error).
+func firstOf[E any](terms []E) E {
+	var zero E
+	if len(terms) == 0 {
+		return zero
 	}
-	return terms, nil
+	return terms[0]
 }
 
 func (p *jparser) parseUnary(depth int) (expr, error) {

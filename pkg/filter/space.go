@@ -175,13 +175,12 @@ func isIdentStart(c byte) bool { return isLetter(c) || c == '_' }
 func isIdentChar(c byte) bool  { return isIdentStart(c) || isDigit(c) }
 
 type sparser struct {
-	s       string
-	i       int
+	lexer
 	regexes int
 }
 
 func compileSpace(s string, start, end int) (*spaceProgram, error) {
-	p := &sparser{s: s[:end-1], i: start + 1}
+	p := &sparser{lexer: lexer{s: s[:end-1], i: start + 1}}
 	prog := &spaceProgram{ellipsis: -1}
 	seen := map[string]bool{}
 	p.skipWS()
@@ -227,12 +226,6 @@ func compileSpace(s string, start, end int) (*spaceProgram, error) {
 			prog.named++
 			return prog, nil
 		}
-	}
-}
-
-func (p *sparser) skipWS() {
-	for p.i < len(p.s) && isSpace(p.s[p.i]) {
-		p.i++
 	}
 }
 
@@ -282,47 +275,27 @@ func (p *sparser) ident() (string, error) {
 
 // or parses a field condition; first is true when the field name was already read.
 func (p *sparser) or(name string, depth int, first bool) (sexpr, error) {
-	var terms sor
-	for {
+	terms, err := operands(&p.lexer, "||", func() (sexpr, error) {
 		e, err := p.and(name, depth, first)
-		if err != nil {
-			return nil, err
-		}
 		first = false
-		terms = append(terms, e)
-		p.skipWS()
-		if strings.HasPrefix(p.s[p.i:], "||") {
-			p.i += 2
-			continue
-		}
-		break
+		return e, err
+	})
+	if err != nil || len(terms) == 1 {
+		return firstOf(terms), err
 	}
-	if len(terms) == 1 {
-		return terms[0], nil
-	}
-	return terms, nil
+	return sor(terms), nil
 }
 
 func (p *sparser) and(name string, depth int, first bool) (sexpr, error) {
-	var terms sand
-	for {
+	terms, err := operands(&p.lexer, "&&", func() (sexpr, error) {
 		e, err := p.unary(name, depth, first)
-		if err != nil {
-			return nil, err
-		}
 		first = false
-		terms = append(terms, e)
-		p.skipWS()
-		if strings.HasPrefix(p.s[p.i:], "&&") {
-			p.i += 2
-			continue
-		}
-		break
+		return e, err
+	})
+	if err != nil || len(terms) == 1 {
+		return firstOf(terms), err
 	}
-	if len(terms) == 1 {
-		return terms[0], nil
-	}
-	return terms, nil
+	return sand(terms), nil
 }
 
 func (p *sparser) unary(name string, depth int, first bool) (sexpr, error) {
