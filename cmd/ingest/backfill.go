@@ -160,18 +160,7 @@ func processBackfill(ctx context.Context, o source.BackfillOptions, pf processin
 	if err != nil {
 		return source.BackfillState{}, err
 	}
-	sopts.BeforeCommit = func(ctx context.Context, cp sink.Checkpoint) error {
-		ins := make([]ledger.Input, len(cp.Inputs))
-		for i, in := range cp.Inputs {
-			ins[i] = ledger.Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag}
-		}
-		files := make([]ledger.File, len(cp.Files))
-		for i, f := range cp.Files {
-			files[i] = ledger.File{Bucket: f.Bucket, Key: f.Key}
-		}
-		return led.BeforeCommit(ctx, ins, files)
-	}
-	sopts.AfterCommit = func(context.Context, sink.Checkpoint) { led.AfterCommit() }
+	withLedger(&sopts, led)
 	sk, err := sink.New(sopts)
 	if err != nil {
 		return source.BackfillState{}, err

@@ -153,18 +153,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(2, err)
 	}
-	sopts.BeforeCommit = func(ctx context.Context, cp sink.Checkpoint) error {
-		ins := make([]ledger.Input, len(cp.Inputs))
-		for i, in := range cp.Inputs {
-			ins[i] = ledger.Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag}
-		}
-		files := make([]ledger.File, len(cp.Files))
-		for i, f := range cp.Files {
-			files[i] = ledger.File{Bucket: f.Bucket, Key: f.Key}
-		}
-		return led.BeforeCommit(ctx, ins, files)
-	}
-	sopts.AfterCommit = func(context.Context, sink.Checkpoint) { led.AfterCommit() }
+	withLedger(&sopts, led)
 	// Rows wait at most one commit interval; the sink's own age trigger would only cut files early.
 	sopts.MaxAge = max(sopts.MaxAge, 2*rf.commitInterval)
 	sk, err := sink.New(sopts)

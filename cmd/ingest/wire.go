@@ -16,6 +16,7 @@ import (
 	"github.com/logarchive/logarchive/pkg/digest"
 	"github.com/logarchive/logarchive/pkg/digest/validate"
 	"github.com/logarchive/logarchive/pkg/emf"
+	"github.com/logarchive/logarchive/pkg/ledger"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/pipeline"
 	"github.com/logarchive/logarchive/pkg/rules"
@@ -212,4 +213,21 @@ func (p *processingFlags) verifier(ctx context.Context, src store.Store, loadAWS
 		return nil, fmt.Errorf("digest verifier: %w", err)
 	}
 	return pipeline.DigestVerifier{V: v}, nil
+}
+
+// withLedger makes every sink checkpoint a step of the exactly-once protocol: the ledger records the
+// inputs and final file keys before any file is visible, and learns when they all are.
+func withLedger(sopts *sink.Options, led *ledger.Ledger) {
+	sopts.BeforeCommit = func(ctx context.Context, cp sink.Checkpoint) error {
+		ins := make([]ledger.Input, len(cp.Inputs))
+		for i, in := range cp.Inputs {
+			ins[i] = ledger.Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag}
+		}
+		files := make([]ledger.File, len(cp.Files))
+		for i, f := range cp.Files {
+			files[i] = ledger.File{Bucket: f.Bucket, Key: f.Key}
+		}
+		return led.BeforeCommit(ctx, ins, files)
+	}
+	sopts.AfterCommit = func(context.Context, sink.Checkpoint) { led.AfterCommit() }
 }
