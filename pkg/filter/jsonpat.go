@@ -506,16 +506,22 @@ func delimitedLiteral(s string, i int) (lit *literal, end int, ok bool, err erro
 	return nil, 0, false, nil
 }
 
-func (p *jparser) parseValue() (*literal, error) {
-	if p.i >= len(p.s) {
-		return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: expected a value")
+// delimitedValue reads a comparison value that carries its own delimiters ("…" or %…%) and
+// advances past it; ok is false, with no error, when the value is bare and the caller reads it.
+func (l *lexer) delimitedValue() (lit *literal, ok bool, err error) {
+	if l.i >= len(l.s) {
+		return nil, false, errAt(ErrSyntax, l.i, "Invalid metric filter pattern: expected a value")
 	}
-	if lit, end, ok, err := delimitedLiteral(p.s, p.i); ok {
-		if err != nil {
-			return nil, err
-		}
-		p.i = end
-		return lit, nil
+	lit, end, ok, err := delimitedLiteral(l.s, l.i)
+	if ok && err == nil {
+		l.i = end
+	}
+	return lit, ok, err
+}
+
+func (p *jparser) parseValue() (*literal, error) {
+	if lit, ok, err := p.delimitedValue(); ok || err != nil {
+		return lit, err
 	}
 	j := p.i
 	for j < len(p.s) && !isSpace(p.s[j]) && p.s[j] != ')' && p.s[j] != '&' && p.s[j] != '|' {

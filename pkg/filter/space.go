@@ -371,15 +371,8 @@ func spaceValueChar(c byte) bool {
 }
 
 func (p *sparser) value() (*literal, error) {
-	if p.i >= len(p.s) {
-		return nil, errAt(ErrSyntax, p.i, "Invalid metric filter pattern: expected a value")
-	}
-	if lit, end, ok, err := delimitedLiteral(p.s, p.i); ok {
-		if err != nil {
-			return nil, err
-		}
-		p.i = end
-		return lit, nil
+	if lit, ok, err := p.delimitedValue(); ok || err != nil {
+		return lit, err
 	}
 	j := p.i
 	for j < len(p.s) && spaceValueChar(p.s[j]) {
