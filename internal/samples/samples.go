@@ -1,45 +1,60 @@
-// Package samples locates the shared reference material (specs and real public sample logs) that
-// lives beside the repository checkout, at ../shared, for tests and benchmarks.
+// Package samples locates the real public sample logs that tests and benchmarks read: the corpus
+// under testdata/samples at the module root, with its provenance (SOURCES.md) and licences
+// (LICENSES/). It travels with the repository, so a clone tests itself and no test reads outside it.
 package samples
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-// SharedDir returns the absolute path of ../shared relative to the module root, or "" when absent.
-func SharedDir() string {
+// modulePath identifies this repository's go.mod, so a go.mod of some enclosing module (or of a
+// test's temporary directory) is never mistaken for the root.
+const modulePath = "module github.com/logarchive/logarchive"
+
+// Dir returns the absolute path of testdata/samples at the module root, found by walking up from
+// the working directory (go test runs a test in its package's directory) to this module's go.mod.
+func Dir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return ""
+		return "", fmt.Errorf("samples: working directory: %w", err)
 	}
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(dir, "..", "shared")
-			if st, err := os.Stat(shared); err == nil && st.IsDir() {
-				return filepath.Clean(shared)
+		mod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && isThisModule(mod) {
+			d := filepath.Join(dir, "testdata", "samples")
+			if st, err := os.Stat(d); err != nil || !st.IsDir() {
+				return "", fmt.Errorf("samples: %s missing from the checkout", d)
 			}
-			return ""
+			return d, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return ""
+			return "", fmt.Errorf("samples: no go.mod of github.com/logarchive/logarchive above the working directory")
 		}
 		dir = parent
 	}
 }
 
-// Samples returns ../shared/samples/<elem...>. It fails the test when the samples are missing under
-// CI (they always travel with the checkout there) and skips it, saying why, elsewhere.
+func isThisModule(gomod []byte) bool {
+	for _, line := range bytes.Split(gomod, []byte("\n")) {
+		if string(bytes.TrimSpace(line)) == modulePath {
+			return true
+		}
+	}
+	return false
+}
+
+// Samples returns testdata/samples/<elem...>. The corpus is part of the repository, so its absence
+// is a broken checkout and fails the test rather than skipping it.
 func Samples(tb testing.TB, elem ...string) string {
 	tb.Helper()
-	shared := SharedDir()
-	if shared == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("../shared/samples not found beside the checkout")
-		}
-		tb.Skip("../shared/samples not found beside the checkout; skipping sample-based test")
+	d, err := Dir()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	return filepath.Join(append([]string{shared, "samples"}, elem...)...)
+	return filepath.Join(append([]string{d}, elem...)...)
 }

@@ -55,10 +55,7 @@ func addSeeds(f *testing.F, paths ...string) {
 }
 
 func sampleGlob(f *testing.F, elem ...string) []string {
-	if samples.SharedDir() == "" {
-		return nil
-	}
-	m, _ := filepath.Glob(filepath.Join(append([]string{samples.SharedDir(), "samples"}, elem...)...))
+	m, _ := filepath.Glob(samples.Samples(f, elem...))
 	return m
 }
 
