@@ -34,6 +34,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopProfile := startCPUProfile()
 	args := os.Args[2:]
 	var code int
 	switch os.Args[1] {
@@ -51,5 +52,6 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ingest: unknown command %q\n\n%s", os.Args[1], usage)
 		code = 2
 	}
+	stopProfile()
 	os.Exit(code)
 }
