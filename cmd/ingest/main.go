@@ -4,6 +4,7 @@
 //	ingest run [flags]                       the SQS-fed worker that runs on ECS/Fargate
 //	ingest backfill --bucket B ...           enqueue (or process) objects already in the bucket
 //	ingest test-metric-filter ...            like `aws logs test-metric-filter`, offline
+//	ingest healthcheck                       exit 0/1 from the worker's /healthz (container health check)
 //
 // Only flag and environment wiring lives here; the work is done by the packages under pkg/.
 package main
@@ -23,6 +24,7 @@ commands:
   run                 long-running worker fed by S3 event notifications on SQS
   backfill            enqueue or process objects already in the bucket
   test-metric-filter  test a CloudWatch Logs filter pattern against messages
+  healthcheck         probe a running worker's /healthz (the container health check)
 
 Run 'ingest <command> -h' for a command's flags.
 `
@@ -46,6 +48,8 @@ func main() {
 		code = cmdBackfill(ctx, args)
 	case "test-metric-filter":
 		code = cmdTestMetricFilter(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	case "healthcheck":
+		code = cmdHealthcheck(ctx, args, os.Stdout, os.Stderr)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 	default:
