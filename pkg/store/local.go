@@ -3,6 +3,8 @@ package store
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -210,7 +212,7 @@ func (l *Local) Create(ctx context.Context, bucket, key string, meta map[string]
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return nil, l.wrap("create", bucket, key, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(final), tmpPrefix+"*")
+	f, err := createTemp(filepath.Dir(final))
 	if err != nil {
 		return nil, l.wrap("create", bucket, key, err)
 	}
@@ -289,7 +291,7 @@ func (u *localUpload) writeMeta() error {
 	if err != nil {
 		return &Error{Op: "put metadata", Bucket: u.bucket, Key: u.key, Err: err}
 	}
-	f, err := os.CreateTemp(filepath.Dir(u.final), tmpPrefix+"*")
+	f, err := createTemp(filepath.Dir(u.final))
 	if err != nil {
 		return u.l.wrap("put metadata", u.bucket, u.key, err)
 	}
@@ -313,6 +315,22 @@ func (u *localUpload) Abort() error {
 	u.done = true
 	u.f.Close()
 	return os.Remove(u.f.Name())
+}
+
+// createTemp is os.CreateTemp with the mode of an ordinary new file (0666 less the umask, so 0644
+// under the usual 022) instead of 0600: the files are tables and logs meant to be read by others.
+func createTemp(dir string) (*os.File, error) {
+	for try := 0; ; try++ {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(filepath.Join(dir, tmpPrefix+hex.EncodeToString(b[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) && try < 10 {
+			continue
+		}
+		return f, err
+	}
 }
 
 func syncDir(dir string) error {
