@@ -1,9 +1,11 @@
 package parse
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // cloudTrailDecoder streams the Records array of a CloudTrail log file. It holds one record (plus
@@ -384,6 +386,12 @@ func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
 	}
 	raw := c.b[start:c.i]
 	str := string(raw)
+	// One check per record; only a record holding invalid UTF-8 pays for replacing it, value by
+	// value (offsets into str stay those of raw).
+	fix := !utf8.Valid(raw)
+	if fix {
+		d.fixed++
+	}
 	var own []byte // raw's bytes, owned by the record, for the json.RawMessage members
 	for i := range c.spans {
 		sp := &c.spans[i]
@@ -392,11 +400,17 @@ func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
 				own = append([]byte(nil), raw...)
 			}
 			*sp.raw = own[sp.a-start : sp.b-start : sp.b-start]
+			if fix && !utf8.Valid(*sp.raw) {
+				*sp.raw = bytes.ToValidUTF8(*sp.raw, []byte("\uFFFD"))
+			}
 			continue
 		}
 		v := sp.val
 		if sp.a >= 0 {
 			v = str[sp.a-start : sp.b-start]
+		}
+		if fix {
+			v = validUTF8(v)
 		}
 		switch {
 		case sp.str != nil:

@@ -373,6 +373,13 @@ func (g *gzipChecked) Next(rec *Record) error {
 	return err
 }
 
+func (g *gzipChecked) InvalidUTF8Records() int64 {
+	if r, ok := g.Decoder.(UTF8Reporter); ok {
+		return r.InvalidUTF8Records()
+	}
+	return 0
+}
+
 func (g *gzipChecked) BadRecords() (int64, []*Error) {
 	if r, ok := g.Decoder.(BadRecordReporter); ok {
 		return r.BadRecords()

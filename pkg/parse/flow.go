@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // flowField is a known flow-log field; flowUnknown columns go to FlowRecord.Unmapped.
@@ -235,6 +236,11 @@ func (d *flowTextDecoder) Next(rec *Record) error {
 
 func (d *flowTextDecoder) decodeLine(line []byte) (*FlowRecord, error) {
 	ls := string(line) // every string field is a slice of this one copy
+	if !utf8.Valid(line) {
+		// U+FFFD holds no space or tab, so the fields split as they would have.
+		ls = strings.ToValidUTF8(ls, "\uFFFD")
+		d.fixed++
+	}
 	fr := d.slab.newRecord()
 	k := 0
 	for i := 0; i < len(ls); {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/parquet-go/parquet-go"
 )
@@ -174,13 +175,21 @@ func (d *flowParquetDecoder) decodeRow(row parquet.Row) (*FlowRecord, error) {
 	}
 	d.raw, d.spans = raw, spans
 	ls := string(raw)
+	fix := !utf8.Valid(raw)
+	if fix {
+		d.fixed++
+	}
 	fr := d.slab.newRecord()
 	for ci, col := range d.cols {
 		s := spans[2*ci]
 		if s < 0 {
 			continue
 		}
-		if err := setFlowField(fr, col, ls[s:spans[2*ci+1]]); err != nil {
+		v := ls[s:spans[2*ci+1]]
+		if fix {
+			v = validUTF8(v)
+		}
+		if err := setFlowField(fr, col, v); err != nil {
 			return nil, err
 		}
 	}

@@ -151,6 +151,9 @@ type cursor struct {
 	depth    int
 	deferred bool
 	spans    []span
+	// fixUTF8 is set when the record holds invalid UTF-8: str then replaces the invalid bytes of
+	// every value with U+FFFD, so that nothing written to a Parquet string column is invalid.
+	fixUTF8 bool
 }
 
 // span is a string or raw member of a record being decoded in deferred mode. Exactly one target is
@@ -366,9 +369,9 @@ func (c *cursor) str(field string) (string, error) {
 			return "", err
 		}
 		if esc {
-			return string(unescape(make([]byte, 0, end-start), c.b[start:end])), nil
+			return c.valid(string(unescape(make([]byte, 0, end-start), c.b[start:end]))), nil
 		}
-		return c.s[start:end], nil
+		return c.valid(c.s[start:end]), nil
 	case 'n':
 		return "", c.literal("null")
 	case 0:
@@ -381,7 +384,15 @@ func (c *cursor) str(field string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.s[start:end], nil
+	return c.valid(c.s[start:end]), nil
+}
+
+// valid returns s, with invalid UTF-8 replaced when the record has any.
+func (c *cursor) valid(s string) string {
+	if c.fixUTF8 {
+		return validUTF8(s)
+	}
+	return s
 }
 
 // wrongType skips the offending value (so the error is a shape error, not a syntax error, when the

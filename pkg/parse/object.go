@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 )
 
 // Object describes one S3 object as far as its key layout tells (Classify) and, once its first bytes
@@ -127,6 +129,26 @@ type badRecords struct {
 	count int64
 	first []*Error
 	keep  int
+	fixed int64 // records whose invalid UTF-8 was replaced
+}
+
+// InvalidUTF8Records implements UTF8Reporter.
+func (b *badRecords) InvalidUTF8Records() int64 { return b.fixed }
+
+// UTF8Reporter is implemented by every Decoder this package returns. Strings in the typed record
+// (what goes to Parquet string columns, which readers such as DuckDB and Arrow refuse when invalid)
+// are always valid UTF-8: a decoder replaces each run of invalid bytes with U+FFFD and counts the
+// record here. Record.Raw keeps the bytes as they were.
+type UTF8Reporter interface {
+	InvalidUTF8Records() int64
+}
+
+// validUTF8 replaces every run of invalid UTF-8 in s with U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func (b *badRecords) add(e *Error) {

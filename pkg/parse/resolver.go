@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // resolverDecoder reads Route 53 Resolver query logs: JSON objects one after the other, one per line
@@ -132,7 +133,10 @@ func (d *resolverDecoder) more() error {
 }
 
 func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
-	c := cursor{b: raw, s: string(raw)}
+	c := cursor{b: raw, s: string(raw), fixUTF8: !utf8.Valid(raw)}
+	if c.fixUTF8 {
+		d.fixed++
+	}
 	q := new(ResolverQuery)
 	d.answers = d.answers[:0]
 	d.unm = d.unm[:0]
@@ -249,6 +253,9 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 	}
 	if len(d.unm) > 0 {
 		q.Unmapped = json.RawMessage(append(append([]byte(nil), d.unm...), '}'))
+		if c.fixUTF8 {
+			q.Unmapped = bytes.ToValidUTF8(q.Unmapped, []byte("\uFFFD"))
+		}
 	}
 	return q, nil
 }

@@ -212,6 +212,13 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 			p.log.Warn("skipped bad records", attrs...)
 		}
 	}
+	if ur, ok := dec.(parse.UTF8Reporter); ok {
+		if n := ur.InvalidUTF8Records(); n > 0 {
+			// Written with U+FFFD in place of the invalid bytes: Parquet readers refuse invalid strings.
+			p.stats.add(obj.Source, "invalid_utf8_records", n)
+			p.log.Warn("invalid UTF-8 replaced", "bucket", in.Bucket, "key", in.Key, "records", n)
+		}
+	}
 	p.stats.add(obj.Source, "objects", 1)
 	p.stats.add(obj.Source, "records", int64(len(b.Records)))
 	p.stats.add(obj.Source, "bytes", counted.n)

@@ -2,19 +2,23 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/logarchive/logarchive/pkg/parse"
 )
 
-// quarantine copies the object under the quarantine location as <class>/<bucket>/<key>, with the
-// reason in its metadata, and returns where it went.
+// quarantine copies the object under the quarantine location as <class>/<bucket>/<key> (see
+// QuarantineKey), with the reason in its metadata, and returns where it went.
 func (p *Processor) quarantine(ctx context.Context, in Input, class string, cause error) (string, error) {
 	loc := p.opts.Quarantine
 	if loc.Store == nil {
@@ -25,7 +29,7 @@ func (p *Processor) quarantine(ctx context.Context, in Input, class string, caus
 		return "", err
 	}
 	defer rc.Close()
-	key := loc.Key(class + "/" + in.Bucket + "/" + in.Key)
+	key := loc.Key(QuarantineKey(class, in.Bucket, in.Key))
 	meta := map[string]string{
 		"reason":        metaValue(cause.Error()),
 		"class":         class,
@@ -45,6 +49,85 @@ func (p *Processor) quarantine(ctx context.Context, in Input, class string, caus
 		return "", err
 	}
 	return key, nil
+}
+
+// QuarantineKey is the key, relative to the quarantine location, of a poison object's copy:
+// <class>/<bucket>/<key> when bucket and key are plain, and otherwise
+// <class>/<bucket or "_encoded">/_encoded/<hash>-<escaped key>, one path segment holding no '/', no
+// dot segment and no byte a file name cannot take. The bucket and key come from a notification (or a
+// listing) and are data, never a path: a key with "..", an absolute path, a NUL, invalid UTF-8, a
+// segment longer than a file name, or the store's own temp-file or sidecar names would otherwise
+// place the copy outside the quarantine location, or over a table's files, on a local
+// destination. The full key is always in the copy's metadata (source-key).
+func QuarantineKey(class, bucket, key string) string {
+	if !plainSegment(class) {
+		class = "_encoded"
+	}
+	if plainBucket(bucket) && plainKey(key) {
+		return class + "/" + bucket + "/" + key
+	}
+	sum := sha256.Sum256([]byte(bucket + "\x00" + key))
+	esc := url.PathEscape(strings.ToValidUTF8(key, "\uFFFD"))
+	const keep = 160 // the escaped key is for people; the hash is what makes the name unique
+	if len(esc) > keep {
+		esc = esc[len(esc)-keep:]                              // the end of a key (its file name) says most
+		esc = strings.TrimLeft(esc, "0123456789ABCDEFabcdef%") // never start inside an escape
+	}
+	name := hex.EncodeToString(sum[:12]) + "-" + esc
+	if strings.HasSuffix(name, sidecarSuffix) {
+		name += "_"
+	}
+	if !plainBucket(bucket) {
+		bucket = "_encoded"
+	}
+	return class + "/" + bucket + "/_encoded/" + name
+}
+
+// sidecarSuffix names the local store's metadata files (store.Local): no copy may take such a name.
+const sidecarSuffix = ".s3meta.json"
+
+// plainKey reports whether key can be a relative path as is: valid UTF-8 without control characters
+// or backslashes, at most 1,024 bytes (S3's limit), every segment a plain file name.
+func plainKey(key string) bool {
+	if key == "" || len(key) > 1024 || !utf8.ValidString(key) {
+		return false
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if !plainSegment(seg) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainSegment: a file name on every file system the local store runs on, that the local store
+// treats as an ordinary object (not a temp file, not a metadata sidecar) and whose percent escapes
+// decode to nothing dangerous either (a later tool may unescape it).
+func plainSegment(seg string) bool {
+	if seg == "" || seg == "." || seg == ".." || len(seg) > 200 || strings.HasPrefix(seg, ".tmp-") ||
+		strings.HasSuffix(seg, sidecarSuffix) || strings.HasPrefix(seg, "_encoded") {
+		return false
+	}
+	for _, r := range seg {
+		if r < 0x20 || r == 0x7f || r == '\\' || r == '/' || r == '%' || r == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainBucket is an S3 bucket name as AWS allows them.
+func plainBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 || strings.Contains(b, "..") {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return b[0] != '.' && b[0] != '-'
 }
 
 // metaValue makes s safe for S3 user metadata: ASCII only (HTTP headers) and short (S3 caps all

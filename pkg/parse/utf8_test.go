@@ -1,0 +1,135 @@
+package parse
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+const (
+	u8CTKey   = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/02/111122223333_CloudTrail_us-east-1_20260302T0805Z_abcdefabcdefabcd.json.gz"
+	u8DNSKey  = "AWSLogs/111122223333/vpcdnsquerylogs/vpc-0abc/2024/01/02/vpc-0abc_vpcdnsquerylogs_111122223333_20240102T0000Z_abcd.log.gz"
+	u8FlowKey = "AWSLogs/123456789012/vpcflowlogs/us-east-1/2018/06/20/123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20180620T1620Z_fe123456.log.gz"
+)
+
+// decodeAll decodes body under key and returns the records (Raw copied) and the decoder.
+func decodeUTF8(t *testing.T, key string, body []byte) ([]Record, Decoder) {
+	t.Helper()
+	dec, err := NewDecoder(Classify("b", key), bytes.NewReader(body), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []Record
+	for {
+		var r Record
+		err := dec.Next(&r)
+		if err == io.EOF {
+			return out, dec
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		r.Raw = append([]byte(nil), r.Raw...)
+		out = append(out, r)
+	}
+}
+
+// strings returns every string reachable from v (struct fields, pointers, slices, RawMessages).
+func allStrings(v reflect.Value, out *[]string) {
+	switch v.Kind() {
+	case reflect.String:
+		*out = append(*out, v.String())
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			allStrings(v.Elem(), out)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).Name == "Raw" {
+				continue // the record's bytes as delivered, kept unchanged on purpose
+			}
+			allStrings(v.Field(i), out)
+		}
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			*out = append(*out, string(v.Bytes()))
+			return
+		}
+		for i := 0; i < v.Len(); i++ {
+			allStrings(v.Index(i), out)
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			allStrings(k, out)
+			allStrings(v.MapIndex(k), out)
+		}
+	}
+}
+
+// TestInvalidUTF8IsReplaced: one invalid byte in a CloudTrail userAgent (and in a free-form
+// member), a Resolver query_name (and an unmapped member), a flow log's interface-id: every record
+// is kept, every string of the typed record is valid UTF-8 with U+FFFD where the byte was, Raw is
+// unchanged, and the records are counted.
+func TestInvalidUTF8IsReplaced(t *testing.T) {
+	cases := []struct {
+		name, key string
+		body      string
+		records   int
+		want      func(r *Record) string
+		wantValue string
+	}{
+		{"cloudtrail userAgent", u8CTKey,
+			`{"Records":[{"eventVersion":"1.08","eventTime":"2026-03-02T08:00:00Z","eventName":"A","userAgent":"aws-cli"},` +
+				`{"eventVersion":"1.08","eventTime":"2026-03-02T08:00:01Z","eventName":"B","userAgent":"aws-` + "\xff" + `-cli","requestParameters":{"k":"v` + "\xc3" + `"}}]}`,
+			2, func(r *Record) string { return r.CloudTrail.UserAgent }, "aws-\uFFFD-cli"},
+		{"resolver query_name", u8DNSKey,
+			`{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0abc","query_timestamp":"2024-01-02T00:00:00Z","query_name":"ok.example.com.","query_type":"A","query_class":"IN","rcode":"NOERROR","answers":[],"srcaddr":"10.0.0.1","srcport":"53","transport":"UDP","srcids":{"instance":"i-1"}}` + "\n" +
+				`{"version":"1.100000","account_id":"111122223333","region":"us-east-1","vpc_id":"vpc-0abc","query_timestamp":"2024-01-02T00:00:01Z","query_name":"bad` + "\xff" + `.example.com.","query_type":"A","query_class":"IN","rcode":"NOERROR","answers":[],"srcaddr":"10.0.0.1","srcport":"53","transport":"UDP","srcids":{"instance":"i-1"},"extra":"x` + "\xfe" + `"}` + "\n",
+			2, func(r *Record) string { return r.DNS.QueryName }, "bad\uFFFD.example.com."},
+		{"flow interface-id", u8FlowKey,
+			"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+				"2 123456789012 eni-good 10.0.0.1 10.0.0.2 443 49152 6 10 840 1529511600 1529511660 ACCEPT OK\n" +
+				"2 123456789012 eni-\xff\xfe 10.0.0.1 10.0.0.2 443 49152 6 10 840 1529511600 1529511660 ACCEPT OK\n",
+			2, func(r *Record) string { return r.Flow.InterfaceID }, "eni-\uFFFD"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			recs, dec := decodeUTF8(t, c.key, []byte(c.body))
+			if len(recs) != c.records {
+				t.Fatalf("%d records, want %d", len(recs), c.records)
+			}
+			if n, _ := dec.(BadRecordReporter).BadRecords(); n != 0 {
+				t.Fatalf("%d bad records", n)
+			}
+			if got := dec.(UTF8Reporter).InvalidUTF8Records(); got != 1 {
+				t.Fatalf("InvalidUTF8Records = %d, want 1", got)
+			}
+			last := &recs[len(recs)-1]
+			if got := c.want(last); got != c.wantValue {
+				t.Fatalf("value %q, want %q", got, c.wantValue)
+			}
+			if utf8.Valid(last.Raw) || !strings.Contains(c.body, string(last.Raw)) {
+				t.Fatalf("Raw was changed: %q", last.Raw)
+			}
+			for i := range recs {
+				var ss []string
+				allStrings(reflect.ValueOf(recs[i]), &ss)
+				for _, s := range ss {
+					if !utf8.ValidString(s) {
+						t.Fatalf("record %d: invalid UTF-8 string %q", i, s)
+					}
+				}
+			}
+			if ct := last.CloudTrail; ct != nil && !json.Valid(ct.RequestParameters) {
+				t.Fatalf("requestParameters no longer JSON: %q", ct.RequestParameters)
+			}
+			if q := last.DNS; q != nil && !json.Valid(q.Unmapped) {
+				t.Fatalf("unmapped no longer JSON: %q", q.Unmapped)
+			}
+		})
+	}
+}
