@@ -4,7 +4,7 @@ DEMO    ?= demo
 SEED    ?= 1
 FUZZTIME ?= 5s
 
-.PHONY: demo test test-unit fuzz bench build clean tools
+.PHONY: demo test test-unit fuzz bench build clean tools image
 
 build:
 	$(GO) build -o bin/ ./cmd/... ./bench/synth
@@ -22,6 +22,14 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/... ./pkg/...
+
+# The container image as an OCI image layout tarball, without a Docker daemon: static binaries for
+# every platform, CA bundle, user 65532 (see Dockerfile for the same with docker buildx). Push with
+# e.g. skopeo copy --all oci-archive:bin/logarchive.oci.tar docker://<registry>/logarchive:<tag>
+PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_TAG ?= latest
+image:
+	$(GO) run ./deploy/image --out bin/logarchive.oci.tar --platforms $(PLATFORMS) --tag $(IMAGE_TAG) --work bin/image
 
 clean:
 	rm -rf bin $(DEMO)
