@@ -3,8 +3,9 @@ GO      ?= go
 DEMO    ?= demo
 SEED    ?= 1
 FUZZTIME ?= 5s
+BENCH_MODE ?= full
 
-.PHONY: demo test test-unit fuzz bench build clean tools image
+.PHONY: demo test test-unit fuzz bench bench-micro build clean tools image
 
 build:
 	$(GO) build -o bin/ ./cmd/... ./bench/synth
@@ -20,7 +21,15 @@ test:
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
+# The end-to-end benchmark of issue 10 (bench/e2e): ingest local vs gzip -dc and DuckDB on the same
+# synthetic archives; full mode writes bench/RESULTS.md and the README's performance table (~15 min).
 bench:
+	./bench/e2e/duckdb/install.sh
+	if [ "$(BENCH_MODE)" = full ]; then $(GO) run ./bench/e2e --mode full --readme README.md; \
+	else $(GO) run ./bench/e2e --mode $(BENCH_MODE); fi
+
+# The per-package micro-benchmarks (decoders, filters, writer), each with its in-run baseline.
+bench-micro:
 	$(GO) test -run '^$$' -bench . -benchmem ./bench/... ./pkg/...
 
 # The container image as an OCI image layout tarball, without a Docker daemon: static binaries for

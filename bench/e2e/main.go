@@ -1,0 +1,311 @@
+// Command e2e is the end-to-end benchmark of issue 10: it generates synthetic CloudTrail, VPC flow
+// (default and a custom format) and Route 53 Resolver archives with pkg/synth, runs the real
+// `ingest local` binary over each on one core and on two, and in the same run inflates the same
+// files with `gzip -dc` and converts them with DuckDB on one thread (read_json / read_csv → COPY …
+// (FORMAT parquet, COMPRESSION zstd)), then writes bench/RESULTS.md and the headline table of the
+// README's performance section.
+//
+//	go run ./bench/e2e                      # full mode (the sizes of issue 10), ~15 min on 2 cores
+//	go run ./bench/e2e --mode quick         # seconds-scale smoke of the same shapes
+//
+// Noise: the machine is shared, so each dataset is measured --repeat times with the order of the
+// tools reversed every other round (A B C D, D C B A, …) and the median time per tool is reported,
+// with the spread; ratios compare medians of the same rounds.
+//
+// DuckDB comes from npm (@duckdb/node-api) installed by bench/e2e/duckdb/install.sh into that folder
+// only; without node or the package, the DuckDB column says so and the run goes on.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		os.Exit(1)
+	}
+}
+
+// config is what one benchmark run does.
+type config struct {
+	Mode     string
+	Seed     uint64
+	Repeat   int
+	Work     string
+	Repo     string // module root: where ingest is built from and results are written
+	DuckDB   string // folder with copy.mjs and node_modules; "" skips DuckDB
+	Only     map[string]bool
+	Memory   bool // run the memory cases
+	Profiles string
+	Log      io.Writer
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
+	var c config
+	var results, readme, only string
+	var noDuck bool
+	fs.StringVar(&c.Mode, "mode", "full", "full (issue 10 sizes), quick (CI smoke) or tiny")
+	fs.Uint64Var(&c.Seed, "seed", 1, "synth seed")
+	fs.IntVar(&c.Repeat, "repeat", 0, "rounds per dataset, median reported (default 3 in full mode, 1 otherwise)")
+	fs.StringVar(&c.Work, "work", filepath.Join(os.TempDir(), "logarchive-bench"), "scratch directory (generated archives are kept and reused)")
+	fs.StringVar(&results, "results", "", "write the report here (default <repo>/bench/RESULTS.md in full mode, <work>/RESULTS-<mode>.md otherwise)")
+	fs.StringVar(&readme, "readme", "", "update the benchmark table between the bench/e2e markers of this README")
+	fs.StringVar(&only, "only", "", "comma-separated datasets to run (cloudtrail, flow-default, flow-custom, resolver)")
+	fs.BoolVar(&noDuck, "no-duckdb", false, "skip the DuckDB baseline")
+	fs.BoolVar(&c.Memory, "memory", true, "run the memory cases (one large flow object; CloudTrail with --workers 2)")
+	fs.StringVar(&c.Profiles, "cpuprofile-dir", "", "also profile one extra one-core ingest run per dataset into this directory and write pprof -top summaries")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c.Log = stdout
+	if c.Repeat <= 0 {
+		c.Repeat = 1
+		if c.Mode == "full" {
+			c.Repeat = 3
+		}
+	}
+	if only != "" {
+		c.Only = map[string]bool{}
+		for _, n := range strings.Split(only, ",") {
+			c.Only[strings.TrimSpace(n)] = true
+		}
+	}
+	repo, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	c.Repo = repo
+	if !noDuck {
+		c.DuckDB = filepath.Join(repo, "bench", "e2e", "duckdb")
+	}
+	if results == "" {
+		results = filepath.Join(c.Work, "RESULTS-"+c.Mode+".md")
+		if c.Mode == "full" {
+			results = filepath.Join(repo, "bench", "RESULTS.md")
+		}
+	}
+	rep, err := bench(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(results, []byte(rep.Markdown()), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", results)
+	if readme != "" {
+		if err := updateReadme(readme, rep.Headline()); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "updated %s\n", readme)
+	}
+	return nil
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run from inside the logarchive module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// bench generates the data, builds ingest and measures everything.
+func bench(ctx context.Context, c config) (*report, error) {
+	sz, err := sizesFor(c.Mode)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(c.Work, "out"), 0o755); err != nil {
+		return nil, err
+	}
+	rep := &report{Mode: c.Mode, Seed: c.Seed, Repeat: c.Repeat, Started: time.Now().UTC()}
+	rep.Machine = machine(c.Repo)
+	rep.LoadBefore = loadavg()
+
+	t := tools{Work: c.Work, Ingest: filepath.Join(c.Work, "bin", "ingest")}
+	logf(c.Log, "building ingest from %s", c.Repo)
+	build := exec.CommandContext(ctx, "go", "build", "-o", t.Ingest, "./cmd/ingest")
+	build.Dir = c.Repo
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build ./cmd/ingest: %w: %s", err, out)
+	}
+	if p, err := exec.LookPath("taskset"); err == nil {
+		t.Taskset = p
+	} else {
+		rep.Notes = append(rep.Notes, "taskset not found: runs were not pinned to cores, so one-core figures are GOMAXPROCS=1 only.")
+	}
+	if c.DuckDB != "" {
+		if why := duckdbAvailable(c.DuckDB); why != "" {
+			rep.DuckDBMissing = why
+			logf(c.Log, "DuckDB baseline skipped: %s", why)
+		} else {
+			t.Node, _ = exec.LookPath("node")
+			t.DuckDB = c.DuckDB
+		}
+	} else {
+		rep.DuckDBMissing = "skipped (--no-duckdb)"
+	}
+	if c.Profiles != "" {
+		if err := os.MkdirAll(c.Profiles, 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	var flowDefault, cloudtrail *dataset
+	for _, spec := range sz.Data {
+		need := c.Only == nil || c.Only[spec.Name] || (spec.Name == "flow-default" && c.Memory)
+		if !need {
+			continue
+		}
+		logf(c.Log, "preparing %s", spec.Name)
+		ds, err := prepare(ctx, c.Work, spec, c.Seed)
+		if err != nil {
+			return nil, err
+		}
+		switch spec.Name {
+		case "flow-default":
+			flowDefault = ds
+		case "cloudtrail":
+			cloudtrail = ds
+		}
+		if c.Only != nil && !c.Only[spec.Name] {
+			continue
+		}
+		res, err := measureDataset(ctx, c, t, ds, rep)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, res)
+		if c.Profiles != "" {
+			pt := t
+			pt.Profiles = c.Profiles
+			if _, err := pt.runIngest(ctx, ds, oneCore, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.Memory && flowDefault != nil {
+		logf(c.Log, "preparing one flow object of %d MiB", sz.BigFlowBytes>>20)
+		big, err := bigFlow(c.Work, flowDefault, sz.BigFlowBytes)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range []ingestMode{oneCore, twoCores} {
+			logf(c.Log, "memory: %s over %s", m.Name, big.Name)
+			meas, err := t.runIngest(ctx, big, m, true)
+			if err != nil {
+				meas.Note = strings.TrimSpace(meas.Note + " " + err.Error())
+			}
+			rep.Memory = append(rep.Memory, memCase{DS: big, M: meas, Workers: m.Workers})
+		}
+	}
+	if c.Memory && cloudtrail != nil {
+		for _, r := range rep.Results {
+			if r.DS != cloudtrail {
+				continue
+			}
+			for _, m := range []ingestMode{oneCore, twoCores} {
+				if ms := r.Runs[m.Name]; len(ms) > 0 {
+					rep.Memory = append(rep.Memory, memCase{DS: cloudtrail, M: peak(ms), Workers: m.Workers})
+				}
+			}
+		}
+	}
+	rep.LoadAfter = loadavg()
+	rep.Finished = time.Now().UTC()
+	return rep, nil
+}
+
+// measureDataset runs every tool c.Repeat times over ds, reversing the order every other round.
+func measureDataset(ctx context.Context, c config, t tools, ds *dataset, rep *report) (*dsResult, error) {
+	res := &dsResult{DS: ds, Runs: map[string][]measurement{}}
+	order := []string{oneCore.Name, "DuckDB 1 thread", "gzip -dc", twoCores.Name}
+	for round := range c.Repeat {
+		seq := order
+		if round%2 == 1 {
+			seq = reversed(order)
+		}
+		for _, tool := range seq {
+			var m measurement
+			var err error
+			switch tool {
+			case oneCore.Name:
+				m, err = t.runIngest(ctx, ds, oneCore, false)
+			case twoCores.Name:
+				m, err = t.runIngest(ctx, ds, twoCores, false)
+			case "gzip -dc":
+				m, err = t.runGzip(ctx, ds)
+			case "DuckDB 1 thread":
+				if t.Node == "" {
+					continue
+				}
+				var v string
+				m, v, err = t.runDuckDB(ctx, ds)
+				if v != "" {
+					rep.DuckDBVersion = v
+				}
+				if err != nil {
+					// A baseline that fails is reported, not fatal: the ingest figures still stand.
+					res.DuckDBErr = err.Error()
+					logf(c.Log, "  %s round %d: DuckDB failed: %v", ds.Name, round+1, err)
+					continue
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s on %s: %w", tool, ds.Name, err)
+			}
+			if m.Records != 0 && m.Records != ds.Records {
+				return nil, fmt.Errorf("%s on %s: %d records, the generator wrote %d", tool, ds.Name, m.Records, ds.Records)
+			}
+			logf(c.Log, "  %-12s round %d %-16s %7.2fs %9.0f rec/s  rss %4d MiB", ds.Name, round+1, tool, m.Seconds, float64(ds.Records)/m.Seconds, m.MaxRSS>>20)
+			res.Runs[tool] = append(res.Runs[tool], m)
+		}
+	}
+	return res, nil
+}
+
+func reversed(s []string) []string {
+	r := make([]string, len(s))
+	for i, v := range s {
+		r[len(s)-1-i] = v
+	}
+	return r
+}
+
+func duckdbAvailable(dir string) string {
+	if _, err := exec.LookPath("node"); err != nil {
+		return "node is not installed"
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); err != nil {
+		return "@duckdb/node-api is not installed (run bench/e2e/duckdb/install.sh)"
+	}
+	return ""
+}
+
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, time.Now().UTC().Format("15:04:05 ")+format+"\n", args...)
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// measurement is one run of one tool over one dataset.
+type measurement struct {
+	Tool    string
+	Seconds float64 // wall time of the work (for DuckDB: of the COPY statement alone)
+	CPU     float64 // user+sys seconds of the process (and its waited-for children)
+	MaxRSS  int64   // bytes, from the child's rusage
+	Records int64   // records the tool says it processed (0 when it cannot tell: gzip)
+	Note    string
+}
+
+// tools bundles where the programs under test are.
+type tools struct {
+	Ingest   string // built ingest binary
+	Taskset  string // "" when absent: runs are then not pinned
+	Node     string // "" when DuckDB is unavailable
+	DuckDB   string // folder holding copy.mjs and node_modules/@duckdb/node-api
+	Work     string
+	Profiles string // when set, ingest writes a CPU profile per run here
+}
+
+// pinned prefixes argv with taskset -c cpus when taskset exists.
+func (t tools) pinned(cpus string, argv ...string) []string {
+	if t.Taskset == "" {
+		return argv
+	}
+	return append([]string{t.Taskset, "-c", cpus}, argv...)
+}
+
+// execMeasured runs argv and returns its wall time and rusage.
+func execMeasured(ctx context.Context, argv []string, env []string, stdout *os.File) (wall, cpu float64, maxRSS int64, out []byte, err error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	var so, se bytes.Buffer
+	if stdout != nil {
+		cmd.Stdout = stdout
+	} else {
+		cmd.Stdout = &so
+	}
+	cmd.Stderr = &se
+	t0 := time.Now()
+	err = cmd.Run()
+	wall = time.Since(t0).Seconds()
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			maxRSS = ru.Maxrss * 1024 // Linux reports KiB
+			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		}
+	}
+	if err != nil {
+		msg := strings.TrimSpace(se.String())
+		if len(msg) > 2000 {
+			msg = msg[len(msg)-2000:]
+		}
+		return wall, cpu, maxRSS, so.Bytes(), fmt.Errorf("%s: %w: %s", filepath.Base(argv[0]), err, msg)
+	}
+	return wall, cpu, maxRSS, so.Bytes(), nil
+}
+
+// ingestSummary is the part of `ingest local --json` the harness reads.
+type ingestSummary struct {
+	Objects     int                         `json:"objects"`
+	Done        int                         `json:"done"`
+	Counters    map[string]map[string]int64 `json:"counters"`
+	Quarantined []struct {
+		Key    string `json:"key"`
+		Class  string `json:"class"`
+		Reason string `json:"reason"`
+	} `json:"quarantined"`
+	Failed []string `json:"failed"`
+	Sink   *struct {
+		RowsWritten int64
+	} `json:"sink"`
+}
+
+// ingestMode is how ingest local is run: the CPUs it is pinned to, GOMAXPROCS, --workers.
+type ingestMode struct {
+	Name       string // "ingest 1 core", "ingest 2 cores"
+	CPUs       string
+	GoMaxProcs int // 0: leave unset
+	Workers    int
+}
+
+var (
+	oneCore  = ingestMode{Name: "ingest 1 core", CPUs: "0", GoMaxProcs: 1, Workers: 1}
+	twoCores = ingestMode{Name: "ingest 2 cores", CPUs: "0,1", Workers: 2}
+)
+
+// runIngest runs the built binary as a user would: `ingest local --src … --dest …`, built-in rules
+// on, default caps and budgets. It fails if any object is quarantined or failed, unless
+// allowQuarantine (the memory case reports it instead).
+func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQuarantine bool) (measurement, error) {
+	dest := filepath.Join(t.Work, "out", ds.Name)
+	if err := os.RemoveAll(dest); err != nil {
+		return measurement{}, err
+	}
+	argv := t.pinned(m.CPUs, t.Ingest, "local", "--src", ds.Src, "--dest", dest,
+		"--workers", fmt.Sprint(m.Workers), "--json", "--log-level", "error")
+	var env []string
+	if m.GoMaxProcs > 0 {
+		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", m.GoMaxProcs))
+	}
+	if t.Profiles != "" {
+		name := strings.ReplaceAll(fmt.Sprintf("%s-%s.prof", ds.Name, m.Name), " ", "-")
+		env = append(env, "LOGARCHIVE_CPUPROFILE="+filepath.Join(t.Profiles, name))
+	}
+	wall, cpu, rss, out, err := execMeasured(ctx, argv, env, nil)
+	meas := measurement{Tool: m.Name, Seconds: wall, CPU: cpu, MaxRSS: rss}
+	var sum ingestSummary
+	if jerr := json.Unmarshal(out, &sum); jerr != nil {
+		if err != nil {
+			return meas, err
+		}
+		return meas, fmt.Errorf("ingest output: %w", jerr)
+	}
+	for _, c := range sum.Counters {
+		meas.Records += c["records"]
+	}
+	if len(sum.Quarantined) > 0 {
+		q := sum.Quarantined[0]
+		meas.Note = fmt.Sprintf("%d object(s) quarantined, e.g. %s: %s", len(sum.Quarantined), q.Class, q.Reason)
+		if !allowQuarantine {
+			return meas, fmt.Errorf("ingest %s: %s", ds.Name, meas.Note)
+		}
+	}
+	if err != nil {
+		return meas, err
+	}
+	if sum.Sink != nil && sum.Sink.RowsWritten < meas.Records && len(sum.Quarantined) == 0 {
+		return meas, fmt.Errorf("ingest %s: %d records counted but %d rows written", ds.Name, meas.Records, sum.Sink.RowsWritten)
+	}
+	_ = os.RemoveAll(dest)
+	return meas, nil
+}
+
+// runGzip inflates every file of the dataset to /dev/null on one core: the floor any reader of these
+// files pays.
+func (t tools) runGzip(ctx context.Context, ds *dataset) (measurement, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return measurement{}, err
+	}
+	defer null.Close()
+	meas := measurement{Tool: "gzip -dc"}
+	const batch = 500 // keeps argv far below ARG_MAX
+	for i := 0; i < len(ds.Files); i += batch {
+		files := ds.Files[i:min(i+batch, len(ds.Files))]
+		argv := t.pinned("0", append([]string{"gzip", "-dc"}, files...)...)
+		wall, cpu, rss, _, err := execMeasured(ctx, argv, nil, null)
+		if err != nil {
+			return meas, err
+		}
+		meas.Seconds += wall
+		meas.CPU += cpu
+		meas.MaxRSS = max(meas.MaxRSS, rss)
+	}
+	return meas, nil
+}
+
+// duckdbSQL is the baseline statement per table: read the same gzipped files, write one zstd
+// Parquet file. CloudTrail's nested objects stay JSON text (maximum_depth 3: DuckDB cannot infer one
+// schema for requestParameters across event types, and neither does our table).
+func duckdbSQL(ds *dataset, out string) string {
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	var sel string
+	switch ds.Table {
+	case "cloudtrail":
+		sel = "SELECT unnest(Records, max_depth := 2) FROM read_json(" + q(ds.DuckDBPattern) +
+			", maximum_object_size = 1073741824, maximum_depth = 3)"
+	case "vpcflow":
+		sel = "SELECT * FROM read_csv(" + q(ds.DuckDBPattern) + ", delim = ' ', header = true, nullstr = '-')"
+	case "resolver":
+		sel = "SELECT * FROM read_json(" + q(ds.DuckDBPattern) + ", format = 'newline_delimited')"
+	default:
+		panic("no DuckDB statement for " + ds.Table)
+	}
+	return "COPY (" + sel + ") TO " + q(out) + " (FORMAT parquet, COMPRESSION zstd)"
+}
+
+// runDuckDB runs the baseline statement in DuckDB with one thread, pinned to one core.
+func (t tools) runDuckDB(ctx context.Context, ds *dataset) (measurement, string, error) {
+	out := filepath.Join(t.Work, "out", ds.Name+".duckdb.parquet")
+	defer os.Remove(out)
+	argv := t.pinned("0", t.Node, filepath.Join(t.DuckDB, "copy.mjs"), duckdbSQL(ds, out))
+	wall, cpu, rss, stdout, err := execMeasured(ctx, argv, []string{"DUCKDB_THREADS=1"}, nil)
+	meas := measurement{Tool: "DuckDB 1 thread", Seconds: wall, CPU: cpu, MaxRSS: rss}
+	if err != nil {
+		return meas, "", err
+	}
+	var res struct {
+		Rows    int64   `json:"rows"`
+		Seconds float64 `json:"seconds"`
+		CPU     float64 `json:"cpuSeconds"`
+		Version string  `json:"version"`
+	}
+	if err := json.Unmarshal(stdout, &res); err != nil {
+		return meas, "", fmt.Errorf("duckdb output %q: %w", stdout, err)
+	}
+	meas.Seconds, meas.CPU, meas.Records = res.Seconds, res.CPU, res.Rows
+	return meas, res.Version, nil
+}
