@@ -185,7 +185,7 @@ func TestLocalSecurityLakeFormat(t *testing.T) {
 	// One custom source per OCSF class; each object sits in region=/accountId=/eventDay= partitions.
 	count := func(source string) int64 {
 		var n int64
-		files, _ := filepath.Glob(filepath.Join(lake, "ext", source, "region=*", "accountId=*", "eventDay=*", "*.gz.parquet"))
+		files, _ := filepath.Glob(filepath.Join(lake, "ext", source, "region=*", "accountId=*", "eventDay=*", "*.zstd.parquet"))
 		for _, f := range files {
 			rdr, err := file.OpenParquetFile(f, false)
 			if err != nil {

@@ -152,6 +152,7 @@ type Authentication struct {
 	User        User             `parquet:"user"`
 	Actor       *Actor           `parquet:"actor,optional"`
 	API         *API             `parquet:"api,optional"`
+	Service     *Service         `parquet:"service,optional"`
 	SrcEndpoint *NetworkEndpoint `parquet:"src_endpoint,optional"`
 	DstEndpoint *NetworkEndpoint `parquet:"dst_endpoint,optional"`
 	HTTPRequest *HTTPRequest     `parquet:"http_request,optional"`

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 
@@ -229,13 +230,7 @@ func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
 		c.api.Response = &Response{Error: str(ev.ErrorCode), Message: str(ev.ErrorMessage), Data: jsonText(ev.ResponseElements)}
 	}
 
-	if addr, err := netip.ParseAddr(ev.SourceIPAddress); err == nil {
-		s := addr.String()
-		c.src.IP = &s
-	} else {
-		c.src.Domain = str(ev.SourceIPAddress)
-	}
-	c.src.UID = str(ev.VPCEndpointID)
+	c.src = sourceEndpoint(ev)
 	if ev.UserAgent != "" {
 		c.http = &HTTPRequest{UserAgent: str(ev.UserAgent)}
 	}
@@ -274,6 +269,39 @@ func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
 	return c, nil
 }
 
+// sourceEndpoint maps sourceIPAddress. An IP address is src_endpoint.ip. Anything else is kept in
+// src_endpoint.domain, as AWS's mapping writes it, and also in an attribute that satisfies
+// network_endpoint's at-least-one rule (ip, uid, name, hostname, svc_name, instance_uid,
+// interface_uid, interface_name; domain does not count): an AWS service principal
+// ("ec2.amazonaws.com") is the calling service, svc_name; any other text ("AWS Internal") is the
+// endpoint's name. With no sourceIPAddress at all, the service that invoked the call on the
+// caller's behalf (userIdentity.invokedBy) is the source.
+func sourceEndpoint(ev *parse.CloudTrailEvent) NetworkEndpoint {
+	var e NetworkEndpoint
+	e.UID = str(ev.VPCEndpointID)
+	src := ev.SourceIPAddress
+	switch addr, err := netip.ParseAddr(src); {
+	case err == nil:
+		s := addr.String()
+		e.IP = &s
+	case src == "":
+		if ev.UserIdentity != nil {
+			e.SvcName = str(ev.UserIdentity.InvokedBy)
+		}
+	case hostnameRE.MatchString(src) && strings.Contains(src, "."):
+		e.Domain, e.SvcName = &src, &src
+	default:
+		e.Domain, e.Name = &src, &src
+	}
+	return e
+}
+
+// hostnameRE is OCSF 1.1.0's hostname_t.
+var hostnameRE = regexp.MustCompile(`^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9])$`)
+
+// identified reports whether u satisfies OCSF's at-least-one rule for user (account, name, uid).
+func identified(u *User) bool { return u.UID != nil || u.Name != nil || u.Account != nil }
+
 // actorOf maps userIdentity; the members it does not map go to unmapped.
 func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string) Actor {
 	var a Actor
@@ -300,8 +328,17 @@ func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string) Actor {
 			a.IDP = &IDP{UID: str(ui.OnBehalfOf.IdentityStoreARN)}
 		}
 	}
-	if u != (User{}) {
+	if !identified(&u) && ui.InvokedBy != "" {
+		// An AWSService identity has only a type and the service principal that acts.
+		u.Name = str(ui.InvokedBy)
+	}
+	if identified(&u) {
 		a.User = &u
+	} else {
+		// Nothing that identifies a user: keep what there is where a reader can find it.
+		setUnmapped(unmapped, "userIdentity.type", ui.Type)
+		setUnmapped(unmapped, "userIdentity.principalId", ui.PrincipalID)
+		setUnmapped(unmapped, "userIdentity.accessKeyId", ui.AccessKeyID)
 	}
 	a.InvokedBy = str(ui.InvokedBy)
 	idp := ui.IdentityProvider
@@ -545,6 +582,8 @@ func AuthenticationOf(ev *parse.CloudTrailEvent) (*Authentication, error) {
 		SeverityID: severityIDInformational, Severity: severityInformational,
 		Time: c.time, TimeDT: c.timeDT, Metadata: c.metadata, Cloud: c.cloud,
 		API: &c.api, HTTPRequest: c.http,
+		// The service signed in to (signin, sts, sso): 3002 needs service or dst_endpoint.
+		Service: serviceOf(ev.EventSource),
 	}
 	if c.actor != (Actor{}) {
 		r.Actor = &c.actor
@@ -552,12 +591,7 @@ func AuthenticationOf(ev *parse.CloudTrailEvent) (*Authentication, error) {
 	if !c.src.empty() {
 		r.SrcEndpoint = &c.src
 	}
-	// The user is who signs in: the role assumed, else the identity itself.
-	if roleArn := jsonString(ev.RequestParameters, "roleArn"); roleArn != "" {
-		r.User = User{UID: &roleArn, Name: str(jsonString(ev.RequestParameters, "roleSessionName"))}
-	} else if ui := ev.UserIdentity; ui != nil {
-		r.User = User{UID: str(ui.ARN), UIDAlt: str(ui.PrincipalID)}
-	}
+	r.User = authUser(ev, c.cloud.Account)
 	if svc := jsonString(ev.AdditionalEvent, "LoginTo"); svc != "" {
 		r.DstEndpoint = &NetworkEndpoint{SvcName: &svc}
 	}
@@ -586,6 +620,33 @@ func AuthenticationOf(ev *parse.CloudTrailEvent) (*Authentication, error) {
 	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)
 	r.Unmapped = nilIfEmpty(c.unmapped)
 	return r, nil
+}
+
+// authUser is the user who signs in: the role assumed (roleArn, roleSessionName), else the
+// identity itself (arn, principalId, userName, type, accountId; a failed ConsoleLogin names the
+// user HIDDEN_DUE_TO_SECURITY_REASONS and that is what CloudTrail recorded). An identity with only a
+// principalId has it as uid; one with nothing that identifies it is the account signed in to, so the
+// user always satisfies OCSF's at-least-one rule (account, name, uid).
+func authUser(ev *parse.CloudTrailEvent, account *Account) User {
+	var u User
+	if roleArn := jsonString(ev.RequestParameters, "roleArn"); roleArn != "" {
+		u = User{UID: &roleArn, Name: str(jsonString(ev.RequestParameters, "roleSessionName"))}
+	} else if ui := ev.UserIdentity; ui != nil {
+		u = User{UID: str(ui.ARN), UIDAlt: str(ui.PrincipalID), Name: str(ui.UserName), Type: str(ui.Type)}
+		if ui.AccountID != "" {
+			u.Account = &Account{UID: str(ui.AccountID)}
+		}
+		if u.UID == nil {
+			u.UID, u.UIDAlt = u.UIDAlt, nil
+		}
+	}
+	if u.Name == nil {
+		u.Name = str(jsonString(ev.AdditionalEvent, "UserName"))
+	}
+	if !identified(&u) && account != nil {
+		u.Account = account
+	}
+	return u
 }
 
 // AccountChangeOf maps an IAM or account change to class 3001.
@@ -627,6 +688,10 @@ func AccountChangeOf(ev *parse.CloudTrailEvent) (*AccountChange, error) {
 		// IAM calls that name no user act on the caller (CreateAccessKey, ChangePassword): the
 		// caller's principalId, as AWS's conditional mapping lists first.
 		r.User = User{UID: str(ev.UserIdentity.PrincipalID), Name: str(ev.UserIdentity.UserName)}
+	}
+	if !identified(&r.User) {
+		// Nobody named at all: the account changed is the one the event was recorded for.
+		r.User.Account = c.cloud.Account
 	}
 	r.StatusID, r.Status = statusOf(ev.ErrorCode)
 	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)

@@ -3,6 +3,7 @@ package ocsf
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/logarchive/logarchive/pkg/parse"
 )
@@ -49,8 +50,17 @@ func DNSActivityOf(q *parse.ResolverQuery) (*DNSActivity, error) {
 	if !dst.empty() {
 		r.DstEndpoint = &dst
 	}
-	if q.QueryName != "" {
-		r.Query = &DNSQuery{Hostname: q.QueryName, Type: str(q.QueryType), Class: str(q.QueryClass)}
+	um := map[string]string{}
+	// query.hostname is hostname_t, which has no root label: the Resolver's fully qualified
+	// "example.com." is written "example.com" (AWS's own example keeps the dot and fails the type).
+	// A name that is not a hostname even so (an SRV "_sip._tcp…" label, a raw label with other
+	// bytes) cannot be query.hostname; it stays whole in unmapped, with its type and class.
+	if name := strings.TrimSuffix(q.QueryName, "."); hostnameRE.MatchString(name) {
+		r.Query = &DNSQuery{Hostname: name, Type: str(q.QueryType), Class: str(q.QueryClass)}
+	} else if q.QueryName != "" {
+		setUnmapped(um, "query_name", q.QueryName)
+		setUnmapped(um, "query_type", q.QueryType)
+		setUnmapped(um, "query_class", q.QueryClass)
 	}
 	for _, a := range q.Answers {
 		r.Answers = append(r.Answers, DNSAnswer{Rdata: a.RData, Type: str(a.Type), Class: str(a.Class)})
@@ -76,7 +86,6 @@ func DNSActivityOf(q *parse.ResolverQuery) (*DNSActivity, error) {
 	}
 	r.ActionID, r.Action, r.DispositionID, r.Disposition = actionID, &action, &dispositionID, &disposition
 
-	um := map[string]string{}
 	setUnmapped(um, "firewall_domain_list_id", q.FirewallDomainListID)
 	setUnmapped(um, "firewall_protection", q.FirewallProtection)
 	if err := flattenJSON(um, "", q.Unmapped, nil); err != nil {

@@ -13,8 +13,14 @@ var boundaryNames = map[int32]string{4: "Same VPC", 5: "Internet/VPC Gateway", 6
 	7: "Intra-region VPC", 8: "Inter-region VPC", 9: "Local Gateway", 10: "Gateway VPC", 11: "Internet Gateway"}
 
 // NetworkActivityOf maps a VPC flow log record to class 4001. `time` is the window start (the end
-// when a NODATA/SKIPDATA record has no start); a record with neither is an error wrapping ErrNoTime.
+// when a NODATA/SKIPDATA record has no start); a record with neither is an error wrapping ErrNoTime
+// (FromRecordIn gives it its object's time instead).
 func NetworkActivityOf(f *parse.FlowRecord) (*NetworkActivity, error) {
+	return networkActivityAt(f, 0)
+}
+
+// networkActivityAt maps f; objectMs, when not 0, is the `time` of a record without start and end.
+func networkActivityAt(f *parse.FlowRecord, objectMs int64) (*NetworkActivity, error) {
 	var start, end *int64
 	if f.Start.Valid {
 		start = i64(f.Start.V * 1000)
@@ -25,6 +31,10 @@ func NetworkActivityOf(f *parse.FlowRecord) (*NetworkActivity, error) {
 	t := start
 	if t == nil {
 		t = end
+	}
+	fromObject := false
+	if t == nil && objectMs != 0 {
+		t, fromObject = &objectMs, true
 	}
 	if t == nil {
 		return nil, fmt.Errorf("ocsf: flow record of %s (%s): %w", f.InterfaceID, f.LogStatus, ErrNoTime)
@@ -87,14 +97,26 @@ func NetworkActivityOf(f *parse.FlowRecord) (*NetworkActivity, error) {
 	}
 	eni.InterfaceUID, eni.VPCUID = str(f.InterfaceID), str(f.VPCID)
 	eni.InstanceUID, eni.SubnetUID = str(f.InstanceID), str(f.SubnetID)
+	// Both endpoints are required. A NODATA/SKIPDATA record (or a custom format without addresses)
+	// names no peer: the interface the window was recorded on is then the endpoint on both sides,
+	// rather than an empty struct that says nothing.
+	for _, e := range []*NetworkEndpoint{&r.SrcEndpoint, &r.DstEndpoint} {
+		if e.empty() && e != eni {
+			e.InterfaceUID, e.VPCUID, e.InstanceUID, e.SubnetUID = eni.InterfaceUID, eni.VPCUID, eni.InstanceUID, eni.SubnetUID
+		}
+	}
 
-	ci := ConnectionInfo{ProtocolNum: optI32(f.Protocol), TCPFlags: optI32(f.TCPFlags), ProtocolVer: str(f.Type),
-		Direction: str("Unknown")}
+	ci := ConnectionInfo{ProtocolNum: optI32(f.Protocol), TCPFlags: optI32(f.TCPFlags), Direction: str("Unknown")}
+	// protocol_ver is the caption of protocol_ver_id (OCSF 1.1.0 network_connection_info); a type
+	// OCSF has no id for (EFA) is Other with the flow log's own word.
 	switch f.Type {
+	case "":
 	case "IPv4":
-		ci.ProtocolVerID = i32(4)
+		ci.ProtocolVerID, ci.ProtocolVer = i32(4), str("Internet Protocol version 4 (IPv4)")
 	case "IPv6":
-		ci.ProtocolVerID = i32(6)
+		ci.ProtocolVerID, ci.ProtocolVer = i32(6), str("Internet Protocol version 6 (IPv6)")
+	default:
+		ci.ProtocolVerID, ci.ProtocolVer = i32(99), str(f.Type)
 	}
 	switch f.FlowDirection {
 	case "ingress":
@@ -117,6 +139,9 @@ func NetworkActivityOf(f *parse.FlowRecord) (*NetworkActivity, error) {
 	}
 
 	um := map[string]string{}
+	if fromObject {
+		um["time_source"] = "object" // no start or end: time is the object's delivery time
+	}
 	setUnmapped(um, "sublocation_type", f.SublocationType)
 	setUnmapped(um, "sublocation_id", f.SublocationID)
 	setUnmapped(um, "ecs_cluster_arn", f.ECSClusterARN)

@@ -64,17 +64,30 @@ type Partition struct {
 	Day     time.Time // truncated to the UTC day
 }
 
-// PartitionOf is the partition of a row. A row that names no region or account (a version-2 flow
-// log has no region field; a CloudTrail event may name no account) takes the one of the object it
-// came from, lin.Region and lin.Account (parse.Object's key account and region).
+// PartitionOf is the partition of a row, by the rule of Security Lake's custom-source layout
+// ("region" and "accountId" are the Region and account the records pertain to, "external" for
+// records that pertain to no account):
+//   - region: the row's cloud.region when it is an AWS Region, else the object's (lin.Region,
+//     parse.Object's key region: a version-2 flow log has no region field);
+//   - accountId: the row's cloud.account.uid when it is a 12-digit account, else the object's
+//     (lin.Account, the account the key delivers for) when that is one, else "external". A flow
+//     log writes account-id "unknown" for interfaces AWS services create, and public samples carry
+//     13-digit accounts: such a record still pertains to the account whose log holds it, and the
+//     row's cloud keeps the value as the record says.
+//
+// Only a row with no usable region anywhere is refused (*LayoutError), so a mapped record of an
+// object with an AWS key always has a partition.
 func PartitionOf(r Row, lin Lineage) (Partition, error) {
 	p := Partition{Region: r.Region(), Account: r.Account(),
 		Day: time.UnixMilli(r.EventTime()).UTC().Truncate(24 * time.Hour)}
-	if p.Region == "" {
+	if !regionRE.MatchString(p.Region) {
 		p.Region = lin.Region
 	}
-	if p.Account == "" {
+	if !accountRE.MatchString(p.Account) {
 		p.Account = lin.Account
+		if !accountRE.MatchString(p.Account) {
+			p.Account = "external"
+		}
 	}
 	return p, p.validate()
 }
@@ -95,8 +108,9 @@ func (p Partition) Path() string {
 }
 
 // ObjectKey is the full key of an object of a source: the source location's prefix, the partition
-// path and <name>.gz.parquet, the suffix Security Lake's own objects use (the page codec is in the
-// Parquet footer; readers never go by the suffix).
+// path and <name>.zstd.parquet. The suffix names the page codec the writer uses (zstd), as Spark and
+// parquet-mr name theirs; Security Lake's own objects say .gz.parquet, but the codec is in the
+// Parquet footer and no reader goes by the suffix, so the name should not claim gzip.
 func ObjectKey(src store.Location, p Partition, name string) string {
-	return src.Key(p.Path() + name + ".gz.parquet")
+	return src.Key(p.Path() + name + ".zstd.parquet")
 }

@@ -108,6 +108,7 @@ type NetworkEndpoint struct {
 	IP              *string  `parquet:"ip,optional,dict"`
 	Port            *int32   `parquet:"port,optional"`
 	Domain          *string  `parquet:"domain,optional,dict"`
+	Name            *string  `parquet:"name,optional,dict"`
 	UID             *string  `parquet:"uid,optional,dict"`
 	SvcName         *string  `parquet:"svc_name,optional,dict"`
 	InstanceUID     *string  `parquet:"instance_uid,optional,dict"`
@@ -118,7 +119,7 @@ type NetworkEndpoint struct {
 }
 
 func (e *NetworkEndpoint) empty() bool {
-	return e.IP == nil && e.Port == nil && e.Domain == nil && e.UID == nil && e.SvcName == nil &&
+	return e.IP == nil && e.Port == nil && e.Domain == nil && e.Name == nil && e.UID == nil && e.SvcName == nil &&
 		e.InstanceUID == nil && e.InterfaceUID == nil && e.SubnetUID == nil && e.VPCUID == nil &&
 		len(e.IntermediateIPs) == 0
 }

@@ -288,8 +288,9 @@ func (w *Writer) writeBuffer(ctx context.Context, b *buffer) (File, error) {
 		MinTime: time.UnixMilli(b.keys[perm[0]].t).UTC(), MaxTime: time.UnixMilli(b.keys[perm[len(perm)-1]].t).UTC()}
 	f.Key = ObjectKey(src, b.part, b.name())
 
-	meta := map[string]string{"ocsf-class-uid": strconv.Itoa(int(b.class)), "rows": strconv.Itoa(len(b.rows))}
-	up, err := src.Store.Create(ctx, src.Bucket, f.Key, meta)
+	// No user metadata: a local store keeps it in a sidecar file beside the object, and nothing but
+	// Parquet objects may sit in a lake partition (a synced folder would put the sidecar in the lake).
+	up, err := src.Store.Create(ctx, src.Bucket, f.Key, nil)
 	if err != nil {
 		return f, fmt.Errorf("ocsf: create %s: %w", f.Key, err)
 	}

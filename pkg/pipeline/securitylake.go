@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/logarchive/logarchive/pkg/ocsf"
 	"github.com/logarchive/logarchive/pkg/store"
@@ -49,9 +50,16 @@ func (s *SecurityLakeSink) Write(ctx context.Context, b *Batch, done func(error)
 	}
 	items := make([]item, 0, len(b.Records)+len(b.Findings))
 	var unsupported *ocsf.UnsupportedError
+	// A record without a time of its own (a custom flow format without start and end) takes its
+	// key's delivery time, else the processing time, as the Athena layout partitions it.
+	origin := ocsf.OriginOf(b.Object, time.Now())
 	for i := range b.Records {
 		rec := &b.Records[i]
-		row, err := ocsf.FromRecord(rec)
+		row, err := ocsf.FromRecordIn(rec, origin)
+		if err == nil {
+			// Decide the partition now, so that Add cannot refuse a row halfway through the object.
+			_, err = ocsf.PartitionOf(row, ocsf.Lineage{Account: b.Object.Account, Region: b.Object.Region})
+		}
 		if err != nil {
 			// Records OCSF has no class for, or without a time to partition by, are counted, not
 			// fatal to the object: its other records are still good events.
@@ -72,6 +80,12 @@ func (s *SecurityLakeSink) Write(ctx context.Context, b *Batch, done func(error)
 		row, err := ocsf.DetectionFindingOf(f)
 		if err != nil {
 			return fmt.Errorf("ocsf detection finding for s3://%s/%s: %w", b.Object.Bucket, b.Object.Key, err)
+		}
+		if _, err := ocsf.PartitionOf(row, ocsf.Lineage{Account: b.Object.Account, Region: b.Object.Region}); err != nil {
+			if s.Stats != nil {
+				s.Stats.Add(b.Object.Source, "ocsf_unmapped", 1)
+			}
+			continue
 		}
 		items = append(items, item{row, ocsf.Lineage{Bucket: f.SourceBucket, Key: f.SourceKey, Index: f.SourceIndex,
 			Account: b.Object.Account, Region: b.Object.Region}})
