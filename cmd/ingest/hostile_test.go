@@ -9,10 +9,30 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/logarchive/logarchive/internal/motoserver"
+	"github.com/logarchive/logarchive/pkg/store"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -165,4 +185,350 @@ func TestLocalInvalidUTF8ReadsBack(t *testing.T) {
 	if replaced != 3 {
 		t.Fatalf("%d of the 3 replaced values read back", replaced)
 	}
+}
+
+// notification is an S3 event notification for one object, as S3 sends it to SQS.
+func notification(bucket, key string, size int) string {
+	b, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{
+		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-03-02T08:10:00.000Z",
+		"eventName": "ObjectCreated:Put",
+		"s3": map[string]any{"bucket": map[string]any{"name": bucket, "arn": "arn:aws:s3:::" + bucket},
+			"object": map[string]any{"key": url.QueryEscape(key), "size": size, "eTag": "0123456789abcdef0123456789abcdef"}},
+	}}})
+	return string(b)
+}
+
+// ctKey is a CloudTrail log key of account 111122223333 (so it classifies as a log).
+func ctKey(i int) string {
+	return fmt.Sprintf("AWSLogs/111122223333/CloudTrail/us-east-1/2026/03/02/111122223333_CloudTrail_us-east-1_20260302T08%02dZ_hostile%09d.json.gz", i%60, i)
+}
+
+// ctBody is a CloudTrail log file of n records whose eventIDs start with id.
+func ctBody(t *testing.T, id string, n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"Records":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"eventVersion":"1.08","eventTime":"2026-03-02T08:%02d:00Z","eventSource":"sts.amazonaws.com","eventName":"GetCallerIdentity","awsRegion":"us-east-1","eventID":"%s-%d","recipientAccountId":"111122223333"}`, i%60, id, i)
+	}
+	b.WriteString(`]}`)
+	return gzipped(t, []byte(b.String()))
+}
+
+type ctEventID struct {
+	EventID *string `parquet:"eventid,optional"`
+}
+
+// hostileMoto is one moto_server and one ingest binary shared by the worker cases below.
+type hostileMoto struct {
+	srv *motoserver.Server
+	st  *store.S3
+	bin string
+}
+
+func (h *hostileMoto) queue(t *testing.T, name string) string {
+	t.Helper()
+	out, err := h.srv.SQS.CreateQueue(context.Background(), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *out.QueueUrl
+}
+
+func (h *hostileMoto) send(t *testing.T, q string, bodies ...string) {
+	t.Helper()
+	for _, b := range bodies {
+		if _, err := h.srv.SQS.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(q), MessageBody: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (h *hostileMoto) depth(t *testing.T, q string) int {
+	t.Helper()
+	out, err := h.srv.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(q),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessages"])
+	inv, _ := strconv.Atoi(out.Attributes["ApproximateNumberOfMessagesNotVisible"])
+	return v + inv
+}
+
+// start runs `ingest run` with args; env entries are added to the environment.
+func (h *hostileMoto) start(t *testing.T, logs *bytes.Buffer, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(h.bin, append([]string{"run"}, args...)...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	return cmd
+}
+
+// healthz returns /healthz's status code (0 when it does not answer).
+func healthz(addr string) int {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// metricSum sums every sample of a metric, whatever its labels (-1 when /metrics does not answer).
+func metricSum(addr, name string) float64 {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	sum := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || (rest[0] != ' ' && rest[0] != '{') {
+			continue
+		}
+		f, _ := strconv.ParseFloat(rest[strings.LastIndexByte(rest, ' ')+1:], 64)
+		sum += f
+	}
+	return sum
+}
+
+// s3Front stands between the worker and moto_server: requests for the buckets it knows get its
+// canned answer (what a denying bucket policy or a wrong endpoint answers), the rest go to moto.
+func s3Front(t *testing.T, target string, canned map[string]func(http.ResponseWriter)) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bucket, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if answer, ok := canned[bucket]; ok {
+			answer(w)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestRunHostileMoto: `ingest run` on moto_server against what the operator must see and fix, and
+// against the back-pressure and idleness it must ride out.
+func TestRunHostileMoto(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	ctx := context.Background()
+	h := &hostileMoto{srv: motoserver.Start(t), bin: buildIngest(t)}
+	h.st = store.NewS3(h.srv.S3, store.S3Options{})
+	if _, err := h.srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("out")}); err != nil {
+		t.Fatal(err)
+	}
+	const archive = "hostile-archive"
+	if _, err := h.srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(archive)}); err != nil {
+		t.Fatal(err)
+	}
+	front := s3Front(t, h.srv.URL, map[string]func(http.ResponseWriter){
+		"denied-archive": func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>`)
+		},
+		"elsewhere-archive": func(w http.ResponseWriter) { // not S3 at all: a web server's 404 page
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, "<html><body><h1>404 Not Found</h1></body></html>")
+		},
+	})
+	const unhealthyAfter = 3 * time.Second
+
+	// Objects the worker cannot read for a reason only the operator can fix: 0 messages deleted,
+	// /healthz 503 once the failures have lasted --unhealthy-after.
+	for _, c := range []struct{ name, bucket, kind string }{
+		{"no such bucket", "gone-archive", "no_bucket"},
+		{"access denied", "denied-archive", "access_denied"},
+		{"wrong endpoint", "elsewhere-archive", "no_bucket"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := h.queue(t, "q-"+c.bucket)
+			h.send(t, q, notification(c.bucket, ctKey(1), 100), notification(c.bucket, ctKey(2), 100), notification(c.bucket, ctKey(3), 100))
+			addr := freeAddr(t)
+			var logs bytes.Buffer
+			start := time.Now()
+			cmd := h.start(t, &logs, []string{"AWS_ENDPOINT_URL_S3=" + front}, "--queue-url", q, "--dest", "s3://out/"+c.bucket+"/",
+				"--ops-addr", addr, "--unhealthy-after", unhealthyAfter.String(), "--wait-time", "1s", "--retry-base", "1s",
+				"--visibility-timeout", "6s", "--commit-interval", "1s", "--metrics-out", "", "--no-builtin-rules")
+			var unhealthyAt time.Duration
+			for time.Since(start) < unhealthyAfter+20*time.Second {
+				if healthz(addr) == http.StatusServiceUnavailable {
+					unhealthyAt = time.Since(start)
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if unhealthyAt == 0 {
+				t.Fatalf("/healthz never turned 503\n%s", tail(logs.String(), 3000))
+			}
+			if unhealthyAt < unhealthyAfter {
+				t.Fatalf("/healthz 503 after %s, before --unhealthy-after %s", unhealthyAt, unhealthyAfter)
+			}
+			if n := metricSum(addr, "logarchive_pipeline_errors_fetch_"+c.kind+"_total"); n < 1 {
+				t.Errorf("errors_fetch_%s = %v\n%s", c.kind, n, tail(logs.String(), 3000))
+			}
+			if n := metricSum(addr, "logarchive_sqs_messages_deleted_total"); n != 0 {
+				t.Errorf("%v messages deleted", n)
+			}
+			syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+			if err := wait(t, cmd, 30*time.Second, &logs); err != nil {
+				t.Fatalf("after SIGTERM: %v\n%s", err, tail(logs.String(), 3000))
+			}
+			if n := h.depth(t, q); n != 3 {
+				t.Fatalf("queue holds %d messages, want the 3 sent (none deleted)", n)
+			}
+			t.Logf("/healthz 503 after %s (--unhealthy-after %s)", unhealthyAt.Round(100*time.Millisecond), unhealthyAfter)
+		})
+	}
+
+	// An object removed after its notification (NoSuchKey): acknowledged, counted, logged.
+	t.Run("no such key", func(t *testing.T) {
+		q := h.queue(t, "q-nosuchkey")
+		h.send(t, q, notification(archive, ctKey(4), 100))
+		addr := freeAddr(t)
+		var logs bytes.Buffer
+		emfPath := filepath.Join(t.TempDir(), "metrics.emf")
+		cmd := h.start(t, &logs, nil, "--queue-url", q, "--dest", "s3://out/nosuchkey/", "--ops-addr", addr,
+			"--wait-time", "1s", "--commit-interval", "1s", "--metrics-out", emfPath, "--no-builtin-rules", "--exit-when-idle", "3s",
+			"--log-level", "info")
+		if err := wait(t, cmd, 30*time.Second, &logs); err != nil {
+			t.Fatalf("%v\n%s", err, tail(logs.String(), 3000))
+		}
+		if n := h.depth(t, q); n != 0 {
+			t.Fatalf("queue holds %d messages", n)
+		}
+		if !strings.Contains(logs.String(), "object not found") || !strings.Contains(logs.String(), ctKey(4)) {
+			t.Fatalf("no log line names the missing object\n%s", tail(logs.String(), 3000))
+		}
+		docs, err := os.ReadFile(emfPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := emfSum(t, docs, "logarchive_pipeline_errors_not_found"); n != 1 {
+			t.Fatalf("errors_not_found metric = %v, want 1", n)
+		}
+	})
+
+	// Intended back-pressure: the worker holds --max-bytes of objects waiting for their commit and
+	// stops receiving; for a whole commit interval (4× --unhealthy-after) /healthz stays 200.
+	t.Run("back-pressure is healthy", func(t *testing.T) {
+		q := h.queue(t, "q-backpressure")
+		for i := 10; i < 13; i++ {
+			if err := h.st.Put(ctx, archive, ctKey(i), ctBody(t, fmt.Sprint("bp", i), 3), nil); err != nil {
+				t.Fatal(err)
+			}
+			h.send(t, q, notification(archive, ctKey(i), 100))
+		}
+		addr := freeAddr(t)
+		var logs bytes.Buffer
+		const commit = 4 * unhealthyAfter
+		cmd := h.start(t, &logs, nil, "--queue-url", q, "--dest", "s3://out/backpressure/", "--ops-addr", addr,
+			"--max-bytes", "1", "--commit-interval", commit.String(), "--wait-time", "1s", "--visibility-timeout", "30s",
+			"--unhealthy-after", unhealthyAfter.String(), "--metrics-out", "", "--no-builtin-rules")
+		start := time.Now()
+		held := false
+		for time.Since(start) < commit-time.Second {
+			code := healthz(addr)
+			if code != http.StatusOK && code != 0 {
+				t.Fatalf("/healthz %d after %s while holding the backlog\n%s", code, time.Since(start), tail(logs.String(), 3000))
+			}
+			if metricSum(addr, "logarchive_in_flight_messages") >= 1 {
+				held = true
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		if !held {
+			t.Fatalf("no message was ever held\n%s", tail(logs.String(), 3000))
+		}
+		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+		if err := wait(t, cmd, 30*time.Second, &logs); err != nil {
+			t.Fatalf("after SIGTERM: %v\n%s", err, tail(logs.String(), 3000))
+		}
+	})
+
+	// --exit-when-idle 5s with the default commit interval (5 minutes): an archive of 12 objects is
+	// written, committed and deleted, and the worker exits 0 within 30 s.
+	t.Run("exit when idle", func(t *testing.T) {
+		q := h.queue(t, "q-idle")
+		const objects, perObject = 12, 7
+		for i := 20; i < 20+objects; i++ {
+			if err := h.st.Put(ctx, archive, ctKey(i), ctBody(t, fmt.Sprint("idle", i), perObject), nil); err != nil {
+				t.Fatal(err)
+			}
+			h.send(t, q, notification(archive, ctKey(i), 100))
+		}
+		var logs bytes.Buffer
+		start := time.Now()
+		cmd := h.start(t, &logs, nil, "--queue-url", q, "--dest", "s3://out/idle/", "--exit-when-idle", "5s",
+			"--ops-addr", freeAddr(t), "--metrics-out", "")
+		if err := wait(t, cmd, 60*time.Second, &logs); err != nil {
+			t.Fatalf("exit: %v\n%s", err, tail(logs.String(), 3000))
+		}
+		took := time.Since(start)
+		if took > 30*time.Second {
+			t.Fatalf("exited after %s, want within 30s", took)
+		}
+		if n := h.depth(t, q); n != 0 {
+			t.Fatalf("queue holds %d messages", n)
+		}
+		rows, ids := 0, map[string]bool{}
+		err := h.st.List(ctx, "out", "idle/cloudtrail/", "", func(info store.Info) error {
+			rc, _, err := h.st.Get(ctx, "out", info.Key)
+			if err != nil {
+				return err
+			}
+			body, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return err
+			}
+			f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
+			if err != nil {
+				return err
+			}
+			r := parquet.NewGenericReader[ctEventID](f)
+			buf := make([]ctEventID, 64)
+			for {
+				n, err := r.Read(buf)
+				for _, b := range buf[:n] {
+					rows++
+					if b.EventID != nil {
+						ids[*b.EventID] = true
+					}
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return r.Close()
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rows != objects*perObject || len(ids) != objects*perObject {
+			t.Fatalf("%d rows, %d distinct, want %d each", rows, len(ids), objects*perObject)
+		}
+		t.Logf("12 objects, %d rows, exit 0 after %s", rows, took.Round(100*time.Millisecond))
+	})
 }

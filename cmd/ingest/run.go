@@ -43,6 +43,7 @@ type runFlags struct {
 	busyRetry           time.Duration
 	retryBase, retryMax time.Duration
 	opsAddr             string
+	unhealthyAfter      time.Duration
 	metricsOut          string
 	namespace           string
 }
@@ -64,6 +65,7 @@ func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&r.retryBase, "retry-base", 10*time.Second, "first backoff of a failed object (doubles per receive)")
 	fs.DurationVar(&r.retryMax, "retry-max", 15*time.Minute, "longest backoff of a failed object")
 	fs.StringVar(&r.opsAddr, "ops-addr", ":9090", "listen address of /healthz and /metrics (empty: off)")
+	fs.DurationVar(&r.unhealthyAfter, "unhealthy-after", defaultUnhealthyAfter, "/healthz fails once every SQS receive, or every object read, has failed for this long")
 	fs.StringVar(&r.metricsOut, "metrics-out", "-", "CloudWatch EMF documents: - (stdout, for the awslogs driver), a file, or empty for none")
 	fs.StringVar(&r.namespace, "emf-namespace", "LogArchive/Ingest", "CloudWatch namespace of the worker's own metrics")
 }
@@ -194,23 +196,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	var opsSrv *ops.Server
 	if rf.opsAddr != "" {
-		started := time.Now()
-		opsSrv, err = ops.Start(ops.Options{Addr: rf.opsAddr, Collectors: collectors, Logger: log, Health: func() error {
-			if e := fatal.Load(); e != nil {
-				return *e
-			}
-			// Receiving is either long-polling or waiting for capacity; neither lasts this long
-			// unless SQS is unreachable or every worker is stuck.
-			stale := 3*rf.waitTime + time.Minute
-			last := worker.Stats().LastReceive
-			if last.IsZero() {
-				last = started
-			}
-			if w := worker.Stats().InFlightMessages; time.Since(last) > stale && w < int64(rf.maxMessages) {
-				return fmt.Errorf("no successful SQS receive for %s", time.Since(last).Round(time.Second))
-			}
-			return nil
-		}})
+		opsSrv, err = ops.Start(ops.Options{Addr: rf.opsAddr, Collectors: collectors, Logger: log,
+			Health: workerHealth(&fatal, worker, stats, rf.unhealthyAfter)})
 		if err != nil {
 			return fail(1, err)
 		}

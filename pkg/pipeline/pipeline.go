@@ -146,7 +146,8 @@ func (p *Processor) processDigest(ctx context.Context, in Input, obj parse.Objec
 	}
 	results, err := p.opts.Verifier.VerifyDigest(ctx, in.Bucket, in.Key)
 	if err != nil {
-		if ctx.Err() != nil || store.KindOf(err) == store.KindTransient {
+		if ctx.Err() != nil || operatorKind(store.KindOf(err)) {
+			p.stats.fetchFailed(store.KindOf(err))
 			return fmt.Errorf("verify digest s3://%s/%s: %w", in.Bucket, in.Key, err)
 		}
 		// Anything else is a verdict on the digest, recorded rather than retried forever.
@@ -170,6 +171,7 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 	if err != nil {
 		return p.fetchFailed(ctx, in, obj, err)
 	}
+	p.stats.fetched()
 	defer rc.Close()
 	etag := in.ETag
 	if etag == "" {
@@ -236,22 +238,42 @@ func (p *Processor) write(ctx context.Context, in Input, b *Batch) error {
 	return nil
 }
 
+// operatorKind: errors that say nothing about the object but about the deployment (a bucket that is
+// gone or misnamed, a wrong endpoint, a denied role or KMS key) or about S3 right now (throttling,
+// 5xx). The object stays unread and its message is retried with backoff, never deleted; the
+// failure streak shows in Stats.FetchFailingSince, which /healthz turns into a 503.
+func operatorKind(k store.Kind) bool {
+	switch k {
+	case store.KindNoBucket, store.KindAccessDenied, store.KindKMS, store.KindTransient:
+		return true
+	}
+	return false
+}
+
 // fetchFailed decides between retrying and setting aside an object that could not be read.
 func (p *Processor) fetchFailed(ctx context.Context, in Input, obj parse.Object, err error) error {
-	switch store.KindOf(err) {
+	kind := store.KindOf(err)
+	switch kind {
 	case store.KindNotFound:
-		// Deleted (or never there: a stale notification). Nothing to write; retrying cannot help.
+		// NoSuchKey: deleted after the notification (or never there: a stale one). Nothing to write
+		// and retrying cannot help. The bucket answered, so reads work.
+		p.stats.fetched()
 		p.stats.add(obj.Source, "errors_not_found", 1)
-		p.log.Warn("object not found; acknowledging", "bucket", in.Bucket, "key", in.Key)
+		p.log.Warn("object not found (removed after its notification); acknowledging", "bucket", in.Bucket, "key", in.Key)
 		in.Done(nil)
 		return nil
 	case store.KindArchived:
+		p.stats.fetched()
 		p.stats.add(obj.Source, "errors_archived", 1)
 		in.Done(&QuarantinedError{Bucket: in.Bucket, Key: in.Key, Class: "archived", Err: err})
 		return nil
 	}
+	if ctx.Err() == nil {
+		p.stats.fetchFailed(kind)
+	}
 	p.stats.add(obj.Source, "errors_fetch", 1)
-	return fmt.Errorf("fetch s3://%s/%s: %w", in.Bucket, in.Key, err)
+	p.stats.add(obj.Source, "errors_fetch_"+kind.String(), 1)
+	return fmt.Errorf("fetch s3://%s/%s (%s): %w", in.Bucket, in.Key, kind, err)
 }
 
 // decodeFailed quarantines a poison object; other errors (the body stream broke) are retryable.

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/store"
 )
 
 // quarantine copies the object under the quarantine location as <class>/<bucket>/<key> (see
@@ -167,6 +168,33 @@ type Stats struct {
 	mu       sync.Mutex
 	counters map[statKey]int64
 	maxLag   time.Duration
+	// failSince is when the current streak of failed object reads began (zero after a read that
+	// worked); failKind is the last failure's kind.
+	failSince time.Time
+	failKind  store.Kind
+}
+
+func (s *Stats) fetched() {
+	s.mu.Lock()
+	s.failSince = time.Time{}
+	s.mu.Unlock()
+}
+
+func (s *Stats) fetchFailed(k store.Kind) {
+	s.mu.Lock()
+	if s.failSince.IsZero() {
+		s.failSince = time.Now()
+	}
+	s.failKind = k
+	s.mu.Unlock()
+}
+
+// FetchFailingSince returns when the current streak of failed object reads began, with the kind of
+// the last failure; zero when the last read worked (or none was tried).
+func (s *Stats) FetchFailingSince() (time.Time, store.Kind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failSince, s.failKind
 }
 
 type statKey struct {

@@ -126,6 +126,9 @@ type Stats struct {
 	ByClass                                                                      map[string]int64
 	// LastReceive is when a ReceiveMessage call last succeeded (zero before the first).
 	LastReceive time.Time
+	// ReceiveFailingSince is when the current streak of failed ReceiveMessage calls began; zero
+	// while receives succeed. Not receiving because the worker is full (back-pressure) is no failure.
+	ReceiveFailingSince time.Time
 }
 
 type counters struct {
@@ -148,6 +151,7 @@ type Worker struct {
 	byClass  map[string]int64
 	lastSeen time.Time
 	lastRx   time.Time
+	rxFail   time.Time     // start of the current streak of failed receives
 	wake     chan struct{} // signalled when capacity frees up
 
 	slots chan struct{}
@@ -189,7 +193,7 @@ func (w *Worker) Stats() Stats {
 	for k, v := range w.byClass {
 		by[k] = v
 	}
-	st := Stats{InFlightMessages: int64(len(w.msgs)), InFlightObjects: int64(len(w.objs)), InFlightBytes: w.bytes, ByClass: by, LastReceive: w.lastRx}
+	st := Stats{InFlightMessages: int64(len(w.msgs)), InFlightObjects: int64(len(w.objs)), InFlightBytes: w.bytes, ByClass: by, LastReceive: w.lastRx, ReceiveFailingSince: w.rxFail}
 	w.mu.Unlock()
 	st.Received, st.Deleted, st.Released = w.c.received.Load(), w.c.deleted.Load(), w.c.released.Load()
 	st.Malformed, st.TestEvents, st.Control = w.c.malformed.Load(), w.c.testEvents.Load(), w.c.control.Load()
@@ -271,6 +275,18 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 	backoff := time.Second
 	for ctx.Err() == nil {
+		if w.opts.ExitWhenIdle > 0 {
+			// Idle: nothing received for ExitWhenIdle (receives working) and no object being
+			// processed. Messages whose objects wait for a commit do not count: the drain that
+			// follows flushes, commits and deletes them, instead of waiting a commit interval.
+			w.mu.Lock()
+			idle := w.pending == 0 && w.rxFail.IsZero() && time.Since(w.lastSeen) >= w.opts.ExitWhenIdle
+			w.mu.Unlock()
+			if idle {
+				w.log.Info("idle; exiting", "idle_for", w.opts.ExitWhenIdle.String())
+				return nil
+			}
+		}
 		n := w.capacity()
 		if n == 0 {
 			select {
@@ -279,15 +295,6 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 			case <-time.After(time.Second):
 			}
 			continue
-		}
-		if w.opts.ExitWhenIdle > 0 {
-			w.mu.Lock()
-			idle := len(w.msgs) == 0 && time.Since(w.lastSeen) >= w.opts.ExitWhenIdle
-			w.mu.Unlock()
-			if idle {
-				w.log.Info("idle; exiting", "idle_for", w.opts.ExitWhenIdle.String())
-				return nil
-			}
 		}
 		wait := w.opts.WaitTime
 		if w.opts.ExitWhenIdle > 0 {
@@ -306,6 +313,11 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 				break
 			}
 			w.c.receiveErrors.Add(1)
+			w.mu.Lock()
+			if w.rxFail.IsZero() {
+				w.rxFail = time.Now()
+			}
+			w.mu.Unlock()
 			w.log.Warn("receive failed; backing off", "error", err.Error(), "backoff", backoff.String())
 			select {
 			case <-ctx.Done():
@@ -317,6 +329,7 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 		backoff = time.Second
 		w.mu.Lock()
 		w.lastRx = time.Now()
+		w.rxFail = time.Time{}
 		w.mu.Unlock()
 		if ctx.Err() != nil {
 			w.releaseUnstarted(workCtx, out.Messages)

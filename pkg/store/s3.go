@@ -60,7 +60,9 @@ func classify(err error) Kind {
 	var nf *types.NotFound
 	var ios *types.InvalidObjectState
 	switch {
-	case errors.As(err, &nsk), errors.As(err, &nsb), errors.As(err, &nf):
+	case errors.As(err, &nsb):
+		return KindNoBucket
+	case errors.As(err, &nsk), errors.As(err, &nf):
 		return KindNotFound
 	case errors.As(err, &ios):
 		return KindArchived
@@ -69,7 +71,9 @@ func classify(err error) Kind {
 	if errors.As(err, &ae) {
 		code := ae.ErrorCode()
 		switch {
-		case code == "NoSuchKey" || code == "NotFound" || code == "NoSuchBucket":
+		case code == "NoSuchBucket":
+			return KindNoBucket
+		case code == "NoSuchKey" || code == "NotFound":
 			return KindNotFound
 		case strings.HasPrefix(code, "KMS.") || strings.Contains(code, "KMS"):
 			return KindKMS
@@ -92,7 +96,8 @@ func classify(err error) Kind {
 	if errors.As(err, &re) {
 		switch st := re.HTTPStatusCode(); {
 		case st == 404:
-			return KindNotFound
+			// A 404 that names no S3 error: not S3 speaking (a wrong endpoint), so not a verdict on the key.
+			return KindNoBucket
 		case st == 403:
 			return KindAccessDenied
 		case st == 412 || st == 409:
@@ -109,7 +114,19 @@ func classify(err error) Kind {
 }
 
 func (s *S3) wrap(op, bucket, key string, err error) error {
-	return &Error{Op: op, Bucket: bucket, Key: key, Kind: classify(err), Err: err}
+	kind := classify(err)
+	if kind == KindNotFound && op == "get" && !isNoSuchKey(err) {
+		// S3 answers a GET of a missing key with the NoSuchKey code; anything else that reads as 404
+		// (a bare "NotFound") comes from something that is not the bucket's S3.
+		kind = KindNoBucket
+	}
+	return &Error{Op: op, Bucket: bucket, Key: key, Kind: kind, Err: err}
+}
+
+func isNoSuchKey(err error) bool {
+	var nsk *types.NoSuchKey
+	var ae smithy.APIError
+	return errors.As(err, &nsk) || errors.As(err, &ae) && ae.ErrorCode() == "NoSuchKey"
 }
 
 func lowerMeta(m map[string]string) map[string]string {
@@ -136,7 +153,21 @@ func (s *S3) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Info, 
 func (s *S3) Head(ctx context.Context, bucket, key string) (Info, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key, ExpectedBucketOwner: s.owner()})
 	if err != nil {
-		return Info{}, s.wrap("head", bucket, key, err)
+		werr := s.wrap("head", bucket, key, err)
+		if KindOf(werr) == KindNotFound {
+			// A HEAD response has no body, so a missing key, a missing bucket and a wrong endpoint
+			// all read "404 NotFound"; a one-byte GET tells them apart (NoSuchKey or not). Callers
+			// acknowledge a missing key for good, so it must really be the key.
+			rc, _, gerr := s.Get(ctx, bucket, key)
+			switch {
+			case gerr == nil:
+				rc.Close()
+				return Info{}, &Error{Op: "head", Bucket: bucket, Key: key, Kind: KindTransient, Err: errors.New("HEAD said 404, GET found the object")}
+			case KindOf(gerr) != KindNotFound:
+				return Info{}, gerr
+			}
+		}
+		return Info{}, werr
 	}
 	return Info{Bucket: bucket, Key: key, Size: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag),
 		LastModified: aws.ToTime(out.LastModified), Metadata: lowerMeta(out.Metadata)}, nil

@@ -61,15 +61,19 @@ type Kind int
 
 const (
 	KindOther        Kind = iota
-	KindNotFound          // NoSuchKey / NoSuchBucket / missing file
+	KindNotFound          // the object does not exist: NoSuchKey, or a missing file
 	KindAccessDenied      // IAM, bucket policy or SCP denial (403)
 	KindKMS               // the object's KMS key cannot be used
 	KindArchived          // InvalidObjectState: Glacier / Deep Archive object needs a restore
 	KindTransient         // throttling, 5xx, timeouts: retry with backoff
 	KindConflict          // a conditional write lost (PreconditionFailed / ConditionalRequestConflict)
+	// KindNoBucket: the bucket does not exist (NoSuchBucket), or the endpoint answered 404 without
+	// saying the key is missing (not the S3 that holds the bucket). Unlike KindNotFound it says
+	// nothing about the object: the operator must fix the configuration; callers retry.
+	KindNoBucket
 )
 
-var kindNames = [...]string{"other", "not_found", "access_denied", "kms", "archived", "transient", "conflict"}
+var kindNames = [...]string{"other", "not_found", "access_denied", "kms", "archived", "transient", "conflict", "no_bucket"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -103,7 +107,7 @@ func KindOf(err error) Kind {
 	return KindOther
 }
 
-// IsNotFound reports whether err says the object does not exist.
+// IsNotFound reports whether err says the object does not exist (its bucket does).
 func IsNotFound(err error) bool { return KindOf(err) == KindNotFound }
 
 // Location is a place to write under: a store, a bucket and a key prefix ("" or ending in "/").

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/pipeline"
+	"github.com/logarchive/logarchive/pkg/source"
+)
+
+// defaultUnhealthyAfter is how long a failure a restart could cure must last before /healthz says
+// 503: long enough to ride out an S3 or SQS hiccup and the backoff between attempts (receives back
+// off up to 30 s, objects 10 s doubling), short enough that ECS replaces a wedged task within a few
+// minutes (three failed checks 30 s apart on top of it).
+const defaultUnhealthyAfter = 2 * time.Minute
+
+// workerHealth is /healthz of `ingest run` (docs/worker.md, "Health"). It fails only for what a
+// restart (or an operator) must cure:
+//   - a fatal error (output can no longer be exactly-once; the process is exiting anyway);
+//   - every ReceiveMessage failing for `after` (no credentials, wrong queue URL or endpoint, SQS
+//     unreachable);
+//   - every object read failing for `after` (the bucket is gone or misnamed, a wrong S3 endpoint,
+//     access or KMS denied, throttling that does not end).
+//
+// It never fails for intended back-pressure: a worker that holds --max-bytes or --max-messages of
+// objects waiting for their commit, or whose workers are all busy, does not receive and is healthy.
+func workerHealth(fatal *atomic.Pointer[error], worker *source.Worker, stats *pipeline.Stats, after time.Duration) func() error {
+	return func() error {
+		if e := fatal.Load(); e != nil {
+			return *e
+		}
+		now := time.Now()
+		if since := worker.Stats().ReceiveFailingSince; !since.IsZero() && now.Sub(since) > after {
+			return fmt.Errorf("every SQS receive failed for %s", now.Sub(since).Round(time.Second))
+		}
+		if since, kind := stats.FetchFailingSince(); !since.IsZero() && now.Sub(since) > after {
+			return fmt.Errorf("every object read failed for %s (last: %s)", now.Sub(since).Round(time.Second), kind)
+		}
+		return nil
+	}
+}
