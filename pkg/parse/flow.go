@@ -96,6 +96,18 @@ func flowColumns(names []string) []flowColumn {
 	return cols
 }
 
+// duplicateName returns a name that occurs twice in names, or "".
+func duplicateName(names []string) string {
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			return n
+		}
+		seen[n] = true
+	}
+	return ""
+}
+
 // isFlowHeader reports whether line is a list of field names rather than a record: every token is
 // name-like and at least one is a known field (a value such as "eni-…" is name-like, but never a
 // field name).
@@ -147,6 +159,11 @@ func newFlowTextDecoder(obj Object, r io.Reader, size int, opts Options) (*flowT
 	switch {
 	case isFlowHeader(first):
 		names := strings.Fields(string(first))
+		if dup := duplicateName(names); dup != "" {
+			// Which of the two columns holds the field? Guessing would write one of them as the
+			// other: the object is set aside instead.
+			return nil, obj.newError(ErrSyntax, 0, 1, fmt.Errorf("flow log header names the field %q twice", dup))
+		}
 		d.cols = flowColumns(names)
 		d.consumeLine()
 	case len(opts.FlowFields) > 0:

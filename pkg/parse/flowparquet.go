@@ -87,6 +87,13 @@ func newFlowParquetDecoder(obj Object, r io.Reader, opts Options) (d *flowParque
 	if known == 0 {
 		return nil, obj.newError(ErrUnknownFormat, -1, 0, errors.New("Parquet file has no flow-log columns"))
 	}
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	if dup := duplicateName(names); dup != "" {
+		return nil, obj.newError(ErrSyntax, -1, 0, fmt.Errorf("Parquet flow log has two columns named %q", dup))
+	}
 	d = &flowParquetDecoder{obj: obj, file: f, cols: cols, groups: f.RowGroups(), buf: make([]parquet.Row, 128)}
 	d.keep = opts.MaxBadRecordErrors
 	return d, nil

@@ -3,6 +3,7 @@ package parse
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"reflect"
 	"strings"
@@ -131,5 +132,17 @@ func TestInvalidUTF8IsReplaced(t *testing.T) {
 				t.Fatalf("unmapped no longer JSON: %q", q.Unmapped)
 			}
 		})
+	}
+}
+
+// TestFlowHeaderNamingAFieldTwice: which column would hold the field is a guess; the object is
+// poison with a clear error instead of the last column silently winning.
+func TestFlowHeaderNamingAFieldTwice(t *testing.T) {
+	body := "version account-id interface-id srcaddr dstaddr srcport srcport protocol packets bytes start end action log-status\n" +
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1529511600 1529511660 ACCEPT OK\n"
+	_, err := NewDecoder(Classify("b", u8FlowKey), strings.NewReader(body), Options{})
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Class != ErrSyntax || !strings.Contains(err.Error(), `"srcport" twice`) {
+		t.Fatalf("NewDecoder: %v, want a syntax error naming srcport", err)
 	}
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -206,4 +207,55 @@ func FuzzObjectKey(f *testing.F) {
 			t.Fatalf("%q and %q share a quarantine name", key, key+"x")
 		}
 	})
+}
+
+// TestSkippedRecordsKeptWithReason: a flow log with one line of the wrong shape among good ones:
+// the good lines are rows, the bad one is listed (line and reason) in a side file beside the
+// quarantine, and counted.
+func TestSkippedRecordsKeptWithReason(t *testing.T) {
+	ctx := context.Background()
+	key := "AWSLogs/123456789012/vpcflowlogs/us-east-1/2026/03/02/123456789012_vpcflowlogs_us-east-1_fl-1234abcd_20260302T0000Z_fe123456.log.gz"
+	body := "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49152 6 10 840 1772409600 1772409660 ACCEPT OK\n" +
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 notaport 6 10 840 1772409600 1772409660 ACCEPT OK\n" +
+		"2 123456789012 eni-1 10.0.0.1 10.0.0.2 443 49153 6 10 840 1772409600 1772409660 ACCEPT OK\n"
+	src := &memStore{}
+	src.put("org-archive", key, gz(t, []byte(body)))
+	qroot := t.TempDir()
+	sink := &memSink{}
+	p, err := New(Options{Store: src, Sink: sink, Quarantine: store.Location{Store: store.NewLocal(qroot), Prefix: "_quarantine/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done error = errors.New("not called")
+	if err := p.Process(ctx, Input{Bucket: "org-archive", Key: key, Done: func(err error) { done = err }}); err != nil {
+		t.Fatal(err)
+	}
+	if done != nil {
+		t.Fatalf("done(%v)", done)
+	}
+	if len(sink.batches) != 1 || len(sink.batches[0].Records) != 2 {
+		t.Fatalf("want one batch of the 2 good lines, got %d batches", len(sink.batches))
+	}
+	if got := p.Stats().Get(parse.SourceVPCFlow, "bad_records"); got != 1 {
+		t.Fatalf("bad_records = %d", got)
+	}
+	side := "_quarantine/" + QuarantineKey("bad_record", "org-archive", key) + RejectsSuffix
+	rc, _, err := store.NewLocal(qroot).Get(ctx, "", side)
+	if err != nil {
+		t.Fatalf("side file: %v", err)
+	}
+	defer rc.Close()
+	var rejects []Reject
+	dec := json.NewDecoder(rc)
+	for dec.More() {
+		var r Reject
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		rejects = append(rejects, r)
+	}
+	if len(rejects) != 1 || rejects[0].Line != 3 || rejects[0].Key != key || rejects[0].Skipped != 1 || !strings.Contains(rejects[0].Reason, "notaport") {
+		t.Fatalf("rejects %+v", rejects)
+	}
 }

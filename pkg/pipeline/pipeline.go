@@ -206,8 +206,16 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 	}
 	if br, ok := dec.(parse.BadRecordReporter); ok {
 		if n, first := br.BadRecords(); n > 0 {
+			where, err := p.keepRejects(ctx, in, n, first)
+			if err != nil {
+				// Without the record of what was skipped the message must not be deleted: retry.
+				return fmt.Errorf("keep skipped records of s3://%s/%s: %w", in.Bucket, in.Key, err)
+			}
 			p.stats.add(obj.Source, "bad_records", n)
-			attrs := []any{"bucket", in.Bucket, "key", in.Key, "count", n}
+			if where != "" {
+				p.stats.add(obj.Source, "rejects_files", 1)
+			}
+			attrs := []any{"bucket", in.Bucket, "key", in.Key, "count", n, "rejects", where}
 			if len(first) > 0 {
 				attrs = append(attrs, "first", first[0].Error())
 			}

@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -47,6 +49,54 @@ func (p *Processor) quarantine(ctx context.Context, in Input, class string, caus
 		return "", fmt.Errorf("copy to quarantine: %w", err)
 	}
 	if err := up.Commit(); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// RejectsSuffix ends the name of the side file that lists the records skipped inside an otherwise
+// good object: <quarantine>/<QuarantineKey("bad_record", bucket, key)>.rejects.jsonl.
+const RejectsSuffix = ".rejects.jsonl"
+
+// Reject is one line of a rejects side file.
+type Reject struct {
+	Bucket string `json:"bucket"`
+	Key    string `json:"key"`
+	Line   int64  `json:"line,omitempty"`   // 1-based, line-oriented formats
+	Offset int64  `json:"offset,omitempty"` // inflated byte offset, when known
+	Reason string `json:"reason"`
+	// Skipped is on the last line only: how many records the object had skipped in all (the
+	// decoder keeps the first parse.Options.MaxBadRecordErrors with their reason).
+	Skipped int64 `json:"skipped,omitempty"`
+}
+
+// keepRejects writes the side file for an object with skipped records, and returns its key ("" when
+// quarantine is off). Rewriting it on a retry gives the same content.
+func (p *Processor) keepRejects(ctx context.Context, in Input, n int64, first []*parse.Error) (string, error) {
+	loc := p.opts.Quarantine
+	if loc.Store == nil {
+		return "", nil
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i, e := range first {
+		r := Reject{Bucket: in.Bucket, Key: in.Key, Line: e.Line, Reason: strings.ToValidUTF8(e.Err.Error(), "\uFFFD")}
+		if e.Offset > 0 {
+			r.Offset = e.Offset
+		}
+		if i == len(first)-1 {
+			r.Skipped = n
+		}
+		if err := enc.Encode(r); err != nil {
+			return "", err
+		}
+	}
+	if len(first) == 0 {
+		enc.Encode(Reject{Bucket: in.Bucket, Key: in.Key, Reason: "records skipped", Skipped: n})
+	}
+	key := loc.Key(QuarantineKey(string(parse.ErrBadRecord), in.Bucket, in.Key) + RejectsSuffix)
+	meta := map[string]string{"source-bucket": metaValue(in.Bucket), "source-key": metaValue(in.Key), "skipped": strconv.FormatInt(n, 10)}
+	if err := loc.Store.Put(ctx, loc.Bucket, key, buf.Bytes(), meta); err != nil {
 		return "", err
 	}
 	return key, nil
