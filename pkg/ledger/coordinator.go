@@ -266,7 +266,10 @@ func (c *Coordinator) Seal(ctx context.Context) error {
 	for _, d := range retries {
 		d(source.Result{RetryAfter: 0, Class: "aborted", Err: err})
 	}
-	if ferr != nil {
+	if err != nil {
+		// Flushed rows that could not be committed (an upload, the commit record, a fenced
+		// transaction): output can no longer be made durable by this process. Exit non-zero; the
+		// rollback on exit (or the next worker's recovery) removes what was made visible.
 		c.die(err)
 	}
 	if err == nil && len(inputs) > 0 {

@@ -833,7 +833,14 @@ func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
 	ck := l.key("commits/" + t.id)
 	created, err := l.putNew(ctx, ck, commitBody{State: stateCommitted, By: l.opts.Owner, At: l.opts.Now().UTC()})
 	if err != nil {
-		return nil, fmt.Errorf("seal %s: %w", t.id, err)
+		// The commit record may or may not exist (a PUT can land and still fail). Deciding the
+		// transaction aborted is conditional too: either it settles that it did commit, or its
+		// files are deleted now rather than left visible until another worker's recovery.
+		st, aerr := l.abort(context.WithoutCancel(ctx), t.id, t.body)
+		if aerr == nil && st == stateCommitted {
+			return inputs, nil
+		}
+		return nil, fmt.Errorf("seal %s: %w", t.id, errors.Join(err, aerr))
 	}
 	if !created {
 		var cb commitBody
@@ -924,7 +931,35 @@ func (l *Ledger) Recover(ctx context.Context) (int, error) {
 			n++
 		}
 	}
+	l.dropDeadLeases(ctx)
 	return n, nil
+}
+
+// dropDeadLeases deletes the leases of owners killed without Close (kill -9, OOM), once their
+// transactions are settled above: a missing lease reads as dead, exactly like an expired one, so
+// this changes no decision and keeps owners/ from growing with every crash.
+func (l *Ledger) dropDeadLeases(ctx context.Context) {
+	prefix := l.key("owners/")
+	var dead []string
+	err := l.loc.Store.List(ctx, l.loc.Bucket, prefix, "", func(i store.Info) error {
+		// Well past the TTL: a lease renewed late by a stalled owner is not taken from under it.
+		if i.Key != l.key("owners/"+l.opts.Owner) && l.opts.Now().Sub(i.LastModified) > 2*l.opts.LeaseTTL {
+			dead = append(dead, i.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		l.log.Warn("could not list leases", "error", err.Error())
+		return
+	}
+	for _, k := range dead {
+		if err := l.loc.Store.Delete(ctx, l.loc.Bucket, k); err != nil {
+			l.log.Warn("could not delete a dead owner's lease", "key", k, "error", err.Error())
+		}
+	}
+	if len(dead) > 0 {
+		l.log.Info("deleted leases of dead owners", "count", len(dead))
+	}
 }
 
 func (l *Ledger) parallel(ctx context.Context, n int, fn func(i int) error) error {

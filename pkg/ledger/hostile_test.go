@@ -1,0 +1,86 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/store"
+)
+
+// failCommitStore fails the first conditional write of a commit record, as S3 may (or as a commits
+// directory made read-only does).
+type failCommitStore struct {
+	store.Store
+	failed atomic.Bool
+}
+
+func (s *failCommitStore) PutIfAbsent(ctx context.Context, bucket, key string, body []byte, meta map[string]string) (bool, error) {
+	if strings.Contains(key, "/commits/") && s.failed.CompareAndSwap(false, true) {
+		return false, &store.Error{Op: "put-if-absent", Bucket: bucket, Key: key, Kind: store.KindTransient, Err: errors.New("injected")}
+	}
+	return s.Store.PutIfAbsent(ctx, bucket, key, body, meta)
+}
+
+// TestSealFailureLeavesNothingVisible: when the commit record cannot be written, Seal fails and the
+// transaction's files are gone at once (not left visible until another worker's recovery), and the
+// input is processed again.
+func TestSealFailureLeavesNothingVisible(t *testing.T) {
+	e := localEnv(t)
+	fs := &failCommitStore{Store: e.loc.Store}
+	e.loc.Store = fs
+	l := e.open("w1", 0)
+	ctx := context.Background()
+	e.claim(l, inA, Process)
+	files := e.files("c1", 2)
+	if err := l.BeforeCommit(ctx, []Input{inA}, files); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFiles(files)
+	l.AfterCommit()
+	if _, err := l.Finish(ctx, inA, Durable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Seal(ctx); err == nil {
+		t.Fatal("Seal succeeded although its commit record failed")
+	}
+	for _, f := range files {
+		if e.exists(f) {
+			t.Fatalf("%s still visible after the failed seal", f.Key)
+		}
+	}
+	e.claim(l, inA, Process)
+}
+
+// TestRecoverDropsDeadLeases: leases of owners killed without Close do not pile up; live ones stay.
+func TestRecoverDropsDeadLeases(t *testing.T) {
+	e := localEnv(t)
+	dead := e.open("dead", 0)
+	crash(dead)
+	old := time.Now().Add(-5 * time.Minute) // its last renewal, well past the one-minute TTL
+	if err := os.Chtimes(e.loc.Store.(*store.Local).Path(e.loc.Bucket, e.loc.Key("owners/dead")), old, old); err != nil {
+		t.Fatal(err)
+	}
+	e.open("live", 0)
+	later := e.open("later", 0)
+	if _, err := later.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var owners []string
+	e.loc.Store.List(context.Background(), e.loc.Bucket, e.loc.Key("owners/"), "", func(i store.Info) error {
+		owners = append(owners, strings.TrimPrefix(i.Key, e.loc.Key("owners/")))
+		return nil
+	})
+	for _, o := range owners {
+		if o == "dead" {
+			t.Fatalf("dead owner's lease kept: %v", owners)
+		}
+	}
+	if len(owners) != 2 {
+		t.Fatalf("leases %v, want live and later", owners)
+	}
+}
