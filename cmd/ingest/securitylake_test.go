@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/parquet/compress"
+
+	"github.com/logarchive/logarchive/internal/ocsfcheck"
+	"github.com/logarchive/logarchive/internal/samples"
+	"github.com/logarchive/logarchive/pkg/synth"
+)
+
+// TestSecurityLakeAcceptance is issue 11's acceptance: an archive through `ingest local --format
+// security-lake` exits 0, every OCSF row read back with Arrow is valid OCSF 1.1.0, nothing but
+// .zstd.parquet objects sit in the lake, and each class holds as many rows as the Athena layout's
+// table holds records from the same archive: CloudTrail = 6003 + 3002 + 3001 (+ the Insights events,
+// which have no OCSF mapping and are counted as ocsf_unsupported), vpcflow = 4001, resolver = 4003,
+// findings = 2004. Archives: synth's (the tiny preset; LOGARCHIVE_ACCEPT_DEMO=1 adds `make demo`'s)
+// and the real public samples under AWS-style keys.
+func TestSecurityLakeAcceptance(t *testing.T) {
+	cases := map[string]func(t *testing.T) string{
+		"synth-tiny": func(t *testing.T) string {
+			opts, err := synth.Preset("tiny", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir, _ := generate(t, opts)
+			return dir
+		},
+		"real-samples": sampleArchive,
+	}
+	if os.Getenv("LOGARCHIVE_ACCEPT_DEMO") != "" {
+		cases["synth-demo"] = func(t *testing.T) string {
+			opts, err := synth.Preset("demo", 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir, _ := generate(t, opts)
+			return dir
+		}
+	}
+	sc, err := ocsfcheck.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, archive := range cases {
+		t.Run(name, func(t *testing.T) {
+			src := archive(t)
+			athena := filepath.Join(t.TempDir(), "athena")
+			var out, errOut bytes.Buffer
+			if code := runLocal(context.Background(), []string{"--src", src, "--dest", athena, "--log-level", "warn"}, &out, &errOut); code != 0 {
+				t.Fatalf("athena: exit %d: %s %s", code, out.String(), errOut.String())
+			}
+			tables := map[string]int64{}
+			for _, table := range []string{"cloudtrail", "vpcflow", "resolver", "findings"} {
+				tables[table], _ = readTable(t, athena, table)
+			}
+
+			lake := filepath.Join(t.TempDir(), "sl")
+			out.Reset()
+			errOut.Reset()
+			if code := runLocal(context.Background(), []string{"--src", src, "--dest", lake, "--format", "security-lake",
+				"--log-level", "warn"}, &out, &errOut); code != 0 {
+				t.Fatalf("security-lake: exit %d: %s %s", code, out.String(), errOut.String())
+			}
+			rows, invalid := validateLakeDir(t, sc, lake)
+			if invalid != 0 {
+				t.Errorf("%d invalid rows", invalid)
+			}
+			unsupported := 0
+			for _, m := range regexp.MustCompile(`ocsf_unsupported=(\d+)`).FindAllStringSubmatch(out.String(), -1) {
+				n, _ := strconv.Atoi(m[1])
+				unsupported += n
+			}
+			if strings.Contains(out.String(), "ocsf_unmapped") {
+				t.Errorf("records not mapped:\n%s", out.String())
+			}
+			ct := rows[6003] + rows[3002] + rows[3001]
+			for _, c := range []struct {
+				table      string
+				got, extra int64
+			}{
+				{"cloudtrail", ct, int64(unsupported)},
+				{"vpcflow", rows[4001], 0},
+				{"resolver", rows[4003], 0},
+				{"findings", rows[2004], 0},
+			} {
+				if c.got+c.extra != tables[c.table] {
+					t.Errorf("%s: %d OCSF rows (+%d unsupported), Athena table holds %d", c.table, c.got, c.extra, tables[c.table])
+				}
+			}
+			t.Logf("Athena %v; OCSF rows %v; unsupported %d; invalid %d", tables, rows, unsupported, invalid)
+		})
+	}
+}
+
+// sampleArchive lays the real CloudTrail, flow-log and Resolver samples out as an archive bucket
+// under AWS-style keys (the file names are kept, prefixed with their corpus).
+func sampleArchive(t *testing.T) string {
+	dir := t.TempDir()
+	for sub, prefix := range map[string]string{
+		"cloudtrail":       "AWSLogs/111122223333/CloudTrail/us-east-1/2023/07/10/",
+		"vpcflow":          "AWSLogs/111122223333/vpcflowlogs/eu-west-2/2022/02/21/",
+		"route53-resolver": "AWSLogs/111122223333/vpcdnsquerylogs/vpc-0123456789abcdef0/2023/07/10/",
+	} {
+		root := samples.Samples(t, sub)
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			corpus := filepath.Base(filepath.Dir(p))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			dst := filepath.Join(dir, "archive", filepath.FromSlash(prefix), corpus+"_"+d.Name())
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			return os.WriteFile(dst, data, 0o644)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// validateLakeDir validates every row of every object under lake and returns the rows per class
+// and the number of invalid rows; anything in the lake but a zstd .zstd.parquet object fails.
+func validateLakeDir(t *testing.T, sc *ocsfcheck.Schema, lake string) (map[int]int64, int) {
+	t.Helper()
+	rows := map[int]int64{}
+	invalid := 0
+	kinds := map[string]int{}
+	err := filepath.WalkDir(lake, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !strings.HasSuffix(p, ".zstd.parquet") {
+			t.Errorf("lake holds %s: only .zstd.parquet objects belong there", p)
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rs, codecs, err := ocsfcheck.ReadParquet(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		if len(codecs) != 1 || !codecs[compress.Codecs.Zstd] {
+			t.Errorf("%s: codecs %v, not zstd", p, codecs)
+		}
+		for _, r := range rs {
+			uid, _ := r["class_uid"].(float64)
+			rows[int(uid)]++
+			if vs := sc.Validate(r); len(vs) > 0 {
+				invalid++
+				for _, v := range vs {
+					kinds[fmt.Sprintf("%v %s: %s", uid, v.Path, v.Rule)]++
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := make([]string, 0, len(kinds))
+	for k := range kinds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		t.Errorf("%d× %s", kinds[k], k)
+	}
+	return rows, invalid
+}
