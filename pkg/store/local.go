@@ -11,9 +11,11 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	"github.com/logarchive/logarchive/pkg/digest"
 )
@@ -21,12 +23,24 @@ import (
 // Local is a Store over a directory that mirrors S3: <root>/<bucket>/<key>, with an object's user
 // metadata in <key>.s3meta.json beside it (digest.MetadataSidecarSuffix). An empty bucket means the
 // root itself. Like any directory mirror it cannot hold both "a/b" and "a/b/c"; S3 keys of the logs
-// it mirrors never collide that way. Temporary files of unfinished writes start with ".tmp-" and are never listed.
+// it mirrors never collide that way. Temporary files of unfinished writes start with ".tmp-" and are
+// never listed.
+//
+// Promises: bucket names and keys are data, never paths. Every file Local touches is beneath the root
+// whatever a key holds ("..", "/etc/passwd", NUL, a 2 KB segment): the path is resolved through an
+// os.Root, so neither a key nor a symbolic link inside the mirror can lead outside it. A key segment
+// that a directory cannot hold verbatim ("", ".", "..", a NUL byte, a leading "%" or ".tmp-", a
+// trailing ".s3meta.json") is stored under an escaped name (EncodeSegment) and listed back under its
+// real key; a key no directory can hold (over 1024 bytes, a segment over 255 bytes once escaped) is
+// never found by reads and refused by writes. Only regular files are read: a FIFO, device or socket
+// is refused without being waited on, and an object's reader returns at most the size the file had
+// when opened and stops when its context is cancelled.
 type Local struct {
 	root string
 }
 
-// NewLocal returns a Local store rooted at dir.
+// NewLocal returns a Local store rooted at dir. The directory need not exist yet: reads then find
+// nothing and the first write creates it.
 func NewLocal(dir string) *Local {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
@@ -40,17 +54,136 @@ func (l *Local) Root() string { return l.root }
 const (
 	sidecarSuffix = digest.MetadataSidecarSuffix
 	tmpPrefix     = ".tmp-"
+
+	// maxKeyLen is S3's limit on a key's UTF-8 length.
+	maxKeyLen = 1024
+	// maxNameLen is the longest file name Linux file systems hold (NAME_MAX).
+	maxNameLen = 255
+	// maxSidecar bounds a metadata sidecar: S3 user metadata is at most 2 KB; JSON escaping of
+	// hostile values can multiply that, never by more than 6.
+	maxSidecar = 16 << 10
+	// escapeMark starts the file name of an escaped key segment.
+	escapeMark = "%"
 )
 
-// Path returns the file that holds bucket/key.
-func (l *Local) Path(bucket, key string) string {
-	return filepath.Join(l.root, bucket, filepath.FromSlash(key))
+// ErrInvalidKey says a bucket or key cannot be held by a directory mirror (see Local).
+var ErrInvalidKey = errors.New("key cannot be held by a local mirror")
+
+// EncodeSegment returns the file name that holds one "/"-separated segment of a key (or a bucket
+// name). Segments a directory holds verbatim are returned unchanged; the others become "%" followed by
+// the segment with every byte outside [A-Za-z0-9_-] percent-encoded.
+func EncodeSegment(seg string) string {
+	if !needsEscape(seg) {
+		return seg
+	}
+	const hexdigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.WriteString(escapeMark)
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if isPlain(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexdigits[c>>4])
+		b.WriteByte(hexdigits[c&15])
+	}
+	return b.String()
 }
+
+// DecodeSegment is the inverse of EncodeSegment; ok is false for a file name EncodeSegment never
+// produces (a name starting with "%" that is not a canonical escape), which Local does not list.
+func DecodeSegment(name string) (seg string, ok bool) {
+	if !strings.HasPrefix(name, escapeMark) {
+		return name, !needsEscape(name)
+	}
+	s := name[len(escapeMark):]
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+3 > len(s) {
+			return "", false
+		}
+		v, err := hex.DecodeString(s[i+1 : i+3])
+		if err != nil {
+			return "", false
+		}
+		b.WriteByte(v[0])
+		i += 2
+	}
+	seg = b.String()
+	return seg, EncodeSegment(seg) == name
+}
+
+func isPlain(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+func needsEscape(seg string) bool {
+	return seg == "" || seg == "." || seg == ".." || strings.IndexByte(seg, 0) >= 0 ||
+		strings.IndexByte(seg, '/') >= 0 || strings.HasPrefix(seg, escapeMark) ||
+		strings.HasPrefix(seg, tmpPrefix) || strings.HasSuffix(seg, sidecarSuffix)
+}
+
+// rel returns the root-relative, slash-separated file name of bucket/key.
+func rel(bucket, key string) (string, error) {
+	if key == "" {
+		return "", fmt.Errorf("%w: empty key", ErrInvalidKey)
+	}
+	if len(key) > maxKeyLen {
+		return "", fmt.Errorf("%w: key is %d bytes, over S3's %d", ErrInvalidKey, len(key), maxKeyLen)
+	}
+	parts := strings.Split(key, "/")
+	if bucket != "" {
+		parts = append([]string{bucket}, parts...)
+	}
+	for i, p := range parts {
+		e := EncodeSegment(p)
+		if len(e) > maxNameLen {
+			return "", fmt.Errorf("%w: a segment is %d bytes as a file name, over %d", ErrInvalidKey, len(e), maxNameLen)
+		}
+		parts[i] = e
+	}
+	return strings.Join(parts, "/"), nil
+}
+
+// dirRel is rel for a bucket plus a directory part of a prefix ("" or ending in "/"); ok is false
+// when no key under it can be held by the mirror.
+func dirRel(bucket, dir string) (string, bool) {
+	var parts []string
+	if bucket != "" {
+		parts = append(parts, bucket)
+	}
+	if dir != "" {
+		parts = append(parts, strings.Split(strings.TrimSuffix(dir, "/"), "/")...)
+	}
+	if len(parts) == 0 {
+		return ".", true
+	}
+	for i, p := range parts {
+		e := EncodeSegment(p)
+		if len(e) > maxNameLen {
+			return "", false
+		}
+		parts[i] = e
+	}
+	return strings.Join(parts, "/"), true
+}
+
+// errNotRegular says a mirror entry is a FIFO, device, socket or directory, which Local never reads.
+var errNotRegular = errors.New("not a regular file")
 
 func (l *Local) wrap(op, bucket, key string, err error) error {
 	kind := KindOther
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, ErrInvalidKey), errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR),
+		errors.Is(err, syscall.ENAMETOOLONG):
+		// S3 answers NoSuchKey for a key no mirror can hold, so reads say the same.
 		kind = KindNotFound
 	case errors.Is(err, fs.ErrPermission):
 		kind = KindAccessDenied
@@ -60,41 +193,88 @@ func (l *Local) wrap(op, bucket, key string, err error) error {
 	return &Error{Op: op, Bucket: bucket, Key: key, Kind: kind, Err: err}
 }
 
-func (l *Local) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
-	f, err := os.Open(l.Path(bucket, key))
+func (l *Local) openRoot() (*os.Root, error) { return os.OpenRoot(l.root) }
+
+// openRegular opens name beneath r for reading, refusing anything but a regular file. O_NONBLOCK
+// keeps the open of a FIFO from waiting for a writer; it changes nothing for regular files.
+func openRegular(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
+	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, Info{}, l.wrap("get", bucket, key, err)
+		return nil, nil, err
 	}
-	info, err := l.info(f, bucket, key)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, nil, fs.ErrNotExist
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, nil, fmt.Errorf("%w (%s)", errNotRegular, st.Mode().Type())
+	}
+	return f, st, nil
+}
+
+func (l *Local) open(op, bucket, key string) (*os.File, Info, error) {
+	name, err := rel(bucket, key)
+	if err != nil {
+		return nil, Info{}, l.wrap(op, bucket, key, err)
+	}
+	r, err := l.openRoot()
+	if err != nil {
+		return nil, Info{}, l.wrap(op, bucket, key, err)
+	}
+	defer r.Close()
+	f, st, err := openRegular(r, name)
+	if err != nil {
+		return nil, Info{}, l.wrap(op, bucket, key, err)
+	}
+	meta, err := l.readMeta(r, name, bucket, key)
 	if err != nil {
 		f.Close()
 		return nil, Info{}, err
 	}
-	return f, info, nil
+	return f, Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC(), Metadata: meta}, nil
 }
+
+func (l *Local) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, Info{}, &Error{Op: "get", Bucket: bucket, Key: key, Kind: KindTransient, Err: err}
+	}
+	f, info, err := l.open("get", bucket, key)
+	if err != nil {
+		return nil, Info{}, err
+	}
+	return &localReader{ctx: ctx, f: f, r: io.LimitReader(f, info.Size)}, info, nil
+}
+
+// localReader reads an object as it was when opened (a file growing meanwhile is cut at its size
+// then, as an S3 GET is) and stops at the first Read after its context is cancelled.
+type localReader struct {
+	ctx context.Context
+	f   *os.File
+	r   io.Reader
+}
+
+func (r *localReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
+}
+
+func (r *localReader) Close() error { return r.f.Close() }
 
 func (l *Local) Head(ctx context.Context, bucket, key string) (Info, error) {
-	f, err := os.Open(l.Path(bucket, key))
-	if err != nil {
-		return Info{}, l.wrap("head", bucket, key, err)
-	}
-	defer f.Close()
-	return l.info(f, bucket, key)
-}
-
-func (l *Local) info(f *os.File, bucket, key string) (Info, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return Info{}, l.wrap("stat", bucket, key, err)
-	}
-	if st.IsDir() {
-		return Info{}, l.wrap("stat", bucket, key, fs.ErrNotExist)
-	}
-	meta, err := l.readMeta(bucket, key)
+	f, info, err := l.open("head", bucket, key)
 	if err != nil {
 		return Info{}, err
 	}
-	return Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC(), Metadata: meta}, nil
+	f.Close()
+	return info, nil
 }
 
 // localETag stands in for S3's ETag: it changes whenever the file is rewritten, which is all the
@@ -103,13 +283,21 @@ func localETag(st fs.FileInfo) string {
 	return fmt.Sprintf("%x-%x", st.Size(), st.ModTime().UnixNano())
 }
 
-func (l *Local) readMeta(bucket, key string) (map[string]string, error) {
-	b, err := os.ReadFile(l.Path(bucket, key) + sidecarSuffix)
+func (l *Local) readMeta(r *os.Root, name, bucket, key string) (map[string]string, error) {
+	f, _, err := openRegular(r, name+sidecarSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
+		return nil, &Error{Op: "read metadata", Bucket: bucket, Key: key, Err: fmt.Errorf("sidecar %s: %w", sidecarSuffix, err)}
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSidecar+1))
+	if err != nil {
 		return nil, l.wrap("read metadata", bucket, key, err)
+	}
+	if len(b) > maxSidecar {
+		return nil, &Error{Op: "read metadata", Bucket: bucket, Key: key, Err: fmt.Errorf("sidecar %s is over %d bytes", sidecarSuffix, maxSidecar)}
 	}
 	var m map[string]string
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -122,54 +310,166 @@ func (l *Local) readMeta(bucket, key string) (map[string]string, error) {
 	return out, nil
 }
 
+// List walks only the directories that can hold keys after startAfter under prefix, one directory
+// at a time in key order, so memory is bounded by the largest directory, not the mirror. Entries
+// that are not directories are listed whatever their type, so that a FIFO or a symbolic link out of
+// the mirror is reported by the Get that refuses it rather than silently skipped; symbolic links to
+// directories are not followed.
 func (l *Local) List(ctx context.Context, bucket, prefix, startAfter string, fn func(Info) error) error {
-	base := filepath.Join(l.root, bucket)
-	// Walk only the deepest directory the prefix names; the rest of the prefix filters names.
-	dir := base
-	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
-		dir = filepath.Join(base, filepath.FromSlash(prefix[:i]))
-	}
-	var infos []Info
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p == dir {
-				return fs.SkipAll
-			}
-			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		name := d.Name()
-		if d.IsDir() || strings.HasPrefix(name, tmpPrefix) || strings.HasSuffix(name, sidecarSuffix) {
-			return nil
-		}
-		rel, err := filepath.Rel(base, p)
-		if err != nil {
-			return err
-		}
-		key := filepath.ToSlash(rel)
-		if !strings.HasPrefix(key, prefix) || key <= startAfter {
-			return nil
-		}
-		st, err := d.Info()
-		if err != nil {
-			return err
-		}
-		infos = append(infos, Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC()})
+	r, err := l.openRoot()
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
-	})
+	}
 	if err != nil {
 		return l.wrap("list", bucket, prefix, err)
 	}
-	// Directory walks order "a/b" before "a-c"; S3 lists in plain byte order, and callers rely on it.
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
-	for _, in := range infos {
-		if err := fn(in); err != nil {
+	defer r.Close()
+	keyDir := prefix[:strings.LastIndexByte(prefix, '/')+1]
+	dir, ok := dirRel(bucket, keyDir)
+	if !ok {
+		return nil
+	}
+	w := &walker{ctx: ctx, r: r, bucket: bucket, prefix: prefix, startAfter: startAfter, fn: fn}
+	err = w.walk(dir, keyDir, true)
+	var se *Error
+	if err != nil && !errors.As(err, &se) && !errors.Is(err, errStop) {
+		return l.wrap("list", bucket, prefix, err)
+	}
+	if errors.Is(err, errStop) {
+		return w.stopErr
+	}
+	return err
+}
+
+var errStop = errors.New("listing stopped by its callback")
+
+type walker struct {
+	ctx                context.Context
+	r                  *os.Root
+	bucket             string
+	prefix, startAfter string
+	fn                 func(Info) error
+	stopErr            error
+}
+
+type listEntry struct {
+	key   string // the key, or the key prefix ending in "/" for a directory
+	name  string // file name
+	dir   bool
+	info  fs.FileInfo
+	stale bool // vanished between ReadDir and Lstat
+}
+
+func (w *walker) walk(dir, keyDir string, top bool) error {
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	d, err := w.r.Open(dir)
+	if err != nil {
+		if top && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
+			return nil
+		}
+		return err
+	}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return err
+	}
+	list := make([]listEntry, 0, len(ents))
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, tmpPrefix) || strings.HasSuffix(name, sidecarSuffix) {
+			continue
+		}
+		seg, ok := DecodeSegment(name)
+		if !ok {
+			continue
+		}
+		le := listEntry{key: keyDir + seg, name: name, dir: e.IsDir()}
+		if e.Type()&fs.ModeSymlink != 0 {
+			// Resolved beneath the root: a link out of it fails here and is listed as a file.
+			if st, err := w.r.Stat(path.Join(dir, name)); err == nil && st.IsDir() {
+				continue
+			}
+		}
+		if le.dir {
+			le.key += "/"
+		}
+		list = append(list, le)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].key < list[j].key })
+	for _, le := range list {
+		if err := w.ctx.Err(); err != nil {
 			return err
+		}
+		if le.dir {
+			if !strings.HasPrefix(le.key, w.prefix) && !strings.HasPrefix(w.prefix, le.key) {
+				continue
+			}
+			if w.startAfter >= le.key && !strings.HasPrefix(w.startAfter, le.key) {
+				continue
+			}
+			if err := w.walk(path.Join(dir, le.name), le.key, false); err != nil {
+				return err
+			}
+			continue
+		}
+		if !strings.HasPrefix(le.key, w.prefix) || le.key <= w.startAfter {
+			continue
+		}
+		info := Info{Bucket: w.bucket, Key: le.key}
+		if st, err := w.r.Lstat(path.Join(dir, le.name)); err == nil {
+			info.Size, info.ETag, info.LastModified = st.Size(), localETag(st), st.ModTime().UTC()
+		} else if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err := w.fn(info); err != nil {
+			w.stopErr = err
+			return errStop
 		}
 	}
 	return nil
+}
+
+// Folders returns the names of the "folders" directly under bucket/prefix (prefix "" or ending in
+// "/"), like S3's CommonPrefixes with the "/" delimiter, in key order.
+func (l *Local) Folders(ctx context.Context, bucket, prefix string) ([]string, error) {
+	r, err := l.openRoot()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, l.wrap("list folders", bucket, prefix, err)
+	}
+	defer r.Close()
+	dir, ok := dirRel(bucket, prefix)
+	if !ok {
+		return nil, nil
+	}
+	d, err := r.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, l.wrap("list folders", bucket, prefix, err)
+	}
+	ents, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, l.wrap("list folders", bucket, prefix, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		if seg, ok := DecodeSegment(e.Name()); ok {
+			out = append(out, seg)
+		}
+	}
+	sort.Strings(out)
+	return out, ctx.Err()
 }
 
 func (l *Local) Put(ctx context.Context, bucket, key string, body []byte, meta map[string]string) error {
@@ -204,27 +504,66 @@ func (l *Local) PutIfAbsent(ctx context.Context, bucket, key string, body []byte
 	return true, nil
 }
 
+// Create starts a write. Files are created 0666 and directories 0777, less the umask.
 func (l *Local) Create(ctx context.Context, bucket, key string, meta map[string]string) (Upload, error) {
-	if key == "" || strings.HasSuffix(key, "/") {
-		return nil, &Error{Op: "create", Bucket: bucket, Key: key, Err: errors.New("invalid key")}
+	if strings.HasSuffix(key, "/") {
+		return nil, &Error{Op: "create", Bucket: bucket, Key: key, Err: fmt.Errorf("%w: a key ending in / names a folder", ErrInvalidKey)}
 	}
-	final := l.Path(bucket, key)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	name, err := rel(bucket, key)
+	if err != nil {
+		// A write must not look like a missing object: the key is refused.
+		return nil, &Error{Op: "create", Bucket: bucket, Key: key, Err: err}
+	}
+	if err := os.MkdirAll(l.root, 0o777); err != nil {
 		return nil, l.wrap("create", bucket, key, err)
 	}
-	f, err := createTemp(filepath.Dir(final))
+	r, err := l.openRoot()
 	if err != nil {
 		return nil, l.wrap("create", bucket, key, err)
 	}
-	return &localUpload{l: l, bucket: bucket, key: key, final: final, f: f, meta: meta}, nil
+	dir := path.Dir(name)
+	if err := r.MkdirAll(dir, 0o777); err != nil {
+		r.Close()
+		return nil, l.wrap("create", bucket, key, err)
+	}
+	tmp, f, err := createTemp(r, dir)
+	if err != nil {
+		r.Close()
+		return nil, l.wrap("create", bucket, key, err)
+	}
+	return &localUpload{l: l, r: r, bucket: bucket, key: key, final: name, tmp: tmp, f: f, meta: meta}, nil
+}
+
+// createTemp creates a new file named .tmp-<random> in dir beneath r.
+func createTemp(r *os.Root, dir string) (string, *os.File, error) {
+	for i := 0; ; i++ {
+		var b [8]byte
+		rand.Read(b[:])
+		name := path.Join(dir, tmpPrefix+hex.EncodeToString(b[:]))
+		f, err := r.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if err == nil || !errors.Is(err, fs.ErrExist) || i == 10 {
+			return name, f, err
+		}
+	}
 }
 
 func (l *Local) Delete(ctx context.Context, bucket, key string) error {
-	p := l.Path(bucket, key)
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	name, err := rel(bucket, key)
+	if err != nil {
+		return nil // no such object can exist
+	}
+	r, err := l.openRoot()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
 		return l.wrap("delete", bucket, key, err)
 	}
-	if err := os.Remove(p + sidecarSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	defer r.Close()
+	if err := r.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+		return l.wrap("delete", bucket, key, err)
+	}
+	if err := r.Remove(name + sidecarSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return l.wrap("delete", bucket, key, err)
 	}
 	return nil
@@ -232,8 +571,9 @@ func (l *Local) Delete(ctx context.Context, bucket, key string) error {
 
 type localUpload struct {
 	l           *Local
+	r           *os.Root
 	bucket, key string
-	final       string
+	final, tmp  string // root-relative names
 	f           *os.File
 	meta        map[string]string
 	exclusive   bool
@@ -249,40 +589,41 @@ func (u *localUpload) Commit() error {
 		return errors.New("upload already finished")
 	}
 	u.done = true
-	tmp := u.f.Name()
+	defer u.r.Close()
 	if err := u.f.Sync(); err != nil {
 		u.f.Close()
-		os.Remove(tmp)
+		u.r.Remove(u.tmp)
 		return u.l.wrap("put", u.bucket, u.key, err)
 	}
 	if err := u.f.Close(); err != nil {
-		os.Remove(tmp)
+		u.r.Remove(u.tmp)
 		return u.l.wrap("put", u.bucket, u.key, err)
 	}
 	if u.exclusive {
 		// A hard link fails if the target exists, which makes create-if-absent atomic.
-		if err := os.Link(tmp, u.final); err != nil {
-			os.Remove(tmp)
+		if err := u.r.Link(u.tmp, u.final); err != nil {
+			u.r.Remove(u.tmp)
 			return u.l.wrap("put", u.bucket, u.key, err)
 		}
-		os.Remove(tmp)
+		u.r.Remove(u.tmp)
 		return u.writeMeta()
 	}
 	if err := u.writeMeta(); err != nil {
-		os.Remove(tmp)
+		u.r.Remove(u.tmp)
 		return err
 	}
-	if err := os.Rename(tmp, u.final); err != nil {
-		os.Remove(tmp)
+	if err := u.r.Rename(u.tmp, u.final); err != nil {
+		u.r.Remove(u.tmp)
 		return u.l.wrap("put", u.bucket, u.key, err)
 	}
-	return syncDir(filepath.Dir(u.final))
+	syncDir(u.r, path.Dir(u.final))
+	return nil
 }
 
 func (u *localUpload) writeMeta() error {
 	side := u.final + sidecarSuffix
 	if len(u.meta) == 0 {
-		if err := os.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := u.r.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return u.l.wrap("put metadata", u.bucket, u.key, err)
 		}
 		return nil
@@ -291,18 +632,18 @@ func (u *localUpload) writeMeta() error {
 	if err != nil {
 		return &Error{Op: "put metadata", Bucket: u.bucket, Key: u.key, Err: err}
 	}
-	f, err := createTemp(filepath.Dir(u.final))
+	tmp, f, err := createTemp(u.r, path.Dir(u.final))
 	if err != nil {
 		return u.l.wrap("put metadata", u.bucket, u.key, err)
 	}
 	_, werr := io.Copy(f, bytes.NewReader(b))
 	cerr := f.Close()
 	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
+		u.r.Remove(tmp)
 		return u.l.wrap("put metadata", u.bucket, u.key, err)
 	}
-	if err := os.Rename(f.Name(), side); err != nil {
-		os.Remove(f.Name())
+	if err := u.r.Rename(tmp, side); err != nil {
+		u.r.Remove(tmp)
 		return u.l.wrap("put metadata", u.bucket, u.key, err)
 	}
 	return nil
@@ -313,33 +654,17 @@ func (u *localUpload) Abort() error {
 		return nil
 	}
 	u.done = true
+	defer u.r.Close()
 	u.f.Close()
-	return os.Remove(u.f.Name())
+	return u.r.Remove(u.tmp)
 }
 
-// createTemp is os.CreateTemp with the mode of an ordinary new file (0666 less the umask, so 0644
-// under the usual 022) instead of 0600: the files are tables and logs meant to be read by others.
-func createTemp(dir string) (*os.File, error) {
-	for try := 0; ; try++ {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(filepath.Join(dir, tmpPrefix+hex.EncodeToString(b[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
-		if errors.Is(err, fs.ErrExist) && try < 10 {
-			continue
-		}
-		return f, err
-	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+func syncDir(r *os.Root, dir string) {
+	d, err := r.Open(dir)
 	if err != nil {
-		return err
+		return
 	}
 	defer d.Close()
 	// Some filesystems refuse fsync on directories; durability of the rename is best effort there.
 	_ = d.Sync()
-	return nil
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -39,18 +36,9 @@ func (v *Validator) folders(ctx context.Context, bucket, prefix string) ([]strin
 		}
 		return out, nil
 	case *store.Local:
-		ents, err := os.ReadDir(filepath.Join(st.Root(), bucket, filepath.FromSlash(prefix)))
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil
-		}
+		out, err := st.Folders(ctx, bucket, prefix)
 		if err != nil {
 			return nil, fmt.Errorf("list folders of %s/%s: %w", bucket, prefix, err)
-		}
-		var out []string
-		for _, e := range ents {
-			if e.IsDir() {
-				out = append(out, e.Name())
-			}
 		}
 		return out, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/logarchive/logarchive/pkg/store"
@@ -33,4 +34,9 @@ func readAll(st store.Store, bucket, key string) ([]byte, map[string]string) {
 func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// localPath is the file that holds bucket/key in a mirror, for keys a directory holds verbatim.
+func localPath(st *store.Local, bucket, key string) string {
+	return filepath.Join(st.Root(), bucket, filepath.FromSlash(key))
 }

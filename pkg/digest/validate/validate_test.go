@@ -141,7 +141,7 @@ func TestLogFailures(t *testing.T) {
 		{"deleted", func(f *fx, lf digest.LogFile) { f.st.Delete(context.Background(), lf.S3Bucket, lf.S3Object) },
 			digest.ClassNotFound, "INVALID: not found"},
 		{"second-gzip-member", func(f *fx, lf digest.LogFile) {
-			p := f.st.Path(lf.S3Bucket, lf.S3Object)
+			p := localPath(f.st, lf.S3Bucket, lf.S3Object)
 			appendFile(t, p, gz([]byte(`{"Records":[{"forged":1}]}`)))
 		}, digest.ClassTrailingData, "INVALID: unexpected data after end of compressed stream"},
 		{"not-gzip", func(f *fx, lf digest.LogFile) {
@@ -271,7 +271,7 @@ func TestDigestChecks(t *testing.T) {
 		}, digest.ClassInvalidFormat, "invalid format"},
 		{"no-metadata", func(f *fx) string {
 			b := f.scenario([]string{"gap"}, 0, false)
-			p := f.st.Path("1", b[0].key) + digest.MetadataSidecarSuffix
+			p := localPath(f.st, "1", b[0].key) + digest.MetadataSidecarSuffix
 			removeFile(t, p)
 			return b[0].key
 		}, digest.ClassNoSignature, "signature verification failed"},
@@ -500,7 +500,7 @@ func TestOffline(t *testing.T) {
 	f := newFx(t)
 	b := f.scenario([]string{"gap", "link", "link"}, 1, false)
 	for _, x := range b[:2] {
-		removeFile(t, f.st.Path("1", x.key)+digest.MetadataSidecarSuffix)
+		removeFile(t, localPath(f.st, "1", x.key)+digest.MetadataSidecarSuffix)
 	}
 	_, _, res, rc := f.run(func(o *Options) { o.Offline = true }, false)
 	if rc != 0 || res.Counts.ValidDigests != 3 || res.Counts.ValidLogs != 3 {
@@ -657,7 +657,7 @@ func TestTrailNameWithUnderscore(t *testing.T) {
 func TestDigestTrailingData(t *testing.T) {
 	f := newFx(t)
 	b := f.scenario([]string{"gap"}, 0, false)
-	appendFile(t, f.st.Path("1", b[0].key), gz([]byte(`{"forged":true}`)))
+	appendFile(t, localPath(f.st, "1", b[0].key), gz([]byte(`{"forged":true}`)))
 	_, eout, res, rc := f.run(nil, true)
 	if rc != 0 || res.Counts.ValidDigests != 1 || res.Counts.Warnings != 1 {
 		t.Fatalf("rc %d counts %+v", rc, res.Counts)

@@ -1,0 +1,321 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// mirror returns a Local rooted one level below a temp dir, and a function that fails the test if
+// anything was created beside the root (outside it).
+func mirror(t *testing.T) (*Local, func()) {
+	t.Helper()
+	parent := t.TempDir()
+	root := filepath.Join(parent, "root")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(parent, "secret"), []byte("outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		ents, _ := os.ReadDir(parent)
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		if strings.Join(names, ",") != "root,secret" {
+			t.Fatalf("files appeared outside the mirror root: %v", names)
+		}
+		if b, _ := os.ReadFile(filepath.Join(parent, "secret")); string(b) != "outside" {
+			t.Fatalf("file outside the root was changed: %q", b)
+		}
+	}
+	return NewLocal(root), check
+}
+
+// Hostile keys are data: each is written beneath the root, read back, listed under its own key and
+// deleted, and nothing outside the root is touched.
+func TestLocalHostileKeysConfined(t *testing.T) {
+	l, outside := mirror(t)
+	ctx := context.Background()
+	keys := []string{
+		"../secret", "../../secret", "/etc/passwd", "a/../../secret", "./x", "a//b", "a/./b", "trailing/.",
+		"%2e%2e/%2e%2e/secret", "%41", "a\x00b", ".tmp-hidden", "x" + sidecarSuffix,
+		"AWSLogs/123/CloudTrail/ok.json.gz", "line\nbreak\tkey",
+	}
+	buckets := []string{"bucket", "../x", "..", "a/b", ""}
+	for _, b := range buckets {
+		for _, k := range keys {
+			if err := l.Put(ctx, b, k, []byte("body:"+k), map[string]string{"k": k}); err != nil {
+				t.Fatalf("put %q/%q: %v", b, k, err)
+			}
+		}
+		outside()
+		for _, k := range keys {
+			rc, info, err := l.Get(ctx, b, k)
+			if err != nil {
+				t.Fatalf("get %q/%q: %v", b, k, err)
+			}
+			body, _ := io.ReadAll(rc)
+			rc.Close()
+			if string(body) != "body:"+k || info.Metadata["k"] != k {
+				t.Fatalf("get %q/%q = %q meta %v", b, k, body, info.Metadata)
+			}
+		}
+	}
+	var listed []string
+	if err := l.List(ctx, "bucket", "", "", func(i Info) error { listed = append(listed, i.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := append([]string(nil), keys...)
+	sort.Strings(want)
+	if strings.Join(listed, "|") != strings.Join(want, "|") {
+		t.Fatalf("listed %q\nwant     %q", listed, want)
+	}
+	for _, k := range keys {
+		if err := l.Delete(ctx, "bucket", k); err != nil {
+			t.Fatalf("delete %q: %v", k, err)
+		}
+		if _, err := l.Head(ctx, "bucket", k); !IsNotFound(err) {
+			t.Fatalf("%q still there after delete: %v", k, err)
+		}
+	}
+	outside()
+}
+
+// Keys no directory can hold are never found by reads (as S3 says NoSuchKey) and refused by writes.
+func TestLocalUnholdableKeys(t *testing.T) {
+	l, outside := mirror(t)
+	ctx := context.Background()
+	for _, k := range []string{"", strings.Repeat("a", 300), "x/" + strings.Repeat("%", 100), strings.Repeat("ab/", 400)} {
+		err := l.Put(ctx, "b", k, []byte("x"), nil)
+		if err == nil || !errors.Is(err, ErrInvalidKey) || IsNotFound(err) {
+			t.Errorf("put %d-byte key: want an invalid-key error that is not not-found, got %v", len(k), err)
+		}
+		if _, _, err := l.Get(ctx, "b", k); !IsNotFound(err) {
+			t.Errorf("get %d-byte key: want not found, got %v", len(k), err)
+		}
+		if err := l.Delete(ctx, "b", k); err != nil {
+			t.Errorf("delete %d-byte key: %v", len(k), err)
+		}
+	}
+	outside()
+}
+
+// Reads through a key never reach a file outside the root; symbolic links are followed only while
+// they stay beneath it.
+func TestLocalReadsStayInRoot(t *testing.T) {
+	l, outside := mirror(t)
+	ctx := context.Background()
+	for _, k := range []string{"../secret", "../../root/../secret", "/../secret"} {
+		if _, _, err := l.Get(ctx, "", k); !IsNotFound(err) {
+			t.Errorf("get %q: want not found, got %v", k, err)
+		}
+	}
+	if _, _, err := l.Get(ctx, "..", "secret"); !IsNotFound(err) {
+		t.Errorf("bucket ..: want not found, got %v", err)
+	}
+	bdir := filepath.Join(l.Root(), "b")
+	os.MkdirAll(bdir, 0o755)
+	os.WriteFile(filepath.Join(bdir, "real"), []byte("inside"), 0o644)
+	for name, target := range map[string]string{"rel-out": "../../secret", "abs-out": filepath.Join(filepath.Dir(l.Root()), "secret"), "etc": "/etc/passwd"} {
+		if err := os.Symlink(target, filepath.Join(bdir, name)); err != nil {
+			t.Fatal(err)
+		}
+		rc, _, err := l.Get(ctx, "b", name)
+		if err == nil {
+			body, _ := io.ReadAll(rc)
+			t.Errorf("symlink %s → %s read %q", name, target, body)
+		}
+	}
+	os.Symlink("real", filepath.Join(bdir, "in"))
+	rc, _, err := l.Get(ctx, "b", "in")
+	if err != nil {
+		t.Fatalf("symlink inside the root: %v", err)
+	}
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(body) != "inside" {
+		t.Fatalf("symlink inside the root read %q", body)
+	}
+	// Links out are listed (so the refusal is reported), links to directories are not followed
+	// (this one would loop).
+	os.Symlink(".", filepath.Join(bdir, "dirlink"))
+	os.Symlink("/", filepath.Join(bdir, "outdir"))
+	var listed []string
+	l.List(ctx, "b", "", "", func(i Info) error { listed = append(listed, i.Key); return nil })
+	if got := strings.Join(listed, ","); got != "abs-out,etc,in,outdir,real,rel-out" {
+		t.Fatalf("listed %s", got)
+	}
+	outside()
+}
+
+// A FIFO (or device) in the mirror is refused at once: neither Get nor Head waits for a writer.
+func TestLocalSpecialFilesRefused(t *testing.T) {
+	l, _ := mirror(t)
+	ctx := context.Background()
+	bdir := filepath.Join(l.Root(), "b")
+	os.MkdirAll(bdir, 0o755)
+	if err := syscall.Mkfifo(filepath.Join(bdir, "fifo"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(bdir, "obj"+sidecarSuffix), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(bdir, "obj"), []byte("x"), 0o644)
+	special := []string{"fifo", "obj"}
+	// Creating a device node needs privileges; when the test has them it checks devices too.
+	if err := syscall.Mknod(filepath.Join(bdir, "null"), syscall.S_IFCHR|0o666, 1<<8|3); err == nil {
+		special = append(special, "null")
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, k := range special {
+			if _, _, err := l.Get(ctx, "b", k); err == nil || IsNotFound(err) {
+				t.Errorf("get %s: want a not-a-regular-file error, got %v", k, err)
+			}
+			if _, err := l.Head(ctx, "b", k); err == nil {
+				t.Errorf("head %s: want an error", k)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading a FIFO hung")
+	}
+}
+
+// An object's reader stops when its context is cancelled and returns no more than the file's size
+// when it was opened.
+func TestLocalReadBoundedAndCancellable(t *testing.T) {
+	l, _ := mirror(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := l.Put(ctx, "b", "k", []byte("0123456789"), nil); err != nil {
+		t.Fatal(err)
+	}
+	rc, info, err := l.Get(ctx, "b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	f, _ := os.OpenFile(filepath.Join(l.Root(), "b", "k"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("grown after open")
+	f.Close()
+	buf := make([]byte, 4)
+	if n, err := rc.Read(buf); n != 4 || err != nil {
+		t.Fatalf("first read: %d %v", n, err)
+	}
+	rest, _ := io.ReadAll(io.LimitReader(rc, 2))
+	if info.Size != 10 || string(rest) != "45" {
+		t.Fatalf("size %d, rest %q", info.Size, rest)
+	}
+	all, _ := io.ReadAll(rc)
+	if string(all) != "6789" {
+		t.Fatalf("read past the size at open: %q", all)
+	}
+	rc2, _, _ := l.Get(ctx, "b", "k")
+	defer rc2.Close()
+	cancel()
+	if _, err := rc2.Read(buf); !errors.Is(err, context.Canceled) {
+		t.Fatalf("read after cancel: %v", err)
+	}
+	if _, _, err := l.Get(ctx, "b", "k"); err == nil {
+		t.Fatal("get after cancel succeeded")
+	}
+}
+
+func TestLocalOversizedSidecar(t *testing.T) {
+	l, _ := mirror(t)
+	ctx := context.Background()
+	l.Put(ctx, "b", "k", []byte("x"), nil)
+	os.WriteFile(filepath.Join(l.Root(), "b", "k"+sidecarSuffix), []byte(`{"a":"`+strings.Repeat("x", maxSidecar)+`"}`), 0o644)
+	if _, _, err := l.Get(ctx, "b", "k"); err == nil || !strings.Contains(err.Error(), "over") {
+		t.Fatalf("want a size error, got %v", err)
+	}
+}
+
+// Listing prunes by prefix and startAfter and keeps S3's byte order across directories.
+func TestLocalListOrderAndFolders(t *testing.T) {
+	l, _ := mirror(t)
+	ctx := context.Background()
+	keys := []string{"p/a/1", "p/a-b", "p/a.c", "p/b/2", "p/..", "q/1", "p0"}
+	for _, k := range keys {
+		l.Put(ctx, "b", k, []byte(k), nil)
+	}
+	var got []string
+	l.List(ctx, "b", "p/", "p/a-b", func(i Info) error { got = append(got, i.Key); return nil })
+	if s := strings.Join(got, ","); s != "p/a.c,p/a/1,p/b/2" {
+		t.Fatalf("list p/ after p/a-b = %s", s)
+	}
+	got = nil
+	stop := errors.New("stop")
+	err := l.List(ctx, "b", "p", "", func(i Info) error { got = append(got, i.Key); return stop })
+	if err != stop || len(got) != 1 || got[0] != "p/.." {
+		t.Fatalf("stop: %v %q", err, got)
+	}
+	folders, err := l.Folders(ctx, "b", "p/")
+	if err != nil || strings.Join(folders, ",") != "a,b" {
+		t.Fatalf("folders = %q %v", folders, err)
+	}
+	if f, err := l.Folders(ctx, "b", "../"); err != nil || len(f) != 0 {
+		t.Fatalf("folders of ../ = %q %v", f, err)
+	}
+	if f, _ := l.Folders(ctx, "..", ""); len(f) != 0 {
+		t.Fatalf("folders of bucket .. = %q", f)
+	}
+}
+
+func TestLocalMissingRoot(t *testing.T) {
+	l := NewLocal(filepath.Join(t.TempDir(), "absent"))
+	ctx := context.Background()
+	if _, _, err := l.Get(ctx, "b", "k"); !IsNotFound(err) {
+		t.Fatalf("get: %v", err)
+	}
+	if err := l.List(ctx, "b", "", "", func(Info) error { t.Fatal("listed"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Put(ctx, "b", "k", []byte("x"), nil); err != nil {
+		t.Fatalf("first write creates the root: %v", err)
+	}
+	st, err := os.Stat(filepath.Join(l.Root(), "b", "k"))
+	if err != nil || !st.Mode().IsRegular() {
+		t.Fatal(err)
+	}
+	if _, err := l.Head(ctx, "b", "k"); err != nil {
+		t.Fatal(err)
+	}
+	var _ fs.FileInfo = st
+}
+
+func FuzzSegment(f *testing.F) {
+	for _, s := range []string{"", ".", "..", "%", "%2E", "a\x00b", ".tmp-x", "x.s3meta.json", "plain", "a/b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, seg string) {
+		name := EncodeSegment(seg)
+		if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00") ||
+			strings.HasPrefix(name, tmpPrefix) || strings.HasSuffix(name, sidecarSuffix) {
+			t.Fatalf("segment %q encodes to unsafe name %q", seg, name)
+		}
+		back, ok := DecodeSegment(name)
+		if !ok || back != seg {
+			t.Fatalf("%q → %q → %q %v", seg, name, back, ok)
+		}
+		// Any file name decodes to at most one key segment, and that segment encodes back to it.
+		if s2, ok := DecodeSegment(seg); ok && EncodeSegment(s2) != seg {
+			t.Fatalf("name %q decodes to %q which encodes to %q", seg, s2, EncodeSegment(s2))
+		}
+	})
+}
