@@ -66,6 +66,17 @@ const (
 	escapeMark = "%"
 )
 
+// Path returns the file that holds bucket/key, or "" for a key no mirror can hold. It is for
+// diagnostics and tests: opening it directly would follow symbolic links out of the root, which the
+// Store methods refuse.
+func (l *Local) Path(bucket, key string) string {
+	name, err := rel(bucket, key)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(l.root, filepath.FromSlash(name))
+}
+
 // ErrInvalidKey says a bucket or key cannot be held by a directory mirror (see Local).
 var ErrInvalidKey = errors.New("key cannot be held by a local mirror")
 
