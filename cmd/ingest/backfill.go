@@ -46,10 +46,13 @@ func (f *timeFlag) Set(v string) error {
 	return fmt.Errorf("%q is not an RFC 3339 time or a YYYY-MM-DD date", v)
 }
 
+var backfillCommand = command{name: "ingest backfill",
+	synopsis: "ingest backfill --bucket B [--prefix P] [--start T] [--end T] (--queue-url URL | --dest LOCATION) [flags]",
+	about:    "Objects already in the bucket: enqueue S3-style notifications for the workers (--queue-url), or process them\nhere, exactly once (--dest). Prints the resumable state as JSON on stdout."}
+
 // runBackfill enqueues (--queue-url) or processes (--dest) objects already in the bucket.
 func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ingest backfill", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		pf                 processingFlags
 		bucket, prefix     string
@@ -67,16 +70,10 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.StringVar(&stateLoc, "state", "", "where the resumable checkpoint is kept (default: the ledger, <dest>/_ledger/, or with --queue-url s3://<bucket>/_logarchive/)")
 	fs.StringVar(&region, "region", "", "AWS region (default: AWS_REGION)")
 	fs.IntVar(&every, "checkpoint-every", 1000, "objects between checkpoints")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	fail := func(code int, err error) int {
-		fmt.Fprintln(stderr, "ingest backfill:", err)
+	if code, done := backfillCommand.parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
-	if err := applyEnv(fs); err != nil {
-		return fail(2, err)
-	}
+	fail := backfillCommand.failer(stderr)
 	if rest, ok := strings.CutPrefix(bucket, "s3://"); ok {
 		b, p, _ := strings.Cut(rest, "/")
 		bucket, prefix = b, p+prefix
@@ -133,6 +130,9 @@ func processBackfill(ctx context.Context, o source.BackfillOptions, pf processin
 	}
 	dest, quarantine, err := pf.locations(ctx)
 	if err != nil {
+		return source.BackfillState{}, err
+	}
+	if err := checkDest(ctx, dest); err != nil {
 		return source.BackfillState{}, err
 	}
 	ledgerLoc := dest

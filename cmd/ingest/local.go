@@ -3,17 +3,24 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/emf"
+	"github.com/logarchive/logarchive/pkg/ledger"
 	"github.com/logarchive/logarchive/pkg/ocsf"
+	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/pipeline"
 	"github.com/logarchive/logarchive/pkg/rules"
 	"github.com/logarchive/logarchive/pkg/sink"
+	"github.com/logarchive/logarchive/pkg/source"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -21,59 +28,89 @@ func cmdLocal(ctx context.Context, args []string) int {
 	return runLocal(ctx, args, os.Stdout, os.Stderr)
 }
 
-// runLocal processes a local mirror of the Log Archive bucket: no AWS at all (digests are verified
+var localCommand = command{name: "ingest local",
+	synopsis: "ingest local --src DIR|FILE --dest DIR [--bucket B] [flags]",
+	about: `Processes local copies of Log Archive objects, with no AWS at all. --src is one of:
+  DIR/AWSLogs/...            a bucket mirror, as 'aws s3 sync s3://BUCKET DIR' makes it
+                             (bucket name: --bucket, else the directory's name)
+  DIR/<bucket>/AWSLogs/...   one directory per bucket (what 'make demo' generates)
+  FILE                       a single log or digest file
+Running it again over the same or a grown source writes each object's rows once: the athena output
+keeps the same exactly-once ledger as 'ingest run' (<dest>/_ledger/) and objects already done are
+skipped. The summary goes to stdout (to stderr when stdout carries --metrics-out - or --json).`}
+
+// runLocal processes local copies of Log Archive objects: no AWS at all (digests are verified
 // against --public-keys when given).
 func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ingest local", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var (
 		pf         processingFlags
 		src        string
+		bucket     string
 		metrics    string
 		jsonOutput bool
 		format     string
 		slVersion  string
 	)
-	fs.StringVar(&src, "src", "", "directory mirroring the Log Archive bucket(s): DIR/<bucket>/<key>")
+	fs.StringVar(&src, "src", "", "a bucket mirror (DIR/AWSLogs/...), a directory of buckets (DIR/<bucket>/AWSLogs/...) or a single file")
+	fs.StringVar(&bucket, "bucket", "", "bucket name of a bucket mirror or single file (default: the directory's name)")
 	fs.StringVar(&metrics, "metrics-out", "", "write CloudWatch EMF metric documents to this file (- for stdout)")
-	fs.BoolVar(&jsonOutput, "json", false, "print the summary as JSON")
+	fs.BoolVar(&jsonOutput, "json", false, "print the summary as JSON on stdout")
 	fs.StringVar(&format, "format", "athena", "output: athena (Parquet tables) or security-lake (OCSF 1.1.0 custom sources under <dest>/ext/<source>/)")
 	fs.StringVar(&slVersion, "source-version", "", "security-lake: custom source version segment, if the sources were registered with one")
 	pf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	// Local runs never call AWS: without a keys file there is no digest verification.
+	fs.Lookup("public-keys").Usage = "CloudTrail public keys file (aws cloudtrail list-public-keys JSON) to verify digests; default: no verification (local runs never call AWS)"
+	if code, done := localCommand.parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
-	if err := applyEnv(fs); err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 2
-	}
+	fail := localCommand.failer(stderr)
 	if src == "" {
-		fmt.Fprintln(stderr, "ingest local: --src is required")
-		return 2
+		return fail(exitUsage, errors.New("--src is required"))
 	}
-	if st, err := os.Stat(src); err != nil || !st.IsDir() {
-		fmt.Fprintf(stderr, "ingest local: --src %s is not a directory\n", src)
-		return 2
+	if format != "athena" && format != "security-lake" {
+		return fail(exitUsage, fmt.Errorf("--format %q: want athena or security-lake", format))
+	}
+	if jsonOutput && metrics == "-" {
+		return fail(exitUsage, errors.New("--json and --metrics-out - both write to stdout: send the metrics to a file"))
+	}
+	// Human output goes to stderr whenever stdout carries data.
+	human := stdout
+	if jsonOutput || metrics == "-" {
+		human = stderr
 	}
 	log, err := pf.logger(stderr)
 	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 2
+		return fail(exitUsage, err)
+	}
+	in, err := store.OpenLocalSource(src, bucket)
+	if err != nil {
+		return fail(exitUsage, fmt.Errorf("--src: %w", err))
 	}
 	dest, quarantine, err := pf.locations(ctx)
 	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 2
+		return fail(exitUsage, err)
+	}
+	if err := checkDest(ctx, dest); err != nil {
+		return fail(exitUsage, err)
 	}
 	set, err := pf.ruleSet()
 	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 2
+		return fail(exitUsage, err)
+	}
+	var sopts sink.Options
+	if format == "athena" {
+		if sopts, err = pf.sinkOptions(dest, log); err != nil {
+			return fail(exitUsage, err)
+		}
+	}
+	verifier, err := pf.verifier(ctx, in.Store, false, log)
+	if err != nil {
+		return fail(exitUsage, err)
 	}
 	mw, closeMetrics, err := metricsOut(metrics, stdout)
 	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 2
+		return fail(exitUsage, err)
 	}
 	defer closeMetrics()
 	var agg *emf.Aggregator
@@ -82,59 +119,72 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		agg = emf.New(mw, emf.Options{})
 		msink = agg
 	}
+
 	stats := pipeline.NewStats()
+	popts := pipeline.Options{Store: in.Store, Stats: stats, Rules: rules.NewEngine(set, msink, rules.EngineOptions{}),
+		Verifier: verifier, Quarantine: quarantine, Parse: pf.parseOptions(), Logger: log}
 	var (
-		out   pipeline.Sink
-		flush func(context.Context) error
-		close func(context.Context) error
-		sk    *sink.Sink
+		h        localHandler
+		sk       *sink.Sink
+		closeOut func(context.Context) error
+		led      *ledger.Ledger
 	)
 	switch format {
 	case "athena":
-		sopts, err := pf.sinkOptions(dest, log)
-		if err != nil {
-			fmt.Fprintln(stderr, "ingest local:", err)
-			return 2
+		// The same exactly-once ledger as the worker: a second run over a grown source skips what the
+		// first one committed.
+		ledgerLoc := dest
+		ledgerLoc.Prefix += "_ledger/"
+		if led, err = ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, Logger: log}); err != nil {
+			return fail(1, err)
 		}
+		defer led.Close(context.WithoutCancel(ctx))
+		withLedger(&sopts, led)
 		if sk, err = sink.New(sopts); err != nil {
-			fmt.Fprintln(stderr, "ingest local:", err)
-			return 1
+			return fail(1, err)
 		}
-		out, flush, close = pipeline.ParquetSink{S: sk}, sk.Flush, sk.Close
+		popts.Sink = pipeline.ParquetSink{S: sk}
+		p, err := pipeline.New(popts)
+		if err != nil {
+			return fail(1, err)
+		}
+		qp := &quarantineRecorder{p: p}
+		var fatal error
+		coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: qp, Flush: sk.Flush,
+			Inputs: in.Store, Logger: log, Fatal: func(err error) { fatal = err }})
+		if err != nil {
+			return fail(1, err)
+		}
+		if n, err := led.Recover(ctx); err != nil {
+			log.Warn("recovery sweep failed", "error", err.Error())
+		} else if n > 0 {
+			log.Info("rolled back the transactions of an interrupted earlier run", "count", n)
+		}
+		h = localHandler{handler: coord, quarantined: qp.get, fatal: func() error { return fatal }}
+		closeOut = sk.Close
 	case "security-lake":
 		sources, err := pipeline.SecurityLakeSources(dest, slVersion)
 		if err != nil {
-			fmt.Fprintln(stderr, "ingest local:", err)
-			return 2
+			return fail(exitUsage, err)
 		}
 		w, err := ocsf.NewWriter(ocsf.WriterOptions{Sources: sources, MaxAge: pf.maxAge, MemoryBudget: pf.memoryBudget, Logger: log})
 		if err != nil {
-			fmt.Fprintln(stderr, "ingest local:", err)
-			return 1
+			return fail(1, err)
 		}
 		sl := &pipeline.SecurityLakeSink{W: w, Stats: stats}
-		out, flush, close = sl, sl.Flush, func(context.Context) error { return nil }
-	default:
-		fmt.Fprintf(stderr, "ingest local: --format %q: want athena or security-lake\n", format)
-		return 2
+		popts.Sink = sl
+		p, err := pipeline.New(popts)
+		if err != nil {
+			return fail(1, err)
+		}
+		qp := &quarantineRecorder{p: p}
+		h = localHandler{handler: &directHandler{p: qp, flush: sl.Flush}, quarantined: qp.get}
+		closeOut = func(context.Context) error { return nil }
 	}
-	srcStore := store.NewLocal(src)
-	verifier, err := pf.verifier(ctx, srcStore, false, log)
-	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 2
-	}
-	p, err := pipeline.New(pipeline.Options{
-		Store: srcStore, Sink: out, Stats: stats, Rules: rules.NewEngine(set, msink, rules.EngineOptions{}),
-		Verifier: verifier, Quarantine: quarantine, Parse: pf.parseOptions(), Logger: log,
-	})
-	if err != nil {
-		fmt.Fprintln(stderr, "ingest local:", err)
-		return 1
-	}
+
 	start := time.Now()
-	rep, runErr := pipeline.RunLocal(ctx, p, srcStore, pf.workers, flush)
-	if err := close(ctx); err != nil && runErr == nil {
+	rep, runErr := h.run(ctx, in, pf.workers)
+	if err := closeOut(ctx); err != nil && runErr == nil {
 		runErr = err
 	}
 	if agg != nil {
@@ -143,15 +193,18 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	sum := localSummary{
-		Source: srcStore.Root(), Dest: dest.String(), Quarantine: quarantine.String(),
-		Objects: rep.Objects, Done: rep.Done, Seconds: time.Since(start).Seconds(),
-		Counters: map[string]map[string]int64{},
+		Source: in.Root, Layout: string(in.Layout), Buckets: in.Buckets, Dest: dest.String(),
+		Quarantine: quarantine.String(), Objects: rep.objects, Done: rep.done, SkippedDone: rep.doneBefore,
+		Seconds: time.Since(start).Seconds(), Counters: map[string]map[string]int64{},
+	}
+	if in.Layout == store.LayoutFile {
+		sum.Source = src
 	}
 	if sk != nil {
 		st := sk.Stats()
-		sum.Sink = &st
+		sum.Parquet = &parquetSummary{Rows: st.RowsWritten, Files: st.FilesWritten, Bytes: st.BytesWritten}
 	}
-	for _, c := range p.Stats().Snapshot() {
+	for _, c := range stats.Snapshot() {
 		m := sum.Counters[c.Source.String()]
 		if m == nil {
 			m = map[string]int64{}
@@ -159,27 +212,191 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		m[c.Name] = c.Value
 	}
-	for _, q := range rep.Quarantined {
-		sum.Quarantined = append(sum.Quarantined, quarantined{Key: q.Bucket + "/" + q.Key, Class: q.Class, Reason: q.Err.Error()})
+	sum.Quarantined = rep.quarantined
+	for _, sf := range rep.skipped {
+		sum.NotRead = append(sum.NotRead, notRead{Path: sf.Path, Reason: sf.Reason})
 	}
-	for _, f := range rep.Failed {
-		sum.Failed = append(sum.Failed, f.Error())
-	}
+	sum.Failed = rep.failed
 	if jsonOutput {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		enc.Encode(sum)
 	} else {
-		sum.writeText(stdout, p.Stats().Summary())
+		sum.writeText(human, stats.Summary())
 	}
 	if runErr != nil {
-		fmt.Fprintln(stderr, "ingest local:", runErr)
-		return 1
+		return fail(1, runErr)
 	}
-	if len(rep.Failed) > 0 {
-		return 1
+	if len(rep.failed) > 0 {
+		return fail(1, fmt.Errorf("%d objects failed", len(rep.failed)))
+	}
+	switch ignored := int(stats.Get(parse.SourceUnknown, "ignored")); {
+	case rep.objects == 0:
+		return fail(1, fmt.Errorf("--src %s: %w\n%s", src, store.ErrUnrecognisedSource, store.ExpectedLayouts))
+	case rep.objects-rep.doneBefore > 0 && ignored == rep.objects-rep.doneBefore:
+		return fail(1, fmt.Errorf("--src %s: none of its %d objects is a log this tool reads (keys must look like AWSLogs/...)\n%s",
+			src, ignored, store.ExpectedLayouts))
 	}
 	return 0
+}
+
+// checkDest refuses a destination that cannot be written before any work is done: a local path
+// that is a file or not writable, an S3 location whose bucket cannot be listed (no region, no
+// credentials, no such bucket, access denied).
+func checkDest(ctx context.Context, dest store.Location) error {
+	if l, ok := dest.Store.(*store.Local); ok {
+		dir := filepath.Join(l.Root(), dest.Bucket, filepath.FromSlash(dest.Prefix))
+		if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+			return fmt.Errorf("--dest %s is a file, not a directory", dir)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("--dest: %w", err)
+		}
+		probe, err := os.CreateTemp(dir, ".tmp-probe-*")
+		if err != nil {
+			return fmt.Errorf("--dest %s is not writable: %w", dir, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+		return nil
+	}
+	errFound := errors.New("found")
+	err := dest.Store.List(ctx, dest.Bucket, dest.Prefix, "", func(store.Info) error { return errFound })
+	if err != nil && !errors.Is(err, errFound) {
+		return fmt.Errorf("--dest %s: %w", dest, err)
+	}
+	return nil
+}
+
+// quarantineRecorder is the ledger's view of the pipeline, keeping each quarantined object's reason
+// for the summary.
+type quarantineRecorder struct {
+	p  *pipeline.Processor
+	mu sync.Mutex
+	q  []*pipeline.QuarantinedError
+}
+
+func (r *quarantineRecorder) Process(ctx context.Context, bucket, key, etag string, done func(bool, error)) error {
+	return r.p.Process(ctx, pipeline.Input{Bucket: bucket, Key: key, ETag: etag, Done: func(err error) {
+		var q *pipeline.QuarantinedError
+		isQ := errors.As(err, &q)
+		if isQ {
+			r.mu.Lock()
+			r.q = append(r.q, q)
+			r.mu.Unlock()
+		}
+		done(isQ, err)
+	}})
+}
+
+func (r *quarantineRecorder) get() []*pipeline.QuarantinedError {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*pipeline.QuarantinedError(nil), r.q...)
+}
+
+// directHandler runs objects without a ledger (the Security Lake writer has no commit hooks): an
+// object is done when the pipeline says so, and Drain flushes the writer.
+type directHandler struct {
+	p     *quarantineRecorder
+	flush func(context.Context) error
+}
+
+func (d *directHandler) Handle(ctx context.Context, obj source.ObjectRef, attempt int, done func(source.Result)) {
+	err := d.p.Process(ctx, obj.Bucket, obj.Key, obj.ETag, func(quarantined bool, err error) {
+		switch {
+		case quarantined:
+			done(source.Result{Ack: true, Class: "quarantined"})
+		case err != nil:
+			done(source.Result{Class: "sink", Err: err})
+		default:
+			done(source.Result{Ack: true, Class: "durable"})
+		}
+	})
+	if err != nil {
+		done(source.Result{Class: "transient", Err: err})
+	}
+}
+
+func (d *directHandler) Drain(ctx context.Context) error { return d.flush(ctx) }
+
+// localHandler drives a source.Handler over every object of a local source.
+type localHandler struct {
+	handler     source.Handler
+	quarantined func() []*pipeline.QuarantinedError
+	fatal       func() error
+}
+
+type localReport struct {
+	objects, done, doneBefore int
+	quarantined               []quarantined
+	failed                    []string
+	skipped                   []store.SkippedFile
+}
+
+func (h localHandler) run(ctx context.Context, src *store.LocalSource, workers int) (localReport, error) {
+	var (
+		rep localReport
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+	)
+	sem := make(chan struct{}, max(workers, 1))
+	skipped, listErr := src.List(ctx, func(info store.Info) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rep.objects++
+		sem <- struct{}{}
+		wg.Add(1)
+		ref := source.ObjectRef{Bucket: info.Bucket, Key: info.Key, RawKey: info.Key, Size: info.Size,
+			ETag: source.NormalizeETag(info.ETag), EventTime: info.LastModified}
+		go func() {
+			defer func() { <-sem }()
+			var once sync.Once
+			h.handler.Handle(ctx, ref, 1, func(r source.Result) {
+				once.Do(func() {
+					mu.Lock()
+					switch {
+					case r.Ack && r.Class == "done_before":
+						rep.doneBefore++
+					case r.Ack && r.Class == "quarantined":
+					case r.Ack:
+						rep.done++
+					default:
+						msg := fmt.Sprintf("s3://%s/%s: %s", ref.Bucket, ref.Key, r.Class)
+						if r.Err != nil {
+							msg += ": " + r.Err.Error()
+						}
+						if r.Class == "busy" {
+							msg += " (another process holds it in the ledger; run again when it is done)"
+						}
+						rep.failed = append(rep.failed, msg)
+					}
+					mu.Unlock()
+					wg.Done()
+				})
+			})
+		}()
+		return nil
+	})
+	rep.skipped = skipped
+	// Every Handle has returned once the semaphore is full again; then the last commit acknowledges
+	// the objects waiting for it.
+	for i := 0; i < cap(sem); i++ {
+		sem <- struct{}{}
+	}
+	drainErr := h.handler.Drain(ctx)
+	if drainErr == nil {
+		wg.Wait()
+	}
+	for _, q := range h.quarantined() {
+		rep.quarantined = append(rep.quarantined, quarantined{Key: q.Bucket + "/" + q.Key, Class: q.Class, Reason: q.Err.Error()})
+	}
+	var fatal error
+	if h.fatal != nil {
+		fatal = h.fatal()
+	}
+	return rep, errors.Join(listErr, drainErr, fatal)
 }
 
 type quarantined struct {
@@ -188,24 +405,44 @@ type quarantined struct {
 	Reason string `json:"reason"`
 }
 
+type notRead struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+}
+
+type parquetSummary struct {
+	Rows  int64 `json:"rows"`
+	Files int64 `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// localSummary is what a local run did; its JSON keys are snake_case throughout.
 type localSummary struct {
 	Source      string                      `json:"source"`
+	Layout      string                      `json:"layout"`
+	Buckets     []string                    `json:"buckets"`
 	Dest        string                      `json:"dest"`
 	Quarantine  string                      `json:"quarantine"`
 	Objects     int                         `json:"objects"`
 	Done        int                         `json:"done"`
+	SkippedDone int                         `json:"skipped_done_before"`
 	Seconds     float64                     `json:"seconds"`
 	Counters    map[string]map[string]int64 `json:"counters"`
-	Sink        *sink.Stats                 `json:"sink,omitempty"`
+	Parquet     *parquetSummary             `json:"parquet,omitempty"`
 	Quarantined []quarantined               `json:"quarantined,omitempty"`
+	NotRead     []notRead                   `json:"not_read,omitempty"`
 	Failed      []string                    `json:"failed,omitempty"`
 }
 
 func (s *localSummary) writeText(w io.Writer, counters string) {
-	fmt.Fprintf(w, "ingest local: %d objects from %s in %.1fs\n", s.Objects, s.Source, s.Seconds)
+	fmt.Fprintf(w, "ingest local: %d objects from %s (%s, bucket %s) in %.1fs\n", s.Objects, s.Source, s.Layout,
+		strings.Join(s.Buckets, ", "), s.Seconds)
+	if s.SkippedDone > 0 {
+		fmt.Fprintf(w, "skipped: %d objects already ingested into %s by an earlier run\n", s.SkippedDone, s.Dest)
+	}
 	fmt.Fprint(w, counters)
-	if s.Sink != nil {
-		fmt.Fprintf(w, "parquet: %d rows in %d files (%d bytes) under %s\n", s.Sink.RowsWritten, s.Sink.FilesWritten, s.Sink.BytesWritten, s.Dest)
+	if s.Parquet != nil {
+		fmt.Fprintf(w, "parquet: %d rows in %d files (%d bytes) under %s\n", s.Parquet.Rows, s.Parquet.Files, s.Parquet.Bytes, s.Dest)
 	} else {
 		fmt.Fprintf(w, "security lake: OCSF objects under %sext/\n", s.Dest)
 	}
@@ -214,6 +451,9 @@ func (s *localSummary) writeText(w io.Writer, counters string) {
 		for _, q := range s.Quarantined {
 			fmt.Fprintf(w, "  %s (%s): %s\n", q.Key, q.Class, q.Reason)
 		}
+	}
+	for _, n := range s.NotRead {
+		fmt.Fprintf(w, "not read: %s: %s\n", n.Path, n.Reason)
 	}
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "failed: %s\n", f)

@@ -12,6 +12,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -30,32 +31,34 @@ Run 'ingest <command> -h' for a command's flags.
 `
 
 func main() {
-	if len(os.Args) < 2 {
-		fmt.Fprint(os.Stderr, usage)
-		os.Exit(2)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	stopProfile := startCPUProfile()
-	args := os.Args[2:]
-	var code int
-	switch os.Args[1] {
-	case "local":
-		code = cmdLocal(ctx, args)
-	case "run":
-		code = cmdRun(ctx, args)
-	case "backfill":
-		code = cmdBackfill(ctx, args)
-	case "test-metric-filter":
-		code = cmdTestMetricFilter(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-	case "healthcheck":
-		code = cmdHealthcheck(ctx, args, os.Stdout, os.Stderr)
-	case "-h", "--help", "help":
-		fmt.Print(usage)
-	default:
-		fmt.Fprintf(os.Stderr, "ingest: unknown command %q\n\n%s", os.Args[1], usage)
-		code = 2
-	}
-	stopProfile()
+	code := ingestMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
 	os.Exit(code)
+}
+
+// ingestMain dispatches to a command and returns the exit status: 0 success, 1 failure, 2 a command
+// line that cannot be used (aws-cli's convention).
+func ingestMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	rest := args[1:]
+	switch args[0] {
+	case "local":
+		return runLocal(ctx, rest, stdout, stderr)
+	case "run":
+		return runWorker(ctx, rest, stdout, stderr)
+	case "backfill":
+		return runBackfill(ctx, rest, stdout, stderr)
+	case "test-metric-filter":
+		return cmdTestMetricFilter(ctx, rest, stdin, stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "ingest: unknown command %q (want local, run, backfill or test-metric-filter)\n", args[0])
+	fmt.Fprintln(stderr, "Run 'ingest --help' for the commands.")
+	return exitUsage
 }

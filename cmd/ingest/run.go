@@ -74,25 +74,21 @@ func cmdRun(ctx context.Context, args []string) int {
 	return runWorker(ctx, args, os.Stdout, os.Stderr)
 }
 
+var runCommand = command{name: "ingest run", synopsis: "ingest run --queue-url URL --dest s3://BUCKET/PREFIX [flags]",
+	about: "The long-running worker (ECS/Fargate): processes the objects announced by S3 event notifications on SQS,\nexactly once, into the Parquet tables; logs and EMF metrics on stdout."}
+
 // runWorker is the SQS-fed worker. Exit codes: 0 after a clean drain, 1 when it stopped because
 // output could no longer be exactly-once or a component failed, 2 for bad flags.
 func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ingest run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var pf processingFlags
 	var rf runFlags
 	pf.register(fs)
 	rf.register(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	fail := func(code int, err error) int {
-		fmt.Fprintln(stderr, "ingest run:", err)
+	if code, done := runCommand.parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
-	if err := applyEnv(fs); err != nil {
-		return fail(2, err)
-	}
+	fail := runCommand.failer(stderr)
 	if rf.queueURL == "" {
 		return fail(2, errors.New("--queue-url is required"))
 	}
@@ -116,6 +112,9 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	inputs := store.NewS3(awsconfig.NewS3(cfg, quietChecksums), store.S3Options{})
 	dest, quarantine, err := pf.locations(ctx)
 	if err != nil {
+		return fail(2, err)
+	}
+	if err := checkDest(ctx, dest); err != nil {
 		return fail(2, err)
 	}
 	ledgerLoc := dest

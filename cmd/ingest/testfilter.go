@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strings"
 
 	"github.com/logarchive/logarchive/pkg/filter"
@@ -15,7 +17,8 @@ const testFilterUsage = `usage: ingest test-metric-filter --filter-pattern PATTE
 
 Tests a CloudWatch Logs filter pattern offline and prints what 'aws logs test-metric-filter' prints.
 Without --log-event-messages, messages are read from stdin, one per line (empty lines skipped).
-An invalid pattern exits with status 2 and the reason on stderr.
+An invalid pattern exits with status 2 and the reason on stderr. The pattern can also be given as
+LOGARCHIVE_FILTER_PATTERN.
 `
 
 // testFilterArgs is the command line of test-metric-filter. --log-event-messages takes every
@@ -69,11 +72,20 @@ func parseTestFilterArgs(args []string) (testFilterArgs, error) {
 	return a, nil
 }
 
+var testFilterCommand = command{name: "ingest test-metric-filter"}
+
+func isPatternFlag(a string) bool {
+	name, _, _ := strings.Cut(a, "=")
+	return name == "--filter-pattern" || name == "-filter-pattern"
+}
+
 func cmdTestMetricFilter(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if v, ok := os.LookupEnv(envPrefix + "FILTER_PATTERN"); ok && !slices.ContainsFunc(args, isPatternFlag) {
+		args = append([]string{"--filter-pattern", v}, args...)
+	}
 	a, err := parseTestFilterArgs(args)
 	if err != nil {
-		fmt.Fprintf(stderr, "ingest test-metric-filter: %v\n\n%s", err, testFilterUsage)
-		return 2
+		return testFilterCommand.usageError(stderr, err)
 	}
 	if a.help {
 		fmt.Fprint(stdout, testFilterUsage)

@@ -101,6 +101,10 @@ func newS3Store(ctx context.Context) (store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Region == "" {
+		// Caught here, the SDK would only say "Invalid region" at the first request, after all the work.
+		return nil, errors.New("no AWS region for S3: set AWS_REGION (or a region in the AWS profile)")
+	}
 	return store.NewS3(awsconfig.NewS3(cfg), store.S3Options{}), nil
 }
 
