@@ -87,7 +87,7 @@ func TestCloudTrailMatchesSecurityLake(t *testing.T) {
 				if rows[0].Class() != cl.class {
 					t.Fatalf("class %v, want %v", rows[0].Class(), cl.class)
 				}
-				got := readRows(t, encodeRow(t, rows[0]))[0]
+				got := readRows(t, encodeValidRow(t, rows[0]))[0]
 				want := readFile(t, filepath.Join(exp, cl.dir, name+".parquet"))[0]
 				comparePairs(t, want, got, append(slicesClone(cloudTrailPairs), cl.extra...), cloudTrailKnown)
 
@@ -216,7 +216,7 @@ func TestFlowMatchesSecurityLake(t *testing.T) {
 			if len(rows) != 1 {
 				t.Fatalf("%d rows, want 1", len(rows))
 			}
-			got := readRows(t, encodeRow(t, rows[0]))[0]
+			got := readRows(t, encodeValidRow(t, rows[0]))[0]
 			want := readFile(t, filepath.Join(exp, fmt.Sprintf("example%d.gz.parquet", i)))[0]
 			pairs := flowPairs
 			if want["disposition_id"] == 99.0 { // NODATA: AWS "-"/99, ours Unknown
@@ -269,7 +269,7 @@ func TestResolverMatchesSecurityLake(t *testing.T) {
 			if len(rows) != 1 {
 				t.Fatalf("%d rows, want 1", len(rows))
 			}
-			got := readRows(t, encodeRow(t, rows[0]))[0]
+			got := readRows(t, encodeValidRow(t, rows[0]))[0]
 			want := readFile(t, filepath.Join(exp, fmt.Sprintf("example%d.json.gz.parquet", i)))[0]
 			comparePairs(t, want, got, dnsPairs, func(path string, want, got any) (any, bool) {
 				if w, ok := want.(string); ok && path == "query.hostname" {

@@ -84,7 +84,12 @@ func TestDetectionFindingsFromCIS(t *testing.T) {
 		if fl.Class != ClassDetectionFinding {
 			t.Fatalf("%v object from findings", fl.Class)
 		}
-		for _, r := range readFile(t, filepath.Join(st.Root(), "lake", fl.Key)) {
+		data, err := os.ReadFile(filepath.Join(st.Root(), "lake", fl.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOCSF(t, data)
+		for _, r := range readRows(t, data) {
 			n++
 			f := byUID[get(r, "finding_info.uid").(string)]
 			if f == nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -15,6 +16,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
+	"github.com/logarchive/logarchive/internal/ocsfcheck"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -80,6 +82,36 @@ func encodeRow(t testing.TB, row Row) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// encodeValidRow is encodeRow for a row mapped from a real record: it must be valid OCSF 1.1.0.
+func encodeValidRow(t testing.TB, row Row) []byte {
+	t.Helper()
+	data := encodeRow(t, row)
+	checkOCSF(t, data)
+	return data
+}
+
+var ocsfSchema = sync.OnceValues(ocsfcheck.Default)
+
+// checkOCSF reads a Parquet object this package wrote back with Arrow and fails the test on any
+// row that is not valid OCSF 1.1.0 (internal/ocsfcheck), so every test that writes rows checks
+// them.
+func checkOCSF(t testing.TB, data []byte) {
+	t.Helper()
+	sc, err := ocsfSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _, err := ocsfcheck.ReadParquet(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rows {
+		for _, v := range sc.Validate(r) {
+			t.Errorf("row %d (class %v): %s", i, r["class_uid"], v)
+		}
+	}
 }
 
 // readRows reads a Parquet file with Arrow (pqarrow) and returns its rows as JSON-shaped maps:

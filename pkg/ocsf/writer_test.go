@@ -136,6 +136,7 @@ func TestWrittenObjects(t *testing.T) {
 		pf.Close()
 
 		got := readRows(t, data)
+		checkOCSF(t, data)
 		written[f.Class] += int64(len(got))
 		var prev float64
 		for i, r := range got {
