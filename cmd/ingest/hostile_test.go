@@ -33,6 +33,7 @@ import (
 
 	"github.com/logarchive/logarchive/internal/motoserver"
 	"github.com/logarchive/logarchive/pkg/store"
+	"github.com/logarchive/logarchive/pkg/synth"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -531,4 +532,85 @@ func TestRunHostileMoto(t *testing.T) {
 		}
 		t.Logf("12 objects, %d rows, exit 0 after %s", rows, took.Round(100*time.Millisecond))
 	})
+}
+
+type findingMetric struct {
+	MetricName  *string  `parquet:"metric_name,optional"`
+	MetricValue *float64 `parquet:"metric_value,optional"`
+}
+
+// findingMetricSums adds up the committed findings' metric values per metric name.
+func (a *archive) findingMetricSums(t *testing.T) map[string]float64 {
+	t.Helper()
+	ctx := context.Background()
+	sums := map[string]float64{}
+	err := a.st.List(ctx, "out", "tables/findings/", "", func(info store.Info) error {
+		if !strings.HasSuffix(info.Key, ".parquet") {
+			return nil
+		}
+		rc, _, err := a.st.Get(ctx, "out", info.Key)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return err
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(body), int64(len(body)))
+		if err != nil {
+			return err
+		}
+		r := parquet.NewGenericReader[findingMetric](f)
+		buf := make([]findingMetric, 256)
+		for {
+			n, err := r.Read(buf)
+			for _, m := range buf[:n] {
+				if m.MetricName != nil && m.MetricValue != nil {
+					sums[*m.MetricName] += *m.MetricValue
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return r.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+// TestLocalReportsRefusedSamples: a backfill of logs older than CloudWatch's two weeks still writes
+// every finding, and the summary says how many metric samples were not published and why (they
+// used to vanish with exit 0).
+func TestLocalReportsRefusedSamples(t *testing.T) {
+	opts, err := synth.Preset("tiny", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Start = time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Hour)
+	src, _ := generate(t, opts)
+	lake := filepath.Join(t.TempDir(), "lake")
+	emfPath := filepath.Join(t.TempDir(), "m.emf")
+	var out, errOut bytes.Buffer
+	if code := runLocal(context.Background(), []string{"--src", src, "--dest", lake, "--metrics-out", emfPath, "--json", "--log-level", "error"}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	var sum localSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := readTable(t, lake, "findings")
+	if rows == 0 {
+		t.Fatal("no findings")
+	}
+	m := sum.Counters["metrics"]
+	if m["samples_dropped_too_old"] < rows || m["samples_written"] != 0 {
+		t.Fatalf("metrics summary %v for %d findings", m, rows)
+	}
 }

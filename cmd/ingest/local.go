@@ -212,6 +212,14 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		m[c.Name] = c.Value
 	}
+	if agg != nil {
+		// Samples CloudWatch would refuse (older than 14 days, say) are reported, not dropped in silence.
+		st := agg.Stats()
+		sum.Counters["metrics"] = map[string]int64{"samples_written": st.Added, "samples_dropped_too_old": st.DroppedTooOld,
+			"samples_dropped_future": st.DroppedFuture, "samples_dropped_dimension_value": st.DroppedDimension,
+			"samples_dropped_reserved_namespace": st.DroppedNamespace}
+		reportDropped(log, agg)
+	}
 	sum.Quarantined = rep.quarantined
 	for _, sf := range rep.skipped {
 		sum.NotRead = append(sum.NotRead, notRead{Path: sf.Path, Reason: sf.Reason})
@@ -445,6 +453,12 @@ func (s *localSummary) writeText(w io.Writer, counters string) {
 		fmt.Fprintf(w, "parquet: %d rows in %d files (%d bytes) under %s\n", s.Parquet.Rows, s.Parquet.Files, s.Parquet.Bytes, s.Dest)
 	} else {
 		fmt.Fprintf(w, "security lake: OCSF objects under %sext/\n", s.Dest)
+	}
+	if m := s.Counters["metrics"]; m != nil {
+		if dropped := m["samples_dropped_too_old"] + m["samples_dropped_future"] + m["samples_dropped_dimension_value"] + m["samples_dropped_reserved_namespace"]; dropped > 0 {
+			fmt.Fprintf(w, "metric samples not published (CloudWatch would refuse them): %d (too old %d, future %d, bad dimension value %d, reserved namespace %d)\n",
+				dropped, m["samples_dropped_too_old"], m["samples_dropped_future"], m["samples_dropped_dimension_value"], m["samples_dropped_reserved_namespace"])
+		}
 	}
 	if len(s.Quarantined) > 0 {
 		fmt.Fprintf(w, "quarantined: %d objects under %s\n", len(s.Quarantined), s.Quarantine)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/logarchive/logarchive/pkg/awsconfig"
 	"github.com/logarchive/logarchive/pkg/emf"
+	"github.com/logarchive/logarchive/pkg/emfstage"
 	"github.com/logarchive/logarchive/pkg/ledger"
 	"github.com/logarchive/logarchive/pkg/ops"
 	"github.com/logarchive/logarchive/pkg/pipeline"
@@ -135,10 +136,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer closeMetrics()
 	var agg *emf.Aggregator
 	var msink rules.MetricSink
-	if mw != nil {
-		agg = emf.New(mw, emf.Options{})
-		msink = agg
-	}
+	var stage *emfstage.Stage
 	verifier, err := pf.verifier(ctx, inputs, true, log)
 	if err != nil {
 		return fail(2, err)
@@ -147,6 +145,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	led, err := ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, LeaseTTL: rf.leaseTTL, Logger: log})
 	if err != nil {
 		return fail(1, err)
+	}
+	if mw != nil {
+		// The metric filters' samples follow their rows: published after the commit (pkg/emfstage).
+		agg = emf.New(mw, emf.Options{})
+		stage = emfstage.New(agg, ledgerLoc)
+		msink = stage
 	}
 	log.Info("worker starting", "owner", led.Owner(), "queue", rf.queueURL, "dest", dest.String(), "ledger", ledgerLoc.String())
 
@@ -172,13 +176,22 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var fatal atomic.Pointer[error]
-	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: pipelineProcessor{proc},
+	var persistFails, samplesPublished atomic.Int64
+	var lproc ledger.Processor = pipelineProcessor{proc}
+	if stage != nil {
+		lproc = stagedProcessor{p: proc, stage: stage, log: log, fails: &persistFails}
+	}
+	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: lproc,
 		Flush: sk.Flush, Inputs: inputs, CommitInterval: rf.commitInterval, BusyRetry: rf.busyRetry, Logger: log,
 		Fatal: func(err error) { fatal.Store(&err); stop(err) }})
 	if err != nil {
 		return fail(1, err)
 	}
-	worker, err := source.New(source.Options{QueueURL: rf.queueURL, Client: sqs.NewFromConfig(cfg), Handler: coord,
+	var handler source.Handler = coord
+	if stage != nil {
+		handler = stagedHandler{Coordinator: coord, stage: stage, log: log, published: &samplesPublished}
+	}
+	worker, err := source.New(source.Options{QueueURL: rf.queueURL, Client: sqs.NewFromConfig(cfg), Handler: handler,
 		Workers: pf.workers, MaxMessages: rf.maxMessages, MaxBytes: rf.maxBytes, VisibilityTimeout: rf.visibility,
 		WaitTime: rf.waitTime, RetryBase: rf.retryBase, RetryMax: rf.retryMax, DrainTimeout: rf.drainTimeout,
 		ExitWhenIdle: rf.exitWhenIdle, DeadLetterURL: rf.dlqURL, Logger: log})
@@ -189,6 +202,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var lag atomic.Int64 // largest object lag (ms) in the last minute
 	collectors := []ops.Collector{
 		workerCollector(worker), pipelineCollector(stats), sinkCollector(sk), coordCollector(coord),
+		emfCollector(agg, &samplesPublished, &persistFails),
 		func(w *ops.Writer) {
 			w.Add("logarchive_lag_seconds", "Largest delay from object write to processing in the last minute.", ops.Gauge, float64(lag.Load())/1000)
 		},
@@ -254,6 +268,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	stopBG()
 	<-bgDone
 	tick() // the last partial minute
+	reportDropped(log, agg)
 
 	if opsSrv != nil {
 		opsSrv.Shutdown(closeCtx)

@@ -374,18 +374,27 @@ func TestRunSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	a := newArchive(t, tinyArchive(), 1000)
+	opts := tinyArchive()
+	// Recent activity, so that CloudWatch would accept every metric sample (within 14 days).
+	opts.Start = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Hour)
+	a := newArchive(t, opts, 1000)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var logs bytes.Buffer
 	const kills = 20
+	// The built-in rules (CIS, elevated role) on, every worker's EMF documents kept: what the
+	// awslogs driver would have shipped before each kill.
+	emfDir := t.TempDir()
+	metrics := func(i int) []string {
+		return []string{"--no-builtin-rules=false", "--metrics-out", filepath.Join(emfDir, fmt.Sprintf("run%02d.emf", i))}
+	}
 	for i := 0; i < kills; i++ {
-		cmd := a.worker(t, &logs, "--log-level", "info")
+		cmd := a.worker(t, &logs, append(metrics(i), "--log-level", "info")...)
 		// Between 0.3 s and 2.5 s: during startup, receive, processing, flush and seal.
 		time.Sleep(time.Duration(300+rng.IntN(2200)) * time.Millisecond)
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	}
-	cmd := a.worker(t, &logs, "--exit-when-idle", "8s")
+	cmd := a.worker(t, &logs, append(metrics(kills), "--exit-when-idle", "8s")...)
 	if err := wait(t, cmd, 90*time.Second, &logs); err != nil {
 		t.Fatalf("final worker: %v\n%s", err, tail(logs.String(), 4000))
 	}
@@ -396,6 +405,27 @@ func TestRunSurvivesKill9(t *testing.T) {
 		t.Fatalf("dead-letter queue holds %d messages", v+inv)
 	}
 	got := a.checkExactlyOnce(t)
+	// Metric samples follow their rows: for every metric the rules published, the samples of all
+	// the workers' EMF documents add up to the committed findings, exactly (none lost, none twice).
+	var docs []byte
+	runs, _ := filepath.Glob(filepath.Join(emfDir, "*.emf"))
+	for _, f := range runs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, b...)
+	}
+	findings := a.findingMetricSums(t)
+	if findings["prod-switch-elevated-count"] < 1 {
+		t.Fatalf("no elevated-role finding in the archive: %v", findings)
+	}
+	for name, want := range findings {
+		if got := emfSum(t, docs, name); got != want {
+			t.Errorf("metric %s: %v published, %v in the committed findings", name, got, want)
+		}
+	}
+	t.Logf("metrics published once each: %v", findings)
 	t.Logf("after %d kills: %+v; objects taken over from killed workers: %d; their transactions rolled back: %d", kills, got,
 		strings.Count(logs.String(), "took over input from a dead owner"), strings.Count(logs.String(), "aborting checkpoint of a dead owner"))
 	if t.Failed() {

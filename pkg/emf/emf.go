@@ -78,14 +78,18 @@ const (
 // Stats are the aggregator's counters since it was created.
 type Stats struct {
 	Added   int64 // samples accepted
-	Dropped int64 // samples outside the timestamp window
-	Written int64 // documents written
+	Dropped int64 // samples CloudWatch would refuse, not written: the sum of the fields below
+	// Why samples were dropped. CloudWatch accepts EMF metrics with timestamps from two weeks ago to
+	// two hours ahead, dimension values of 1–1,024 ASCII characters, and namespaces outside AWS/.
+	DroppedTooOld, DroppedFuture, DroppedDimension, DroppedNamespace int64
+	Written                                                          int64 // documents written
 }
 
 // Aggregator collects samples between flushes. It is safe for concurrent use.
 type Aggregator struct {
 	opts Options
 	mu   sync.Mutex
+	wmu  sync.Mutex // serializes writes, so that concurrent flushes never interleave documents
 	w    io.Writer
 	// groups are keyed by minute, namespace and the canonical dimension text.
 	groups map[groupKey]*group
@@ -166,10 +170,10 @@ func (a *Aggregator) Add(d Datum) error {
 	if d.Name == "_aws" {
 		return fmt.Errorf("%w: metric name _aws is reserved", ErrInvalidDatum)
 	}
-	if now := a.opts.Now(); (a.opts.MaxAge > 0 && d.Time.Before(now.Add(-a.opts.MaxAge))) ||
-		(a.opts.MaxFuture > 0 && d.Time.After(now.Add(a.opts.MaxFuture))) {
+	if why := refusal(d, dims, a.opts); why != nil {
 		a.mu.Lock()
 		a.stats.Dropped++
+		*why(&a.stats)++
 		a.mu.Unlock()
 		return nil
 	}
@@ -196,6 +200,34 @@ func (a *Aggregator) Add(d Datum) error {
 	s.values = append(s.values, d.Value)
 	a.stats.Added++
 	return nil
+}
+
+// refusal says which counter a sample CloudWatch would refuse goes to, or nil.
+func refusal(d Datum, dims []Dimension, o Options) func(*Stats) *int64 {
+	now := o.Now()
+	switch {
+	case o.MaxAge > 0 && d.Time.Before(now.Add(-o.MaxAge)):
+		return func(s *Stats) *int64 { return &s.DroppedTooOld }
+	case o.MaxFuture > 0 && d.Time.After(now.Add(o.MaxFuture)):
+		return func(s *Stats) *int64 { return &s.DroppedFuture }
+	case strings.HasPrefix(d.Namespace, "AWS/"):
+		return func(s *Stats) *int64 { return &s.DroppedNamespace }
+	}
+	for _, dim := range dims {
+		if dim.Value == "" || len(dim.Value) > 1024 || !isASCII(dim.Value) {
+			return func(s *Stats) *int64 { return &s.DroppedDimension }
+		}
+	}
+	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // Pending reports how many samples wait for the next flush.
@@ -230,6 +262,9 @@ func (a *Aggregator) Flush() error {
 		}
 		return x.dims < y.dims
 	})
+	// Written in the order flushed: the write lock is taken before the groups are let go.
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
 	a.buf.Reset()
 	for _, k := range keys {
 		a.writeGroup(&a.buf, k, groups[k])

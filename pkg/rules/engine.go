@@ -16,6 +16,14 @@ type MetricSink interface {
 	Add(d emf.Datum) error
 }
 
+// LineageMetricSink is a MetricSink that is told which object each sample came from (AddFor is
+// called instead of Add), so that the samples can be published with the object's rows — once they
+// are committed — rather than at once.
+type LineageMetricSink interface {
+	MetricSink
+	AddFor(lin Lineage, d emf.Datum) error
+}
+
 // Lineage names the object a record came from; the record's Index completes it.
 type Lineage struct {
 	Bucket string
@@ -320,7 +328,13 @@ func (e *Engine) eval(ev *lazyEval, i int, rec *parse.Record, lin Lineage, dst [
 		for _, dim := range sample.Dimensions {
 			d.Dimensions = append(d.Dimensions, emf.Dimension{Name: dim.Name, Value: dim.Value})
 		}
-		if err := e.metrics.Add(d); err != nil {
+		var err error
+		if ls, ok := e.metrics.(LineageMetricSink); ok {
+			err = ls.AddFor(lin, d)
+		} else {
+			err = e.metrics.Add(d)
+		}
+		if err != nil {
 			*errs = append(*errs, fmt.Errorf("rule %s: %w", r.Rule.FilterName, err))
 		}
 	}
