@@ -218,6 +218,19 @@ func ctBody(t *testing.T, id string, n int) []byte {
 	return gzipped(t, []byte(b.String()))
 }
 
+type forgedRow struct {
+	EventName string `parquet:"eventname"`
+}
+
+// writeNoKeys writes an empty public-keys file, so that a run needs no CloudTrail call.
+func writeNoKeys(t *testing.T) string {
+	p := filepath.Join(t.TempDir(), "keys.json")
+	if err := os.WriteFile(p, []byte(`{"PublicKeyList":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 type ctEventID struct {
 	EventID *string `parquet:"eventid,optional"`
 }
@@ -399,6 +412,95 @@ func TestRunHostileMoto(t *testing.T) {
 			t.Logf("/healthz 503 after %s (--unhealthy-after %s)", unhealthyAt.Round(100*time.Millisecond), unhealthyAfter)
 		})
 	}
+
+	// No credentials: every ReceiveMessage fails; /healthz 503 after --unhealthy-after (it used to
+	// stay 200).
+	t.Run("receives failing", func(t *testing.T) {
+		q := h.queue(t, "q-nocreds")
+		addr := freeAddr(t)
+		var logs bytes.Buffer
+		start := time.Now()
+		cmd := h.start(t, &logs, []string{"AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_SESSION_TOKEN="},
+			"--queue-url", q, "--dest", "file://"+t.TempDir(), "--ops-addr", addr, "--unhealthy-after", unhealthyAfter.String(),
+			"--wait-time", "1s", "--metrics-out", "", "--no-builtin-rules", "--public-keys", writeNoKeys(t))
+		var unhealthyAt time.Duration
+		for time.Since(start) < unhealthyAfter+20*time.Second {
+			if healthz(addr) == http.StatusServiceUnavailable {
+				unhealthyAt = time.Since(start)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if unhealthyAt < unhealthyAfter {
+			t.Fatalf("/healthz 503 after %s (0: never), want after %s\n%s", unhealthyAt, unhealthyAfter, tail(logs.String(), 3000))
+		}
+		if n := metricSum(addr, "logarchive_sqs_receive_errors_total"); n < 1 {
+			t.Fatalf("receive errors %v", n)
+		}
+		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
+		wait(t, cmd, 30*time.Second, &logs)
+		t.Logf("/healthz 503 after %s", unhealthyAt.Round(100*time.Millisecond))
+	})
+
+	// Keys that are paths out of the destination, on a file:// destination: every byte the worker
+	// writes stays under it, the forged Parquet body never reaches a table, every message is settled.
+	t.Run("hostile keys stay inside the destination", func(t *testing.T) {
+		q := h.queue(t, "q-hostile-keys")
+		var forged bytes.Buffer
+		pw := parquet.NewGenericWriter[forgedRow](&forged)
+		pw.Write([]forgedRow{{EventName: "ConsoleLogin"}, {EventName: "SwitchRole"}})
+		pw.Close()
+		keys := map[string][]byte{
+			"AWSLogs/111122223333/vpcdnsquerylogs/x/../../../../../../etc/evil.txt":                                                                        []byte("\x1f\x8b\x08\x00 not deflate"),
+			"AWSLogs/111122223333/vpcflowlogs/us-east-1/../../../../../../../cloudtrail/dt=2026-11-20/injected.parquet":                                    forged.Bytes(),
+			"AWSLogs/111122223333/vpcflowlogs/us-east-1/../../../../../../../../../../../../../../../../tmp/hostile-escape.log.gz":                         []byte("garbage"),
+			"AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/%2e%2e/%2e%2e/111122223333_CloudTrail_us-east-1_20261120T0000Z_aaaaaaaaaaaaaaaa.json.gz": []byte("{"),
+			"AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/.tmp-1/111122223333_CloudTrail_us-east-1_20261120T0000Z_bbbbbbbbbbbbbbbb.json.gz":        []byte("{"),
+		}
+		for k, body := range keys {
+			if err := h.st.Put(ctx, archive, k, body, nil); err != nil {
+				t.Fatalf("put %q: %v", k, err)
+			}
+			h.send(t, q, notification(archive, k, len(body)))
+		}
+		outer := t.TempDir()
+		dest := filepath.Join(outer, "dest")
+		var logs bytes.Buffer
+		cmd := h.start(t, &logs, nil, "--queue-url", q, "--dest", "file://"+dest, "--ops-addr", freeAddr(t),
+			"--wait-time", "1s", "--commit-interval", "1s", "--exit-when-idle", "3s", "--metrics-out", "", "--no-builtin-rules",
+			"--log-level", "info")
+		if err := wait(t, cmd, 60*time.Second, &logs); err != nil {
+			t.Fatalf("%v\n%s", err, tail(logs.String(), 3000))
+		}
+		if n := h.depth(t, q); n != 0 {
+			t.Fatalf("queue holds %d messages\n%s", n, tail(logs.String(), 3000))
+		}
+		quarantined := 0
+		filepath.WalkDir(outer, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dest, path)
+			top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+			switch {
+			case !filepath.IsLocal(rel):
+				t.Errorf("written outside the destination: %s", path)
+			case top == "_quarantine":
+				if !strings.HasSuffix(path, ".s3meta.json") {
+					quarantined++
+				}
+			case top != "_ledger":
+				t.Errorf("a hostile object reached %s", rel)
+			}
+			return nil
+		})
+		if _, err := os.Stat("/tmp/hostile-escape.log.gz"); err == nil {
+			t.Errorf("/tmp/hostile-escape.log.gz written")
+		}
+		if quarantined != len(keys) {
+			t.Fatalf("%d quarantined copies, want %d\n%s", quarantined, len(keys), tail(logs.String(), 3000))
+		}
+	})
 
 	// An object removed after its notification (NoSuchKey): acknowledged, counted, logged.
 	t.Run("no such key", func(t *testing.T) {

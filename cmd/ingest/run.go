@@ -177,12 +177,13 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer stop(nil)
 	var fatal atomic.Pointer[error]
 	var persistFails, samplesPublished atomic.Int64
+	var flushes flushWatch
 	var lproc ledger.Processor = pipelineProcessor{proc}
 	if stage != nil {
 		lproc = stagedProcessor{p: proc, stage: stage, log: log, fails: &persistFails}
 	}
 	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: lproc,
-		Flush: sk.Flush, Inputs: inputs, CommitInterval: rf.commitInterval, BusyRetry: rf.busyRetry, Logger: log,
+		Flush: flushes.wrap(sk.Flush), Inputs: inputs, CommitInterval: rf.commitInterval, BusyRetry: rf.busyRetry, Logger: log,
 		Fatal: func(err error) { fatal.Store(&err); stop(err) }})
 	if err != nil {
 		return fail(1, err)
@@ -210,7 +211,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var opsSrv *ops.Server
 	if rf.opsAddr != "" {
 		opsSrv, err = ops.Start(ops.Options{Addr: rf.opsAddr, Collectors: collectors, Logger: log,
-			Health: workerHealth(&fatal, worker, stats, rf.unhealthyAfter)})
+			Health: workerHealth(&fatal, worker, stats, &flushes, rf.commitInterval+rf.unhealthyAfter, rf.unhealthyAfter)})
 		if err != nil {
 			return fail(1, err)
 		}

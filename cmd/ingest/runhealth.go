@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -21,11 +22,13 @@ const defaultUnhealthyAfter = 2 * time.Minute
 //   - every ReceiveMessage failing for `after` (no credentials, wrong queue URL or endpoint, SQS
 //     unreachable);
 //   - every object read failing for `after` (the bucket is gone or misnamed, a wrong S3 endpoint,
-//     access or KMS denied, throttling that does not end).
+//     access or KMS denied, throttling that does not end);
+//   - a commit stuck: the flush of a commit running for longer than `stuck` (an S3 request that
+//     never returns).
 //
 // It never fails for intended back-pressure: a worker that holds --max-bytes or --max-messages of
 // objects waiting for their commit, or whose workers are all busy, does not receive and is healthy.
-func workerHealth(fatal *atomic.Pointer[error], worker *source.Worker, stats *pipeline.Stats, after time.Duration) func() error {
+func workerHealth(fatal *atomic.Pointer[error], worker *source.Worker, stats *pipeline.Stats, flushes *flushWatch, stuck, after time.Duration) func() error {
 	return func() error {
 		if e := fatal.Load(); e != nil {
 			return *e
@@ -37,6 +40,27 @@ func workerHealth(fatal *atomic.Pointer[error], worker *source.Worker, stats *pi
 		if since, kind := stats.FetchFailingSince(); !since.IsZero() && now.Sub(since) > after {
 			return fmt.Errorf("every object read failed for %s (last: %s)", now.Sub(since).Round(time.Second), kind)
 		}
+		if since := flushes.since(); !since.IsZero() && now.Sub(since) > stuck {
+			return fmt.Errorf("a commit's flush has been running for %s", now.Sub(since).Round(time.Second))
+		}
 		return nil
 	}
+}
+
+// flushWatch notes when the flush in progress (if any) began.
+type flushWatch struct{ started atomic.Int64 } // unix nanoseconds; 0: none running
+
+func (f *flushWatch) wrap(flush func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		f.started.Store(time.Now().UnixNano())
+		defer f.started.Store(0)
+		return flush(ctx)
+	}
+}
+
+func (f *flushWatch) since() time.Time {
+	if n := f.started.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
 }
