@@ -22,7 +22,6 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/compress"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/logarchive/logarchive/internal/samples"
 	"github.com/logarchive/logarchive/pkg/parse"
@@ -37,14 +36,14 @@ import (
 // read); rows/s over rows written.
 
 type benchSet struct {
-	rows  rowSet
+	rows  writable
 	n     int
 	raw   int64                                      // source text bytes
 	build func(tb testing.TB) (arrow.Record, func()) // the rows, time-sorted, as an Arrow record
 }
 
 func collect[T any](rows []T, keys []sortKey) (*rowsOf[T], func(tb testing.TB) (arrow.Record, func())) {
-	rs := &rowsOf[T]{rows: rows, keys: keys}
+	rs := &rowsOf[T]{def: NewTable[T](TableSpec{Name: "bench"}), rows: rows, keys: keys}
 	build := func(tb testing.TB) (arrow.Record, func()) {
 		perm := make([]int, len(rows))
 		for i := range perm {
@@ -182,11 +181,7 @@ func BenchmarkWrite(b *testing.B) {
 	for _, table := range Tables() {
 		// Built on first use, so -bench filters skip the setup of tables they do not run.
 		data := sync.OnceValue(func() benchSet { return benchSynthetic(b, table, 1) })
-		sc, err := Schema(table)
-		if err != nil {
-			b.Fatal(err)
-		}
-		cfg := writeConfig{schema: sc, compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
+		cfg := writeConfig{compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
 		b.Run(string(table)+"/parquet-go", func(b *testing.B) {
 			bs := data()
 			var out countingWriter
@@ -259,9 +254,8 @@ func writeArrow(tb testing.TB, rec arrow.Record, w io.Writer) {
 func arrowRecord[T any](tb testing.TB, rows []T) (arrow.Record, func()) {
 	var zero T
 	var buf bytes.Buffer
-	one := &rowsOf[T]{rows: []T{zero}, keys: []sortKey{{}}}
-	sc := parquet.SchemaOf(zero)
-	if err := one.write(&buf, writeConfig{schema: sc, compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1024}); err != nil {
+	one := &rowsOf[T]{def: NewTable[T](TableSpec{Name: "bench"}), rows: []T{zero}, keys: []sortKey{{}}}
+	if err := one.write(&buf, writeConfig{compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1024}); err != nil {
 		tb.Fatal(err)
 	}
 	rdr, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
@@ -349,10 +343,9 @@ func TestArrowBaselineMatches(t *testing.T) {
 	for _, table := range Tables() {
 		t.Run(string(table), func(t *testing.T) {
 			bs := benchSynthetic(t, table, 0.05)
-			sc, _ := Schema(table)
 			dir := t.TempDir()
 			var ours, theirs bytes.Buffer
-			if err := bs.rows.write(&ours, writeConfig{schema: sc, compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}); err != nil {
+			if err := bs.rows.write(&ours, writeConfig{compression: Zstd, pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}); err != nil {
 				t.Fatal(err)
 			}
 			rec, release := bs.build(t)
@@ -456,7 +449,7 @@ func BenchmarkPipeline(b *testing.B) {
 					}
 					var in *Input
 					if s != nil {
-						in = s.Begin(InputRef{Bucket: st.bucket, Key: o.key})
+						in = beginRef(s, InputRef{Bucket: st.bucket, Key: o.key})
 					}
 					var rec parse.Record
 					for {

@@ -80,7 +80,7 @@ func TestEndToEndSynthetic(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", o.key, err)
 		}
-		in := s.Begin(InputRef{Bucket: m.Bucket, Key: o.key, Done: func(err error) {
+		in := beginRef(s, InputRef{Bucket: m.Bucket, Key: o.key, Done: func(err error) {
 			if err != nil {
 				t.Errorf("%s: %v", o.key, err)
 			}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/sink"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -28,8 +29,8 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	in := s.Begin(sink.InputRef{Bucket: "org-logs", Key: "AWSLogs/…/digest.json.gz", ETag: "e1",
-		Done: func(err error) { fmt.Println("durable:", err == nil) }})
+	in := s.Begin(ack.Ref{Bucket: "org-logs", Key: "AWSLogs/…/digest.json.gz", ETag: "e1"},
+		func(o ack.Outcome) { fmt.Println("durable:", o.Kind == ack.Durable) })
 	// Records from pkg/parse go through in.Add(ctx, &rec); findings and digest results have their own rows.
 	in.AddIntegrity(ctx, sink.IntegrityRow{VerifiedAt: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC),
 		DigestBucket: "org-logs", DigestKey: "AWSLogs/…/digest.json.gz", Status: "valid"})

@@ -42,7 +42,7 @@ func TestS3Destination(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := s.Begin(InputRef{Bucket: srcBucket, Key: "big", ETag: "1"})
+		in := beginRef(s, InputRef{Bucket: srcBucket, Key: "big", ETag: "1"})
 		rnd := rand.New(rand.NewPCG(1, 2)) // the same rows both runs
 		noise := make([]byte, 1024)
 		for i := range rows {

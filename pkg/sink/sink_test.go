@@ -120,14 +120,14 @@ func TestDoneCallbacks(t *testing.T) {
 	s, _ := newLocalSink(t, Options{Now: clock.Now, MaxAge: 5 * time.Minute})
 
 	// An input with no rows is done at End.
-	empty := s.Begin(log.ref("empty"))
+	empty := beginRef(s, log.ref("empty"))
 	empty.End()
 	if got := log.calls("empty"); len(got) != 1 || got[0] != nil {
 		t.Fatalf("empty input: Done calls %v, want one nil", got)
 	}
 
 	// An input with rows in two partitions is done only when both are committed.
-	two := s.Begin(log.ref("two"))
+	two := beginRef(s, log.ref("two"))
 	if err := two.AddFinding(ctx, finding(day1, "two", 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func TestDoneCallbacks(t *testing.T) {
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	late := s.Begin(log.ref("late"))
+	late := beginRef(s, log.ref("late"))
 	if err := late.AddFinding(ctx, finding(day1, "late", 0)); !errors.Is(err, ErrClosed) {
 		t.Errorf("Add after Close: %v, want ErrClosed", err)
 	}
@@ -177,7 +177,7 @@ func TestDoneCallbacks(t *testing.T) {
 
 func TestUnsupportedRecord(t *testing.T) {
 	s, _ := newLocalSink(t, Options{})
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "d"})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "d"})
 	err := in.Add(context.Background(), &parse.Record{Source: parse.SourceDigest})
 	var ue *UnsupportedRecordError
 	if !errors.As(err, &ue) || ue.Source != parse.SourceDigest {
@@ -204,7 +204,7 @@ func TestIdempotentNames(t *testing.T) {
 			}
 		}
 		for _, k := range order {
-			in := s.Begin(InputRef{Bucket: srcBucket, Key: k, ETag: "e1"})
+			in := beginRef(s, InputRef{Bucket: srcBucket, Key: k, ETag: "e1"})
 			for i := range 3 {
 				if err := in.AddFinding(ctx, finding(day1.Add(time.Duration(i)*time.Hour*10), k, int64(i))); err != nil {
 					t.Fatal(err)
@@ -232,7 +232,7 @@ func TestIdempotentNames(t *testing.T) {
 	}
 	// A different ETag is a different input: new names.
 	s, _ := New(Options{Dest: loc})
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "a", ETag: "e2"})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "a", ETag: "e2"})
 	in.AddFinding(ctx, finding(day1, "a", 0))
 	in.End()
 	if err := s.Close(ctx); err != nil {
@@ -263,7 +263,7 @@ func TestBeforeCommit(t *testing.T) {
 	}
 	var after []Checkpoint
 	s.opts.AfterCommit = func(_ context.Context, cp Checkpoint) { after = append(after, cp) }
-	in := s.Begin(log.ref("k"))
+	in := beginRef(s, log.ref("k"))
 	in.AddFinding(ctx, finding(day1, "k", 0))
 	in.AddIntegrity(ctx, IntegrityRow{VerifiedAt: day1, Status: "valid", DigestKey: "d"})
 	in.End()
@@ -283,8 +283,8 @@ func TestBeforeCommit(t *testing.T) {
 		t.Fatalf("retry checkpoint ID changed: %+v", seen)
 	}
 	cp := seen[1]
-	if len(cp.Inputs) != 1 || cp.Inputs[0].Key != "k" || cp.Inputs[0].Done != nil {
-		t.Errorf("Inputs = %+v, want k without its callback", cp.Inputs)
+	if len(cp.Inputs) != 1 || cp.Inputs[0].Key != "k" || cp.Inputs[0].ETag != "etag-k" {
+		t.Errorf("Inputs = %+v, want k with its ETag", cp.Inputs)
 	}
 	var want []string
 	for _, f := range cp.Files {
@@ -340,10 +340,10 @@ func TestCommitFailure(t *testing.T) {
 			}
 		}
 	}
-	a := s.Begin(log.ref("a")) // findings only: committed
+	a := beginRef(s, log.ref("a")) // findings only: committed
 	a.AddFinding(ctx, finding(day1, "a", 0))
 	a.End()
-	b := s.Begin(log.ref("b")) // findings and integrity: waits for the failed file
+	b := beginRef(s, log.ref("b")) // findings and integrity: waits for the failed file
 	b.AddFinding(ctx, finding(day1, "b", 0))
 	b.AddIntegrity(ctx, IntegrityRow{VerifiedAt: day1, Status: "valid"})
 	b.End()
@@ -366,7 +366,7 @@ func TestCommitFailure(t *testing.T) {
 		t.Errorf("%d partitions buffered after the failure, want 1 (integrity)", st.OpenPartitions)
 	}
 	// A row arriving after the failure must not change what the failed file holds or its name.
-	c := s.Begin(log.ref("c"))
+	c := beginRef(s, log.ref("c"))
 	c.AddIntegrity(ctx, IntegrityRow{VerifiedAt: day1.Add(time.Minute), Status: "missing"})
 	c.End()
 	fs.mu.Lock()
@@ -414,7 +414,7 @@ func TestCloseFailure(t *testing.T) {
 	var log doneLog
 	fs := &failingStore{Store: store.NewLocal(t.TempDir()), fail: func(string) bool { return true }}
 	s, _ := New(Options{Dest: store.Location{Store: fs, Bucket: "lake"}})
-	in := s.Begin(log.ref("x"))
+	in := beginRef(s, log.ref("x"))
 	in.AddFinding(ctx, finding(day1, "x", 0))
 	in.End()
 	if err := s.Close(ctx); err == nil {
@@ -485,7 +485,7 @@ func TestMemoryBudget(t *testing.T) {
 	ctx := context.Background()
 	const budget = 64 << 10
 	s, root := newLocalSink(t, Options{MemoryBudget: budget})
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "m"})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "m"})
 	// Day 1 gets 9 rows for every row of day 2: day 1 is the largest whenever the budget trips.
 	for i := range 600 {
 		ts := day1
@@ -524,7 +524,7 @@ func TestMemoryBudgetSpills(t *testing.T) {
 	ctx := context.Background()
 	const budget = 4 << 20
 	s, root := newLocalSink(t, Options{MemoryBudget: budget})
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "m"})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "m"})
 	const n = 3000
 	for i := range n {
 		f := finding(day1.Add(time.Duration(i%48)*time.Hour), "m", int64(i))
@@ -623,7 +623,7 @@ func TestFileLayout(t *testing.T) {
 func TestNullPatterns(t *testing.T) {
 	ctx := context.Background()
 	s, root := newLocalSink(t, Options{})
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "n"})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "n"})
 	const n = 200
 	present := func(i, col int) bool { return (i*7+col*3)%5 < 2 || i%(col+2) == 0 }
 	for i := range n {
@@ -673,7 +673,7 @@ func TestConcurrentAdd(t *testing.T) {
 			defer wg.Done()
 			for i := range inputs {
 				key := fmt.Sprintf("w%d-i%d", w, i)
-				in := s.Begin(log.ref(key))
+				in := beginRef(s, log.ref(key))
 				for j := range perInput {
 					if err := in.AddFinding(ctx, finding(day1.Add(time.Duration(j)*time.Hour), key, int64(j))); err != nil {
 						t.Error(err)
@@ -706,7 +706,7 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	s, _ := newLocalSink(t, Options{MaxAge: time.Second})
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "r", Done: func(err error) { done <- err }})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "r", Done: func(err error) { done <- err }})
 	in.AddFinding(ctx, finding(day1, "r", 0))
 	in.End()
 	go s.Run(ctx)
@@ -733,7 +733,7 @@ func TestRetryAccounting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := s.Begin(InputRef{Bucket: srcBucket, Key: "r"})
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "r"})
 	in.AddIntegrity(ctx, IntegrityRow{VerifiedAt: day1, Status: "invalid", Reason: strings.Repeat("z", 1000)})
 	in.AddIntegrity(ctx, small)
 	in.End()
@@ -794,14 +794,14 @@ func TestAddDuringUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log doneLog
-	a := s.Begin(log.ref("a"))
+	a := beginRef(s, log.ref("a"))
 	a.AddFinding(ctx, finding(day1, "a", 0))
 	a.End()
 	flushed := make(chan error, 1)
 	go func() { flushed <- s.Flush(ctx) }()
 	<-bs.entered // the checkpoint is committing a's file
 
-	b := s.Begin(log.ref("b"))
+	b := beginRef(s, log.ref("b"))
 	added := make(chan error, 1)
 	go func() { added <- b.AddFinding(ctx, finding(day1, "b", 0)) }()
 	select {

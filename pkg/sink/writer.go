@@ -3,42 +3,59 @@ package sink
 import (
 	"bytes"
 	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
-	"math"
+	"os"
 	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/logarchive/logarchive/pkg/store"
 )
 
-// rowSet is a buffer's typed rows: pending rows in memory, plus (once the partition has grown past
-// Options.SpillBytes) earlier rows already encoded and compressed as time-sorted row groups in a
-// spool, so a partition can grow to a full-size file while holding only its compressed bytes.
+// rowSet is one file in the making, without its row type: pending rows in memory (sorted and
+// encoded at the next spill) and, once the first spill happened, an open Parquet writer whose
+// row groups (one per spill) stream into a spool. Rows are encoded and compressed exactly once.
 type rowSet interface {
-	len() int
+	len() int64
+	pendingLen() int
 	timeRange() (minT, maxT time.Time)
-	// spill sorts the pending rows by time and encodes them as one row group into the spool.
-	spill(cfg writeConfig) error
-	spoolBytes() int64
-	// write writes every row, sorted by time, as one Parquet file: pending rows are sorted and
-	// encoded directly; with a spool, the sorted row groups are merged.
-	write(w io.Writer, cfg writeConfig) error
+	// absorb appends the pending rows of o (same row type; o is dropped afterwards).
+	absorb(o rowSet)
+	// take detaches the pending rows as a batch to encode outside the sink's lock.
+	take() rowSet
+	// giveBack returns an encoded batch's slices for reuse (no regrowth from nil after a spill).
+	giveBack(batch rowSet)
+	// encode sorts a batch (or the set's own pending rows when batch is nil) and writes it as one
+	// row group.
+	encode(batch rowSet, cfg writeConfig) error
+	// finish encodes what is pending and closes the file: its spool is then a complete Parquet file.
+	finish(cfg writeConfig) error
+	finished() bool
+	spool() *spool
+	// discard drops the rows and the spool (an aborted input, a committed file).
+	discard()
+	// memBytes is the memory held besides pending rows: the spool in memory and an open writer.
+	memBytes() int64
 }
 
 type writeConfig struct {
-	schema       *parquet.Schema
 	compression  Compression
 	pageBytes    int
 	rowGroupRows int64
+	spoolDir     string
+	spoolMem     int64
 }
 
 // sortKey orders rows by event time, then by input identity and ordinal, so equal times still
-// sort the same way every run (files are reproducible).
+// sort the same way every run.
 type sortKey struct {
 	t   int64 // Unix milliseconds
 	in  *Input
@@ -58,16 +75,20 @@ func compareKeys(a, b *sortKey) int {
 }
 
 type rowsOf[T any] struct {
-	rows []T // pending
+	def  *TableDef[T]
+	rows []T
 	keys []sortKey
+	// spare are the slices of the last encoded batch, kept for the next pending rows.
+	spareRows []T
+	spareKeys []sortKey
 
-	// spool holds spilled rows as complete Parquet files of one sorted row group each. Closing a
-	// writer per spill, rather than keeping one open, leaves no column buffers behind: a spilled
-	// partition holds only its compressed bytes.
-	spool   [][]byte
-	spooled int
-	// Time range over pending and spooled rows.
-	lo, hi int64
+	written int64 // rows already in the writer
+	lo, hi  int64 // time range over every row
+	pw      *parquet.GenericWriter[T]
+	sp      *spool
+	done    bool
+	chunk   []T
+	perm    []int32
 }
 
 func (r *rowsOf[T]) add(row T, k sortKey) {
@@ -79,7 +100,10 @@ func (r *rowsOf[T]) add(row T, k sortKey) {
 	r.keys = append(r.keys, k)
 }
 
-func (r *rowsOf[T]) len() int { return len(r.rows) + r.spooled }
+func (r *rowsOf[T]) len() int64      { return int64(len(r.rows)) + r.written }
+func (r *rowsOf[T]) pendingLen() int { return len(r.rows) }
+func (r *rowsOf[T]) finished() bool  { return r.done }
+func (r *rowsOf[T]) spool() *spool   { return r.sp }
 
 func (r *rowsOf[T]) timeRange() (time.Time, time.Time) {
 	if r.len() == 0 {
@@ -88,136 +112,134 @@ func (r *rowsOf[T]) timeRange() (time.Time, time.Time) {
 	return time.UnixMilli(r.lo).UTC(), time.UnixMilli(r.hi).UTC()
 }
 
-func (r *rowsOf[T]) spoolBytes() int64 {
-	var n int64
-	for _, seg := range r.spool {
-		n += int64(len(seg))
+func (r *rowsOf[T]) absorb(o rowSet) {
+	src := o.(*rowsOf[T])
+	if len(src.rows) == 0 {
+		return
+	}
+	if r.len() == 0 {
+		r.lo, r.hi = src.lo, src.hi
+	}
+	r.lo, r.hi = min(r.lo, src.lo), max(r.hi, src.hi)
+	if len(r.rows) == 0 && r.spareRows == nil {
+		// The first input of a partition hands its slices over instead of being copied.
+		r.rows, r.keys = src.rows, src.keys
+	} else {
+		if r.rows == nil {
+			r.rows, r.keys = r.spareRows[:0], r.spareKeys[:0]
+			r.spareRows, r.spareKeys = nil, nil
+		}
+		r.rows = append(r.rows, src.rows...)
+		r.keys = append(r.keys, src.keys...)
+	}
+	src.rows, src.keys = nil, nil
+}
+
+func (r *rowsOf[T]) take() rowSet {
+	b := &rowsOf[T]{def: r.def, rows: r.rows, keys: r.keys}
+	r.written += int64(len(r.rows))
+	r.rows, r.keys = r.spareRows[:0], r.spareKeys[:0]
+	r.spareRows, r.spareKeys = nil, nil
+	return b
+}
+
+func (r *rowsOf[T]) giveBack(batch rowSet) {
+	b := batch.(*rowsOf[T])
+	clear(b.rows) // drop the rows' strings for the collector
+	if cap(b.rows) > cap(r.spareRows) {
+		r.spareRows, r.spareKeys = b.rows[:0], b.keys[:0]
+	}
+}
+
+func (r *rowsOf[T]) open(cfg writeConfig) {
+	if r.pw != nil {
+		return
+	}
+	r.sp = &spool{dir: cfg.spoolDir, memLimit: cfg.spoolMem}
+	r.pw = parquet.NewGenericWriter[T](r.sp, writerOptions(r.def, cfg)...)
+}
+
+func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
+	src := r
+	if batch != nil {
+		src = batch.(*rowsOf[T])
+	} else {
+		r.written += int64(len(r.rows))
+	}
+	if len(src.rows) == 0 {
+		return nil
+	}
+	if r.done {
+		return errors.New("sink: encode into a finished file")
+	}
+	r.open(cfg)
+	perm := slices.Grow(r.perm[:0], len(src.rows))[:len(src.rows)]
+	for i := range perm {
+		perm[i] = int32(i)
+	}
+	keys := src.keys
+	if !slices.IsSortedFunc(perm, func(a, b int32) int { return compareKeys(&keys[a], &keys[b]) }) {
+		slices.SortFunc(perm, func(a, b int32) int { return compareKeys(&keys[a], &keys[b]) })
+	}
+	// Rows are large structs: they are sorted through a permutation and copied out in chunks.
+	if r.chunk == nil {
+		r.chunk = make([]T, 0, writeChunkRows)
+	}
+	for start := 0; start < len(perm); start += writeChunkRows {
+		chunk := r.chunk[:0]
+		for _, i := range perm[start:min(start+writeChunkRows, len(perm))] {
+			chunk = append(chunk, src.rows[i])
+		}
+		if _, err := r.pw.Write(chunk); err != nil {
+			return fmt.Errorf("parquet write: %w", err)
+		}
+		clear(chunk)
+	}
+	if err := r.pw.Flush(); err != nil { // one sorted row group per spill
+		return fmt.Errorf("parquet flush row group: %w", err)
+	}
+	r.perm = perm[:0]
+	if batch == nil {
+		clear(r.rows)
+		r.rows, r.keys = r.rows[:0], r.keys[:0]
+	}
+	return nil
+}
+
+// writeChunkRows bounds the sorted copy made while encoding.
+const writeChunkRows = 512
+
+func (r *rowsOf[T]) finish(cfg writeConfig) error {
+	if r.done {
+		return nil
+	}
+	if err := r.encode(nil, cfg); err != nil {
+		return err
+	}
+	r.open(cfg) // a file with no rows is never written, but stays well-formed
+	if err := r.pw.Close(); err != nil {
+		return fmt.Errorf("parquet close: %w", err)
+	}
+	r.done = true
+	r.pw, r.chunk, r.perm = nil, nil, nil
+	r.rows, r.keys, r.spareRows, r.spareKeys = nil, nil, nil, nil
+	return nil
+}
+
+func (r *rowsOf[T]) memBytes() int64 {
+	n := r.sp.memBytes()
+	if r.pw != nil {
+		n += r.def.writerBytes
 	}
 	return n
 }
 
-// writeChunkRows bounds the sorted copy made while writing: rows are sorted through a permutation
-// (rows are large structs, swapping them is slow) and copied out in chunks of this many rows.
-const writeChunkRows = 1024
-
-// writeSorted writes the pending rows in time order to pw.
-func (r *rowsOf[T]) writeSorted(pw *parquet.GenericWriter[T]) error {
-	perm := make([]int32, len(r.rows))
-	for i := range perm {
-		perm[i] = int32(i)
+func (r *rowsOf[T]) discard() {
+	r.rows, r.keys, r.spareRows, r.spareKeys, r.chunk = nil, nil, nil, nil, nil
+	r.pw = nil
+	if r.sp != nil {
+		r.sp.remove()
 	}
-	slices.SortFunc(perm, func(a, b int32) int { return compareKeys(&r.keys[a], &r.keys[b]) })
-	chunk := make([]T, 0, min(writeChunkRows, len(perm)))
-	for start := 0; start < len(perm); start += writeChunkRows {
-		chunk = chunk[:0]
-		for _, i := range perm[start:min(start+writeChunkRows, len(perm))] {
-			chunk = append(chunk, r.rows[i])
-		}
-		if _, err := pw.Write(chunk); err != nil {
-			return fmt.Errorf("parquet write: %w", err)
-		}
-	}
-	return nil
-}
-
-func (r *rowsOf[T]) spill(cfg writeConfig) error {
-	if len(r.rows) == 0 {
-		return nil
-	}
-	var buf bytes.Buffer
-	cfg.rowGroupRows = math.MaxInt64 // one sorted row group per spill
-	pw := parquet.NewGenericWriter[T](&buf, writerOptions[T](cfg)...)
-	if err := r.writeSorted(pw); err != nil {
-		return err
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("parquet close spill: %w", err)
-	}
-	r.spool = append(r.spool, bytes.Clone(buf.Bytes())) // trimmed: the buffer grew in steps
-	r.spooled += len(r.rows)
-	r.rows, r.keys = nil, nil // release the pending rows' memory now
-	return nil
-}
-
-// write may run again after a failed attempt (a retried checkpoint): it then finds every row in
-// the spool and writes the same file again.
-func (r *rowsOf[T]) write(w io.Writer, cfg writeConfig) error {
-	if len(r.spool) == 0 {
-		pw := parquet.NewGenericWriter[T](w, writerOptions[T](cfg)...)
-		if err := r.writeSorted(pw); err != nil {
-			return err
-		}
-		if err := pw.Close(); err != nil {
-			return fmt.Errorf("parquet close: %w", err)
-		}
-		return nil
-	}
-	if err := r.spill(cfg); err != nil {
-		return err
-	}
-	if len(r.spool) == 1 {
-		_, err := w.Write(r.spool[0])
-		return err
-	}
-	// Each spilled row group is sorted; merging them keeps the whole file in time order and lets
-	// the output writer cut row groups at the configured size.
-	var groups []parquet.RowGroup
-	for i, seg := range r.spool {
-		f, err := parquet.OpenFile(bytes.NewReader(seg), int64(len(seg)))
-		if err != nil {
-			return fmt.Errorf("open spilled segment %d: %w", i, err)
-		}
-		groups = append(groups, f.RowGroups()...)
-	}
-	merged, err := parquet.MergeRowGroups(groups, cfg.schema,
-		parquet.SortingRowGroupConfig(parquet.SortingColumns(parquet.Ascending(sortColumn[T]()))))
-	if err != nil {
-		return fmt.Errorf("merge spilled row groups: %w", err)
-	}
-	pw := parquet.NewGenericWriter[T](w, writerOptions[T](cfg)...)
-	if _, err := pw.WriteRowGroup(merged); err != nil {
-		return fmt.Errorf("write merged row groups: %w", err)
-	}
-	if err := pw.Close(); err != nil {
-		return fmt.Errorf("parquet close: %w", err)
-	}
-	return nil
-}
-
-// Schema returns the Parquet schema of a table's files (derived from its row struct's tags).
-func Schema(t Table) (*parquet.Schema, error) {
-	switch t {
-	case TableCloudTrail:
-		return parquet.SchemaOf(CloudTrailRow{}), nil
-	case TableVPCFlow:
-		return parquet.SchemaOf(VPCFlowRow{}), nil
-	case TableResolver:
-		return parquet.SchemaOf(ResolverRow{}), nil
-	case TableFindings:
-		return parquet.SchemaOf(findingCol{}), nil
-	case TableIntegrity:
-		return parquet.SchemaOf(integrityCol{}), nil
-	}
-	return nil, fmt.Errorf("sink: unknown table %q", t)
-}
-
-// sortColumn is the time column each table's rows are sorted by; it is recorded in the row-group
-// metadata (sorting_columns) so engines can rely on the order.
-func sortColumn[T any]() string {
-	var zero T
-	switch any(zero).(type) {
-	case CloudTrailRow:
-		return "eventtime"
-	case VPCFlowRow:
-		return "start_time"
-	case ResolverRow:
-		return "query_timestamp"
-	case findingCol:
-		return "event_time"
-	case integrityCol:
-		return "verified_at"
-	}
-	return ""
 }
 
 func codec(c Compression) compress.Codec {
@@ -227,57 +249,151 @@ func codec(c Compression) compress.Codec {
 	return &zstd.Codec{Level: zstd.SpeedDefault}
 }
 
-func writerOptions[T any](cfg writeConfig) []parquet.WriterOption {
+func writerOptions[T any](t *TableDef[T], cfg writeConfig) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
-		cfg.schema,
+		t.schema,
 		parquet.Compression(codec(cfg.compression)),
 		parquet.PageBufferSize(cfg.pageBytes),
-		parquet.MaxRowsPerRowGroup(cfg.rowGroupRows),
+		parquet.MaxRowsPerRowGroup(max(cfg.rowGroupRows, 1024)),
 		parquet.DataPageStatistics(true),
 		parquet.CreatedBy("logarchive", "1", ""),
 	}
-	if col := sortColumn[T](); col != "" {
+	if col := t.sp.SortColumn; col != "" {
 		opts = append(opts, parquet.SortingWriterConfig(parquet.SortingColumns(parquet.Ascending(col))))
 	}
 	return opts
 }
 
-// Size estimates, used for the memory budget and (times the learned compression ratio) for file
-// sizing. A record's text (Record.Raw) is a close proxy for what its row holds: every string of the
-// row is a piece of it. Findings and integrity rows have no source text; their strings are summed.
+// spool collects a file's encoded bytes until its checkpoint uploads them: in memory while the file
+// is small (most files of a busy sink are), in an unlinked temporary file past memLimit, so a
+// large file costs disk, not memory, and a killed process leaves nothing behind.
+type spool struct {
+	dir      string
+	memLimit int64
+	mem      []byte
+	f        *os.File
+	n        int64
+	err      error
+}
 
-func recordSize[T any](row *T, raw []byte) int64 {
-	n := int64(unsafe.Sizeof(*row))
-	if len(raw) > 0 {
-		return n + int64(len(raw))
+func (s *spool) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
 	}
-	return n + 512 // a record without text: assume a typical flow-log line's worth
-}
-
-func sizeFinding(r *findingCol) int64 {
-	return int64(unsafe.Sizeof(*r)) + strLen(r.Rule, r.SourceBucket, r.SourceKey) + ptrLen(r.MetricNamespace,
-		r.MetricName, r.Source, r.Account, r.Region, r.EventID, r.EventJSON)
-}
-
-func sizeIntegrity(r *integrityCol) int64 {
-	return int64(unsafe.Sizeof(*r)) + strLen(r.Status) + ptrLen(r.DigestBucket, r.DigestKey, r.ChainAccount,
-		r.ChainRegion, r.ChainTrail, r.ObjectBucket, r.ObjectKey, r.Class, r.Reason)
-}
-
-func strLen(ss ...string) int64 {
-	var n int
-	for _, s := range ss {
-		n += len(s)
-	}
-	return int64(n)
-}
-
-func ptrLen(ss ...*string) int64 {
-	var n int
-	for _, s := range ss {
-		if s != nil {
-			n += len(*s) + 16
+	if s.f == nil && int64(len(s.mem)+len(p)) > s.memLimit {
+		f, err := os.CreateTemp(s.dir, "logarchive-spool-*")
+		if err != nil {
+			s.err = fmt.Errorf("sink: spool file: %w", err)
+			return 0, s.err
 		}
+		// Unlinked at once: the descriptor keeps the data; nothing outlives the process.
+		os.Remove(f.Name())
+		if _, err := f.Write(s.mem); err != nil {
+			f.Close()
+			s.err = fmt.Errorf("sink: spool file: %w", err)
+			return 0, s.err
+		}
+		s.f, s.mem = f, nil
 	}
-	return int64(n)
+	if s.f != nil {
+		n, err := s.f.Write(p)
+		s.n += int64(n)
+		if err != nil {
+			s.err = fmt.Errorf("sink: spool file: %w", err)
+		}
+		return n, s.err
+	}
+	s.mem = append(s.mem, p...)
+	s.n += int64(len(p))
+	return len(p), nil
+}
+
+// memBytes is what the spool holds in memory.
+func (s *spool) memBytes() int64 {
+	if s == nil {
+		return 0
+	}
+	return int64(cap(s.mem))
+}
+
+func (s *spool) size() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+func (s *spool) readerAt() io.ReaderAt {
+	if s.f != nil {
+		return s.f
+	}
+	return bytes.NewReader(s.mem)
+}
+
+func (s *spool) remove() {
+	if s.f != nil {
+		s.f.Close()
+		s.f = nil
+	}
+	s.mem = nil
+}
+
+// upload writes a finished spool as one object and commits it, rewriting the footer first when the
+// table asks for it. A failed upload leaves the spool intact for the retry.
+func upload(ctx context.Context, spec *TableSpec, loc store.Location, key string, rows int64, sp *spool) (int64, error) {
+	var meta map[string]string
+	if spec.Metadata != nil {
+		meta = spec.Metadata(rows)
+	}
+	up, err := loc.Store.Create(ctx, loc.Bucket, key, meta)
+	if err != nil {
+		return 0, fmt.Errorf("create %s: %w", key, err)
+	}
+	n, err := copySpool(up, spec, sp)
+	if err != nil {
+		up.Abort()
+		return 0, fmt.Errorf("write %s: %w", key, err)
+	}
+	if err := up.Commit(); err != nil {
+		return 0, fmt.Errorf("commit %s: %w", key, err)
+	}
+	return n, nil
+}
+
+func copySpool(w io.Writer, spec *TableSpec, sp *spool) (int64, error) {
+	ra, size := sp.readerAt(), sp.size()
+	if spec.RewriteFooter == nil {
+		return io.Copy(w, io.NewSectionReader(ra, 0, size))
+	}
+	var tail [8]byte
+	if size < 12 {
+		return 0, errors.New("spool is not a Parquet file")
+	}
+	if _, err := ra.ReadAt(tail[:], size-8); err != nil {
+		return 0, fmt.Errorf("read footer length: %w", err)
+	}
+	if string(tail[4:]) != "PAR1" {
+		return 0, errors.New("spool is not a Parquet file")
+	}
+	flen := int64(binary.LittleEndian.Uint32(tail[:4]))
+	start := size - 8 - flen
+	if flen <= 0 || start < 4 {
+		return 0, fmt.Errorf("footer length %d out of range", flen)
+	}
+	footer := make([]byte, flen)
+	if _, err := ra.ReadAt(footer, start); err != nil {
+		return 0, fmt.Errorf("read footer: %w", err)
+	}
+	nf, err := spec.RewriteFooter(footer)
+	if err != nil {
+		return 0, fmt.Errorf("rewrite footer: %w", err)
+	}
+	n, err := io.Copy(w, io.NewSectionReader(ra, 0, start))
+	if err != nil {
+		return n, err
+	}
+	nf = binary.LittleEndian.AppendUint32(nf, uint32(len(nf)))
+	nf = append(nf, "PAR1"...)
+	m, err := w.Write(nf)
+	return n + int64(m), err
 }

@@ -1,0 +1,117 @@
+package sink
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/store"
+)
+
+// Layout is what a Sink writes: which tables exist and where each record, finding and integrity
+// result goes. The Athena tables (AthenaLayout) are one layout; the Security Lake sources of
+// pkg/ocsf are another, built on the same core. A layout converts the input to a typed row and hands
+// it to AddRow with the row's table, partition, time and size; everything after that (staging,
+// spilling, naming, committing, Done) is the core's.
+//
+// A layout is called from the goroutine that feeds one Input, concurrently for different inputs.
+type Layout interface {
+	// Record converts one parsed record and adds it to in (AddRow). A record the layout has no
+	// table for returns *UnsupportedRecordError and adds nothing.
+	Record(ctx context.Context, in *Input, rec *parse.Record) error
+	// Finding adds one metric-filter match (its Lineage names the matched record).
+	Finding(ctx context.Context, in *Input, f *FindingRow) error
+	// Integrity adds one digest-verification result; a layout without an integrity table ignores it.
+	Integrity(ctx context.Context, in *Input, r *IntegrityRow) error
+}
+
+// TableSpec describes one table of a layout.
+type TableSpec struct {
+	// Name is the table's name in File.Table, logs and stats.
+	Name Table
+	// SortColumn is the time column rows are sorted by within each row group; it is recorded as the
+	// row groups' sorting_columns.
+	SortColumn string
+	// File returns where a file of a partition goes: the store location and the object key, given
+	// the file's name (a hash of what it holds).
+	File func(partition, name string) (store.Location, string)
+	// Ratio is the file size / estimated row size assumed before the table's first file is written
+	// (the sink learns the real ratio from the files it writes).
+	Ratio float64
+	// RewriteFooter, when set, replaces the Parquet footer (thrift FileMetaData) of every file before
+	// upload: Security Lake wants bare integer annotations. Pages precede the footer, so nothing else
+	// moves.
+	RewriteFooter func(footer []byte) ([]byte, error)
+	// Metadata, when set, gives the user metadata of a file's object.
+	Metadata func(rows int64) map[string]string
+}
+
+// TableDef is a table whose rows are T (a struct whose parquet tags are its schema).
+type TableDef[T any] struct {
+	sp     TableSpec
+	schema *parquet.Schema
+	// writerBytes estimates what an open writer of this table holds between row groups (column
+	// and page buffers kept for reuse): about 48 KiB per leaf column, measured on parquet-go v0.32.
+	writerBytes int64
+}
+
+// NewTable derives the schema of T once: reflecting per file would dominate small files.
+func NewTable[T any](spec TableSpec) *TableDef[T] {
+	var zero T
+	if spec.Ratio <= 0 {
+		spec.Ratio = 0.12
+	}
+	sc := parquet.SchemaOf(zero)
+	return &TableDef[T]{sp: spec, schema: sc, writerBytes: int64(len(sc.Columns())) * 48 << 10}
+}
+
+// Spec returns the table's description.
+func (t *TableDef[T]) Spec() TableSpec { return t.sp }
+
+// Schema is the schema rows are encoded with (before any footer rewrite).
+func (t *TableDef[T]) Schema() *parquet.Schema { return t.schema }
+
+// table is TableDef without its row type, as the core's buffers see it.
+type table interface {
+	spec() *TableSpec
+	newRows() rowSet
+}
+
+func (t *TableDef[T]) spec() *TableSpec { return &t.sp }
+func (t *TableDef[T]) newRows() rowSet  { return &rowsOf[T]{def: t} }
+
+// UnsupportedRecordError is returned by Add for a record the layout has no table for (a digest,
+// a record with no payload, an Insights event in Security Lake).
+type UnsupportedRecordError struct {
+	Source parse.Source
+	Reason string
+}
+
+func (e *UnsupportedRecordError) Error() string {
+	if e.Reason != "" {
+		return fmt.Sprintf("sink: no table for %s record: %s", e.Source, e.Reason)
+	}
+	return fmt.Sprintf("sink: no table for %s records", e.Source)
+}
+
+// AddRow stages one row of table t in partition part ("dt=2026-03-02", "region=…/accountId=…/
+// eventDay=…/": whatever the table's File function understands) for input in. ts partitions
+// nothing here (the layout already chose part): it sorts rows within row groups and bounds the
+// file's time range; a zero ts (a record without a time) counts against Options.MaxUntimedRows and
+// sorts at processing time. size estimates the row's in-memory bytes, for the memory budget and
+// file sizing. The row may not be modified after AddRow.
+func AddRow[T any](ctx context.Context, in *Input, t *TableDef[T], part string, row T, ts time.Time, size int64) error {
+	st, err := in.stageFor(t, part)
+	if err != nil {
+		return err
+	}
+	untimed := ts.IsZero()
+	if untimed {
+		ts = in.s.opts.Now()
+	}
+	st.rows.(*rowsOf[T]).add(row, sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal})
+	return in.added(ctx, st, size, untimed)
+}
