@@ -98,10 +98,18 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(exitUsage, err)
 	}
-	var sopts sink.Options
-	if format == "athena" {
-		if sopts, err = pf.sinkOptions(dest, log); err != nil {
+	sopts, err := pf.sinkOptions(dest, log)
+	if err != nil {
+		return fail(exitUsage, err)
+	}
+	if format == "security-lake" {
+		// The same writer core with the Security Lake layout: same staging, commit hooks and ledger.
+		sources, err := ocsf.Sources(dest, slVersion)
+		if err != nil {
 			return fail(exitUsage, err)
+		}
+		if sopts.Layout, err = ocsf.NewLayout(sources); err != nil {
+			return fail(1, err)
 		}
 	}
 	verifier, err := pf.verifier(ctx, in.Store, false, log)
@@ -129,58 +137,37 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		closeOut func(context.Context) error
 		led      *ledger.Ledger
 	)
-	switch format {
-	case "athena":
-		// The same exactly-once ledger as the worker: a second run over a grown source skips what the
-		// first one committed.
-		ledgerLoc := dest
-		ledgerLoc.Prefix += "_ledger/"
-		if led, err = ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, Logger: log}); err != nil {
-			return fail(1, err)
-		}
-		defer led.Close(context.WithoutCancel(ctx))
-		withLedger(&sopts, led)
-		if sk, err = sink.New(sopts); err != nil {
-			return fail(1, err)
-		}
-		popts.Sink = pipeline.ParquetSink{S: sk}
-		p, err := pipeline.New(popts)
-		if err != nil {
-			return fail(1, err)
-		}
-		qp := &quarantineRecorder{p: p}
-		var fatal error
-		coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: qp, Flush: sk.Flush,
-			Inputs: in.Store, Logger: log, Fatal: func(err error) { fatal = err }})
-		if err != nil {
-			return fail(1, err)
-		}
-		if n, err := led.Recover(ctx); err != nil {
-			log.Warn("recovery sweep failed", "error", err.Error())
-		} else if n > 0 {
-			log.Info("rolled back the transactions of an interrupted earlier run", "count", n)
-		}
-		h = localHandler{handler: coord, quarantined: qp.get, fatal: func() error { return fatal }}
-		closeOut = sk.Close
-	case "security-lake":
-		sources, err := pipeline.SecurityLakeSources(dest, slVersion)
-		if err != nil {
-			return fail(exitUsage, err)
-		}
-		w, err := ocsf.NewWriter(ocsf.WriterOptions{Sources: sources, MaxAge: pf.maxAge, MemoryBudget: pf.memoryBudget, Logger: log})
-		if err != nil {
-			return fail(1, err)
-		}
-		sl := &pipeline.SecurityLakeSink{W: w, Stats: stats}
-		popts.Sink = sl
-		p, err := pipeline.New(popts)
-		if err != nil {
-			return fail(1, err)
-		}
-		qp := &quarantineRecorder{p: p}
-		h = localHandler{handler: &directHandler{p: qp, flush: sl.Flush}, quarantined: qp.get}
-		closeOut = func(context.Context) error { return nil }
+	// The same exactly-once ledger as the worker: a second run over a grown source skips what the
+	// first one committed.
+	ledgerLoc := dest
+	ledgerLoc.Prefix += "_ledger/"
+	if led, err = ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, Logger: log}); err != nil {
+		return fail(1, err)
 	}
+	defer led.Close(context.WithoutCancel(ctx))
+	withLedger(&sopts, led)
+	if sk, err = sink.New(sopts); err != nil {
+		return fail(1, err)
+	}
+	popts.Sink = pipeline.ParquetSink{S: sk}
+	p, err := pipeline.New(popts)
+	if err != nil {
+		return fail(1, err)
+	}
+	qp := &quarantineRecorder{p: p}
+	var fatal error
+	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: qp, Flush: sk.Flush,
+		Inputs: in.Store, Logger: log, Fatal: func(err error) { fatal = err }})
+	if err != nil {
+		return fail(1, err)
+	}
+	if n, err := led.Recover(ctx); err != nil {
+		log.Warn("recovery sweep failed", "error", err.Error())
+	} else if n > 0 {
+		log.Info("rolled back the transactions of an interrupted earlier run", "count", n)
+	}
+	h = localHandler{handler: coord, quarantined: qp.get, fatal: func() error { return fatal }}
+	closeOut = sk.Close
 
 	start := time.Now()
 	rep, runErr := h.run(ctx, in, pf.workers)
@@ -302,31 +289,6 @@ func (r *quarantineRecorder) get() []*pipeline.QuarantinedError {
 	defer r.mu.Unlock()
 	return append([]*pipeline.QuarantinedError(nil), r.q...)
 }
-
-// directHandler runs objects without a ledger (the Security Lake writer has no commit hooks): an
-// object is done when the pipeline says so, and Drain flushes the writer.
-type directHandler struct {
-	p     *quarantineRecorder
-	flush func(context.Context) error
-}
-
-func (d *directHandler) Handle(ctx context.Context, obj source.ObjectRef, attempt int, done func(source.Result)) {
-	err := d.p.Process(ctx, obj.Bucket, obj.Key, obj.ETag, func(quarantined bool, err error) {
-		switch {
-		case quarantined:
-			done(source.Result{Ack: true, Class: "quarantined"})
-		case err != nil:
-			done(source.Result{Class: "sink", Err: err})
-		default:
-			done(source.Result{Ack: true, Class: "durable"})
-		}
-	})
-	if err != nil {
-		done(source.Result{Class: "transient", Err: err})
-	}
-}
-
-func (d *directHandler) Drain(ctx context.Context) error { return d.flush(ctx) }
 
 // localHandler drives a source.Handler over every object of a local source.
 type localHandler struct {

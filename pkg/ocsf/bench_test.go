@@ -2,6 +2,7 @@ package ocsf
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -11,7 +12,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/logarchive/logarchive/internal/samples"
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/sink"
 )
 
 type benchFile struct {
@@ -49,14 +52,15 @@ func BenchmarkCloudTrail(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			records := 0
+			ctx := context.Background()
 			for b.Loop() {
-				bufs := map[Class]*buffer{}
 				records = 0
 				for _, f := range files {
 					dec, err := parse.NewDecoder(parse.Classify("archive", f.key), bytes.NewReader(f.data), parse.Options{})
 					if err != nil {
 						b.Fatal(err)
 					}
+					in := w.s.Begin(ack.Ref{Bucket: "archive", Key: f.key, Size: -1}, nil)
 					var rec parse.Record
 					for {
 						err := dec.Next(&rec)
@@ -67,33 +71,25 @@ func BenchmarkCloudTrail(b *testing.B) {
 							b.Fatal(err)
 						}
 						records++
-						if stage == "parse" {
+						switch stage {
+						case "parse":
+							continue
+						case "parse+map":
+							if _, err := FromRecord(&rec); err != nil {
+								b.Fatal(err)
+							}
 							continue
 						}
-						row, err := FromRecord(&rec)
-						if err != nil {
+						// The writer core maps, stages, encodes once and uploads (one object per class
+						// and partition).
+						if err := w.layout.Record(ctx, in, &rec); err != nil {
 							b.Fatal(err)
 						}
-						if stage == "parse+map" {
-							continue
-						}
-						buf := bufs[row.Class()]
-						if buf == nil {
-							buf = &buffer{class: row.Class()}
-							bufs[row.Class()] = buf
-						}
-						buf.rows = append(buf.rows, row)
 					}
+					in.End()
 				}
-				for _, buf := range bufs {
-					perm := make([]int, len(buf.rows))
-					for i := range perm {
-						perm[i] = i
-					}
-					var out bytes.Buffer
-					if _, err := w.encode(&out, buf, perm); err != nil {
-						b.Fatal(err)
-					}
+				if err := w.s.Flush(ctx); err != nil {
+					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
@@ -136,7 +132,7 @@ func BenchmarkEncodeSchema(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var buf bytes.Buffer
-				opts := []parquet.WriterOption{parquet.PageBufferSize(DefaultPageBytes)}
+				opts := []parquet.WriterOption{parquet.PageBufferSize(sink.DefaultPageBytes)}
 				if tc.schema != nil {
 					opts = append(opts, tc.schema)
 				}

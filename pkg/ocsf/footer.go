@@ -29,9 +29,23 @@ func stripIntAnnotations(data []byte, root string) ([]byte, error) {
 	if size <= 0 || start < 4 {
 		return nil, fmt.Errorf("footer length %d out of range", size)
 	}
+	footer, err := plainFooter(data[start:n-8], root)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, start+len(footer)+8)
+	out = append(out, data[:start]...)
+	out = append(out, footer...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
+	return append(out, "PAR1"...), nil
+}
+
+// plainFooter is stripIntAnnotations on the footer alone (the thrift FileMetaData), as the writer
+// core's TableSpec.RewriteFooter applies it to a spooled file.
+func plainFooter(footer []byte, root string) ([]byte, error) {
 	var proto thrift.CompactProtocol
 	var md format.FileMetaData
-	if err := thrift.Unmarshal(&proto, data[start:n-8], &md); err != nil {
+	if err := thrift.Unmarshal(&proto, footer, &md); err != nil {
 		return nil, fmt.Errorf("read footer: %w", err)
 	}
 	if len(md.Schema) > 0 {
@@ -47,13 +61,9 @@ func stripIntAnnotations(data []byte, root string) ([]byte, error) {
 			e.ConvertedType = thrift.Null[deprecated.ConvertedType]{}
 		}
 	}
-	footer, err := thrift.Marshal(&proto, &md)
+	out, err := thrift.Marshal(&proto, &md)
 	if err != nil {
 		return nil, fmt.Errorf("write footer: %w", err)
 	}
-	out := make([]byte, 0, start+len(footer)+8)
-	out = append(out, data[:start]...)
-	out = append(out, footer...)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(footer)))
-	return append(out, "PAR1"...), nil
+	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/logarchive/logarchive/internal/ocsfcheck"
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -71,13 +73,22 @@ func testWriter(t testing.TB, opts WriterOptions) (*Writer, *store.Local) {
 	return w, st
 }
 
-// encodeRow writes one row as a Parquet file with the writer's exact settings.
+// encodeRow writes one row as a Security Lake object through the writer core (the footer rewritten
+// as for every object) and returns the object's bytes.
 func encodeRow(t testing.TB, row Row) []byte {
 	t.Helper()
-	w, _ := testWriter(t, WriterOptions{})
-	var buf bytes.Buffer
-	b := &buffer{class: row.Class(), rows: []Row{row}, keys: []sortKey{{t: row.EventTime()}}}
-	data, err := w.encode(&buf, b, []int{0})
+	w, st := testWriter(t, WriterOptions{})
+	// The partition is the layout's business, not the encoding's: any valid one will do.
+	in := w.s.Begin(ack.Ref{Bucket: "archive", Key: "k", Size: -1}, nil)
+	if err := w.layout.addRow(context.Background(), in, row, "region=us-east-1/accountId=123456789012/eventDay=20240101/"); err != nil {
+		t.Fatal(err)
+	}
+	in.End()
+	files, err := w.Flush(context.Background())
+	if err != nil || len(files) != 1 {
+		t.Fatalf("%d files, %v", len(files), err)
+	}
+	data, err := os.ReadFile(filepath.Join(st.Root(), files[0].Bucket, files[0].Key))
 	if err != nil {
 		t.Fatal(err)
 	}

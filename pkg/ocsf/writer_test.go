@@ -369,11 +369,8 @@ func TestWriterMemoryBudget(t *testing.T) {
 		if err := w.Add(ctx, r.row, r.lin); err != nil {
 			t.Fatal(err)
 		}
-		w.mu.Lock()
-		over := w.buffered > 64<<10
-		w.mu.Unlock()
-		if over {
-			t.Fatalf("%d bytes buffered after Add, budget 64 KiB", w.buffered)
+		if n := w.BufferedBytes(); n > 64<<10 {
+			t.Fatalf("%d bytes buffered after Add, budget 64 KiB", n)
 		}
 	}
 	if len(committed) == 0 {
@@ -386,8 +383,8 @@ func TestWriterMemoryBudget(t *testing.T) {
 	for _, f := range committed { // AfterCommit sees Flush's objects too
 		n += f.Rows
 	}
-	if n != int64(len(rows)) || w.buffered != 0 {
-		t.Errorf("%d rows written of %d, %d bytes still counted", n, len(rows), w.buffered)
+	if n != int64(len(rows)) || w.BufferedBytes() != 0 {
+		t.Errorf("%d rows written of %d, %d bytes still counted", n, len(rows), w.BufferedBytes())
 	}
 }
 

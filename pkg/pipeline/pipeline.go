@@ -1,14 +1,17 @@
 // Package pipeline processes one object of the Log Archive bucket end to end: fetch it from the
-// store, detect and decode it (pkg/parse), run the metric-filter rules on every record, hand the rows
-// to the sink, and tell the caller when the object's output is durable. Digest files go to the
-// integrity verifier instead of the decoder.
+// store, detect and decode it (pkg/parse), run the metric-filter rules on every record, stream the
+// rows into the writer (pkg/sink), and tell the caller when the object's output is durable. Digest
+// files go to the integrity verifier instead of the decoder.
 //
-// An object's rows are written all or none: records are staged per object and reach the sink only
-// when the whole object decoded. A poison object (corrupt gzip, truncated JSON, unknown format,
-// oversize) yields no rows; it is copied under the quarantine location with its reason, counted, and
-// reported to the caller as done-with-error so its message can be deleted. Failures to read the
-// object (throttling, network) are returned for the caller to retry. The sources that feed it (SQS,
-// backfill, a local directory walk) live elsewhere; this package does not know about queues.
+// Records flow from the decoder into the writer one at a time: the pipeline never holds an object's
+// records. An object's rows are still written all or none: the writer stages them per object (in
+// memory while small, encoded into spool files beyond) and takes them into a checkpoint only after
+// End; a decode failure midway Aborts the object and leaves no row. A poison object (corrupt gzip,
+// truncated JSON, unknown format, oversize, over the record budget) yields no rows; it is copied
+// under the quarantine location with its reason, counted, and reported to the caller as
+// done-with-error so its message can be deleted. Failures to read the object (throttling, network)
+// are returned for the caller to retry. The sources that feed it (SQS, backfill, a local directory
+// walk) live elsewhere; this package does not know about queues.
 package pipeline
 
 import (
@@ -19,6 +22,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/rules"
 	"github.com/logarchive/logarchive/pkg/sink"
@@ -36,23 +40,22 @@ type Input struct {
 	Done func(error)
 }
 
-// Batch is everything one object produced, handed to the sink in one call so that it is written
-// all or none.
-type Batch struct {
-	Object parse.Object
-	ETag   string
-	// Records are owned by the batch (copied out of the decoder's reused Record).
-	Records   []parse.Record
-	Findings  []rules.Finding
-	Integrity []sink.IntegrityRow
+// Sink is where an object's rows go, as they are decoded (ParquetSink: a *sink.Sink, whatever its
+// layout). Implementations must be safe for concurrent Begin calls.
+type Sink interface {
+	// Begin starts an object; done receives its outcome once its rows are durable (or not).
+	Begin(ref ack.Ref, done ack.Done) ObjectWriter
 }
 
-// Sink takes batches and reports when each is durable. Implementations must be safe for concurrent
-// Write calls.
-type Sink interface {
-	// Write hands over a batch; done is called once all its rows are durable (or with the error that
-	// made that impossible).
-	Write(ctx context.Context, b *Batch, done func(error)) error
+// ObjectWriter takes one object's rows (*sink.Input).
+type ObjectWriter interface {
+	Add(ctx context.Context, rec *parse.Record) error
+	AddFinding(ctx context.Context, f sink.FindingRow) error
+	AddIntegrity(ctx context.Context, r sink.IntegrityRow) error
+	// End: every row is added; the object's rows may be committed.
+	End()
+	// Abort drops every row added and reports o.
+	Abort(o ack.Outcome)
 }
 
 // Rules evaluates metric-filter rules on one record, appending what matched to dst
@@ -89,8 +92,12 @@ type Options struct {
 	Verifier   Verifier       // nil: digests are acknowledged without verification
 	Quarantine store.Location // where poison objects are copied; a zero Location disables the copy
 	Parse      parse.Options
-	Logger     *slog.Logger
-	Stats      *Stats // nil: a fresh one
+	// FindingEventJSON keeps each matched record's text in its finding row (event_json). Off by
+	// default: a finding names its event (event id and lineage: bucket, key, record index), which
+	// joins back to the log table without copying the event (docs/lake.md).
+	FindingEventJSON bool
+	Logger           *slog.Logger
+	Stats            *Stats // nil: a fresh one
 }
 
 // Processor runs objects through the pipeline. It is safe for concurrent use.
@@ -161,8 +168,34 @@ func (p *Processor) processDigest(ctx context.Context, in Input, obj parse.Objec
 		}
 	}
 	p.stats.add(obj.Source, "integrity_checks", int64(len(results)))
-	b := &Batch{Object: obj, ETag: in.ETag, Integrity: results}
-	return p.write(ctx, in, b)
+	w, aborted := p.begin(in, in.ETag)
+	for _, r := range results {
+		if err := w.AddIntegrity(ctx, r); err != nil {
+			*aborted = true
+			w.Abort(ack.Again("sink", err))
+			return fmt.Errorf("write s3://%s/%s: %w", in.Bucket, in.Key, err)
+		}
+	}
+	w.End()
+	return nil
+}
+
+// begin starts the object in the sink. The sink reports Durable or Retry through in.Done; after the
+// pipeline aborts the object (*aborted set first), its own quarantine logic reports instead.
+func (p *Processor) begin(in Input, etag string) (ObjectWriter, *bool) {
+	aborted := new(bool)
+	done := func(o ack.Outcome) {
+		if *aborted {
+			return
+		}
+		switch o.Kind {
+		case ack.Durable:
+			in.Done(nil)
+		default:
+			in.Done(fmt.Errorf("s3://%s/%s: %s: %w", in.Bucket, in.Key, o.Class, o.Err))
+		}
+	}
+	return p.opts.Sink.Begin(ack.Ref{Bucket: in.Bucket, Key: in.Key, ETag: etag, Size: -1}, done), aborted
 }
 
 func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) error {
@@ -182,27 +215,53 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 	if err != nil {
 		return p.decodeFailed(ctx, in, obj, err)
 	}
-	b := &Batch{Object: obj, ETag: etag}
+	w, aborted := p.begin(in, etag)
+	// abort drops the rows added so far; the caller then quarantines or retries the object.
+	abort := func() {
+		*aborted = true
+		w.Abort(ack.Outcome{Kind: ack.Retry, Class: "aborted"})
+	}
 	lin := rules.Lineage{Bucket: in.Bucket, Key: in.Key}
-	var rec parse.Record
+	var (
+		rec      parse.Record
+		findings []rules.Finding
+		records  int64
+		nfind    int64
+	)
 	for {
 		err := dec.Next(&rec)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			abort()
 			return p.decodeFailed(ctx, in, obj, err)
 		}
+		records++
 		if p.opts.Rules != nil {
 			var rerr error
-			if b.Findings, rerr = p.opts.Rules.Process(&rec, lin, b.Findings); rerr != nil {
+			if findings, rerr = p.opts.Rules.Process(&rec, lin, findings[:0]); rerr != nil {
 				// A rule that cannot evaluate a record (say a metric value that is not a number) is
 				// the rule's problem, not the object's: count it and go on.
 				p.stats.add(obj.Source, "rule_errors", 1)
 				p.log.Debug("rule evaluation", "key", in.Key, "index", rec.Index, "error", rerr.Error())
 			}
 		}
-		b.Records = append(b.Records, ownRecord(&rec))
+		if err := w.Add(ctx, &rec); err != nil && !p.skippable(obj, err) {
+			abort()
+			return p.writeFailed(ctx, in, obj, err)
+		}
+		for i := range findings {
+			row := FindingRow(findings[i])
+			if !p.opts.FindingEventJSON {
+				row.EventJSON = ""
+			}
+			if err := w.AddFinding(ctx, row); err != nil && !p.skippable(obj, err) {
+				abort()
+				return p.writeFailed(ctx, in, obj, err)
+			}
+		}
+		nfind += int64(len(findings))
 	}
 	if br, ok := dec.(parse.BadRecordReporter); ok {
 		if n, first := br.BadRecords(); n > 0 {
@@ -222,27 +281,44 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 			p.log.Warn("skipped bad records", attrs...)
 		}
 	}
-	if ur, ok := dec.(parse.UTF8Reporter); ok {
-		if n := ur.InvalidUTF8Records(); n > 0 {
-			// Written with U+FFFD in place of the invalid bytes: Parquet readers refuse invalid strings.
-			p.stats.add(obj.Source, "invalid_utf8_records", n)
-			p.log.Warn("invalid UTF-8 replaced", "bucket", in.Bucket, "key", in.Key, "records", n)
-		}
-	}
 	p.stats.add(obj.Source, "objects", 1)
-	p.stats.add(obj.Source, "records", int64(len(b.Records)))
+	p.stats.add(obj.Source, "records", records)
 	p.stats.add(obj.Source, "bytes", counted.n)
-	p.stats.add(obj.Source, "findings", int64(len(b.Findings)))
+	p.stats.add(obj.Source, "findings", nfind)
 	p.stats.observeLag(info.LastModified)
 	p.log.Debug("decoded object", "bucket", in.Bucket, "key", in.Key, "source", obj.Source.String(),
-		"records", len(b.Records), "findings", len(b.Findings), "elapsed", time.Since(start))
-	return p.write(ctx, in, b)
+		"records", records, "findings", nfind, "elapsed", time.Since(start))
+	w.End()
+	return nil
 }
 
-func (p *Processor) write(ctx context.Context, in Input, b *Batch) error {
-	if err := p.opts.Sink.Write(ctx, b, in.Done); err != nil {
+// skippable says whether an Add error concerns only that row: a record the output has no table
+// for is counted and skipped, the object's other records are still good events.
+func (p *Processor) skippable(obj parse.Object, err error) bool {
+	var unsupported *sink.UnsupportedRecordError
+	if errors.As(err, &unsupported) {
+		p.stats.add(obj.Source, "unsupported_records", 1)
+		return true
+	}
+	return false
+}
+
+// writeFailed handles an Add error after the object was aborted: over its record budget the
+// object is degenerate (quarantined like any poison); otherwise (the writer closed, a spool file
+// failed) it is retried.
+func (p *Processor) writeFailed(ctx context.Context, in Input, obj parse.Object, err error) error {
+	var be *sink.BudgetError
+	if !errors.As(err, &be) {
 		return fmt.Errorf("write s3://%s/%s: %w", in.Bucket, in.Key, err)
 	}
+	class := be.Class()
+	p.stats.add(obj.Source, "errors_"+class, 1)
+	where, qerr := p.quarantine(ctx, in, class, err)
+	if qerr != nil {
+		return fmt.Errorf("quarantine s3://%s/%s: %w", in.Bucket, in.Key, qerr)
+	}
+	p.log.Error("object quarantined", "bucket", in.Bucket, "key", in.Key, "class", class, "error", err.Error(), "copy", where)
+	in.Done(&QuarantinedError{Bucket: in.Bucket, Key: in.Key, Class: class, Where: where, Err: err})
 	return nil
 }
 

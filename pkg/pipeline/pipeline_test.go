@@ -11,23 +11,58 @@ import (
 	"testing"
 
 	"github.com/logarchive/logarchive/internal/samples"
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/sink"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
-// memSink keeps batches and acknowledges them at once: enough to observe what the pipeline hands on.
+// memSink keeps what each object handed on and acknowledges it at End: enough to observe what the
+// pipeline streams.
 type memSink struct {
 	mu      sync.Mutex
-	batches []*Batch
+	batches []*memObject
 }
 
-func (m *memSink) Write(ctx context.Context, b *Batch, done func(error)) error {
-	m.mu.Lock()
-	m.batches = append(m.batches, b)
-	m.mu.Unlock()
-	done(nil)
+// memObject is what one object handed on; aborted objects are dropped.
+type memObject struct {
+	m         *memSink
+	ref       ack.Ref
+	done      ack.Done
+	Records   []parse.Record
+	Findings  []sink.FindingRow
+	Integrity []sink.IntegrityRow
+}
+
+func (m *memSink) Begin(ref ack.Ref, done ack.Done) ObjectWriter {
+	return &memObject{m: m, ref: ref, done: done}
+}
+
+func (o *memObject) Add(_ context.Context, rec *parse.Record) error {
+	r := *rec
+	r.Raw = nil // Raw aliases the decoder's buffer
+	o.Records = append(o.Records, r)
 	return nil
 }
+
+func (o *memObject) AddFinding(_ context.Context, f sink.FindingRow) error {
+	o.Findings = append(o.Findings, f)
+	return nil
+}
+
+func (o *memObject) AddIntegrity(_ context.Context, r sink.IntegrityRow) error {
+	o.Integrity = append(o.Integrity, r)
+	return nil
+}
+
+func (o *memObject) End() {
+	o.m.mu.Lock()
+	o.m.batches = append(o.m.batches, o)
+	o.m.mu.Unlock()
+	o.done(ack.Ok("durable"))
+}
+
+func (o *memObject) Abort(out ack.Outcome) { o.done(out) }
 
 func gz(t *testing.T, b []byte) []byte {
 	var buf bytes.Buffer
@@ -84,7 +119,7 @@ func TestRunLocalRealSamplesAndPoison(t *testing.T) {
 		records += len(b.Records)
 		for _, r := range b.Records {
 			if r.CloudTrail == nil || r.CloudTrail.EventTime.IsZero() {
-				t.Fatalf("record without a CloudTrail event time in %s", b.Object.Key)
+				t.Fatalf("record without a CloudTrail event time in %s", b.ref.Key)
 			}
 		}
 	}

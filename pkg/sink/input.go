@@ -42,6 +42,11 @@ type Input struct {
 	ended    bool
 	aborted  bool
 	memo     [2]memo
+	// Scratch is the layout\'s own state for this input (e.g. what the object\'s key says), set by
+	// the layout on first use.
+	Scratch    any
+	object     parse.Object
+	classified bool
 
 	// Guarded by s.mu.
 	open     int  // buffers holding rows of this input, not yet committed
@@ -81,6 +86,15 @@ func (s *Sink) Begin(ref ack.Ref, done ack.Done) *Input {
 
 // Ref returns the input's reference.
 func (in *Input) Ref() ack.Ref { return in.ref }
+
+// Object is the input's key classified (pkg/parse): its source, account and region, computed once.
+func (in *Input) Object() parse.Object {
+	if !in.classified {
+		in.object = parse.Classify(in.ref.Bucket, in.ref.Key)
+		in.classified = true
+	}
+	return in.object
+}
 
 // Add converts a parsed record through the sink's layout and stages it. The record may be reused
 // after Add returns. Errors: *UnsupportedRecordError (the record was skipped; go on), ErrClosed,
