@@ -268,6 +268,7 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 			where, err := p.keepRejects(ctx, in, n, first)
 			if err != nil {
 				// Without the record of what was skipped the message must not be deleted: retry.
+				abort()
 				return fmt.Errorf("keep skipped records of s3://%s/%s: %w", in.Bucket, in.Key, err)
 			}
 			p.stats.add(obj.Source, "bad_records", n)
@@ -279,6 +280,13 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 				attrs = append(attrs, "first", first[0].Error())
 			}
 			p.log.Warn("skipped bad records", attrs...)
+		}
+	}
+	if ur, ok := dec.(parse.UTF8Reporter); ok {
+		if n := ur.InvalidUTF8Records(); n > 0 {
+			// Written with U+FFFD in place of the invalid bytes: Parquet readers refuse invalid strings.
+			p.stats.add(obj.Source, "invalid_utf8_records", n)
+			p.log.Warn("invalid UTF-8 replaced", "bucket", in.Bucket, "key", in.Key, "records", n)
 		}
 	}
 	p.stats.add(obj.Source, "objects", 1)
