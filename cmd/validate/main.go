@@ -94,7 +94,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return validate.ExitFatal
 	}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "\n%v\n", err)
+		fmt.Fprintf(stderr, "\n%s\n", validate.Escape(err.Error()))
 		return validate.ExitFatal
 	}
 	if f.start == "" {
@@ -121,6 +121,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	if start.After(end) {
 		return fail(errors.New("Invalid time range specified: start-time must occur before end-time"))
+	}
+	if err := digest.CheckUserRange(start, end); err != nil {
+		// aws-cli has printed its startup line by the time the range overflows.
+		if f.trailARN != "" && f.output == "text" {
+			validate.NewTextWriter(stdout, stderr, false).Startup(f.trailARN, validate.Interval{From: start, To: end})
+		}
+		return fail(err)
 	}
 	if f.trailARN == "" && f.bucket == "" && f.local == "" {
 		return fail(errors.New("pass --trail-arn (one trail, like aws-cli) or --s3-bucket / --local (every chain)"))

@@ -98,3 +98,24 @@ func ParseUserTime(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("Unable to parse date value: %s", s)
 }
+
+// The range of --start-time/--end-time values aws-cli can validate: it lists from start − 1 minute
+// and loads keys up to end + 2 hours with Python datetimes, which end at years 1 and 9999. Outside it
+// aws-cli stops with "date value out of range" (rc 255); beyond it our own key bounds would name
+// year 10000, which sorts below every real key as a string and would silently list nothing.
+var (
+	MinUserTime = time.Date(1, 1, 1, 0, 1, 0, 0, time.UTC)
+	MaxUserTime = time.Date(9999, 12, 31, 21, 59, 59, 999999000, time.UTC)
+)
+
+// ErrDateRange is aws-cli's message (Python's OverflowError) for a time outside
+// [MinUserTime, MaxUserTime].
+var ErrDateRange = errors.New("date value out of range")
+
+// CheckUserRange reports ErrDateRange when start or end lies outside what aws-cli can validate.
+func CheckUserRange(start, end time.Time) error {
+	if start.Before(MinUserTime) || end.After(MaxUserTime) {
+		return ErrDateRange
+	}
+	return nil
+}

@@ -3,6 +3,8 @@ package validate
 import (
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/logarchive/logarchive/pkg/digest"
 )
@@ -17,11 +19,58 @@ type TextWriter struct {
 	doubleSpaced   bool
 }
 
+// Escape makes an untrusted value (a key, a bucket, a fingerprint, a message quoting them) safe to
+// print on one line: backslash, control characters (C0, DEL, C1), line and paragraph separators,
+// bidirectional overrides and bytes that are not UTF-8 become Go-style escapes, so a planted key can
+// neither add lines nor disguise itself. Values without such characters are returned unchanged.
+func Escape(s string) string {
+	clean := true
+	for _, r := range s {
+		if needsEscape(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && needsEscape(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case needsEscape(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func needsEscape(r rune) bool {
+	return r < 0x20 || r == '\\' || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029 ||
+		r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0xfeff || r == utf8.RuneError
+}
+
 // NewTextWriter returns a writer in aws-cli's initial state.
 func NewTextWriter(stdout, stderr io.Writer, verbose bool) *TextWriter {
 	return &TextWriter{Stdout: stdout, Stderr: stderr, Verbose: verbose, doubleSpaced: true}
 }
 
+// errLine and okLine take lines whose untrusted parts are already escaped.
 func (w *TextWriter) errLine(msg string) {
 	if w.doubleSpaced {
 		fmt.Fprintf(w.Stderr, "%s\n\n", msg)
@@ -40,13 +89,13 @@ func (w *TextWriter) okLine(msg string) {
 
 // Startup prints aws-cli's first line; subject is the trail ARN (or a chain description).
 func (w *TextWriter) Startup(subject string, r Interval) {
-	fmt.Fprintf(w.Stdout, "Validating log files for trail %s between %s and %s\n\n", subject,
+	fmt.Fprintf(w.Stdout, "Validating log files for trail %s between %s and %s\n\n", Escape(subject),
 		digest.DisplayTime(r.From), digest.DisplayTime(r.To))
 }
 
 // Fatal prints an error that aborted validation, as aws-cli prints exceptions.
 func (w *TextWriter) Fatal(msg string) {
-	fmt.Fprintf(w.Stderr, "\n%s\n", msg)
+	fmt.Fprintf(w.Stderr, "\n%s\n", Escape(msg))
 }
 
 // Events prints a chain's digest, log and gap lines.
@@ -62,16 +111,16 @@ func (w *TextWriter) Events(res *ChainResult) {
 			continue
 		}
 		d := ev.Digest
-		loc := fmt.Sprintf("%sDigest file\ts3://%s/%s\t", pre, d.Bucket, d.Key)
+		loc := fmt.Sprintf("%sDigest file\ts3://%s/%s\t", pre, Escape(d.Bucket), Escape(d.Key))
 		switch {
 		case d.Class.Unreadable():
-			w.errLine(loc + "ERROR: " + d.Reason)
+			w.errLine(loc + "ERROR: " + Escape(d.Reason))
 		case d.Class != digest.ClassValid:
-			w.errLine(loc + "INVALID: " + d.Reason)
+			w.errLine(loc + "INVALID: " + Escape(d.Reason))
 		case d.Failed():
 			for _, f := range d.Findings {
 				if f.Severity == digest.SeverityError {
-					w.errLine(loc + "INVALID: " + f.Message)
+					w.errLine(loc + "INVALID: " + Escape(f.Message))
 				}
 			}
 		default:
@@ -80,19 +129,19 @@ func (w *TextWriter) Events(res *ChainResult) {
 		if w.Verbose {
 			for _, f := range d.Findings {
 				if f.Severity == digest.SeverityWarning {
-					w.errLine(loc + "WARNING: " + string(f.Class) + ": " + f.Message)
+					w.errLine(loc + "WARNING: " + Escape(string(f.Class)) + ": " + Escape(f.Message))
 				}
 			}
 		}
 		for _, l := range d.Logs {
-			loc := fmt.Sprintf("Log file\ts3://%s/%s\t", l.Bucket, l.Key)
+			loc := fmt.Sprintf("Log file\ts3://%s/%s\t", Escape(l.Bucket), Escape(l.Key))
 			switch {
 			case l.Class == digest.ClassValid:
 				w.okLine(loc + "valid")
 			case l.Class.Unreadable():
-				w.errLine(loc + "ERROR: " + l.Reason)
+				w.errLine(loc + "ERROR: " + Escape(l.Reason))
 			default:
-				w.errLine(loc + "INVALID: " + l.Reason)
+				w.errLine(loc + "INVALID: " + Escape(l.Reason))
 			}
 		}
 	}

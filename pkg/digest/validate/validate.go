@@ -72,6 +72,9 @@ func (o *Options) defaults() error {
 	if o.Start.After(o.End) {
 		return errors.New("Invalid time range specified: start-time must occur before end-time")
 	}
+	if err := digest.CheckUserRange(o.Start, o.End); err != nil {
+		return err
+	}
 	if o.LogWorkers <= 0 {
 		o.LogWorkers = max(32, 4*runtime.GOMAXPROCS(0))
 	}
