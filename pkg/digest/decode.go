@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"math/big"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -41,9 +44,14 @@ func Inflate(body []byte) (inflated []byte, trailing bool, err error) {
 	return inflated, br.Len() > 0, nil
 }
 
-// Decode parses inflated digest JSON. missing names the first member aws-cli requires that is absent
-// ("" when all are present); hasLogFiles is false when logFiles is absent (aws-cli crashes on that).
-// err is set when the bytes are not UTF-8 JSON of the digest's shape.
+// Decode parses inflated digest JSON the way aws-cli reads it (Python's json.loads, then dictionary
+// look-ups): member names match exactly (Go's encoding/json would also match "DigestEndTime"), the
+// last of duplicated members wins, and a member of another JSON type than CloudTrail writes is kept
+// rather than refused, rendered as Python's str() renders it where aws-cli formats it into the string
+// to sign (a numeric awsAccountId, which aws-cli never reads, leaves the digest valid). missing names
+// the first member aws-cli requires that is absent ("" when all are present); hasLogFiles is false
+// when logFiles is absent (aws-cli crashes on that). err is set when the bytes are not UTF-8 JSON
+// with an object at the top.
 func Decode(inflated []byte) (d *Digest, missing string, hasLogFiles bool, err error) {
 	if !utf8.Valid(inflated) {
 		return nil, "", false, errors.New("digest is not UTF-8")
@@ -52,18 +60,226 @@ func Decode(inflated []byte) (d *Digest, missing string, hasLogFiles bool, err e
 	if err := json.Unmarshal(inflated, &members); err != nil {
 		return nil, "", false, fmt.Errorf("digest JSON: %w", err)
 	}
-	d = new(Digest)
-	if err := json.Unmarshal(inflated, d); err != nil {
-		return nil, "", false, fmt.Errorf("digest JSON: %w", err)
+	if members == nil {
+		return nil, "", false, errors.New("digest JSON: top level is null, not an object")
 	}
+	d = &Digest{kinds: map[string]byte{}}
+	str := func(name string, dst *string) {
+		raw, ok := members[name]
+		if !ok {
+			return
+		}
+		d.kinds[name] = kindOf(raw)
+		*dst = pyStr(raw)
+	}
+	nullable := func(name string, dst **string) {
+		raw, ok := members[name]
+		if !ok {
+			return
+		}
+		d.kinds[name] = kindOf(raw)
+		if d.kinds[name] != 'n' {
+			v := pyStr(raw)
+			*dst = &v
+		}
+	}
+	str("awsAccountId", &d.AWSAccountID)
+	str("digestStartTime", &d.DigestStartTime)
+	str("digestEndTime", &d.DigestEndTime)
+	str("digestS3Bucket", &d.DigestS3Bucket)
+	str("digestS3Object", &d.DigestS3Object)
+	str("digestPublicKeyFingerprint", &d.DigestPublicKeyFingerprint)
+	str("digestSignatureAlgorithm", &d.DigestSignatureAlgorithm)
+	nullable("newestEventTime", &d.NewestEventTime)
+	nullable("oldestEventTime", &d.OldestEventTime)
+	nullable("previousDigestS3Bucket", &d.PreviousDigestS3Bucket)
+	nullable("previousDigestS3Object", &d.PreviousDigestS3Object)
+	nullable("previousDigestHashValue", &d.PreviousDigestHashValue)
+	nullable("previousDigestHashAlgorithm", &d.PreviousDigestHashAlgorithm)
+	nullable("previousDigestSignature", &d.PreviousDigestSignature)
 	for _, m := range requiredMembers {
 		if _, ok := members[m]; !ok {
 			missing = m
 			break
 		}
 	}
-	_, hasLogFiles = members["logFiles"]
+	raw, hasLogFiles := members["logFiles"]
+	if hasLogFiles {
+		d.kinds["logFiles"] = kindOf(raw)
+		d.LogFiles, d.logFilesErr = decodeLogFiles(raw)
+	}
 	return d, missing, hasLogFiles, nil
+}
+
+// decodeLogFiles reads logFiles as aws-cli iterates it: a false value (null, [], 0, "", {}, false)
+// lists nothing; a list lists its entries. An entry whose s3Bucket or s3Object is absent or not a
+// string is kept with LogFile.Invalid set (aws-cli reports such a log as "invalid format"); a
+// non-string hashValue is rendered and so never matches.
+func decodeLogFiles(raw json.RawMessage) ([]LogFile, error) {
+	if isFalsy(raw) {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, fmt.Errorf("logFiles is a JSON %s, not a list", kindName(kindOf(raw)))
+	}
+	out := make([]LogFile, len(items))
+	for i, it := range items {
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(it, &m); err != nil || m == nil {
+			return nil, fmt.Errorf("logFiles[%d] is a JSON %s, not an object", i, kindName(kindOf(it)))
+		}
+		lf := &out[i]
+		get := func(name string, dst *string) bool {
+			r, ok := m[name]
+			if ok {
+				*dst = pyStr(r)
+			}
+			return ok && kindOf(r) == '"'
+		}
+		okB := get("s3Bucket", &lf.S3Bucket)
+		okO := get("s3Object", &lf.S3Object)
+		if _, ok := m["hashValue"]; !ok {
+			lf.Invalid = "logFiles entry without hashValue"
+		}
+		get("hashValue", &lf.HashValue)
+		get("hashAlgorithm", &lf.HashAlgorithm)
+		get("newestEventTime", &lf.NewestEventTime)
+		get("oldestEventTime", &lf.OldestEventTime)
+		if !okB || !okO {
+			lf.Invalid = "s3Bucket and s3Object must be strings"
+		}
+	}
+	return out, nil
+}
+
+// kindOf returns the first byte of a JSON value: '"' string, 'n' null, 't'/'f' booleans, '{' object,
+// '[' array, anything else a number.
+func kindOf(raw json.RawMessage) byte {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return 'n'
+	}
+	switch raw[0] {
+	case '"', 'n', 't', 'f', '{', '[':
+		return raw[0]
+	}
+	return '0'
+}
+
+func kindName(k byte) string {
+	switch k {
+	case '"':
+		return "string"
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "boolean"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	}
+	return "number"
+}
+
+func isFalsy(raw json.RawMessage) bool {
+	switch string(bytes.TrimSpace(raw)) {
+	case "null", "false", "[]", "{}", `""`:
+		return true
+	}
+	if kindOf(raw) == '0' {
+		f, err := strconv.ParseFloat(string(bytes.TrimSpace(raw)), 64)
+		return err == nil && f == 0
+	}
+	if k := kindOf(raw); k == '[' || k == '{' {
+		var v any
+		if json.Unmarshal(raw, &v) == nil {
+			switch x := v.(type) {
+			case []any:
+				return len(x) == 0
+			case map[string]any:
+				return len(x) == 0
+			}
+		}
+	}
+	return false
+}
+
+// pyStr renders a JSON value as Python's str() renders what json.loads returns: strings as they are,
+// null as None, booleans as True/False, integers in full, floats as repr(float). Objects and arrays
+// keep their JSON text (Python's repr differs, but no such value can be part of a valid digest).
+func pyStr(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	switch kindOf(raw) {
+	case '"':
+		var s string
+		json.Unmarshal(raw, &s)
+		return s
+	case 'n':
+		return "None"
+	case 't':
+		return "True"
+	case 'f':
+		return "False"
+	case '{', '[':
+		return string(raw)
+	}
+	num := string(raw)
+	if !strings.ContainsAny(num, ".eE") {
+		if i, ok := new(big.Int).SetString(num, 10); ok {
+			return i.String()
+		}
+		return num
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return "inf" // out of float64 range: Python's float('1e999')
+	}
+	return pyFloat(f)
+}
+
+// pyFloat is Python's repr(float): the shortest round-tripping digits, fixed notation with at least
+// one decimal for exponents -4..15, otherwise d.ddde±XX.
+func pyFloat(f float64) string {
+	if math.IsInf(f, 0) {
+		if f < 0 {
+			return "-inf"
+		}
+		return "inf"
+	}
+	e := strconv.FormatFloat(f, 'e', -1, 64) // -d.ddde±XX
+	neg := strings.HasPrefix(e, "-")
+	e = strings.TrimPrefix(e, "-")
+	mant, expStr, _ := strings.Cut(e, "e")
+	exp, _ := strconv.Atoi(expStr)
+	digits := strings.Replace(mant, ".", "", 1)
+	var out string
+	if exp >= -4 && exp < 16 {
+		if exp >= 0 {
+			if len(digits) <= exp+1 {
+				out = digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
+			} else {
+				out = digits[:exp+1] + "." + digits[exp+1:]
+			}
+		} else {
+			out = "0." + strings.Repeat("0", -exp-1) + digits
+		}
+	} else {
+		out = digits[:1]
+		if len(digits) > 1 {
+			out += "." + digits[1:]
+		}
+		sign := "+"
+		if exp < 0 {
+			sign, exp = "-", -exp
+		}
+		out += fmt.Sprintf("e%s%02d", sign, exp)
+	}
+	if neg {
+		out = "-" + out
+	}
+	return out
 }
 
 // ParseDigestTime parses a digest timestamp (YYYY-MM-DDTHH:MM:SSZ, RFC 3339 tolerated).

@@ -31,6 +31,21 @@ type Digest struct {
 	PreviousDigestHashAlgorithm *string   `json:"previousDigestHashAlgorithm"`
 	PreviousDigestSignature     *string   `json:"previousDigestSignature"`
 	LogFiles                    []LogFile `json:"logFiles"`
+
+	// kinds records, for each member Decode found, the kind of JSON value it held (see kindOf):
+	// aws-cli's checks depend on it where the Go fields cannot tell ("5" from 5).
+	kinds map[string]byte
+	// logFilesErr is set when logFiles is neither a false value nor a list of objects.
+	logFilesErr error
+}
+
+// memberIs reports whether Decode found member name holding a JSON value of kind k ('"' string);
+// digests built in Go (not decoded) hold strings wherever their fields are set.
+func (d *Digest) memberIs(name string, k byte) bool {
+	if d.kinds == nil {
+		return k == '"'
+	}
+	return d.kinds[name] == k
 }
 
 // LogFile is one entry of a digest's logFiles array.
@@ -41,6 +56,10 @@ type LogFile struct {
 	HashAlgorithm   string `json:"hashAlgorithm"`
 	NewestEventTime string `json:"newestEventTime"`
 	OldestEventTime string `json:"oldestEventTime"`
+
+	// Invalid, when set, says why the entry cannot be checked (s3Bucket or s3Object not a string, no
+	// hashValue): aws-cli reports such a log file as "invalid format".
+	Invalid string `json:"-"`
 }
 
 // IsStart reports whether d starts a chain (all previous* members null).

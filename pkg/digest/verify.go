@@ -114,22 +114,22 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 	if missing != "" {
 		return nil, checkErr(ClassInvalidFormat, "invalid format", "member %s missing", missing)
 	}
-	if d.DigestS3Bucket != obj.Bucket || d.DigestS3Object != obj.Key {
+	if d.DigestS3Bucket != obj.Bucket || d.DigestS3Object != obj.Key || !d.memberIs("digestS3Bucket", '"') || !d.memberIs("digestS3Object", '"') {
 		return nil, checkErr(ClassMoved, "has been moved from its original location",
 			"JSON names s3://%s/%s", d.DigestS3Bucket, d.DigestS3Object)
 	}
-	v.End, err = ParseDigestTime(d.DigestEndTime)
-	if err != nil {
-		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
-	}
-	if v.Start, err = ParseDigestTime(d.DigestStartTime); err != nil {
-		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
-	}
+	// aws-cli parses the times only after the signature verified; a bad time is reported then.
+	var endErr, startErr error
+	v.End, endErr = parseMemberTime(d, "digestEndTime", d.DigestEndTime)
+	v.Start, startErr = parseMemberTime(d, "digestStartTime", d.DigestStartTime)
 
 	fp := d.DigestPublicKeyFingerprint
 	v.Fingerprint = fp
-	rk := c.Keys.lookup(region, fp)
-	if rk == nil {
+	var rk *ringKey
+	if d.memberIs("digestPublicKeyFingerprint", '"') {
+		rk = c.Keys.lookup(region, fp)
+	}
+	if rk == nil && d.memberIs("digestPublicKeyFingerprint", '"') {
 		// aws-cli fetches keys lazily only for backfill digests (around the generation time); a standard
 		// digest whose key lies outside the run's window (a link target before --start-time, a
 		// rotation edge) is looked up around its own end time too.
@@ -137,15 +137,17 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 		if !backfillAt.IsZero() {
 			at = backfillAt
 		}
-		from, to := at.Add(-time.Hour), at.Add(time.Hour)
-		n, err := c.Keys.Load(ctx, region, from, to)
-		if err != nil {
-			return nil, &CheckError{Class: ClassKeyNotFound, Msg: err.Error(), Err: err}
+		if !at.IsZero() {
+			from, to := at.Add(-time.Hour), at.Add(time.Hour)
+			n, err := c.Keys.Load(ctx, region, from, to)
+			if err != nil {
+				return nil, &CheckError{Class: ClassKeyNotFound, Msg: err.Error(), Err: err}
+			}
+			if n == 0 && !backfillAt.IsZero() {
+				return nil, checkErr(ClassKeyNotFound, fmt.Sprintf("No public keys found between %s and %s", DisplayTime(from), DisplayTime(to)), "")
+			}
+			rk = c.Keys.lookup(region, fp)
 		}
-		if n == 0 && !backfillAt.IsZero() {
-			return nil, checkErr(ClassKeyNotFound, fmt.Sprintf("No public keys found between %s and %s", DisplayTime(from), DisplayTime(to)), "")
-		}
-		rk = c.Keys.lookup(region, fp)
 	}
 	if rk == nil {
 		return nil, checkErr(ClassKeyNotFound, fmt.Sprintf("public key not found in region %s for fingerprint %s", region, fp), "")
@@ -159,8 +161,17 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 	if ce := VerifySignature(rk.pub, StringToSign(d, inflated), v.Signature); ce != nil {
 		return nil, ce
 	}
+	if endErr != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: endErr.Error(), Err: endErr}
+	}
+	if startErr != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: startErr.Error(), Err: startErr}
+	}
 	if !hasLogs {
 		return nil, checkErr(ClassInvalidFormat, "invalid format", "member logFiles missing")
+	}
+	if d.logFilesErr != nil {
+		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: d.logFilesErr}
 	}
 
 	// Beyond aws-cli: consistency checks on an authentic digest. They are warnings: the signature
@@ -259,4 +270,39 @@ func LinkFindings(succ, pred *Verified) []Finding {
 			DisplayTime(pred.End), succ.Bucket, succ.Key, DisplayTime(succ.Start))})
 	}
 	return out
+}
+
+// parseMemberTime parses a digest time member with aws-cli's outcome: a non-string is dateutil's
+// TypeError, an unparsable string its "Unable to parse date value".
+func parseMemberTime(d *Digest, name, value string) (time.Time, error) {
+	if !d.memberIs(name, '"') {
+		k := byte('n')
+		if d.kinds != nil {
+			k = d.kinds[name]
+		}
+		return time.Time{}, fmt.Errorf("Parser must be a string or character stream, not %s", pyType(k, value))
+	}
+	t, err := ParseDigestTime(value)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("Unable to parse date value: %s", value)
+	}
+	return t, nil
+}
+
+// pyType names the Python type json.loads gives a JSON value of kind k.
+func pyType(k byte, rendered string) string {
+	switch k {
+	case 'n':
+		return "NoneType"
+	case 't', 'f':
+		return "bool"
+	case '{':
+		return "dict"
+	case '[':
+		return "list"
+	}
+	if strings.ContainsAny(rendered, ".en") {
+		return "float"
+	}
+	return "int"
 }

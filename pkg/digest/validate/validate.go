@@ -517,6 +517,10 @@ func CheckLog(ctx context.Context, st store.Store, h *digest.Hasher, lf digest.L
 		h = new(digest.Hasher)
 	}
 	res := digest.LogResult{Bucket: lf.S3Bucket, Key: lf.S3Object}
+	if lf.Invalid != "" {
+		res.Class, res.Reason, res.Detail = digest.ClassInvalidFormat, "invalid format", lf.Invalid
+		return res
+	}
 	body, _, err := st.Get(ctx, lf.S3Bucket, lf.S3Object)
 	if err != nil {
 		ce := classifyStoreErr(err)

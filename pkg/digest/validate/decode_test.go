@@ -1,0 +1,124 @@
+package validate
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/logarchive/logarchive/pkg/digest"
+)
+
+// member is one "name": raw-JSON pair of a hand-written digest.
+type member struct{ name, raw string }
+
+// putRawDigest writes a digest whose JSON is exactly members (in order, duplicates and odd types
+// allowed), signed over toSignEnd and toSignPrev as aws-cli would render them in its string to sign.
+func (f *fx) putRawDigest(key string, members []member, toSignEnd, toSignPrev string) {
+	f.t.Helper()
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, m := range members {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + m.name + `":` + m.raw)
+	}
+	b.WriteByte('}')
+	inflated := []byte(b.String())
+	sum := sha256.Sum256(inflated)
+	msg := toSignEnd + "\n" + f.chain.Bucket + "/" + key + "\n" + hex.EncodeToString(sum[:]) + "\n" + toSignPrev
+	h := sha256.Sum256([]byte(msg))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, f.signer, crypto.SHA256, h[:])
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	meta := map[string]string{digest.MetaSignature: hex.EncodeToString(sig), digest.MetaSignatureAlgorithm: digest.SignatureAlgorithm}
+	if err := f.st.Put(context.Background(), f.chain.Bucket, key, gz(inflated), meta); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func q(s string) string { return `"` + s + `"` }
+
+// Digest JSON is read as aws-cli reads it (Python's json.loads and dict look-ups): exact member names,
+// the last duplicate wins, and types aws-cli never checks are accepted. Each expectation is aws-cli's
+// verdict for the same bytes (validation.py: only digestS3Bucket/Object, the fingerprint, the string
+// to sign and the two times are read).
+func TestDecodeLikeAWSCLI(t *testing.T) {
+	end := fxStart.Add(time.Hour)
+	endS, startS := digest.DisplayTime(end), digest.DisplayTime(fxStart)
+	cases := []struct {
+		name      string
+		extra     func(key, fp string) []member // members after the standard ones
+		base      func(key, fp string) []member
+		signEnd   string
+		wantValid bool
+		wantMsg   string
+	}{
+		{name: "extra DigestEndTime member is not digestEndTime", signEnd: endS, wantValid: true,
+			extra: func(string, string) []member { return []member{{"DigestEndTime", q("2099-01-01T00:00:00Z")}} }},
+		{name: "signed over DigestEndTime is invalid", signEnd: "2099-01-01T00:00:00Z", wantMsg: "signature verification failed",
+			extra: func(string, string) []member { return []member{{"DigestEndTime", q("2099-01-01T00:00:00Z")}} }},
+		{name: "duplicate digestEndTime: the last wins", signEnd: digest.DisplayTime(end.Add(time.Second)), wantValid: true,
+			extra: func(string, string) []member {
+				return []member{{"digestEndTime", q(digest.DisplayTime(end.Add(time.Second)))}}
+			}},
+		{name: "numeric awsAccountId, newestEventTime and hashAlgorithm", signEnd: endS, wantValid: true,
+			base: func(key, fp string) []member {
+				return []member{{"awsAccountId", "123456789012"}, {"digestStartTime", q(startS)}, {"digestEndTime", q(endS)},
+					{"digestS3Bucket", q("1")}, {"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)},
+					{"digestSignatureAlgorithm", q("SHA256withRSA")}, {"newestEventTime", "1407628800"}, {"oldestEventTime", "null"},
+					{"previousDigestS3Bucket", "null"}, {"previousDigestS3Object", "null"}, {"previousDigestHashValue", "null"},
+					{"previousDigestHashAlgorithm", "null"}, {"previousDigestSignature", "null"},
+					{"logFiles", `[{"s3Bucket":"1","s3Object":"l","hashValue":"x","hashAlgorithm":256}]`}}
+			}},
+		{name: "numeric digestEndTime signed as Python prints it", signEnd: "1407632400", wantMsg: "Parser must be a string or character stream, not int",
+			extra: func(string, string) []member { return []member{{"digestEndTime", "1407632400"}} }},
+		{name: "numeric digestS3Bucket has moved", signEnd: endS, wantMsg: "has been moved from its original location",
+			extra: func(string, string) []member { return []member{{"digestS3Bucket", "1"}} }},
+		{name: "lower-case is required", signEnd: endS, wantMsg: "invalid format",
+			base: func(key, fp string) []member {
+				return []member{{"DigestStartTime", q(startS)}, {"digestEndTime", q(endS)}, {"digestS3Bucket", q("1")},
+					{"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)}, {"previousDigestSignature", "null"}, {"logFiles", "[]"}}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFx(t)
+			key := f.chain.Key(end)
+			fp := f.pub.Fingerprint
+			ms := []member{{"awsAccountId", q(f.chain.Account)}, {"digestStartTime", q(startS)}, {"digestEndTime", q(endS)},
+				{"digestS3Bucket", q("1")}, {"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)},
+				{"digestSignatureAlgorithm", q("SHA256withRSA")}, {"newestEventTime", "null"}, {"oldestEventTime", "null"},
+				{"previousDigestS3Bucket", "null"}, {"previousDigestS3Object", "null"}, {"previousDigestHashValue", "null"},
+				{"previousDigestHashAlgorithm", "null"}, {"previousDigestSignature", "null"}, {"logFiles", "[]"}}
+			if tc.base != nil {
+				ms = tc.base(key, fp)
+			}
+			if tc.extra != nil {
+				ms = append(ms, tc.extra(key, fp)...)
+			}
+			f.putRawDigest(key, ms, tc.signEnd, "null")
+			_, eout, res, _ := f.run(nil, false)
+			if len(res.Events) == 0 || res.Events[0].Digest == nil {
+				t.Fatalf("no digest result: %+v", res)
+			}
+			d := res.Events[0].Digest
+			if tc.wantValid {
+				if d.Class != digest.ClassValid || d.Failed() {
+					t.Fatalf("want valid, got %s %q %q\n%s", d.Class, d.Reason, d.Detail, eout)
+				}
+				return
+			}
+			if !d.Failed() || d.Reason != tc.wantMsg {
+				t.Fatalf("want INVALID: %s, got %s %q (%s)", tc.wantMsg, d.Class, d.Reason, d.Detail)
+			}
+		})
+	}
+}
