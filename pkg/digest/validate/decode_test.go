@@ -2,6 +2,7 @@ package validate
 
 import (
 	"context"
+	"fmt"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -56,7 +57,7 @@ func TestDecodeLikeAWSCLI(t *testing.T) {
 	cases := []struct {
 		name      string
 		extra     func(key, fp string) []member // members after the standard ones
-		base      func(key, fp string) []member
+		base      func(key, fp, bucket string) []member
 		signEnd   string
 		wantValid bool
 		wantMsg   string
@@ -70,42 +71,45 @@ func TestDecodeLikeAWSCLI(t *testing.T) {
 				return []member{{"digestEndTime", q(digest.DisplayTime(end.Add(time.Second)))}}
 			}},
 		{name: "numeric awsAccountId, newestEventTime and hashAlgorithm", signEnd: endS, wantValid: true,
-			base: func(key, fp string) []member {
+			base: func(key, fp, bucket string) []member {
 				return []member{{"awsAccountId", "123456789012"}, {"digestStartTime", q(startS)}, {"digestEndTime", q(endS)},
-					{"digestS3Bucket", q("1")}, {"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)},
+					{"digestS3Bucket", q(bucket)}, {"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)},
 					{"digestSignatureAlgorithm", q("SHA256withRSA")}, {"newestEventTime", "1407628800"}, {"oldestEventTime", "null"},
 					{"previousDigestS3Bucket", "null"}, {"previousDigestS3Object", "null"}, {"previousDigestHashValue", "null"},
 					{"previousDigestHashAlgorithm", "null"}, {"previousDigestSignature", "null"},
-					{"logFiles", `[{"s3Bucket":"1","s3Object":"l","hashValue":"x","hashAlgorithm":256}]`}}
+					{"logFiles", `[{"s3Bucket":"decode-case-3","s3Object":"l","hashValue":"x","hashAlgorithm":256}]`}}
 			}},
 		{name: "numeric digestEndTime signed as Python prints it", signEnd: "1407632400", wantMsg: "Parser must be a string or character stream, not int",
 			extra: func(string, string) []member { return []member{{"digestEndTime", "1407632400"}} }},
 		{name: "numeric digestS3Bucket has moved", signEnd: endS, wantMsg: "has been moved from its original location",
 			extra: func(string, string) []member { return []member{{"digestS3Bucket", "1"}} }},
 		{name: "lower-case is required", signEnd: endS, wantMsg: "invalid format",
-			base: func(key, fp string) []member {
-				return []member{{"DigestStartTime", q(startS)}, {"digestEndTime", q(endS)}, {"digestS3Bucket", q("1")},
+			base: func(key, fp, bucket string) []member {
+				return []member{{"DigestStartTime", q(startS)}, {"digestEndTime", q(endS)}, {"digestS3Bucket", q(bucket)},
 					{"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)}, {"previousDigestSignature", "null"}, {"logFiles", "[]"}}
 			}},
 	}
-	for _, tc := range cases {
+	cli := newAWSCLI(t)
+	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFx(t)
+			f.chain.Bucket = fmt.Sprintf("decode-case-%d", i)
 			key := f.chain.Key(end)
 			fp := f.pub.Fingerprint
 			ms := []member{{"awsAccountId", q(f.chain.Account)}, {"digestStartTime", q(startS)}, {"digestEndTime", q(endS)},
-				{"digestS3Bucket", q("1")}, {"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)},
+				{"digestS3Bucket", q(f.chain.Bucket)}, {"digestS3Object", q(key)}, {"digestPublicKeyFingerprint", q(fp)},
 				{"digestSignatureAlgorithm", q("SHA256withRSA")}, {"newestEventTime", "null"}, {"oldestEventTime", "null"},
 				{"previousDigestS3Bucket", "null"}, {"previousDigestS3Object", "null"}, {"previousDigestHashValue", "null"},
 				{"previousDigestHashAlgorithm", "null"}, {"previousDigestSignature", "null"}, {"logFiles", "[]"}}
 			if tc.base != nil {
-				ms = tc.base(key, fp)
+				ms = tc.base(key, fp, f.chain.Bucket)
 			}
 			if tc.extra != nil {
 				ms = append(ms, tc.extra(key, fp)...)
 			}
 			f.putRawDigest(key, ms, tc.signEnd, "null")
-			_, eout, res, _ := f.run(nil, false)
+			out, eout, res, _ := f.run(nil, true)
+			cli.compare(t, f, key, out+eout)
 			if len(res.Events) == 0 || res.Events[0].Digest == nil {
 				t.Fatalf("no digest result: %+v", res)
 			}
