@@ -2,12 +2,12 @@ package validate
 
 import (
 	"context"
-	"fmt"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
