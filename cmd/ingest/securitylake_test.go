@@ -78,11 +78,11 @@ func TestSecurityLakeAcceptance(t *testing.T) {
 				t.Errorf("%d invalid rows", invalid)
 			}
 			unsupported := 0
-			for _, m := range regexp.MustCompile(`ocsf_unsupported=(\d+)`).FindAllStringSubmatch(out.String(), -1) {
+			for _, m := range regexp.MustCompile(`ocsf_unsupported=(\d+)`).FindAllStringSubmatch(out.String()+errOut.String(), -1) {
 				n, _ := strconv.Atoi(m[1])
 				unsupported += n
 			}
-			if strings.Contains(out.String(), "ocsf_unmapped") {
+			if strings.Contains(out.String()+errOut.String(), "ocsf_unmapped") {
 				t.Errorf("records not mapped:\n%s", out.String())
 			}
 			ct := rows[6003] + rows[3002] + rows[3001]

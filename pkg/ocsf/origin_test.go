@@ -1,6 +1,7 @@
 package ocsf
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -70,4 +71,36 @@ func TestFromRecordIn(t *testing.T) {
 	if got := OriginOf(parse.Classify("b", "local/custom.log"), o.Time); !got.Time.Equal(o.Time) {
 		t.Errorf("fallback time %v", got.Time)
 	}
+}
+
+// FuzzFlowObject: every record pkg/parse accepts from a flow-log object maps with FromRecordIn to a
+// row with a partition under an AWS key (the key gives the Region, the account and the time), so
+// the mapping never refuses a record halfway through an object.
+func FuzzFlowObject(f *testing.F) {
+	f.Add("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n" +
+		"2 unknown eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1418530010 1418530070 ACCEPT OK\n" +
+		"2 1234567890123 eni-1 - - - - - - - 1418530010 1418530070 - NODATA\n")
+	f.Add("instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr\n- eni-1 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5\n")
+	f.Add("version interface-id account-id type action log-status\n3 eni-3 123456789010 EFA ACCEPT OK\n")
+	f.Fuzz(func(t *testing.T, body string) {
+		obj := parse.Classify("archive", "AWSLogs/111122223333/vpcflowlogs/eu-west-2/2022/02/21/111122223333_vpcflowlogs_eu-west-2_fl-0dcbf7c4c2483c6b6_20220221T1955Z_7fe2e5f7.log")
+		dec, err := parse.NewDecoder(obj, strings.NewReader(body), parse.Options{MaxRecordBytes: 1 << 16})
+		if err != nil {
+			return
+		}
+		o := OriginOf(obj, time.Time{})
+		var rec parse.Record
+		for {
+			if err := dec.Next(&rec); err != nil {
+				return
+			}
+			row, err := FromRecordIn(&rec, o)
+			if err != nil {
+				t.Fatalf("record %d %+v: %v", rec.Index, rec.Flow, err)
+			}
+			if _, err := PartitionOf(row, Lineage{Account: obj.Account, Region: obj.Region}); err != nil {
+				t.Fatalf("record %d: %v", rec.Index, err)
+			}
+		}
+	})
 }
