@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -239,13 +240,14 @@ func ProcessBackfill(ctx context.Context, o BackfillOptions, h Handler, workers 
 				}
 				sem <- struct{}{}
 				wg.Add(1)
-				ref := ObjectRef{Bucket: info.Bucket, Key: info.Key, RawKey: info.Key, Size: info.Size, ETag: NormalizeETag(info.ETag), EventTime: info.LastModified}
+				ref := ObjectRef{Ref: ack.Ref{Bucket: info.Bucket, Key: info.Key, Size: info.Size, ETag: NormalizeETag(info.ETag)},
+					RawKey: info.Key, EventTime: info.LastModified}
 				go func() {
 					var once sync.Once
-					h.Handle(ctx, ref, attempt, func(r Result) {
+					h.Handle(ctx, ref, attempt, func(r ack.Outcome) {
 						once.Do(func() {
 							mu.Lock()
-							if r.Ack {
+							if r.Acked() {
 								st.Done++
 							} else {
 								retry = append(retry, info)

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/logarchive/logarchive/pkg/store"
+
+	"github.com/logarchive/logarchive/pkg/ack"
 )
 
 // sendQueue records SendMessageBatch bodies; failAfter > 0 makes the call after that many fail.
@@ -133,17 +135,17 @@ func TestProcessBackfill(t *testing.T) {
 	}
 	var mu sync.Mutex
 	calls := map[string]int{}
-	var held []func(Result)
+	var held []ack.Done
 	h := &funcHandler{
-		handle: func(ctx context.Context, obj ObjectRef, attempt int, done func(Result)) {
+		handle: func(ctx context.Context, obj ObjectRef, attempt int, done ack.Done) {
 			mu.Lock()
 			defer mu.Unlock()
 			calls[obj.Key]++
 			switch {
 			case obj.Key == "k3" && calls[obj.Key] == 1:
-				done(Result{Class: "transient"}) // succeeds on the second attempt
+				done(ack.Outcome{Kind: ack.Retry, Class: "transient"}) // succeeds on the second attempt
 			case obj.Key == "k5":
-				done(Result{Class: "transient"}) // never succeeds
+				done(ack.Outcome{Kind: ack.Retry, Class: "transient"}) // never succeeds
 			default:
 				held = append(held, done) // durable at the next commit
 			}
@@ -154,7 +156,7 @@ func TestProcessBackfill(t *testing.T) {
 			held = nil
 			mu.Unlock()
 			for _, d := range hs {
-				d(Result{Ack: true})
+				d(ack.Ok(""))
 			}
 			return nil
 		},

@@ -16,20 +16,25 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/logarchive/logarchive/pkg/ack"
 )
 
-// ObjectRef names one object announced by a notification.
+// ObjectRef is one object announced by a notification: its identity (ack.Ref: Key decoded, Size -1
+// and ETag "" when the notification does not say, as in CloudTrail's SNS notice) and what only the
+// notification knows.
 type ObjectRef struct {
-	Bucket string
-	// Key is the decoded object key. RawKey is the key as the notification spelt it (URL-encoded for
-	// S3 and, presumably, EventBridge notifications; plain for CloudTrail's SNS notice).
-	Key, RawKey string
-	Size        int64  // -1 when the notification does not say (CloudTrail SNS notice)
-	ETag        string // without quotes; "" when the notification does not say
-	VersionID   string
-	Sequencer   string
-	EventTime   time.Time // when S3 (or CloudTrail) announced the object; zero when unknown
+	ack.Ref
+	// RawKey is the key as the notification spelt it (URL-encoded for S3 and, presumably,
+	// EventBridge notifications; plain for CloudTrail's SNS notice).
+	RawKey    string
+	Sequencer string
+	EventTime time.Time // when S3 (or CloudTrail) announced the object; zero when unknown
 }
+
+// MaxKeyBytes is the longest object key S3 accepts: a longer one cannot name an object, so a
+// notification announcing it is malformed (it would otherwise be retried until its redrive).
+const MaxKeyBytes = 1024
 
 // Kind says what a message asks the worker to do.
 type Kind int
@@ -226,8 +231,11 @@ func parseS3Records(raw json.RawMessage, env string) (Notification, error) {
 		if err != nil {
 			return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("Records[%d].s3.object.size", i), Err: err}
 		}
-		n.Objects = append(n.Objects, ObjectRef{Bucket: r.S3.Bucket.Name, Key: key, RawKey: *r.S3.Object.Key,
-			Size: size, ETag: NormalizeETag(r.S3.Object.ETag), VersionID: r.S3.Object.VersionID,
+		if len(key) > MaxKeyBytes {
+			return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("Records[%d].s3.object.key is %d bytes, longer than any S3 key (%d)", i, len(key), MaxKeyBytes)}
+		}
+		n.Objects = append(n.Objects, ObjectRef{Ref: ack.Ref{Bucket: r.S3.Bucket.Name, Key: key,
+			Size: size, ETag: NormalizeETag(r.S3.Object.ETag), VersionID: r.S3.Object.VersionID}, RawKey: *r.S3.Object.Key,
 			Sequencer: r.S3.Object.Sequencer, EventTime: parseTime(r.EventTime)})
 	}
 	return n, nil
@@ -283,8 +291,11 @@ func parseEventBridge(p probe, env string) (Notification, error) {
 	if err != nil {
 		return Notification{}, &MalformedError{Envelope: env, Reason: "detail.object.size", Err: err}
 	}
-	return Notification{Kind: KindObjects, Envelope: env, Objects: []ObjectRef{{Bucket: d.Bucket.Name, Key: key,
-		RawKey: *d.Object.Key, Size: size, ETag: NormalizeETag(d.Object.ETag), VersionID: d.Object.VersionID,
+	if len(key) > MaxKeyBytes {
+		return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("detail.object.key is %d bytes, longer than any S3 key (%d)", len(key), MaxKeyBytes)}
+	}
+	return Notification{Kind: KindObjects, Envelope: env, Objects: []ObjectRef{{Ref: ack.Ref{Bucket: d.Bucket.Name, Key: key,
+		Size: size, ETag: NormalizeETag(d.Object.ETag), VersionID: d.Object.VersionID}, RawKey: *d.Object.Key,
 		Sequencer: d.Object.Sequencer, EventTime: parseTime(p.Time)}}}, nil
 }
 
@@ -304,8 +315,11 @@ func parseCloudTrailNotice(p probe, env string) (Notification, error) {
 		if k == "" {
 			return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("s3ObjectKey[%d] is empty", i)}
 		}
+		if len(k) > MaxKeyBytes {
+			return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("s3ObjectKey[%d] is %d bytes, longer than any S3 key (%d)", i, len(k), MaxKeyBytes)}
+		}
 		// CloudTrail lists plain keys: decoding them would turn a literal '+' into a space.
-		n.Objects = append(n.Objects, ObjectRef{Bucket: *p.S3Bucket, Key: k, RawKey: k, Size: -1})
+		n.Objects = append(n.Objects, ObjectRef{Ref: ack.Ref{Bucket: *p.S3Bucket, Key: k, Size: -1}, RawKey: k})
 	}
 	return n, nil
 }
@@ -323,18 +337,17 @@ func parseTime(s string) time.Time {
 
 // NormalizeETag strips the quotes S3 puts around ETags in HTTP headers but not in notifications, so
 // the two spellings of one object compare equal.
-func NormalizeETag(etag string) string {
-	return strings.Trim(etag, `"`)
-}
+func NormalizeETag(etag string) string { return ack.NormalizeETag(etag) }
 
 // Identity is what makes two announcements the same object: bucket, key and ETag (a rewritten object
-// has a new ETag and is new work).
+// has a new ETag and is new work). The version id is left out: not every announcement carries it
+// (CloudTrail's SNS notice, backfill listings), and two versions with one ETag hold the same bytes.
 type Identity struct {
 	Bucket, Key, ETag string
 }
 
-// ID returns the identity of r.
-func (r ObjectRef) ID() Identity { return Identity{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag} }
+// Identity returns the identity of r.
+func (r ObjectRef) Identity() Identity { return Identity{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag} }
 
 func dedupe(objs []ObjectRef, ignored int) ([]ObjectRef, int) {
 	if len(objs) < 2 {
@@ -343,11 +356,11 @@ func dedupe(objs []ObjectRef, ignored int) ([]ObjectRef, int) {
 	seen := make(map[Identity]bool, len(objs))
 	out := objs[:0]
 	for _, o := range objs {
-		if seen[o.ID()] {
+		if seen[o.Identity()] {
 			ignored++
 			continue
 		}
-		seen[o.ID()] = true
+		seen[o.Identity()] = true
 		out = append(out, o)
 	}
 	return out, ignored

@@ -172,6 +172,12 @@ func TestParseMessageKeysAndShapes(t *testing.T) {
 		{"lifecycle ignored", s3Body("LifecycleExpiration:Delete", "a"), nil, 1, false},
 		{"bad escape", s3Body("ObjectCreated:Put", "a%zz"), nil, 0, true},
 		{"empty key", s3Body("ObjectCreated:Put", ""), nil, 0, true},
+		// S3 keys are at most 1,024 bytes: a longer one names no object and could only be retried.
+		{"key of 1024 bytes", s3Body("ObjectCreated:Put", strings.Repeat("k", 1024)), []string{strings.Repeat("k", 1024)}, 0, false},
+		{"key over 1024 bytes", s3Body("ObjectCreated:Put", strings.Repeat("k", 1025)), nil, 0, true},
+		{"encoded key over 1024 bytes decoded", s3Body("ObjectCreated:Put", strings.Repeat("%C3%A9", 513)), nil, 0, true},
+		{"cloudtrail key over 1024 bytes", `{"s3Bucket":"b","s3ObjectKey":["` + strings.Repeat("k", 1025) + `"]}`, nil, 0, true},
+		{"eventbridge key over 1024 bytes", `{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"` + strings.Repeat("k", 1025) + `"}}}`, nil, 0, true},
 		{"not s3", `{"Records":[{"eventSource":"aws:kinesis","eventVersion":"1.0"}]}`, nil, 0, true},
 		{"event version 3", `{"Records":[{"eventSource":"aws:s3","eventVersion":"3.0","eventName":"ObjectCreated:Put"}]}`, nil, 0, true},
 		{"records not array", `{"Records":{}}`, nil, 0, true},
@@ -232,10 +238,10 @@ func FuzzParseMessage(f *testing.F) {
 			if o.Bucket == "" || o.Key == "" {
 				t.Fatalf("object without bucket or key: %+v", o)
 			}
-			if seen[o.ID()] {
+			if seen[o.Identity()] {
 				t.Fatalf("duplicate object %+v", o)
 			}
-			seen[o.ID()] = true
+			seen[o.Identity()] = true
 		}
 	})
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/logarchive/logarchive/pkg/ack"
 )
 
 // SQSClient is the part of *sqs.Client the worker uses.
@@ -24,27 +26,15 @@ type SQSClient interface {
 	SendMessage(ctx context.Context, in *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 }
 
-// Result is how a Handler disposed of one object.
-type Result struct {
-	// Ack: as far as this object goes, its message may be deleted (output durable, already done
-	// before, quarantined, or nothing to do).
-	Ack bool
-	// RetryAfter, when Ack is false, is how long the message stays invisible before it is retried
-	// (0: at once; negative: exponential backoff on the message's receive count). The worker uses
-	// the longest among a message's objects.
-	RetryAfter time.Duration
-	// Class names the outcome for metrics and logs: "durable", "done_before", "quarantined",
-	// "busy", "transient", "shutdown"…
-	Class string
-	Err   error
-}
-
 // Handler processes objects. Handle is called on one of Options.Workers goroutines and may block
 // while it fetches and parses; it must call done exactly once, possibly later and from another
-// goroutine (after the output is flushed). Drain is called once at shutdown, after the last Handle
-// returned: it must flush what it can and call every outstanding done before it returns.
+// goroutine (after the output is flushed). A message is deleted when every object it names ended
+// Durable or Quarantined; a Retry outcome makes it visible again after RetryAfter (0: at once;
+// negative: exponential backoff on the receive count; the longest among the message's objects).
+// Drain is called once at shutdown, after the last Handle returned: it must flush what it can and
+// call every outstanding done before it returns.
 type Handler interface {
-	Handle(ctx context.Context, obj ObjectRef, attempt int, done func(Result))
+	Handle(ctx context.Context, obj ObjectRef, attempt int, done ack.Done)
 	Drain(ctx context.Context) error
 }
 
@@ -79,7 +69,10 @@ type Options struct {
 	// DeadLetterURL, when set, receives malformed messages (with the reason as a message attribute)
 	// before they are deleted; without it they are logged in full and deleted.
 	DeadLetterURL string
-	Logger        *slog.Logger
+	// BatchDelay is how long a delete or visibility change waits for nine more to share its
+	// request (SQS batches hold 10 entries and cost one request). Default 250ms.
+	BatchDelay time.Duration
+	Logger     *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -110,6 +103,9 @@ func (o Options) withDefaults() Options {
 	if o.DrainTimeout <= 0 {
 		o.DrainTimeout = 90 * time.Second
 	}
+	if o.BatchDelay <= 0 {
+		o.BatchDelay = 250 * time.Millisecond
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,9 +117,11 @@ type Stats struct {
 	Received, Deleted, Released, Malformed, TestEvents, Control                  int64
 	ObjectsStarted, ObjectsAcked, ObjectsRetried, DuplicateObjects, IgnoredNotes int64
 	ReceiveErrors, DeleteErrors, VisibilityErrors                                int64
-	InFlightMessages, InFlightObjects                                            int64
-	InFlightBytes                                                                int64
-	ByClass                                                                      map[string]int64
+	// Requests made to SQS, by kind: what the worker costs (SendMessage: dead-lettered messages).
+	ReceiveCalls, DeleteCalls, VisibilityCalls, SendCalls int64
+	InFlightMessages, InFlightObjects                     int64
+	InFlightBytes                                         int64
+	ByClass                                               map[string]int64
 	// LastReceive is when a ReceiveMessage call last succeeded (zero before the first).
 	LastReceive time.Time
 	// ReceiveFailingSince is when the current streak of failed ReceiveMessage calls began; zero
@@ -135,6 +133,7 @@ type counters struct {
 	received, deleted, released, malformed, testEvents, control                 atomic.Int64
 	objectsStarted, objectsAcked, objectsRetried, duplicateObjects, ignoredNote atomic.Int64
 	receiveErrors, deleteErrors, visibilityErrors                               atomic.Int64
+	receiveCalls, deleteCalls, visibilityCalls, sendCalls                       atomic.Int64
 }
 
 // Worker receives S3 notifications from SQS and hands their objects to a Handler.
@@ -156,6 +155,18 @@ type Worker struct {
 
 	slots chan struct{}
 	hwg   sync.WaitGroup // Handle calls
+
+	// Deletes and visibility changes wait here (at most BatchDelay) to share requests of 10.
+	bmu      sync.Mutex
+	dels     []*message
+	vis      []visChange
+	armed    bool // a flush is scheduled
+	inflight sync.WaitGroup
+}
+
+type visChange struct {
+	m    *message
+	secs int32
 }
 
 type message struct {
@@ -165,6 +176,7 @@ type message struct {
 	ack         bool
 	retry       time.Duration
 	done        bool
+	expires     time.Time // when its visibility runs out unless renewed (under Worker.mu)
 }
 
 type object struct {
@@ -200,6 +212,7 @@ func (w *Worker) Stats() Stats {
 	st.ObjectsStarted, st.ObjectsAcked, st.ObjectsRetried = w.c.objectsStarted.Load(), w.c.objectsAcked.Load(), w.c.objectsRetried.Load()
 	st.DuplicateObjects, st.IgnoredNotes = w.c.duplicateObjects.Load(), w.c.ignoredNote.Load()
 	st.ReceiveErrors, st.DeleteErrors, st.VisibilityErrors = w.c.receiveErrors.Load(), w.c.deleteErrors.Load(), w.c.visibilityErrors.Load()
+	st.ReceiveCalls, st.DeleteCalls, st.VisibilityCalls, st.SendCalls = w.c.receiveCalls.Load(), w.c.deleteCalls.Load(), w.c.visibilityCalls.Load(), w.c.sendCalls.Load()
 	return st
 }
 
@@ -210,16 +223,16 @@ func (w *Worker) signal() {
 	}
 }
 
-// capacity returns how many messages may be asked for now (0..10).
+// capacity returns how many messages may be asked for now (0..10). As soon as one worker is idle it
+// asks for a full batch of 10 (one request instead of up to ten): at most 10 objects then wait for a
+// worker, and their messages are kept invisible by the heartbeat like every held message.
 func (w *Worker) capacity() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	n := w.opts.Workers - w.pending
-	n = min(n, w.opts.MaxMessages-len(w.msgs), 10)
-	if w.bytes >= w.opts.MaxBytes {
-		n = 0
+	if w.pending >= w.opts.Workers || w.bytes >= w.opts.MaxBytes {
+		return 0
 	}
-	return max(n, 0)
+	return max(min(w.opts.MaxMessages-len(w.msgs), 10), 0)
 }
 
 // Run receives and processes messages until ctx ends (or the worker has been idle for
@@ -266,6 +279,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	<-hbDone
 	// Whatever is still held (the drain deadline passed, or Drain failed) goes back to the queue now.
 	w.releaseAll(context.WithoutCancel(ctx))
+	w.flushBatches(context.WithoutCancel(ctx))
 	if drainErr != nil {
 		return fmt.Errorf("drain: %w", drainErr)
 	}
@@ -303,6 +317,7 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 		// Not cancelled by ctx: SQS may already have hidden the messages of an interrupted long
 		// poll, and they would stay invisible for a whole visibility timeout. A receive that
 		// returns after shutdown began hands its messages straight back.
+		w.c.receiveCalls.Add(1)
 		out, err := w.opts.Client.ReceiveMessage(workCtx, &sqs.ReceiveMessageInput{
 			QueueUrl: aws.String(w.opts.QueueURL), MaxNumberOfMessages: int32(n),
 			WaitTimeSeconds: int32(wait / time.Second), VisibilityTimeout: int32(w.opts.VisibilityTimeout / time.Second),
@@ -351,7 +366,8 @@ func (w *Worker) receiveLoop(ctx, workCtx context.Context) error {
 func (w *Worker) accept(ctx, workCtx context.Context, m types.Message) {
 	w.c.received.Add(1)
 	receives, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-	msg := &message{id: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle), receives: max(receives, 1), ack: true}
+	msg := &message{id: aws.ToString(m.MessageId), receipt: aws.ToString(m.ReceiptHandle), receives: max(receives, 1), ack: true,
+		expires: time.Now().Add(w.opts.VisibilityTimeout)}
 	n, err := ParseMessage([]byte(aws.ToString(m.Body)))
 	if err != nil {
 		w.c.malformed.Add(1)
@@ -380,7 +396,7 @@ func (w *Worker) accept(ctx, workCtx context.Context, m types.Message) {
 	w.msgs[msg.receipt] = msg
 	for _, ref := range n.Objects {
 		msg.remaining++
-		if o, ok := w.objs[ref.ID()]; ok {
+		if o, ok := w.objs[ref.Identity()]; ok {
 			// The same object announced twice (two notifications, or SNS and S3 both): one run, and
 			// both messages are settled by its result.
 			w.c.duplicateObjects.Add(1)
@@ -388,7 +404,7 @@ func (w *Worker) accept(ctx, workCtx context.Context, m types.Message) {
 			continue
 		}
 		o := &object{ref: ref, msgs: []*message{msg}, size: max(ref.Size, 0)}
-		w.objs[ref.ID()] = o
+		w.objs[ref.Identity()] = o
 		w.pending++
 		w.bytes += o.size
 		start = append(start, o)
@@ -407,18 +423,18 @@ func (w *Worker) run(ctx, workCtx context.Context, o *object, receives int) {
 	case w.slots <- struct{}{}:
 	case <-ctx.Done():
 		w.handed()
-		w.resolve(o, Result{Class: "shutdown"})
+		w.resolve(o, shutdown)
 		return
 	}
 	if ctx.Err() != nil {
 		<-w.slots
 		w.handed()
-		w.resolve(o, Result{Class: "shutdown"})
+		w.resolve(o, shutdown)
 		return
 	}
 	w.c.objectsStarted.Add(1)
 	var once sync.Once
-	w.opts.Handler.Handle(workCtx, o.ref, receives, func(r Result) {
+	w.opts.Handler.Handle(workCtx, o.ref, receives, func(r ack.Outcome) {
 		once.Do(func() { w.resolve(o, r) })
 	})
 	<-w.slots
@@ -432,19 +448,22 @@ func (w *Worker) handed() {
 	w.signal()
 }
 
-// resolve records an object's result on every message that announced it, and settles the
+// shutdown is the outcome of an object never started because the worker is stopping.
+var shutdown = ack.Outcome{Kind: ack.Retry, Class: "shutdown"}
+
+// resolve records an object's outcome on every message that announced it, and settles the
 // messages that have nothing left.
-func (w *Worker) resolve(o *object, r Result) {
+func (w *Worker) resolve(o *object, r ack.Outcome) {
 	var settle []*message
 	w.mu.Lock()
-	delete(w.objs, o.ref.ID())
+	delete(w.objs, o.ref.Identity())
 	w.bytes -= o.size
 	if r.Class != "" {
 		w.byClass[r.Class]++
 	}
 	for _, m := range o.msgs {
 		m.remaining--
-		if !r.Ack {
+		if !r.Acked() {
 			m.ack = false
 			retry := r.RetryAfter
 			if retry < 0 {
@@ -459,7 +478,7 @@ func (w *Worker) resolve(o *object, r Result) {
 		}
 	}
 	w.mu.Unlock()
-	if r.Ack {
+	if r.Acked() {
 		w.c.objectsAcked.Add(1)
 	} else {
 		w.c.objectsRetried.Add(1)
@@ -467,15 +486,79 @@ func (w *Worker) resolve(o *object, r Result) {
 			w.log.Warn("object will be retried", "bucket", o.ref.Bucket, "key", o.ref.Key, "class", r.Class, "error", r.Err.Error())
 		}
 	}
-	ctx := context.Background()
 	for _, m := range settle {
 		if m.ack {
-			w.deleteNow(ctx, m)
+			w.queueDelete(m)
 		} else {
-			w.release(ctx, []*message{m}, m.retry)
+			w.queueRelease(m, m.retry)
 		}
 	}
 	w.signal()
+}
+
+// queueDelete deletes m in the next batch.
+func (w *Worker) queueDelete(m *message) {
+	w.bmu.Lock()
+	w.dels = append(w.dels, m)
+	w.schedule()
+}
+
+// queueRelease makes m visible again after d, in the next batch.
+func (w *Worker) queueRelease(m *message, d time.Duration) {
+	w.bmu.Lock()
+	w.vis = append(w.vis, visChange{m, int32(min(d, 12*time.Hour) / time.Second)})
+	w.schedule()
+}
+
+// schedule sends full batches at once and arms a timer for the rest; it is called with bmu held
+// and releases it.
+func (w *Worker) schedule() {
+	var dels []*message
+	var vis []visChange
+	if len(w.dels) >= 10 {
+		dels, w.dels = w.dels, nil
+	}
+	if len(w.vis) >= 10 {
+		vis, w.vis = w.vis, nil
+	}
+	if !w.armed && len(w.dels)+len(w.vis) > 0 {
+		w.armed = true
+		w.inflight.Add(1)
+		time.AfterFunc(w.opts.BatchDelay, func() {
+			defer w.inflight.Done()
+			w.bmu.Lock()
+			w.armed = false
+			d, v := w.dels, w.vis
+			w.dels, w.vis = nil, nil
+			w.bmu.Unlock()
+			w.send(context.Background(), d, v)
+		})
+	}
+	w.bmu.Unlock()
+	w.send(context.Background(), dels, vis)
+}
+
+// flushBatches sends whatever waits and returns when every batch sent so far is done.
+func (w *Worker) flushBatches(ctx context.Context) {
+	w.bmu.Lock()
+	d, v := w.dels, w.vis
+	w.dels, w.vis = nil, nil
+	w.bmu.Unlock()
+	w.send(ctx, d, v)
+	w.inflight.Wait()
+}
+
+func (w *Worker) send(ctx context.Context, dels []*message, vis []visChange) {
+	if len(dels) > 0 {
+		w.deleteBatch(ctx, dels)
+	}
+	if len(vis) == 0 {
+		return
+	}
+	if err := w.changeVisibility(ctx, vis); err != nil {
+		w.log.Warn("release failed; the message reappears after its visibility timeout", "error", err.Error())
+	}
+	w.c.released.Add(int64(len(vis)))
 }
 
 // backoff returns the visibility delay before the receives-th retry: RetryBase·2^(receives-1)
@@ -487,9 +570,7 @@ func (w *Worker) backoff(receives int) time.Duration {
 	return time.Duration(float64(d) * jitter)
 }
 
-func (w *Worker) deleteNow(ctx context.Context, m *message) {
-	w.deleteBatch(ctx, []*message{m})
-}
+func (w *Worker) deleteNow(_ context.Context, m *message) { w.queueDelete(m) }
 
 func (w *Worker) deleteBatch(ctx context.Context, ms []*message) {
 	for len(ms) > 0 {
@@ -499,6 +580,7 @@ func (w *Worker) deleteBatch(ctx context.Context, ms []*message) {
 		for i, m := range chunk {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(m.receipt)}
 		}
+		w.c.deleteCalls.Add(1)
 		out, err := w.opts.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(w.opts.QueueURL), Entries: entries})
 		if err != nil {
 			w.c.deleteErrors.Add(int64(len(chunk)))
@@ -514,26 +596,31 @@ func (w *Worker) deleteBatch(ctx context.Context, ms []*message) {
 	}
 }
 
-// release makes messages visible again after d.
+// release makes messages visible again after d, at once (shutdown).
 func (w *Worker) release(ctx context.Context, ms []*message, d time.Duration) {
 	secs := int32(min(d, 12*time.Hour) / time.Second)
-	if err := w.changeVisibility(ctx, ms, secs); err != nil {
+	vs := make([]visChange, len(ms))
+	for i, m := range ms {
+		vs[i] = visChange{m, secs}
+	}
+	if err := w.changeVisibility(ctx, vs); err != nil {
 		w.log.Warn("release failed; the message reappears after its visibility timeout", "error", err.Error())
 		return
 	}
 	w.c.released.Add(int64(len(ms)))
 }
 
-func (w *Worker) changeVisibility(ctx context.Context, ms []*message, secs int32) error {
+func (w *Worker) changeVisibility(ctx context.Context, vs []visChange) error {
 	var errs []error
-	for len(ms) > 0 {
-		chunk := ms[:min(10, len(ms))]
-		ms = ms[len(chunk):]
+	for len(vs) > 0 {
+		chunk := vs[:min(10, len(vs))]
+		vs = vs[len(chunk):]
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(chunk))
-		for i, m := range chunk {
+		for i, v := range chunk {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)),
-				ReceiptHandle: aws.String(m.receipt), VisibilityTimeout: secs}
+				ReceiptHandle: aws.String(v.m.receipt), VisibilityTimeout: v.secs}
 		}
+		w.c.visibilityCalls.Add(1)
 		out, err := w.opts.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(w.opts.QueueURL), Entries: entries})
 		if err != nil {
 			w.c.visibilityErrors.Add(int64(len(chunk)))
@@ -549,22 +636,43 @@ func (w *Worker) changeVisibility(ctx context.Context, ms []*message, secs int32
 }
 
 // heartbeat keeps every held message invisible while its objects are worked on or wait for a flush.
+// Each tick renews only the messages that would run out before the tick after next: a message is
+// renewed once per VisibilityTimeout − Heartbeat instead of once per Heartbeat, with at least one
+// Heartbeat to spare.
 func (w *Worker) heartbeat(ctx context.Context) {
 	t := time.NewTicker(w.opts.Heartbeat)
 	defer t.Stop()
+	secs := int32(w.opts.VisibilityTimeout / time.Second)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		now := time.Now()
 		w.mu.Lock()
-		ms := make([]*message, 0, len(w.msgs))
+		var ms []*message
+		var vs []visChange
+		var was []time.Time
 		for _, m := range w.msgs {
-			ms = append(ms, m)
+			if m.expires.Sub(now) < 2*w.opts.Heartbeat {
+				ms = append(ms, m)
+				vs = append(vs, visChange{m, secs})
+				was = append(was, m.expires)
+				m.expires = now.Add(w.opts.VisibilityTimeout)
+			}
 		}
 		w.mu.Unlock()
-		if err := w.changeVisibility(ctx, ms, int32(w.opts.VisibilityTimeout/time.Second)); err != nil && ctx.Err() == nil {
+		err := w.changeVisibility(ctx, vs)
+		if err != nil {
+			// Which entries failed is not worth tracking: all are renewed again next tick.
+			w.mu.Lock()
+			for i, m := range ms {
+				m.expires = was[i]
+			}
+			w.mu.Unlock()
+		}
+		if err != nil && ctx.Err() == nil {
 			// A message settled (deleted) since the snapshot fails harmlessly; only a held one matters.
 			held := 0
 			w.mu.Lock()
@@ -622,6 +730,7 @@ func (w *Worker) moveAside(ctx context.Context, m types.Message, cause error) {
 		if len(reason) > 1024 {
 			reason = reason[:1024]
 		}
+		w.c.sendCalls.Add(1)
 		_, err := w.opts.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(w.opts.DeadLetterURL), MessageBody: m.Body,
 			MessageAttributes: map[string]types.MessageAttributeValue{
 				"logarchive-reason":     {DataType: aws.String("String"), StringValue: aws.String(reason)},

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/logarchive/logarchive/pkg/ack"
 )
 
 // fakeSQS is an in-memory queue with SQS's visibility semantics.
@@ -24,6 +26,7 @@ type fakeSQS struct {
 	busyAtRx []int // handler calls in progress at each receive (filled by the test's handler)
 	onRx     func() int
 	vis      []int32 // every visibility change
+	delCalls int     // DeleteMessageBatch requests
 }
 
 type fmsg struct {
@@ -90,6 +93,7 @@ func (f *fakeSQS) find(receipt string) *fmsg {
 func (f *fakeSQS) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.delCalls++
 	out := &sqs.DeleteMessageBatchOutput{}
 	for _, e := range in.Entries {
 		if m := f.find(*e.ReceiptHandle); m != nil {
@@ -151,11 +155,11 @@ func s3Note(keys ...string) string {
 
 // funcHandler adapts functions to Handler.
 type funcHandler struct {
-	handle func(ctx context.Context, obj ObjectRef, attempt int, done func(Result))
+	handle func(ctx context.Context, obj ObjectRef, attempt int, done ack.Done)
 	drain  func(ctx context.Context) error
 }
 
-func (h *funcHandler) Handle(ctx context.Context, obj ObjectRef, attempt int, done func(Result)) {
+func (h *funcHandler) Handle(ctx context.Context, obj ObjectRef, attempt int, done ack.Done) {
 	h.handle(ctx, obj, attempt, done)
 }
 
@@ -191,18 +195,18 @@ func TestWorkerDispositions(t *testing.T) {
 	q.add(s3Note("transient"))
 	var mu sync.Mutex
 	calls := map[string]int{}
-	h := &funcHandler{handle: func(ctx context.Context, obj ObjectRef, attempt int, done func(Result)) {
+	h := &funcHandler{handle: func(ctx context.Context, obj ObjectRef, attempt int, done ack.Done) {
 		mu.Lock()
 		calls[obj.Key]++
 		n := calls[obj.Key]
 		mu.Unlock()
 		if obj.Key == "transient" && n == 1 {
 			time.Sleep(50 * time.Millisecond) // let the duplicate arrive while ok1 is in flight
-			done(Result{RetryAfter: 0, Class: "transient", Err: fmt.Errorf("throttled")})
+			done(ack.Outcome{Kind: ack.Retry, Class: "transient", Err: fmt.Errorf("throttled")})
 			return
 		}
 		// Acknowledge later, from another goroutine, as a flush would.
-		go func() { time.Sleep(100 * time.Millisecond); done(Result{Ack: true, Class: "durable"}) }()
+		go func() { time.Sleep(100 * time.Millisecond); done(ack.Ok("durable")) }()
 	}}
 	w := newWorker(t, q, h, func(o *Options) { o.DeadLetterURL = "dlq" })
 	if err := w.Run(context.Background()); err != nil {
@@ -233,7 +237,7 @@ func TestWorkerFlowControl(t *testing.T) {
 	}
 	var busy, maxBusy atomic.Int32
 	q.onRx = func() int { return int(busy.Load()) }
-	h := &funcHandler{handle: func(ctx context.Context, obj ObjectRef, attempt int, done func(Result)) {
+	h := &funcHandler{handle: func(ctx context.Context, obj ObjectRef, attempt int, done ack.Done) {
 		n := busy.Add(1)
 		for {
 			m := maxBusy.Load()
@@ -243,7 +247,7 @@ func TestWorkerFlowControl(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 		busy.Add(-1)
-		done(Result{Ack: true})
+		done(ack.Ok(""))
 	}}
 	w := newWorker(t, q, h, nil)
 	if err := w.Run(context.Background()); err != nil {
@@ -255,13 +259,21 @@ func TestWorkerFlowControl(t *testing.T) {
 	if maxBusy.Load() > 3 {
 		t.Fatalf("%d objects processed at once with 3 workers", maxBusy.Load())
 	}
+	// A receive asks for a whole batch, and only while a worker is idle.
 	for i, n := range q.asked {
-		if n < 1 || n > 3 {
-			t.Fatalf("receive %d asked for %d messages with 3 workers", i, n)
+		if n < 1 || n > 10 {
+			t.Fatalf("receive %d asked for %d messages", i, n)
 		}
-		if n+q.busyAtRx[i] > 3 {
-			t.Fatalf("receive %d asked for %d messages while %d were being processed", i, n, q.busyAtRx[i])
+		if q.busyAtRx[i] >= 3 {
+			t.Fatalf("receive %d asked for %d messages while all %d workers were busy", i, n, q.busyAtRx[i])
 		}
+	}
+	// Deletes are gathered across objects: 40 messages settled one by one cost far fewer requests.
+	if q.delCalls > 10 {
+		t.Fatalf("%d DeleteMessageBatch requests for 40 messages; want them batched", q.delCalls)
+	}
+	if st := w.Stats(); st.DeleteCalls != int64(q.delCalls) || st.ReceiveCalls != int64(len(q.asked)) {
+		t.Fatalf("stats count %d deletes and %d receives; the queue saw %d and %d", st.DeleteCalls, st.ReceiveCalls, q.delCalls, len(q.asked))
 	}
 }
 
@@ -271,11 +283,11 @@ func TestWorkerHeartbeatAndShutdown(t *testing.T) {
 		q.add(s3Note("k" + strconv.Itoa(i)))
 	}
 	started := make(chan struct{}, 8)
-	var held []func(Result)
+	var held []ack.Done
 	var mu sync.Mutex
 	drained := false
 	h := &funcHandler{
-		handle: func(ctx context.Context, obj ObjectRef, attempt int, done func(Result)) {
+		handle: func(ctx context.Context, obj ObjectRef, attempt int, done ack.Done) {
 			mu.Lock()
 			held = append(held, done) // waits for a flush that only Drain does
 			mu.Unlock()
@@ -286,7 +298,7 @@ func TestWorkerHeartbeatAndShutdown(t *testing.T) {
 			defer mu.Unlock()
 			drained = true
 			// Only the first object's output becomes durable; the rest are left for the release.
-			held[0](Result{Ack: true})
+			held[0](ack.Ok(""))
 			return nil
 		},
 	}
