@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/awsconfig"
 	"github.com/logarchive/logarchive/pkg/emf"
 	"github.com/logarchive/logarchive/pkg/emfstage"
@@ -293,10 +294,17 @@ func quietChecksums(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped
 // pipelineProcessor adapts the pipeline to the coordinator.
 type pipelineProcessor struct{ p *pipeline.Processor }
 
-func (a pipelineProcessor) Process(ctx context.Context, bucket, key, etag string, done func(bool, error)) error {
-	return a.p.Process(ctx, pipeline.Input{Bucket: bucket, Key: key, ETag: etag, Done: func(err error) {
+func (a pipelineProcessor) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
+	return a.p.Process(ctx, pipeline.Input{Bucket: ref.Bucket, Key: ref.Key, ETag: ref.ETag, Done: func(err error) {
 		var q *pipeline.QuarantinedError
-		done(errors.As(err, &q), err)
+		switch {
+		case err == nil:
+			done(ack.Ok("durable"))
+		case errors.As(err, &q):
+			done(ack.Quarantine("quarantined", err))
+		default:
+			done(ack.Again("sink", err))
+		}
 	}})
 }
 
@@ -314,6 +322,12 @@ func workerCollector(wk *source.Worker) ops.Collector {
 		c("receive_errors_total", "Failed ReceiveMessage calls.", st.ReceiveErrors)
 		c("delete_errors_total", "Messages whose deletion failed.", st.DeleteErrors)
 		c("visibility_errors_total", "Messages whose visibility change failed.", st.VisibilityErrors)
+		for _, r := range []struct {
+			kind string
+			n    int64
+		}{{"ReceiveMessage", st.ReceiveCalls}, {"DeleteMessageBatch", st.DeleteCalls}, {"ChangeMessageVisibilityBatch", st.VisibilityCalls}, {"SendMessage", st.SendCalls}} {
+			w.Add("logarchive_sqs_requests_total", "SQS requests made, by API (what the worker costs).", ops.Counter, float64(r.n), "api", r.kind)
+		}
 		for class, n := range st.ByClass {
 			w.Add("logarchive_objects_total", "Objects disposed of, by outcome.", ops.Counter, float64(n), "class", class)
 		}

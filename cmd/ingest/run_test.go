@@ -426,8 +426,8 @@ func TestRunSurvivesKill9(t *testing.T) {
 		}
 	}
 	t.Logf("metrics published once each: %v", findings)
-	t.Logf("after %d kills: %+v; objects taken over from killed workers: %d; their transactions rolled back: %d", kills, got,
-		strings.Count(logs.String(), "took over input from a dead owner"), strings.Count(logs.String(), "aborting checkpoint of a dead owner"))
+	t.Logf("after %d kills: %+v; transactions of killed workers rolled back: %d; own seals aborted: %d", kills, got,
+		strings.Count(logs.String(), "aborting transaction of a dead owner"), strings.Count(logs.String(), "seal failed"))
 	if t.Failed() {
 		t.Log(tail(logs.String(), 8000))
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/awsconfig"
 	"github.com/logarchive/logarchive/pkg/digest"
 	"github.com/logarchive/logarchive/pkg/digest/validate"
@@ -223,9 +224,9 @@ func (p *processingFlags) verifier(ctx context.Context, src store.Store, loadAWS
 // inputs and final file keys before any file is visible, and learns when they all are.
 func withLedger(sopts *sink.Options, led *ledger.Ledger) {
 	sopts.BeforeCommit = func(ctx context.Context, cp sink.Checkpoint) error {
-		ins := make([]ledger.Input, len(cp.Inputs))
+		ins := make([]ack.Ref, len(cp.Inputs))
 		for i, in := range cp.Inputs {
-			ins[i] = ledger.Input{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag}
+			ins[i] = ack.Ref{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, VersionID: in.VersionID}
 		}
 		files := make([]ledger.File, len(cp.Files))
 		for i, f := range cp.Files {

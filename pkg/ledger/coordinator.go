@@ -8,15 +8,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/source"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
-// Processor runs one object through parse, rules and sink (pipeline.Processor behind a small
-// adapter). done is called exactly once unless Process returns an error: with quarantined true when
-// the object was set aside as poison, with a nil error when its rows are durable.
+// Processor runs one object through parse, rules and sink (pipeline.Processor). done is called
+// exactly once unless Process returns an error: Durable when the object's rows are in committed
+// files (or it had none), Quarantined when it was set aside as poison, Retry when the sink gave up.
 type Processor interface {
-	Process(ctx context.Context, bucket, key, etag string, done func(quarantined bool, err error)) error
+	Process(ctx context.Context, ref ack.Ref, done ack.Done) error
 }
 
 // CoordinatorOptions configure a Coordinator.
@@ -25,7 +26,8 @@ type CoordinatorOptions struct {
 	Processor Processor
 	// Flush writes every row buffered in the sink (sink.Flush). Required.
 	Flush func(ctx context.Context) error
-	// Inputs is the store objects are read from; Head fills in the ETag a notification lacks.
+	// Inputs is the store objects are read from; Head fills in the ETag and time a notification
+	// lacks.
 	Inputs store.Store
 	// CommitInterval is how often the current transaction is flushed and sealed, i.e. the longest a
 	// message waits for deletion after its object was processed, and what sizes the Parquet files
@@ -74,7 +76,7 @@ type Coordinator struct {
 	gate sync.RWMutex
 
 	mu      sync.Mutex
-	waiting map[Input]func(source.Result) // durable inputs waiting for Seal
+	waiting map[string]ack.Done // durable inputs waiting for Seal, by ack.Ref.ID
 	fatal   sync.Once
 	stats   CoordinatorStats
 }
@@ -91,7 +93,7 @@ func NewCoordinator(opts CoordinatorOptions) (*Coordinator, error) {
 		return nil, errors.New("ledger: coordinator needs Ledger, Processor, Flush and Inputs")
 	}
 	opts = opts.withDefaults()
-	return &Coordinator{opts: opts, l: opts.Ledger, log: opts.Logger, waiting: map[Input]func(source.Result){}}, nil
+	return &Coordinator{opts: opts, l: opts.Ledger, log: opts.Logger, waiting: map[string]ack.Done{}}, nil
 }
 
 // Stats returns the transaction counters.
@@ -109,48 +111,54 @@ func (c *Coordinator) die(err error) {
 }
 
 // Handle implements source.Handler.
-func (c *Coordinator) Handle(ctx context.Context, obj source.ObjectRef, attempt int, done func(source.Result)) {
-	etag := obj.ETag
-	if etag == "" {
-		// CloudTrail's SNS notice names no ETag; the ledger keys objects by it.
-		info, err := c.opts.Inputs.Head(ctx, obj.Bucket, obj.Key)
+func (c *Coordinator) Handle(ctx context.Context, obj source.ObjectRef, attempt int, done ack.Done) {
+	ref, at := obj.Ref, obj.EventTime
+	if ref.ETag == "" || at.IsZero() {
+		// CloudTrail's SNS notice names neither: the ledger keys objects by ETag and files them by time.
+		info, err := c.opts.Inputs.Head(ctx, ref.Bucket, ref.Key)
 		switch {
 		case store.IsNotFound(err):
-			done(source.Result{Ack: true, Class: "not_found"})
+			done(ack.Ok("not_found"))
 			return
 		case err != nil:
-			done(source.Result{RetryAfter: -1, Class: "transient", Err: err})
+			done(ack.Again("transient", err))
 			return
 		}
-		etag = source.NormalizeETag(info.ETag)
+		if ref.ETag == "" {
+			ref.ETag = info.ETag
+		}
+		if at.IsZero() {
+			at = info.LastModified
+		}
+		if ref.Size < 0 {
+			ref.Size = info.Size
+		}
 	}
-	in := Input{Bucket: obj.Bucket, Key: obj.Key, ETag: etag}.norm()
+	ref.ETag = ack.NormalizeETag(ref.ETag)
 	c.gate.RLock()
 	defer c.gate.RUnlock()
 	if err := c.l.Broken(); err != nil {
-		done(source.Result{Class: "shutdown", Err: err})
+		done(ack.Outcome{Kind: ack.Retry, Class: "shutdown", Err: err})
 		return
 	}
-	d, err := c.l.Claim(ctx, in)
+	d, err := c.l.Claim(ctx, ref, at)
 	switch {
 	case err != nil:
-		done(source.Result{RetryAfter: -1, Class: "ledger", Err: err})
+		done(ack.Again("ledger", err))
 		return
 	case d == Done:
-		done(source.Result{Ack: true, Class: "done_before"})
+		done(ack.Ok("done_before"))
 		return
 	case d == Busy:
-		done(source.Result{RetryAfter: c.opts.BusyRetry, Class: "busy"})
+		done(ack.Outcome{Kind: ack.Retry, Class: "busy", RetryAfter: c.opts.BusyRetry})
 		return
 	}
-	err = c.opts.Processor.Process(ctx, in.Bucket, in.Key, in.ETag, func(quarantined bool, perr error) {
-		c.processed(in, quarantined, perr, done)
-	})
+	err = c.opts.Processor.Process(ctx, ref, func(o ack.Outcome) { c.processed(ref, o, done) })
 	if err != nil {
-		if _, ferr := c.l.Finish(context.WithoutCancel(ctx), in, Failed); ferr != nil {
-			c.log.Warn("could not release input in the ledger", "key", in.Key, "error", ferr.Error())
+		if _, ferr := c.l.Finish(context.WithoutCancel(ctx), ref, ack.Retry); ferr != nil {
+			c.log.Warn("could not release input in the ledger", "key", ref.Key, "error", ferr.Error())
 		}
-		done(source.Result{RetryAfter: -1, Class: "transient", Err: err})
+		done(ack.Again("transient", err))
 	}
 	if err := c.l.Broken(); err != nil {
 		c.die(err)
@@ -158,34 +166,37 @@ func (c *Coordinator) Handle(ctx context.Context, obj source.ObjectRef, attempt 
 }
 
 // processed is the pipeline's done callback.
-func (c *Coordinator) processed(in Input, quarantined bool, perr error, done func(source.Result)) {
+func (c *Coordinator) processed(ref ack.Ref, o ack.Outcome, done ack.Done) {
 	ctx := context.Background()
-	r, class := Durable, "durable"
-	switch {
-	case quarantined:
-		r, class = Quarantined, "quarantined"
-	case perr != nil:
-		r, class = Failed, "sink"
+	if o.Class == "" {
+		o.Class = o.Kind.String()
+	}
+	if o.Kind == ack.Retry && o.Class == ack.Retry.String() {
+		o.Class = "sink"
 	}
 	// Register before Finish: Seal may run as soon as Finish returns.
-	if r == Durable {
+	id := ref.ID()
+	if o.Kind == ack.Durable {
 		c.mu.Lock()
-		c.waiting[in] = done
+		c.waiting[id] = done
 		c.mu.Unlock()
 	}
-	ack, err := c.l.Finish(ctx, in, r)
-	if r == Durable && (ack || err != nil) {
+	acked, err := c.l.Finish(ctx, ref, o.Kind)
+	if o.Kind == ack.Durable && (acked || err != nil) {
 		c.mu.Lock()
-		delete(c.waiting, in)
+		delete(c.waiting, id)
 		c.mu.Unlock()
 	}
 	switch {
 	case err != nil:
-		done(source.Result{RetryAfter: -1, Class: "ledger", Err: err})
-	case ack:
-		done(source.Result{Ack: true, Class: class})
-	case r != Durable:
-		done(source.Result{RetryAfter: -1, Class: class, Err: perr})
+		done(ack.Again("ledger", err))
+	case acked:
+		done(o)
+	case o.Kind != ack.Durable:
+		if o.RetryAfter == 0 {
+			o.RetryAfter = -1
+		}
+		done(o)
 	}
 	// Durable and not acknowledged: Seal acknowledges it.
 }
@@ -228,7 +239,7 @@ func (c *Coordinator) Seal(ctx context.Context) error {
 		c.gate.Unlock()
 		return nil
 	}
-	var inputs []Input
+	var inputs []ack.Ref
 	var err error
 	if ferr != nil {
 		// The sink still holds rows it will retry under other names: this process cannot go on.
@@ -240,11 +251,11 @@ func (c *Coordinator) Seal(ctx context.Context) error {
 	c.gate.Unlock()
 
 	c.mu.Lock()
-	var acks, retries []func(source.Result)
+	var acks, retries []ack.Done
 	for _, in := range inputs {
-		if d, ok := c.waiting[in]; ok {
+		if d, ok := c.waiting[in.ID()]; ok {
 			acks = append(acks, d)
-			delete(c.waiting, in)
+			delete(c.waiting, in.ID())
 		}
 	}
 	if err != nil {
@@ -261,15 +272,17 @@ func (c *Coordinator) Seal(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	for _, d := range acks {
-		d(source.Result{Ack: true, Class: "durable"})
+		d(ack.Ok("durable"))
 	}
 	for _, d := range retries {
-		d(source.Result{RetryAfter: 0, Class: "aborted", Err: err})
+		d(ack.Outcome{Kind: ack.Retry, Class: "aborted", Err: err})
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrConflict) {
 		// Flushed rows that could not be committed (an upload, the commit record, a fenced
 		// transaction): output can no longer be made durable by this process. Exit non-zero; the
-		// rollback on exit (or the next worker's recovery) removes what was made visible.
+		// rollback on exit (or the next worker's recovery) removes what was made visible. A
+		// conflict is not such a failure: the transaction was rolled back, its inputs are retried
+		// and the duplicate among them is found done.
 		c.die(err)
 	}
 	if err == nil && len(inputs) > 0 {
@@ -287,10 +300,10 @@ func (c *Coordinator) Drain(ctx context.Context) error {
 	// Inputs still waiting belong to no transaction any more (should not happen): release them.
 	c.mu.Lock()
 	left := c.waiting
-	c.waiting = map[Input]func(source.Result){}
+	c.waiting = map[string]ack.Done{}
 	c.mu.Unlock()
 	for _, d := range left {
-		d(source.Result{Class: "shutdown"})
+		d(ack.Outcome{Kind: ack.Retry, Class: "shutdown"})
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/source"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -17,28 +18,28 @@ type fakeSink struct {
 	e       *env
 	l       *Ledger
 	mu      sync.Mutex
-	pending []Input
-	dones   []func(bool, error)
+	pending []ack.Ref
+	dones   []ack.Done
 	rows    map[string]int // input key → rows written
 	files   int
 	failAt  int // fail the file write of the failAt-th flush (1-based); 0 never
 	flushes int
 }
 
-func (s *fakeSink) Process(ctx context.Context, bucket, key, etag string, done func(bool, error)) error {
-	switch key {
+func (s *fakeSink) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
+	switch ref.Key {
 	case "poison":
-		done(true, errors.New("corrupt gzip"))
+		done(ack.Quarantine("corrupt", errors.New("corrupt gzip")))
 		return nil
 	case "empty":
-		done(false, nil)
+		done(ack.Ok(""))
 		return nil
 	case "throttled":
 		return errors.New("SlowDown")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pending = append(s.pending, Input{Bucket: bucket, Key: key, ETag: etag})
+	s.pending = append(s.pending, ref)
 	s.dones = append(s.dones, done)
 	return nil
 }
@@ -69,18 +70,18 @@ func (s *fakeSink) Flush(ctx context.Context) error {
 	s.files++
 	s.mu.Unlock()
 	for _, d := range dones {
-		d(false, nil)
+		d(ack.Ok(""))
 	}
 	return nil
 }
 
 type results struct {
 	mu sync.Mutex
-	m  map[string]source.Result
+	m  map[string]ack.Outcome
 }
 
-func (r *results) done(key string) func(source.Result) {
-	return func(res source.Result) {
+func (r *results) done(key string) ack.Done {
+	return func(res ack.Outcome) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		if _, dup := r.m[key]; dup {
@@ -90,11 +91,15 @@ func (r *results) done(key string) func(source.Result) {
 	}
 }
 
-func (r *results) get(key string) (source.Result, bool) {
+func (r *results) get(key string) (ack.Outcome, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res, ok := r.m[key]
 	return res, ok
+}
+
+func obj(key, etag string) source.ObjectRef {
+	return source.ObjectRef{Ref: ack.Ref{Bucket: "logs", Key: key, ETag: etag, Size: 10}, EventTime: t0}
 }
 
 func newCoordinator(t *testing.T, e *env, name string) (*Coordinator, *fakeSink, *[]error) {
@@ -114,41 +119,41 @@ func TestCoordinator(t *testing.T) {
 	ctx := context.Background()
 	e := localEnv(t)
 	c, fs, fatal := newCoordinator(t, e, "w1")
-	r := &results{m: map[string]source.Result{}}
+	r := &results{m: map[string]ack.Outcome{}}
 	for _, k := range []string{"a", "b", "poison", "empty", "throttled"} {
-		c.Handle(ctx, source.ObjectRef{Bucket: "logs", Key: k, ETag: "e-" + k}, 1, r.done(k))
+		c.Handle(ctx, obj(k, "e-"+k), 1, r.done(k))
 	}
 	// Rows wait for the seal; the others are settled at once.
-	for k, want := range map[string]source.Result{
-		"poison": {Ack: true, Class: "quarantined"}, "empty": {Ack: true, Class: "durable"},
+	for k, want := range map[string]ack.Outcome{
+		"poison": {Kind: ack.Quarantined, Class: "corrupt"}, "empty": {Kind: ack.Durable, Class: "durable"},
 	} {
-		if got, ok := r.get(k); !ok || got.Ack != want.Ack || got.Class != want.Class {
+		if got, ok := r.get(k); !ok || got.Kind != want.Kind || got.Class != want.Class {
 			t.Fatalf("%s: %+v, want %+v", k, got, want)
 		}
 	}
-	if got, _ := r.get("throttled"); got.Ack || got.RetryAfter >= 0 || got.Class != "transient" {
+	if got, _ := r.get("throttled"); got.Acked() || got.RetryAfter >= 0 || got.Class != "transient" {
 		t.Fatalf("throttled: %+v, want a backoff retry", got)
 	}
 	if _, ok := r.get("a"); ok {
 		t.Fatal("a acknowledged before its rows were committed")
 	}
 	// A duplicate delivery while a is in flight is busy, not processed twice.
-	c.Handle(ctx, source.ObjectRef{Bucket: "logs", Key: "a", ETag: "e-a"}, 1, r.done("a-dup"))
-	if got, _ := r.get("a-dup"); got.Class != "busy" || got.Ack {
+	c.Handle(ctx, obj("a", "e-a"), 1, r.done("a-dup"))
+	if got, _ := r.get("a-dup"); got.Class != "busy" || got.Acked() {
 		t.Fatalf("duplicate: %+v", got)
 	}
 	if err := c.Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"a", "b"} {
-		if got, ok := r.get(k); !ok || !got.Ack {
+		if got, ok := r.get(k); !ok || !got.Acked() {
 			t.Fatalf("%s after seal: %+v %v", k, got, ok)
 		}
 	}
 	// Redelivered after the commit: acknowledged without processing.
 	c2, fs2, _ := newCoordinator(t, e, "w2")
-	c2.Handle(ctx, source.ObjectRef{Bucket: "logs", Key: "a", ETag: "e-a"}, 2, r.done("a-again"))
-	if got, _ := r.get("a-again"); !got.Ack || got.Class != "done_before" {
+	c2.Handle(ctx, obj("a", "e-a"), 2, r.done("a-again"))
+	if got, _ := r.get("a-again"); !got.Acked() || got.Class != "done_before" {
 		t.Fatalf("redelivery: %+v", got)
 	}
 	if fs.rows["a"] != 1 || fs2.rows["a"] != 0 || len(*fatal) != 0 {
@@ -164,8 +169,8 @@ func TestCoordinatorFailedFlushIsFatal(t *testing.T) {
 	e := localEnv(t)
 	c, fs, fatal := newCoordinator(t, e, "w1")
 	fs.failAt = 1
-	r := &results{m: map[string]source.Result{}}
-	c.Handle(ctx, source.ObjectRef{Bucket: "logs", Key: "a", ETag: "e"}, 1, r.done("a"))
+	r := &results{m: map[string]ack.Outcome{}}
+	c.Handle(ctx, obj("a", "e"), 1, r.done("a"))
 	if err := c.Seal(ctx); err == nil {
 		t.Fatal("seal succeeded with a failed upload")
 	}
@@ -174,7 +179,7 @@ func TestCoordinatorFailedFlushIsFatal(t *testing.T) {
 	}
 	// The object is free for another worker at once: the transaction was rolled back.
 	l2 := e.open("w2", 0)
-	e.claim(l2, Input{Bucket: "logs", Key: "a", ETag: "e"}, Process)
+	e.claim(l2, ack.Ref{Bucket: "logs", Key: "a", ETag: "e"}, Process)
 	if n, err := l2.Recover(ctx); err != nil || n != 0 {
 		t.Fatalf("recover found %d dead transactions (%v); the rollback should have left none", n, err)
 	}

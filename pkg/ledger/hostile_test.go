@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -37,12 +38,12 @@ func TestSealFailureLeavesNothingVisible(t *testing.T) {
 	ctx := context.Background()
 	e.claim(l, inA, Process)
 	files := e.files("c1", 2)
-	if err := l.BeforeCommit(ctx, []Input{inA}, files); err != nil {
+	if err := l.BeforeCommit(ctx, []ack.Ref{inA}, files); err != nil {
 		t.Fatal(err)
 	}
 	e.writeFiles(files)
 	l.AfterCommit()
-	if _, err := l.Finish(ctx, inA, Durable); err != nil {
+	if _, err := l.Finish(ctx, inA, ack.Durable); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := l.Seal(ctx); err == nil {

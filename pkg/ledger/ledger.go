@@ -1,25 +1,29 @@
 // Package ledger makes the worker's output exactly-once although SQS delivers at least once and a
-// worker can die at any instant. It keeps, in the output store, a small record per input object and
-// per checkpoint (a set of Parquet files made visible together), written with conditional writes
-// (PutIfAbsent) so that every decision — who processes an object, whether a checkpoint counts — is
-// taken by exactly one writer. It relies on S3's strong read-after-write consistency and on
-// If-None-Match: * being atomic; nothing else (no DynamoDB, no clocks agreeing beyond a lease TTL).
+// worker can die at any instant. It keeps, in the output store, a record per transaction (every sink
+// checkpoint written between two Seal calls) — its intent, its entries in an index of inputs, its
+// decision — written with plain and conditional writes (PutIfAbsent), so that whether a transaction
+// counts is decided by exactly one writer. It relies on S3's strong read-after-write and list
+// consistency and on If-None-Match: * being atomic; nothing else (no DynamoDB, no clocks agreeing
+// beyond a lease TTL). Its writes are per transaction, never per input: an input costs no ledger
+// request in the common case, only a share of a few per transaction (docs/worker.md, "Cost").
 //
-// The protocol (see docs/worker.md for the failure analysis). A transaction groups every sink
-// checkpoint written between two Seal calls, so an input whose rows land in several files (several
-// tables, several days) is committed all at once:
+// The protocol (the failure analysis is in docs/worker.md):
 //
-//	inputs/<h>/<gen>      attempt gen at processing input h; holds its owner        (PutIfAbsent)
-//	inputs/<h>/<gen>.x    how that attempt ended: in transaction T, "empty",
-//	                      "quarantined", "abandoned" or "released"                  (PutIfAbsent)
-//	intents/<T>           transaction T's inputs and final file keys, rewritten
-//	                      before any further file of T becomes visible              (Put)
-//	commits/<T>           "committed" or "aborted": the one decision on T           (PutIfAbsent)
-//	owners/<id>           an owner's lease, rewritten every LeaseRefresh             (Put)
+//	intents/<T>          T's inputs and the final keys of its files, rewritten by each
+//	                     checkpoint before any of its files becomes visible            (Put)
+//	index/<hour>/<T>     the hashes of T's inputs whose time falls in <hour>, written
+//	                     with the intent                                                (Put)
+//	commits/<T>          "committed" or "aborted": the one decision on T                (PutIfAbsent)
+//	owners/<id>          an owner's lease, rewritten every LeaseRefresh                 (Put)
 //
-// A redelivered input whose attempt ended in a committed transaction is acknowledged without being
-// processed; one whose transaction was aborted, or whose owner's lease expired, is taken over with
-// the next generation after the dead owner's transaction is aborted and its files deleted.
+// Claim looks an input up in the index (its hour and the two beside it, read through a cache
+// refreshed at most every IndexMaxAge): in a committed T it is done (acknowledge without processing);
+// in an undecided T of a live owner it is busy; in an undecided T of a dead owner that T is aborted
+// and its files deleted first; otherwise it is processed. Claim writes nothing, so two workers may
+// process one input at once (a duplicate notification); Seal settles that: after T's index entries
+// are written it lists the index again, and commits T only if no other transaction holding one of
+// its inputs is committed, undecided with a live owner, or fails to be aborted. Of two such
+// transactions the later lister always sees the earlier one's entry, so at most one commits.
 package ledger
 
 import (
@@ -33,11 +37,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -53,9 +58,12 @@ type Options struct {
 	LeaseTTL time.Duration
 	// LeaseRefresh is how often the lease is rewritten. Default LeaseTTL/4.
 	LeaseRefresh time.Duration
-	// Parallel bounds concurrent ledger writes within one checkpoint. Default 16.
-	Parallel int
-	Logger   *slog.Logger
+	// IndexMaxAge is how stale Claim's view of the index may be: each hour of the index is listed at
+	// most this often while inputs of that hour are claimed. A stale view costs nothing in
+	// correctness (Seal lists afresh) but may process an input that another worker committed within
+	// IndexMaxAge, and then abort the transaction. Default 5s.
+	IndexMaxAge time.Duration
+	Logger      *slog.Logger
 	// Now is the clock; default time.Now. Lease ages compare it with the store's LastModified.
 	Now func() time.Time
 }
@@ -71,8 +79,8 @@ func (o Options) withDefaults() Options {
 	if o.LeaseRefresh <= 0 {
 		o.LeaseRefresh = o.LeaseTTL / 4
 	}
-	if o.Parallel <= 0 {
-		o.Parallel = 16
+	if o.IndexMaxAge <= 0 {
+		o.IndexMaxAge = 5 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -96,19 +104,22 @@ func keySafe(r rune) rune {
 	return '_'
 }
 
-// Input identifies one input object. ETag quotes are ignored.
-type Input struct {
-	Bucket, Key, ETag string
-}
-
-func (in Input) norm() Input { in.ETag = strings.Trim(in.ETag, `"`); return in }
-
-// hash names an input's ledger directory: fixed length whatever the key, and no key characters.
-func (in Input) hash() string {
-	in = in.norm()
-	h := sha256.Sum256([]byte(in.Bucket + "\x00" + in.Key + "\x00" + in.ETag))
+// hashOf names an input in the ledger: fixed length whatever the key, no key characters. The
+// version id is left out: not every announcement of an object carries it (CloudTrail's SNS notice,
+// backfill listings), and two versions with one ETag hold the same bytes.
+func hashOf(r ack.Ref) string {
+	h := sha256.Sum256([]byte(r.Bucket + "\x00" + r.Key + "\x00" + ack.NormalizeETag(r.ETag)))
 	return hex.EncodeToString(h[:16])
 }
+
+// Hours partition the index by the input's time (see Claim). An input is looked up in its own hour
+// and the two beside it, so two announcements of one object whose times differ by less than an hour
+// (an S3 eventTime and the object's LastModified) always meet.
+const hourLayout = "2006-01-02T15"
+
+func hourOf(t time.Time) int64 { return t.Unix() / 3600 }
+
+func hourName(h int64) string { return time.Unix(h*3600, 0).UTC().Format(hourLayout) }
 
 // File is one output object of a checkpoint.
 type File struct {
@@ -123,7 +134,7 @@ const (
 	// Process: this process now owns the input; process it and report through the checkpoint hooks
 	// and Finish.
 	Process Decision = iota
-	// Done: the input's output is already durable (or it needed none); acknowledge its message.
+	// Done: the input's output is already durable; acknowledge its message.
 	Done
 	// Busy: a live owner is working on it; try again later (its message becomes visible again).
 	Busy
@@ -141,22 +152,19 @@ func (d Decision) String() string {
 	return "unknown"
 }
 
-// Outcome values written in an attempt's end marker.
 const (
-	endCheckpoint  = "checkpoint"
-	endEmpty       = "empty"
-	endQuarantined = "quarantined"
-	endAbandoned   = "abandoned"
-	endReleased    = "released"
-
 	stateCommitted = "committed"
 	stateAborted   = "aborted"
 )
 
-// ErrFenced means a checkpoint cannot commit because one of its inputs was taken over by another
-// owner (this process was presumed dead), or the checkpoint was aborted by another owner. The caller
-// must not make the checkpoint's files visible (BeforeCommit) or must treat them as gone (AfterCommit).
-var ErrFenced = errors.New("ledger: checkpoint fenced off by another owner")
+// ErrFenced means a transaction cannot commit because another owner aborted it (this process was
+// presumed dead). The caller must not make further files visible.
+var ErrFenced = errors.New("ledger: transaction fenced off by another owner")
+
+// ErrConflict means Seal found an input of the transaction in another transaction that committed or
+// may still commit (a duplicate notification processed by two workers at once): the transaction is
+// rolled back and its inputs are retried, when the lookup finds the other one's decision.
+var ErrConflict = errors.New("ledger: an input is in another transaction")
 
 // Error is a failed ledger operation.
 type Error struct {
@@ -168,25 +176,13 @@ type Error struct {
 func (e *Error) Error() string { return fmt.Sprintf("ledger %s %s: %v", e.Op, e.Key, e.Err) }
 func (e *Error) Unwrap() error { return e.Err }
 
-type attemptBody struct {
-	Owner  string    `json:"owner"`
-	Bucket string    `json:"bucket"`
-	Key    string    `json:"key"`
-	ETag   string    `json:"etag"`
-	At     time.Time `json:"at"`
-}
-
-type endBody struct {
-	End        string `json:"end"`
-	Checkpoint string `json:"checkpoint,omitempty"`
-	By         string `json:"by"`
-}
-
 type intentInput struct {
-	Bucket string `json:"bucket"`
-	Key    string `json:"key"`
-	ETag   string `json:"etag"`
-	Gen    int    `json:"gen"`
+	Hash      string `json:"hash"`
+	Hour      string `json:"hour"`
+	Bucket    string `json:"bucket"`
+	Key       string `json:"key"`
+	ETag      string `json:"etag"`
+	VersionID string `json:"version_id,omitempty"`
 }
 
 type intentBody struct {
@@ -194,6 +190,12 @@ type intentBody struct {
 	At     time.Time     `json:"at"`
 	Inputs []intentInput `json:"inputs"`
 	Files  []File        `json:"files"`
+}
+
+type indexBody struct {
+	Owner  string   `json:"owner"`
+	Txn    string   `json:"txn"`
+	Hashes []string `json:"hashes"`
 }
 
 type commitBody struct {
@@ -204,7 +206,9 @@ type commitBody struct {
 
 // claim is an input this process owns.
 type claim struct {
-	gen     int
+	ref     ack.Ref
+	hash    string
+	hour    int64
 	txn     string // the transaction holding its rows, set by BeforeCommit
 	durable bool   // the sink reported all its rows durable
 }
@@ -214,9 +218,10 @@ type Ledger struct {
 	opts Options
 	loc  store.Location
 	log  *slog.Logger
+	idx  index
 
 	mu     sync.Mutex
-	claims map[Input]*claim
+	claims map[string]*claim // by hash
 
 	// txMu serialises BeforeCommit, Finish of linked inputs and Seal; it is taken before mu.
 	txMu sync.Mutex
@@ -233,7 +238,8 @@ func Open(ctx context.Context, opts Options) (*Ledger, error) {
 		return nil, errors.New("ledger: no store location")
 	}
 	opts = opts.withDefaults()
-	l := &Ledger{opts: opts, loc: opts.Loc, log: opts.Logger, claims: map[Input]*claim{}, stop: make(chan struct{})}
+	l := &Ledger{opts: opts, loc: opts.Loc, log: opts.Logger, claims: map[string]*claim{}, stop: make(chan struct{}),
+		idx: index{parts: map[int64]*part{}}}
 	if err := l.renew(ctx); err != nil {
 		return nil, err
 	}
@@ -326,6 +332,17 @@ func (l *Ledger) getJSON(ctx context.Context, k string, v any) (bool, error) {
 	return true, nil
 }
 
+func (l *Ledger) putJSON(ctx context.Context, k string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return &Error{Op: "encode", Key: k, Err: err}
+	}
+	if err := l.loc.Store.Put(ctx, l.loc.Bucket, k, b, nil); err != nil {
+		return &Error{Op: "write", Key: k, Err: err}
+	}
+	return nil
+}
+
 // putNew writes v at k only if k does not exist; created is false when it did.
 func (l *Ledger) putNew(ctx context.Context, k string, v any) (bool, error) {
 	b, err := json.Marshal(v)
@@ -339,212 +356,115 @@ func (l *Ledger) putNew(ctx context.Context, k string, v any) (bool, error) {
 	return created, nil
 }
 
-func attemptKey(h string, gen int) string { return fmt.Sprintf("inputs/%s/%06d", h, gen) }
+func indexKey(hour int64, txn string) string { return "index/" + hourName(hour) + "/" + txn }
 
-// Claim decides what to do with an input announced to this process. On Process the input is owned
-// by this process until Finish.
-func (l *Ledger) Claim(ctx context.Context, in Input) (Decision, error) {
-	in = in.norm()
+// Claim decides what to do with an input announced to this process. at is the input's time: the
+// notification's event time or the object's LastModified; it only chooses where in the index the
+// input is recorded and looked up, and must be within an hour of the time any other announcement of
+// the same object carries. On Process the input is owned by this process until Finish (or Seal).
+func (l *Ledger) Claim(ctx context.Context, in ack.Ref, at time.Time) (Decision, error) {
+	if at.IsZero() {
+		return Busy, &Error{Op: "claim", Key: in.Key, Err: errors.New("input time unknown")}
+	}
+	cl := &claim{ref: in, hash: hashOf(in), hour: hourOf(at)}
 	l.mu.Lock()
-	if _, mine := l.claims[in]; mine {
+	if _, mine := l.claims[cl.hash]; mine {
 		l.mu.Unlock()
 		// A duplicate notification of an object this process is working on right now.
 		return Busy, nil
 	}
+	l.claims[cl.hash] = cl
 	l.mu.Unlock()
-	h := in.hash()
-	// Fast path: a never-seen input (the common case) costs one conditional PUT and no listing.
-	created, err := l.putNew(ctx, l.key(attemptKey(h, 1)), l.attempt(in))
+	d, err := l.decide(ctx, cl, l.opts.IndexMaxAge)
+	if err != nil || d != Process {
+		l.mu.Lock()
+		delete(l.claims, cl.hash)
+		l.mu.Unlock()
+	}
+	return d, err
+}
+
+// decide looks an input up in the index: Done if a committed transaction holds it, Busy if an
+// undecided one of a live owner does, Process otherwise (after aborting undecided transactions of
+// dead owners that hold it, so that their files are gone before it is processed again).
+func (l *Ledger) decide(ctx context.Context, cl *claim, maxAge time.Duration) (Decision, error) {
+	hits, err := l.lookup(ctx, cl.hash, cl.hour, maxAge)
 	if err != nil {
 		return Busy, err
 	}
-	if created {
-		return l.own(in, 1), nil
-	}
-	for round := 0; round < 4; round++ {
-		d, next, err := l.resolve(ctx, in, h)
-		if err != nil || d != Process {
-			return d, err
-		}
-		created, err := l.putNew(ctx, l.key(attemptKey(h, next)), l.attempt(in))
+	for _, e := range hits {
+		st, err := l.settle(ctx, e)
 		if err != nil {
 			return Busy, err
 		}
-		if created {
-			return l.own(in, next), nil
-		}
-		// Another process took the same generation a moment ago: look again.
-	}
-	return Busy, nil
-}
-
-func (l *Ledger) attempt(in Input) attemptBody {
-	return attemptBody{Owner: l.opts.Owner, Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, At: l.opts.Now().UTC()}
-}
-
-func (l *Ledger) own(in Input, gen int) Decision {
-	l.mu.Lock()
-	l.claims[in] = &claim{gen: gen}
-	l.mu.Unlock()
-	return Process
-}
-
-// resolve reads the latest attempt at h and returns Done, Busy, or Process with the generation to
-// claim next (after closing the latest attempt when its owner is gone).
-func (l *Ledger) resolve(ctx context.Context, in Input, h string) (Decision, int, error) {
-	gen, hasEnd, err := l.latest(ctx, h)
-	if err != nil {
-		return Busy, 0, err
-	}
-	if gen == 0 {
-		return Process, 1, nil
-	}
-	ak := l.key(attemptKey(h, gen))
-	for {
-		if hasEnd {
-			var end endBody
-			ok, err := l.getJSON(ctx, ak+".x", &end)
-			if err != nil {
-				return Busy, 0, err
-			}
-			if !ok {
-				return Busy, 0, &Error{Op: "read", Key: ak + ".x", Err: errors.New("end marker listed but missing")}
-			}
-			switch end.End {
-			case endEmpty, endQuarantined:
-				return Done, 0, nil
-			case endAbandoned, endReleased:
-				return Process, gen + 1, nil
-			case endCheckpoint:
-				d, err := l.settle(ctx, end.Checkpoint)
-				if err != nil || d != Process {
-					return d, 0, err
-				}
-				return Process, gen + 1, nil
-			default:
-				return Busy, 0, &Error{Op: "decode", Key: ak + ".x", Err: fmt.Errorf("unknown end %q", end.End)}
-			}
-		}
-		// The attempt has not ended: its owner is processing it, or died doing so.
-		var a attemptBody
-		ok, err := l.getJSON(ctx, ak, &a)
-		if err != nil {
-			return Busy, 0, err
-		}
-		if !ok {
-			return Busy, 0, nil
-		}
-		if a.Owner == l.opts.Owner {
-			l.mu.Lock()
-			_, active := l.claims[in]
-			l.mu.Unlock()
-			if active {
-				return Busy, 0, nil
-			}
-		} else {
-			live, err := l.alive(ctx, a.Owner)
-			if err != nil || live {
-				return Busy, 0, err
-			}
-		}
-		// Fence the dead attempt: if its owner was only paused, its BeforeCommit now fails.
-		created, err := l.putNew(ctx, ak+".x", endBody{End: endAbandoned, By: l.opts.Owner})
-		if err != nil {
-			return Busy, 0, err
-		}
-		if created {
-			l.log.Info("took over input from a dead owner", "bucket", in.Bucket, "key", in.Key, "owner", a.Owner, "gen", gen)
-			return Process, gen + 1, nil
-		}
-		hasEnd = true // the owner ended it just now: read how
-	}
-}
-
-// latest lists h's attempts and returns the highest generation and whether it has an end marker.
-func (l *Ledger) latest(ctx context.Context, h string) (gen int, hasEnd bool, err error) {
-	prefix := l.key("inputs/" + h + "/")
-	ends := map[int]bool{}
-	err = l.loc.Store.List(ctx, l.loc.Bucket, prefix, "", func(i store.Info) error {
-		name := strings.TrimPrefix(i.Key, prefix)
-		isEnd := strings.HasSuffix(name, ".x")
-		g, perr := strconv.Atoi(strings.TrimSuffix(name, ".x"))
-		if perr != nil {
-			return nil // not ours
-		}
-		if isEnd {
-			ends[g] = true
-		}
-		if g > gen {
-			gen = g
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, false, &Error{Op: "list", Key: prefix, Err: err}
-	}
-	return gen, ends[gen], nil
-}
-
-// settle decides checkpoint c for a reader that found an input's attempt linked to it: Done when it
-// committed, Process when it was (or is now) aborted and its files are gone, Busy while a live owner
-// may still commit it or is still rolling it back.
-func (l *Ledger) settle(ctx context.Context, c string) (Decision, error) {
-	for round := 0; round < 3; round++ {
-		var cb commitBody
-		decided, err := l.getJSON(ctx, l.key("commits/"+c), &cb)
-		if err != nil {
-			return Busy, err
-		}
-		if decided && cb.State == stateCommitted {
+		switch st {
+		case stateCommitted:
 			return Done, nil
-		}
-		var ib intentBody
-		hasIntent, err := l.getJSON(ctx, l.key("intents/"+c), &ib)
-		if err != nil {
-			return Busy, err
-		}
-		if decided {
-			// Aborted. The intent outlives the deletion of the files, so while it exists the files may
-			// too; no input of c is reprocessed before they are gone, or a new checkpoint could write
-			// files of the same name only to have them deleted.
-			if !hasIntent {
-				return Process, nil
-			}
-			if live, err := l.alive(ctx, cb.By); err != nil || live {
-				if cb.By != l.opts.Owner {
-					return Busy, err
-				}
-			}
-			if err := l.rollback(ctx, c, ib); err != nil {
-				return Busy, err
-			}
-			return Process, nil
-		}
-		if !hasIntent {
-			// Links are written after the intent and the intent is deleted only after the decision,
-			// so this is a decision being written right now.
+		case stateAborted:
+			continue
+		default:
 			return Busy, nil
 		}
-		if live, err := l.alive(ctx, ib.Owner); err != nil || live {
-			return Busy, err
-		}
-		state, err := l.abort(ctx, c, ib)
-		if err != nil {
-			return Busy, err
-		}
-		if state == stateCommitted {
-			return Done, nil
-		}
-		if state == stateAborted {
-			return Process, nil
-		}
-		// Aborted by someone else a moment ago: look again.
 	}
-	return Busy, nil
+	return Process, nil
 }
 
-// abort decides checkpoint c as aborted unless it already was decided; when this call made the
-// decision it deletes c's files and then its intent, and returns stateAborted. It returns
+// settle returns the decision on an index entry's transaction, aborting it when its owner is dead:
+// stateCommitted, stateAborted, or "" while a live owner may still commit it.
+func (l *Ledger) settle(ctx context.Context, e *entry) (string, error) {
+	if st := e.decided(); st != "" {
+		return st, nil
+	}
+	for round := 0; round < 3; round++ {
+		var cb commitBody
+		decided, err := l.getJSON(ctx, l.key("commits/"+e.txn), &cb)
+		if err != nil {
+			return "", err
+		}
+		if decided {
+			if cb.State == stateAborted && cb.By != l.opts.Owner {
+				// Its aborter may have died before deleting the files: finish the job if so.
+				if live, err := l.alive(ctx, cb.By); err != nil || live {
+					e.decide(cb.State)
+					return cb.State, err
+				}
+				var ib intentBody
+				if ok, err := l.getJSON(ctx, l.key("intents/"+e.txn), &ib); err != nil {
+					return "", err
+				} else if ok {
+					if err := l.rollback(ctx, e.txn, ib); err != nil {
+						return "", err
+					}
+				}
+			}
+			e.decide(cb.State)
+			return cb.State, nil
+		}
+		if e.owner == l.opts.Owner {
+			return "", nil // our own open transaction
+		}
+		if live, err := l.alive(ctx, e.owner); err != nil || live {
+			return "", err
+		}
+		var ib intentBody
+		if _, err := l.getJSON(ctx, l.key("intents/"+e.txn), &ib); err != nil {
+			return "", err
+		}
+		st, err := l.abort(ctx, e.txn, ib)
+		if err != nil {
+			return "", err
+		}
+		if st != "" {
+			e.decide(st)
+			return st, nil
+		}
+		// Decided by someone else a moment ago: read it.
+	}
+	return "", nil
+}
+
+// abort decides transaction c as aborted unless it already was decided; when this call made the
+// decision it deletes c's files, index entries and intent, and returns stateAborted. It returns
 // stateCommitted when c had committed, and "" when another owner aborted it first.
 func (l *Ledger) abort(ctx context.Context, c string, ib intentBody) (string, error) {
 	ck := l.key("commits/" + c)
@@ -564,7 +484,7 @@ func (l *Ledger) abort(ctx context.Context, c string, ib intentBody) (string, er
 		return "", nil
 	}
 	if ib.Owner != l.opts.Owner {
-		l.log.Warn("aborting checkpoint of a dead owner", "checkpoint", c, "owner", ib.Owner, "files", len(ib.Files), "inputs", len(ib.Inputs))
+		l.log.Warn("aborting transaction of a dead owner", "txn", c, "owner", ib.Owner, "files", len(ib.Files), "inputs", len(ib.Inputs))
 	}
 	if err := l.rollback(ctx, c, ib); err != nil {
 		return "", err
@@ -572,11 +492,22 @@ func (l *Ledger) abort(ctx context.Context, c string, ib intentBody) (string, er
 	return stateAborted, nil
 }
 
-// rollback deletes an aborted checkpoint's files, then its intent (the record that they may exist).
+// rollback deletes an aborted transaction's files, then its index entries, then its intent (the
+// record that the files may exist).
 func (l *Ledger) rollback(ctx context.Context, c string, ib intentBody) error {
 	for _, f := range ib.Files {
 		if err := l.loc.Store.Delete(ctx, f.Bucket, f.Key); err != nil {
 			return &Error{Op: "roll back file", Key: f.Key, Err: err}
+		}
+	}
+	hours := map[string]bool{}
+	for _, in := range ib.Inputs {
+		hours[in.Hour] = true
+	}
+	for h := range hours {
+		k := l.key("index/" + h + "/" + c)
+		if err := l.loc.Store.Delete(ctx, l.loc.Bucket, k); err != nil {
+			return &Error{Op: "delete index entry", Key: k, Err: err}
 		}
 	}
 	k := l.key("intents/" + c)
@@ -588,14 +519,15 @@ func (l *Ledger) rollback(ctx context.Context, c string, ib intentBody) error {
 
 func (l *Ledger) deleteIntent(ctx context.Context, c string) {
 	if err := l.loc.Store.Delete(ctx, l.loc.Bucket, l.key("intents/"+c)); err != nil {
-		l.log.Warn("could not delete checkpoint intent", "checkpoint", c, "error", err.Error())
+		l.log.Warn("could not delete transaction intent", "txn", c, "error", err.Error())
 	}
 }
 
 // txn is the current transaction: the sink checkpoints written since the last Seal.
 type txn struct {
 	id     string
-	inputs map[Input]bool
+	inputs map[string]*claim  // by hash
+	hours  map[int64][]string // index entries: hour → hashes
 	body   intentBody
 	broken error // why the transaction can no longer commit
 	// open: a sink checkpoint passed BeforeCommit and has not reached AfterCommit yet. Seeing a
@@ -605,15 +537,16 @@ type txn struct {
 }
 
 // BeforeCommit adds a sink checkpoint — its inputs (every one claimed by this process) and the final
-// keys of its files — to the current transaction before any of the files becomes visible. An error
-// means no file may be made visible; ErrFenced means an input was taken over by another owner (this
-// process was presumed dead) and the current transaction can never commit.
-func (l *Ledger) BeforeCommit(ctx context.Context, inputs []Input, files []File) error {
+// keys of its files — to the current transaction before any of the files becomes visible: it
+// rewrites the intent and the index entries of the hours the new inputs fall in. An error means no
+// file may be made visible; ErrFenced means another owner aborted the transaction (this process was
+// presumed dead) and it can never commit.
+func (l *Ledger) BeforeCommit(ctx context.Context, inputs []ack.Ref, files []File) error {
 	l.txMu.Lock()
 	defer l.txMu.Unlock()
 	if l.cur == nil {
 		l.seq++
-		l.cur = &txn{id: fmt.Sprintf("%s-%06d", l.opts.Owner, l.seq), inputs: map[Input]bool{},
+		l.cur = &txn{id: fmt.Sprintf("%s-%06d", l.opts.Owner, l.seq), inputs: map[string]*claim{}, hours: map[int64][]string{},
 			body: intentBody{Owner: l.opts.Owner, At: l.opts.Now().UTC()}}
 	}
 	t := l.cur
@@ -624,79 +557,52 @@ func (l *Ledger) BeforeCommit(ctx context.Context, inputs []Input, files []File)
 		return fmt.Errorf("ledger: transaction %s cannot commit: %w", t.id, t.broken)
 	}
 	t.open = true
-	var fresh []Input
-	var gens []int
+	var fresh []*claim
 	l.mu.Lock()
 	for _, in := range inputs {
-		in = in.norm()
-		cl, ok := l.claims[in]
+		cl, ok := l.claims[hashOf(in)]
 		switch {
 		case !ok:
 			l.mu.Unlock()
-			return &Error{Op: "before commit", Key: t.id, Err: fmt.Errorf("input s3://%s/%s (etag %s) was not claimed by this process", in.Bucket, in.Key, in.ETag)}
+			return &Error{Op: "before commit", Key: t.id, Err: fmt.Errorf("input %s (etag %s) was not claimed by this process", in, in.ETag)}
 		case cl.txn == t.id:
 		case cl.txn != "":
 			l.mu.Unlock()
-			return &Error{Op: "before commit", Key: t.id, Err: fmt.Errorf("input s3://%s/%s already belongs to transaction %s", in.Bucket, in.Key, cl.txn)}
+			return &Error{Op: "before commit", Key: t.id, Err: fmt.Errorf("input %s already belongs to transaction %s", in, cl.txn)}
 		default:
-			fresh = append(fresh, in)
-			gens = append(gens, cl.gen)
-		}
-	}
-	l.mu.Unlock()
-	body := t.body
-	body.Files = append(append([]File(nil), t.body.Files...), files...)
-	body.Inputs = append([]intentInput(nil), t.body.Inputs...)
-	for i, in := range fresh {
-		body.Inputs = append(body.Inputs, intentInput{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, Gen: gens[i]})
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return &Error{Op: "encode intent", Key: t.id, Err: err}
-	}
-	ik := l.key("intents/" + t.id)
-	if err := l.loc.Store.Put(ctx, l.loc.Bucket, ik, b, nil); err != nil {
-		return &Error{Op: "write intent", Key: ik, Err: err}
-	}
-	t.body = body
-	// Link every new input's attempt to t. Losing one race means someone presumed this process dead.
-	var mu sync.Mutex
-	var fenced []Input
-	err = l.parallel(ctx, len(fresh), func(i int) error {
-		ek := l.key(attemptKey(fresh[i].hash(), gens[i]) + ".x")
-		created, err := l.putNew(ctx, ek, endBody{End: endCheckpoint, Checkpoint: t.id, By: l.opts.Owner})
-		if err != nil || created {
-			return err
-		}
-		var end endBody
-		if _, err := l.getJSON(ctx, ek, &end); err != nil {
-			return err
-		}
-		if end.End != endCheckpoint || end.Checkpoint != t.id {
-			mu.Lock()
-			fenced = append(fenced, fresh[i])
-			mu.Unlock()
-		}
-		return nil
-	})
-	if err == nil && len(fenced) > 0 {
-		t.broken = fmt.Errorf("s3://%s/%s taken over by another owner: %w", fenced[0].Bucket, fenced[0].Key, ErrFenced)
-		return t.broken
-	}
-	if err != nil {
-		// A link may or may not have been written: the transaction cannot be trusted any more.
-		t.broken = err
-		return fmt.Errorf("before commit in transaction %s: %w", t.id, err)
-	}
-	l.mu.Lock()
-	for _, in := range fresh {
-		if cl, ok := l.claims[in]; ok {
 			cl.txn = t.id
+			fresh = append(fresh, cl)
 		}
 	}
 	l.mu.Unlock()
-	for _, in := range fresh {
-		t.inputs[in] = true
+	touched := map[int64]bool{}
+	for _, cl := range fresh {
+		t.inputs[cl.hash] = cl
+		t.hours[cl.hour] = append(t.hours[cl.hour], cl.hash)
+		touched[cl.hour] = true
+		t.body.Inputs = append(t.body.Inputs, intentInput{Hash: cl.hash, Hour: hourName(cl.hour), Bucket: cl.ref.Bucket,
+			Key: cl.ref.Key, ETag: ack.NormalizeETag(cl.ref.ETag), VersionID: cl.ref.VersionID})
+	}
+	t.body.Files = append(t.body.Files, files...)
+	// Intent first: whoever finds an index entry of T can then find the files to delete.
+	if err := l.putJSON(ctx, l.key("intents/"+t.id), t.body); err != nil {
+		t.broken = err
+		return err
+	}
+	for h := range touched {
+		if err := l.putJSON(ctx, l.key(indexKey(h, t.id)), indexBody{Owner: l.opts.Owner, Txn: t.id, Hashes: t.hours[h]}); err != nil {
+			t.broken = err
+			return err
+		}
+	}
+	// A cheap look (HEAD) at the decision: a presumed-dead process learns here, before writing more
+	// files, that its transaction was aborted.
+	if _, err := l.loc.Store.Head(ctx, l.loc.Bucket, l.key("commits/"+t.id)); err == nil {
+		t.broken = fmt.Errorf("transaction %s was aborted by another owner: %w", t.id, ErrFenced)
+		return t.broken
+	} else if !store.IsNotFound(err) {
+		t.broken = &Error{Op: "read decision", Key: t.id, Err: err}
+		return t.broken
 	}
 	return nil
 }
@@ -720,75 +626,42 @@ func (l *Ledger) Broken() error {
 	return l.cur.broken
 }
 
-// Result is how the pipeline disposed of a claimed input.
-type Result int
-
-const (
-	// Durable: the pipeline reported the input's output durable (Done(nil)).
-	Durable Result = iota
-	// Quarantined: the input was set aside as poison.
-	Quarantined
-	// Failed: processing failed transiently; the input will be retried.
-	Failed
-)
-
 // Finish records how the pipeline disposed of a claimed input and says whether its message may be
-// deleted now. An input with rows in the current transaction is not acknowledged here but by Seal;
-// a Failed input with rows in it makes the transaction uncommittable. A Failed input without rows is
-// released so that any worker may take it over at once.
-func (l *Ledger) Finish(ctx context.Context, in Input, r Result) (ack bool, err error) {
-	in = in.norm()
+// deleted now. It writes nothing: an input without rows in the transaction (quarantined, ignored,
+// empty) is acknowledged at once and, if announced again, processed again to the same result with
+// no rows written; a Retry releases it. An input with rows in the current transaction is
+// acknowledged by Seal; one that ends other than Durable makes the transaction uncommittable.
+func (l *Ledger) Finish(ctx context.Context, in ack.Ref, k ack.Kind) (acked bool, err error) {
+	h := hashOf(in)
 	l.txMu.Lock()
+	defer l.txMu.Unlock()
 	l.mu.Lock()
-	cl, ok := l.claims[in]
-	if ok && (cl.txn == "" || r != Durable) {
-		delete(l.claims, in)
+	cl, ok := l.claims[h]
+	if ok && (cl.txn == "" || k != ack.Durable) {
+		delete(l.claims, h)
 	}
 	l.mu.Unlock()
-	if ok && cl.txn != "" {
-		defer l.txMu.Unlock()
-		if l.cur == nil || l.cur.id != cl.txn {
-			return false, &Error{Op: "finish", Key: in.Key, Err: fmt.Errorf("transaction %s is no longer open", cl.txn)}
-		}
-		if r == Durable {
-			cl.durable = true
-			return false, nil
-		}
-		if l.cur.broken == nil {
-			l.cur.broken = fmt.Errorf("s3://%s/%s has rows in the transaction but ended %v", in.Bucket, in.Key, r)
-		}
-		return false, nil
-	}
-	l.txMu.Unlock()
 	if !ok {
 		return false, &Error{Op: "finish", Key: in.Key, Err: errors.New("input not claimed by this process")}
 	}
-	ek := l.key(attemptKey(in.hash(), cl.gen) + ".x")
-	end := endEmpty
-	switch r {
-	case Failed:
-		end = endReleased
-	case Quarantined:
-		end = endQuarantined
+	if cl.txn == "" {
+		return k != ack.Retry, nil
 	}
-	created, err := l.putNew(ctx, ek, endBody{End: end, By: l.opts.Owner})
-	if err != nil || r == Failed {
-		return false, err
+	if l.cur == nil || l.cur.id != cl.txn {
+		return false, &Error{Op: "finish", Key: in.Key, Err: fmt.Errorf("transaction %s is no longer open", cl.txn)}
 	}
-	if !created {
-		// Fenced: another owner took the input over while this process was presumed dead.
-		var eb endBody
-		if _, err := l.getJSON(ctx, ek, &eb); err != nil {
-			return false, err
-		}
-		return eb.End == end, nil
+	if k == ack.Durable {
+		cl.durable = true
+		return false, nil
 	}
-	return true, nil
+	if l.cur.broken == nil {
+		l.cur.broken = fmt.Errorf("%s has rows in the transaction but ended %v", in, k)
+	}
+	return false, nil
 }
 
 // ErrAborted means Seal could not commit the transaction and rolled it back: its files are deleted
-// and its inputs must be processed again (by this process only after a restart, since the sink's
-// state no longer matches).
+// and its inputs must be processed again.
 var ErrAborted = errors.New("ledger: transaction aborted")
 
 // Pending reports whether the current transaction holds any checkpoint.
@@ -800,10 +673,11 @@ func (l *Ledger) Pending() bool {
 
 // Seal commits the current transaction — every sink checkpoint since the last Seal — and returns its
 // inputs, whose messages may now be deleted. Call it when no input is mid-way through the sink and
-// everything has been flushed, so that every input of the transaction is Durable. If one is not, or
-// another owner aborted the transaction, Seal rolls it back and returns an error wrapping ErrAborted
+// everything has been flushed, so that every input of the transaction is Durable. If one is not, if
+// one of its inputs is in another transaction that committed or may commit (ErrConflict), or if
+// another owner aborted it (ErrFenced), Seal rolls it back and returns an error wrapping ErrAborted
 // or ErrFenced.
-func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
+func (l *Ledger) Seal(ctx context.Context) ([]ack.Ref, error) {
 	l.txMu.Lock()
 	defer l.txMu.Unlock()
 	t := l.cur
@@ -814,19 +688,31 @@ func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
 	if t.open && t.broken == nil {
 		t.broken = errors.New("a sink checkpoint failed after BeforeCommit")
 	}
-	inputs := make([]Input, 0, len(t.inputs))
+	inputs := make([]ack.Ref, 0, len(t.inputs))
 	l.mu.Lock()
-	for in := range t.inputs {
-		inputs = append(inputs, in)
-		if cl := l.claims[in]; t.broken == nil && (cl == nil || !cl.durable) {
-			t.broken = fmt.Errorf("s3://%s/%s is not durable at seal", in.Bucket, in.Key)
+	for h, cl := range t.inputs {
+		inputs = append(inputs, cl.ref)
+		if t.broken == nil && !cl.durable {
+			t.broken = fmt.Errorf("%s is not durable at seal", cl.ref)
 		}
-		delete(l.claims, in)
+		delete(l.claims, h)
 	}
 	l.mu.Unlock()
+	if t.broken == nil {
+		t.broken = l.conflicts(ctx, t)
+	}
 	if t.broken != nil {
+		if errors.Is(t.broken, ErrFenced) {
+			// The aborter deleted the files it knew of; later ones are ours to delete.
+			if err := l.rollback(context.WithoutCancel(ctx), t.id, t.body); err != nil {
+				l.log.Error("could not roll back fenced transaction", "txn", t.id, "error", err.Error())
+			}
+			return nil, fmt.Errorf("seal %s: %w", t.id, t.broken)
+		}
 		if _, err := l.abort(context.WithoutCancel(ctx), t.id, t.body); err != nil {
 			l.log.Error("could not roll back transaction; a restarted worker will", "txn", t.id, "error", err.Error())
+			// Files may still be visible: not a plain conflict the caller can shrug off.
+			return nil, fmt.Errorf("seal %s: %w: %v; rollback: %w", t.id, ErrAborted, t.broken, err)
 		}
 		return nil, fmt.Errorf("seal %s: %w: %w", t.id, ErrAborted, t.broken)
 	}
@@ -838,6 +724,9 @@ func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
 		// files are deleted now rather than left visible until another worker's recovery.
 		st, aerr := l.abort(context.WithoutCancel(ctx), t.id, t.body)
 		if aerr == nil && st == stateCommitted {
+			for h, hashes := range t.hours {
+				l.idx.learn(h, t.id, l.opts.Owner, hashes, stateCommitted)
+			}
 			return inputs, nil
 		}
 		return nil, fmt.Errorf("seal %s: %w", t.id, errors.Join(err, aerr))
@@ -848,11 +737,63 @@ func (l *Ledger) Seal(ctx context.Context) ([]Input, error) {
 			return nil, fmt.Errorf("seal %s: %w", t.id, err)
 		}
 		if cb.State != stateCommitted {
+			if err := l.rollback(context.WithoutCancel(ctx), t.id, t.body); err != nil {
+				l.log.Error("could not roll back fenced transaction", "txn", t.id, "error", err.Error())
+			}
 			return nil, fmt.Errorf("seal %s: aborted by %s: %w", t.id, cb.By, ErrFenced)
 		}
 	}
+	for h, hashes := range t.hours {
+		l.idx.learn(h, t.id, l.opts.Owner, hashes, stateCommitted)
+	}
 	l.deleteIntent(ctx, t.id)
 	return inputs, nil
+}
+
+// conflicts lists afresh every index hour t's inputs are looked up in (t's own entries are written)
+// and returns an error wrapping ErrConflict if another transaction holding one of t's inputs
+// committed, or is undecided with a live owner, or ErrFenced if t was aborted.
+func (l *Ledger) conflicts(ctx context.Context, t *txn) error {
+	hours := map[int64]bool{}
+	for h := range t.hours {
+		hours[h-1], hours[h], hours[h+1] = true, true, true
+	}
+	for h := range hours {
+		hits, err := l.idx.scan(ctx, l, h, 0, func(e *entry) bool {
+			if e.txn == t.id {
+				return false
+			}
+			for hash := range t.inputs {
+				if _, ok := e.hashes[hash]; ok {
+					return true
+				}
+			}
+			return false
+		})
+		if err != nil {
+			return err
+		}
+		for _, e := range hits {
+			st, err := l.settle(ctx, e)
+			if err != nil {
+				return err
+			}
+			if st != stateAborted {
+				what := "is undecided with a live owner"
+				if st == stateCommitted {
+					what = "committed"
+				}
+				return fmt.Errorf("transaction %s holding one of its inputs %s: %w", e.txn, what, ErrConflict)
+			}
+		}
+	}
+	var cb commitBody
+	if decided, err := l.getJSON(ctx, l.key("commits/"+t.id), &cb); err != nil {
+		return err
+	} else if decided && cb.State != stateCommitted {
+		return fmt.Errorf("transaction %s was aborted by %s: %w", t.id, cb.By, ErrFenced)
+	}
+	return nil
 }
 
 // Abort rolls back the current transaction, if any, deleting the files it made visible. Call it
@@ -866,15 +807,15 @@ func (l *Ledger) Abort(ctx context.Context) error {
 	}
 	l.cur = nil
 	l.mu.Lock()
-	for in := range t.inputs {
-		delete(l.claims, in)
+	for h := range t.inputs {
+		delete(l.claims, h)
 	}
 	l.mu.Unlock()
 	_, err := l.abort(ctx, t.id, t.body)
 	return err
 }
 
-// Recover aborts every checkpoint whose owner is gone and which was never decided, deleting its
+// Recover aborts every transaction whose owner is gone and which was never decided, deleting its
 // files, so that no output of a crashed worker stays visible even if none of its inputs is ever
 // redelivered (e.g. their messages went to the dead-letter queue). It returns how many it aborted.
 func (l *Ledger) Recover(ctx context.Context) (int, error) {
@@ -962,25 +903,165 @@ func (l *Ledger) dropDeadLeases(ctx context.Context) {
 	}
 }
 
-func (l *Ledger) parallel(ctx context.Context, n int, fn func(i int) error) error {
-	sem := make(chan struct{}, l.opts.Parallel)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var first error
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func(i int) {
-			defer func() { <-sem; wg.Done() }()
-			if err := fn(i); err != nil {
-				mu.Lock()
-				if first == nil {
-					first = err
+// index caches the ledger's index: per hour, every transaction's entry (its input hashes) and, once
+// known, its decision. Entries of decided transactions never change; undecided ones are re-read
+// when the listing shows them rewritten.
+type index struct {
+	mu    sync.Mutex
+	parts map[int64]*part
+}
+
+type part struct {
+	mu      sync.Mutex // held while listing and while scanning
+	listed  time.Time
+	used    time.Time
+	entries map[string]*entry // by transaction id
+}
+
+type entry struct {
+	txn, owner string
+	sig        string // ETag and size of the entry object last read
+	hashes     map[string]struct{}
+	mu         sync.Mutex
+	state      string // decision once known
+}
+
+func (e *entry) decided() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.state
+}
+
+func (e *entry) decide(st string) {
+	e.mu.Lock()
+	e.state = st
+	e.mu.Unlock()
+}
+
+// maxParts bounds the hours kept in memory: the current ones plus those of older inputs (a backfill,
+// a backlog) being looked up.
+const maxParts = 48
+
+func (x *index) part(h int64) *part {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	p := x.parts[h]
+	if p == nil {
+		if len(x.parts) >= maxParts {
+			var oldest int64
+			first := true
+			for k, q := range x.parts {
+				if first || q.used.Before(x.parts[oldest].used) {
+					oldest, first = k, false
 				}
-				mu.Unlock()
 			}
-		}(i)
+			delete(x.parts, oldest)
+		}
+		p = &part{entries: map[string]*entry{}}
+		x.parts[h] = p
 	}
-	wg.Wait()
-	return first
+	p.used = time.Now()
+	return p
+}
+
+// learn records a transaction this process decided, so its own lookups need no listing for it.
+func (x *index) learn(h int64, txn, owner string, hashes []string, state string) {
+	p := x.part(h)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.entries[txn]
+	if e == nil {
+		e = &entry{txn: txn, owner: owner, hashes: map[string]struct{}{}}
+		p.entries[txn] = e
+	}
+	for _, hs := range hashes {
+		e.hashes[hs] = struct{}{}
+	}
+	e.decide(state)
+}
+
+// scan lists hour h again if its view is older than maxAge, and returns the entries match selects.
+func (x *index) scan(ctx context.Context, l *Ledger, h int64, maxAge time.Duration, match func(*entry) bool) ([]*entry, error) {
+	p := x.part(h)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if maxAge <= 0 || time.Since(p.listed) >= maxAge {
+		if err := p.refresh(ctx, l, h); err != nil {
+			return nil, err
+		}
+	}
+	var hits []*entry
+	for _, e := range p.entries {
+		if match(e) {
+			hits = append(hits, e)
+		}
+	}
+	// Oldest transaction first: deterministic, and a committed one is usually found first.
+	sort.Slice(hits, func(i, j int) bool { return hits[i].txn < hits[j].txn })
+	return hits, nil
+}
+
+func (p *part) refresh(ctx context.Context, l *Ledger, h int64) error {
+	started := time.Now()
+	prefix := l.key("index/" + hourName(h) + "/")
+	seen := map[string]bool{}
+	var stale []store.Info
+	err := l.loc.Store.List(ctx, l.loc.Bucket, prefix, "", func(i store.Info) error {
+		name := strings.TrimPrefix(i.Key, prefix)
+		seen[name] = true
+		e := p.entries[name]
+		if e == nil || (e.decided() == "" && e.sig != sigOf(i)) {
+			stale = append(stale, i)
+		}
+		return nil
+	})
+	if err != nil {
+		return &Error{Op: "list", Key: prefix, Err: err}
+	}
+	for _, i := range stale {
+		var ib indexBody
+		ok, err := l.getJSON(ctx, i.Key, &ib)
+		if err != nil {
+			return err
+		}
+		name := strings.TrimPrefix(i.Key, prefix)
+		if !ok {
+			delete(p.entries, name) // rolled back since the listing
+			continue
+		}
+		e := p.entries[name]
+		if e == nil {
+			e = &entry{txn: name, owner: ib.Owner}
+			p.entries[name] = e
+		}
+		e.sig = sigOf(i)
+		e.hashes = make(map[string]struct{}, len(ib.Hashes))
+		for _, hs := range ib.Hashes {
+			e.hashes[hs] = struct{}{}
+		}
+	}
+	for name, e := range p.entries {
+		// Gone from the listing: rolled back. Entries this process learned at its own commits are
+		// listed too, except in the instant between its commit and its next listing.
+		if !seen[name] && e.decided() != stateCommitted {
+			delete(p.entries, name)
+		}
+	}
+	p.listed = started
+	return nil
+}
+
+func sigOf(i store.Info) string { return fmt.Sprintf("%s/%d", i.ETag, i.Size) }
+
+// lookup returns the index entries, in the input's hour and the two beside it, that hold hash.
+func (l *Ledger) lookup(ctx context.Context, hash string, hour int64, maxAge time.Duration) ([]*entry, error) {
+	var hits []*entry
+	for h := hour - 1; h <= hour+1; h++ {
+		es, err := l.idx.scan(ctx, l, h, maxAge, func(e *entry) bool { _, ok := e.hashes[hash]; return ok })
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, es...)
+	}
+	return hits, nil
 }

@@ -330,7 +330,10 @@ func parseTime(s string) time.Time {
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return time.Time{}
+		// Without a zone (as moto_server writes it) the time is UTC, as every S3 event time is.
+		if t, err = time.Parse("2006-01-02T15:04:05.999999999", s); err != nil {
+			return time.Time{}
+		}
 	}
 	return t.UTC()
 }
