@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/emf"
 	"github.com/logarchive/logarchive/pkg/ledger"
 	"github.com/logarchive/logarchive/pkg/ocsf"
@@ -271,16 +272,15 @@ type quarantineRecorder struct {
 	q  []*pipeline.QuarantinedError
 }
 
-func (r *quarantineRecorder) Process(ctx context.Context, bucket, key, etag string, done func(bool, error)) error {
-	return r.p.Process(ctx, pipeline.Input{Bucket: bucket, Key: key, ETag: etag, Done: func(err error) {
+func (r *quarantineRecorder) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
+	return r.p.Process(ctx, pipeline.Input{Bucket: ref.Bucket, Key: ref.Key, ETag: ref.ETag, Done: func(err error) {
 		var q *pipeline.QuarantinedError
-		isQ := errors.As(err, &q)
-		if isQ {
+		if errors.As(err, &q) {
 			r.mu.Lock()
 			r.q = append(r.q, q)
 			r.mu.Unlock()
 		}
-		done(isQ, err)
+		done(outcomeOf(err))
 	}})
 }
 
@@ -318,19 +318,19 @@ func (h localHandler) run(ctx context.Context, src *store.LocalSource, workers i
 		rep.objects++
 		sem <- struct{}{}
 		wg.Add(1)
-		ref := source.ObjectRef{Bucket: info.Bucket, Key: info.Key, RawKey: info.Key, Size: info.Size,
-			ETag: source.NormalizeETag(info.ETag), EventTime: info.LastModified}
+		ref := source.ObjectRef{Ref: ack.Ref{Bucket: info.Bucket, Key: info.Key, Size: info.Size, ETag: source.NormalizeETag(info.ETag)},
+			RawKey: info.Key, EventTime: info.LastModified}
 		go func() {
 			defer func() { <-sem }()
 			var once sync.Once
-			h.handler.Handle(ctx, ref, 1, func(r source.Result) {
+			h.handler.Handle(ctx, ref, 1, func(r ack.Outcome) {
 				once.Do(func() {
 					mu.Lock()
 					switch {
-					case r.Ack && r.Class == "done_before":
+					case r.Acked() && r.Class == "done_before":
 						rep.doneBefore++
-					case r.Ack && r.Class == "quarantined":
-					case r.Ack:
+					case r.Kind == ack.Quarantined:
+					case r.Acked():
 						rep.done++
 					default:
 						msg := fmt.Sprintf("s3://%s/%s: %s", ref.Bucket, ref.Key, r.Class)

@@ -295,17 +295,19 @@ func quietChecksums(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped
 type pipelineProcessor struct{ p *pipeline.Processor }
 
 func (a pipelineProcessor) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
-	return a.p.Process(ctx, pipeline.Input{Bucket: ref.Bucket, Key: ref.Key, ETag: ref.ETag, Done: func(err error) {
-		var q *pipeline.QuarantinedError
-		switch {
-		case err == nil:
-			done(ack.Ok("durable"))
-		case errors.As(err, &q):
-			done(ack.Quarantine("quarantined", err))
-		default:
-			done(ack.Again("sink", err))
-		}
-	}})
+	return a.p.Process(ctx, pipeline.Input{Bucket: ref.Bucket, Key: ref.Key, ETag: ref.ETag, Done: func(err error) { done(outcomeOf(err)) }})
+}
+
+// outcomeOf maps the pipeline's done error onto the acknowledgement vocabulary.
+func outcomeOf(err error) ack.Outcome {
+	var q *pipeline.QuarantinedError
+	switch {
+	case err == nil:
+		return ack.Ok("durable")
+	case errors.As(err, &q):
+		return ack.Quarantine("quarantined", err)
+	}
+	return ack.Again("sink", err)
 }
 
 func workerCollector(wk *source.Worker) ops.Collector {

@@ -195,7 +195,8 @@ type intentBody struct {
 type indexBody struct {
 	Owner  string   `json:"owner"`
 	Txn    string   `json:"txn"`
-	Hashes []string `json:"hashes"`
+	Hashes []string `json:"hashes"`          // inputs with rows in the transaction's files
+	Empty  []string `json:"empty,omitempty"` // inputs that ended without rows (quarantined, ignored)
 }
 
 type commitBody struct {
@@ -227,6 +228,9 @@ type Ledger struct {
 	txMu sync.Mutex
 	cur  *txn
 	seq  int
+	// rowless are inputs acknowledged without rows since the last checkpoint: recorded in the next
+	// transaction's index entries, so a later announcement finds them done.
+	rowless []*claim
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -528,6 +532,7 @@ type txn struct {
 	id     string
 	inputs map[string]*claim  // by hash
 	hours  map[int64][]string // index entries: hour → hashes
+	empty  map[int64][]string // index entries: hour → hashes of inputs without rows
 	body   intentBody
 	broken error // why the transaction can no longer commit
 	// open: a sink checkpoint passed BeforeCommit and has not reached AfterCommit yet. Seeing a
@@ -544,12 +549,7 @@ type txn struct {
 func (l *Ledger) BeforeCommit(ctx context.Context, inputs []ack.Ref, files []File) error {
 	l.txMu.Lock()
 	defer l.txMu.Unlock()
-	if l.cur == nil {
-		l.seq++
-		l.cur = &txn{id: fmt.Sprintf("%s-%06d", l.opts.Owner, l.seq), inputs: map[string]*claim{}, hours: map[int64][]string{},
-			body: intentBody{Owner: l.opts.Owner, At: l.opts.Now().UTC()}}
-	}
-	t := l.cur
+	t := l.open()
 	if t.open && t.broken == nil {
 		t.broken = errors.New("a sink checkpoint failed after BeforeCommit")
 	}
@@ -575,7 +575,7 @@ func (l *Ledger) BeforeCommit(ctx context.Context, inputs []ack.Ref, files []Fil
 		}
 	}
 	l.mu.Unlock()
-	touched := map[int64]bool{}
+	touched := l.foldRowless(t)
 	for _, cl := range fresh {
 		t.inputs[cl.hash] = cl
 		t.hours[cl.hour] = append(t.hours[cl.hour], cl.hash)
@@ -584,16 +584,8 @@ func (l *Ledger) BeforeCommit(ctx context.Context, inputs []ack.Ref, files []Fil
 			Key: cl.ref.Key, ETag: ack.NormalizeETag(cl.ref.ETag), VersionID: cl.ref.VersionID})
 	}
 	t.body.Files = append(t.body.Files, files...)
-	// Intent first: whoever finds an index entry of T can then find the files to delete.
-	if err := l.putJSON(ctx, l.key("intents/"+t.id), t.body); err != nil {
-		t.broken = err
+	if err := l.record(ctx, t, touched); err != nil {
 		return err
-	}
-	for h := range touched {
-		if err := l.putJSON(ctx, l.key(indexKey(h, t.id)), indexBody{Owner: l.opts.Owner, Txn: t.id, Hashes: t.hours[h]}); err != nil {
-			t.broken = err
-			return err
-		}
 	}
 	// A cheap look (HEAD) at the decision: a presumed-dead process learns here, before writing more
 	// files, that its transaction was aborted.
@@ -603,6 +595,46 @@ func (l *Ledger) BeforeCommit(ctx context.Context, inputs []ack.Ref, files []Fil
 	} else if !store.IsNotFound(err) {
 		t.broken = &Error{Op: "read decision", Key: t.id, Err: err}
 		return t.broken
+	}
+	return nil
+}
+
+// open returns the current transaction, starting one if needed. txMu is held.
+func (l *Ledger) open() *txn {
+	if l.cur == nil {
+		l.seq++
+		l.cur = &txn{id: fmt.Sprintf("%s-%06d", l.opts.Owner, l.seq), inputs: map[string]*claim{}, hours: map[int64][]string{},
+			empty: map[int64][]string{}, body: intentBody{Owner: l.opts.Owner, At: l.opts.Now().UTC()}}
+	}
+	return l.cur
+}
+
+// foldRowless moves the inputs acknowledged without rows into t's index entries and returns the
+// hours it touched. txMu is held.
+func (l *Ledger) foldRowless(t *txn) map[int64]bool {
+	touched := map[int64]bool{}
+	for _, cl := range l.rowless {
+		t.empty[cl.hour] = append(t.empty[cl.hour], cl.hash)
+		touched[cl.hour] = true
+		t.body.Inputs = append(t.body.Inputs, intentInput{Hash: cl.hash, Hour: hourName(cl.hour), Bucket: cl.ref.Bucket,
+			Key: cl.ref.Key, ETag: ack.NormalizeETag(cl.ref.ETag), VersionID: cl.ref.VersionID})
+	}
+	l.rowless = nil
+	return touched
+}
+
+// record writes t's intent, then the index entries of the touched hours. Intent first: whoever
+// finds an index entry of T can then find the files to delete.
+func (l *Ledger) record(ctx context.Context, t *txn, touched map[int64]bool) error {
+	if err := l.putJSON(ctx, l.key("intents/"+t.id), t.body); err != nil {
+		t.broken = err
+		return err
+	}
+	for h := range touched {
+		if err := l.putJSON(ctx, l.key(indexKey(h, t.id)), indexBody{Owner: l.opts.Owner, Txn: t.id, Hashes: t.hours[h], Empty: t.empty[h]}); err != nil {
+			t.broken = err
+			return err
+		}
 	}
 	return nil
 }
@@ -628,9 +660,10 @@ func (l *Ledger) Broken() error {
 
 // Finish records how the pipeline disposed of a claimed input and says whether its message may be
 // deleted now. It writes nothing: an input without rows in the transaction (quarantined, ignored,
-// empty) is acknowledged at once and, if announced again, processed again to the same result with
-// no rows written; a Retry releases it. An input with rows in the current transaction is
-// acknowledged by Seal; one that ends other than Durable makes the transaction uncommittable.
+// empty) is acknowledged at once and recorded in the next transaction's index entries (if this
+// process dies first, it is processed again, to the same result and with no rows written); a Retry
+// releases it. An input with rows in the current transaction is acknowledged by Seal; one that ends
+// other than Durable makes the transaction uncommittable.
 func (l *Ledger) Finish(ctx context.Context, in ack.Ref, k ack.Kind) (acked bool, err error) {
 	h := hashOf(in)
 	l.txMu.Lock()
@@ -645,6 +678,9 @@ func (l *Ledger) Finish(ctx context.Context, in ack.Ref, k ack.Kind) (acked bool
 		return false, &Error{Op: "finish", Key: in.Key, Err: errors.New("input not claimed by this process")}
 	}
 	if cl.txn == "" {
+		if k != ack.Retry {
+			l.rowless = append(l.rowless, cl)
+		}
 		return k != ack.Retry, nil
 	}
 	if l.cur == nil || l.cur.id != cl.txn {
@@ -664,11 +700,12 @@ func (l *Ledger) Finish(ctx context.Context, in ack.Ref, k ack.Kind) (acked bool
 // and its inputs must be processed again.
 var ErrAborted = errors.New("ledger: transaction aborted")
 
-// Pending reports whether the current transaction holds any checkpoint.
+// Pending reports whether the current transaction holds any checkpoint, or inputs acknowledged
+// without rows wait to be recorded.
 func (l *Ledger) Pending() bool {
 	l.txMu.Lock()
 	defer l.txMu.Unlock()
-	return l.cur != nil
+	return l.cur != nil || len(l.rowless) > 0
 }
 
 // Seal commits the current transaction — every sink checkpoint since the last Seal — and returns its
@@ -680,6 +717,10 @@ func (l *Ledger) Pending() bool {
 func (l *Ledger) Seal(ctx context.Context) ([]ack.Ref, error) {
 	l.txMu.Lock()
 	defer l.txMu.Unlock()
+	if len(l.rowless) > 0 && (l.cur == nil || l.cur.broken == nil) {
+		t := l.open()
+		l.record(ctx, t, l.foldRowless(t)) // a failure breaks t
+	}
 	t := l.cur
 	if t == nil {
 		return nil, nil
@@ -724,9 +765,7 @@ func (l *Ledger) Seal(ctx context.Context) ([]ack.Ref, error) {
 		// files are deleted now rather than left visible until another worker's recovery.
 		st, aerr := l.abort(context.WithoutCancel(ctx), t.id, t.body)
 		if aerr == nil && st == stateCommitted {
-			for h, hashes := range t.hours {
-				l.idx.learn(h, t.id, l.opts.Owner, hashes, stateCommitted)
-			}
+			l.learn(t)
 			return inputs, nil
 		}
 		return nil, fmt.Errorf("seal %s: %w", t.id, errors.Join(err, aerr))
@@ -743,11 +782,19 @@ func (l *Ledger) Seal(ctx context.Context) ([]ack.Ref, error) {
 			return nil, fmt.Errorf("seal %s: aborted by %s: %w", t.id, cb.By, ErrFenced)
 		}
 	}
-	for h, hashes := range t.hours {
-		l.idx.learn(h, t.id, l.opts.Owner, hashes, stateCommitted)
-	}
+	l.learn(t)
 	l.deleteIntent(ctx, t.id)
 	return inputs, nil
+}
+
+// learn records a transaction this process committed in its view of the index.
+func (l *Ledger) learn(t *txn) {
+	for h, hashes := range t.hours {
+		l.idx.learn(h, t.id, l.opts.Owner, hashes, false, stateCommitted)
+	}
+	for h, hashes := range t.empty {
+		l.idx.learn(h, t.id, l.opts.Owner, hashes, true, stateCommitted)
+	}
 }
 
 // conflicts lists afresh every index hour t's inputs are looked up in (t's own entries are written)
@@ -763,8 +810,9 @@ func (l *Ledger) conflicts(ctx context.Context, t *txn) error {
 			if e.txn == t.id {
 				return false
 			}
+			// Only rows can be duplicated: inputs that ended without rows never conflict.
 			for hash := range t.inputs {
-				if _, ok := e.hashes[hash]; ok {
+				if _, ok := e.hashes[hash]; ok && !e.isEmpty(hash) {
 					return true
 				}
 			}
@@ -920,11 +968,14 @@ type part struct {
 
 type entry struct {
 	txn, owner string
-	sig        string // ETag and size of the entry object last read
-	hashes     map[string]struct{}
+	sig        string              // ETag and size of the entry object last read
+	hashes     map[string]struct{} // every input recorded, with rows or not
+	empty      map[string]struct{} // those without rows
 	mu         sync.Mutex
 	state      string // decision once known
 }
+
+func (e *entry) isEmpty(hash string) bool { _, ok := e.empty[hash]; return ok }
 
 func (e *entry) decided() string {
 	e.mu.Lock()
@@ -965,17 +1016,20 @@ func (x *index) part(h int64) *part {
 }
 
 // learn records a transaction this process decided, so its own lookups need no listing for it.
-func (x *index) learn(h int64, txn, owner string, hashes []string, state string) {
+func (x *index) learn(h int64, txn, owner string, hashes []string, empty bool, state string) {
 	p := x.part(h)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	e := p.entries[txn]
 	if e == nil {
-		e = &entry{txn: txn, owner: owner, hashes: map[string]struct{}{}}
+		e = &entry{txn: txn, owner: owner, hashes: map[string]struct{}{}, empty: map[string]struct{}{}}
 		p.entries[txn] = e
 	}
 	for _, hs := range hashes {
 		e.hashes[hs] = struct{}{}
+		if empty {
+			e.empty[hs] = struct{}{}
+		}
 	}
 	e.decide(state)
 }
@@ -1035,9 +1089,14 @@ func (p *part) refresh(ctx context.Context, l *Ledger, h int64) error {
 			p.entries[name] = e
 		}
 		e.sig = sigOf(i)
-		e.hashes = make(map[string]struct{}, len(ib.Hashes))
+		e.hashes = make(map[string]struct{}, len(ib.Hashes)+len(ib.Empty))
+		e.empty = make(map[string]struct{}, len(ib.Empty))
 		for _, hs := range ib.Hashes {
 			e.hashes[hs] = struct{}{}
+		}
+		for _, hs := range ib.Empty {
+			e.hashes[hs] = struct{}{}
+			e.empty[hs] = struct{}{}
 		}
 	}
 	for name, e := range p.entries {

@@ -275,7 +275,7 @@ func TestLedger(t *testing.T) {
 				t.Fatal("the zombie's late file is still visible")
 			}
 		}},
-		{"inputs without rows are acknowledged at once and leave no trace", func(t *testing.T, e *env) {
+		{"inputs without rows are acknowledged at once and recorded at the seal", func(t *testing.T, e *env) {
 			w := e.open("w1", 0)
 			e.claim(w, inA, Process)
 			e.claim(w, inB, Process)
@@ -285,10 +285,22 @@ func TestLedger(t *testing.T) {
 			if acked, err := w.Finish(ctx, inB, ack.Quarantined); err != nil || !acked {
 				t.Fatal(acked, err)
 			}
-			// Processed again if announced again: to the same result, with no rows written.
+			// Recorded at the next seal, with no write of their own: until then another worker
+			// would process them again (to the same result, with no rows written).
 			w2 := e.open("w2", 0)
 			e.claim(w2, inA, Process)
-			e.claim(w2, inB, Process)
+			if acked, err := w2.Finish(ctx, inA, ack.Retry); err != nil || acked {
+				t.Fatal(acked, err)
+			}
+			if !w.Pending() {
+				t.Fatal("inputs without rows are not waiting for the seal")
+			}
+			if sealed, err := w.Seal(ctx); err != nil || len(sealed) != 0 {
+				t.Fatalf("seal = %v, %v", sealed, err)
+			}
+			w3 := e.open("w3", 0) // w2's view of the index may be IndexMaxAge old
+			e.claim(w3, inA, Done)
+			e.claim(w3, inB, Done)
 		}},
 		{"failed input is released to live workers", func(t *testing.T, e *env) {
 			w1 := e.open("w1", 0)
