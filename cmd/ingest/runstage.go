@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync/atomic"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/emf"
 	"github.com/logarchive/logarchive/pkg/emfstage"
 	"github.com/logarchive/logarchive/pkg/ledger"
@@ -23,11 +23,9 @@ type stagedProcessor struct {
 	fails *atomic.Int64
 }
 
-func (a stagedProcessor) Process(ctx context.Context, bucket, key, etag string, done func(bool, error)) error {
-	err := a.p.Process(ctx, pipeline.Input{Bucket: bucket, Key: key, ETag: etag, Done: func(err error) {
-		var q *pipeline.QuarantinedError
-		done(errors.As(err, &q), err)
-	}})
+func (a stagedProcessor) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
+	bucket, key := ref.Bucket, ref.Key
+	err := pipelineProcessor{a.p}.Process(ctx, ref, done)
 	if err != nil {
 		a.stage.Discard(bucket, key)
 		return err
@@ -51,9 +49,9 @@ type stagedHandler struct {
 	published *atomic.Int64
 }
 
-func (h stagedHandler) Handle(ctx context.Context, obj source.ObjectRef, attempt int, done func(source.Result)) {
-	h.Coordinator.Handle(ctx, obj, attempt, func(r source.Result) {
-		if !r.Ack || (r.Class != "durable" && r.Class != "done_before") {
+func (h stagedHandler) Handle(ctx context.Context, obj source.ObjectRef, attempt int, done ack.Done) {
+	h.Coordinator.Handle(ctx, obj, attempt, func(r ack.Outcome) {
+		if r.Kind != ack.Durable || (r.Class != "durable" && r.Class != "done_before") {
 			h.stage.Discard(obj.Bucket, obj.Key)
 			done(r)
 			return
@@ -63,7 +61,7 @@ func (h stagedHandler) Handle(ctx context.Context, obj source.ObjectRef, attempt
 			// Committed rows whose samples are not out: keep the message; its redelivery is
 			// acknowledged as done before and publishes them then.
 			h.log.Warn("could not publish metric samples; retrying the message", "bucket", obj.Bucket, "key", obj.Key, "error", err.Error())
-			done(source.Result{RetryAfter: -1, Class: "metrics", Err: err})
+			done(ack.Again("metrics", err))
 			return
 		}
 		if warn != nil {
