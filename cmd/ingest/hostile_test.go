@@ -716,3 +716,97 @@ func TestLocalReportsRefusedSamples(t *testing.T) {
 		t.Fatalf("metrics summary %v for %d findings", m, rows)
 	}
 }
+
+// TestLocalHostileObjectsAccounted: the broken inputs that held (corrupt and truncated gzip,
+// truncated JSON, trailing garbage, 100k-deep nesting, a record over the size limit, a gzip bomb)
+// beside good objects: every object's bytes went to exactly one place — rows (counted per record)
+// or a byte-identical quarantine copy with its class — and nothing was written outside the
+// destination.
+func TestLocalHostileObjectsAccounted(t *testing.T) {
+	src := t.TempDir()
+	good := ctBody(t, "good", 3)
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	// Valid JSON all the way: 8 MiB of whitespace between the brackets (limit 4 MiB), in 8 KiB.
+	zw.Write([]byte(`{"Records":[`))
+	spaces := bytes.Repeat([]byte{' '}, 1<<20)
+	for i := 0; i < 8; i++ {
+		zw.Write(spaces)
+	}
+	zw.Write([]byte(`]}`))
+	zw.Close()
+	huge := append([]byte(`{"version":"1.100000","query_name":"`), bytes.Repeat([]byte("a"), 5<<20)...)
+	huge = append(huge, `"}`+"\n"...)
+	type want struct {
+		rows  int
+		class string // quarantine class when rows is 0
+	}
+	dns := func(i int) string {
+		return fmt.Sprintf("AWSLogs/111122223333/vpcdnsquerylogs/vpc-0abc/2026/03/02/vpc-0abc_vpcdnsquerylogs_111122223333_20260302T00%02dZ_abcd.log.gz", i)
+	}
+	objs := map[string][]byte{
+		ctKey(1): good,
+		ctKey(2): append(append([]byte(nil), good[:len(good)/2]...), bytes.Repeat([]byte{0x55}, 40)...),
+		ctKey(3): good[:len(good)/2],
+		ctKey(4): gzipped(t, []byte(`{"Records":[{"eventVersion":"1.08","eventTime":"2026-03-02T08:00:00Z"`)),
+		ctKey(5): gzipped(t, []byte(`{"Records":[{"eventVersion":"1.08","eventTime":"2026-03-02T08:00:00Z","eventName":"A"}]} trailing garbage`)),
+		ctKey(6): gzipped(t, []byte(`{"Records":[{"eventVersion":"1.08","requestParameters":`+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+`}]}`)),
+		dns(1):   gzipped(t, huge),
+		ctKey(7): bomb.Bytes(),
+	}
+	wants := map[string]want{
+		ctKey(1): {rows: 3}, ctKey(2): {class: "corrupt_gzip"}, ctKey(3): {class: "truncated"}, ctKey(4): {class: "truncated"},
+		ctKey(5): {class: "trailing_data"}, ctKey(6): {class: "syntax"}, dns(1): {class: "too_large"}, ctKey(7): {class: "too_large"},
+	}
+	const bucket = "org-archive"
+	writeSrc(t, src, bucket, objs)
+	outer := t.TempDir()
+	lake := filepath.Join(outer, "lake")
+	var out, errOut bytes.Buffer
+	code := runLocal(context.Background(), []string{"--src", src, "--dest", lake, "--json", "--log-level", "error",
+		"--no-builtin-rules", "--max-inflated-bytes", strconv.Itoa(4 << 20), "--workers", "2"}, &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	var sum localSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	classes := map[string]string{}
+	for _, q := range sum.Quarantined {
+		classes[strings.TrimPrefix(q.Key, bucket+"/")] = q.Class
+	}
+	rows, _ := readAllStrings(t, lake)
+	totalRows := 0
+	for k, w := range wants {
+		if w.rows > 0 {
+			totalRows += w.rows
+			if c, q := classes[k]; q {
+				t.Errorf("%s: quarantined (%s), want %d rows", k, c, w.rows)
+			}
+			continue
+		}
+		if classes[k] != w.class {
+			t.Errorf("%s: quarantined as %q, want %q", k, classes[k], w.class)
+		}
+		copyPath := filepath.Join(lake, "_quarantine", w.class, bucket, filepath.FromSlash(k))
+		body, err := os.ReadFile(copyPath)
+		if err != nil || !bytes.Equal(body, objs[k]) {
+			t.Errorf("%s: quarantine copy missing or different (%v)", k, err)
+		}
+	}
+	if got := rows["cloudtrail"] + rows["resolver"]; got != int64(totalRows) {
+		t.Errorf("%d rows, want %d (%v)", got, totalRows, rows)
+	}
+	if len(sum.Quarantined) != len(wants)-1 {
+		t.Errorf("%d objects quarantined, want %d: %+v", len(sum.Quarantined), len(wants)-1, sum.Quarantined)
+	}
+	filepath.WalkDir(outer, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if rel, _ := filepath.Rel(lake, path); !filepath.IsLocal(rel) {
+				t.Errorf("written outside the destination: %s", path)
+			}
+		}
+		return err
+	})
+}
