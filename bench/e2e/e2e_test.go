@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,19 @@ func TestSmoke(t *testing.T) {
 		if !strings.Contains(head, "| "+n+" |") {
 			t.Errorf("headline lacks %s:\n%s", n, head)
 		}
+	}
+
+	// --render must give the same report from the saved measurements.
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again report
+	if err := json.Unmarshal(raw, &again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Markdown() != md {
+		t.Error("report rendered from its JSON differs from the original")
 	}
 
 	// The record check must be able to fail: a dataset claiming one record more is an error.

@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -60,7 +61,7 @@ type config struct {
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("e2e", flag.ContinueOnError)
 	var c config
-	var results, readme, only string
+	var results, readme, only, render string
 	var noDuck bool
 	fs.StringVar(&c.Mode, "mode", "full", "full (issue 10 sizes), quick (CI smoke) or tiny")
 	fs.Uint64Var(&c.Seed, "seed", 1, "synth seed")
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&noDuck, "no-duckdb", false, "skip the DuckDB baseline")
 	fs.BoolVar(&c.Memory, "memory", true, "run the memory cases (one large flow object; CloudTrail with --workers 2)")
 	fs.StringVar(&c.Profiles, "cpuprofile-dir", "", "also profile one extra one-core ingest run per dataset into this directory and write pprof -top summaries")
+	fs.StringVar(&render, "render", "", "do not measure: render the report and README table again from a run-*.json of an earlier run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,15 +98,36 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if !noDuck {
 		c.DuckDB = filepath.Join(repo, "bench", "e2e", "duckdb")
 	}
+	var rep *report
+	if render != "" {
+		b, err := os.ReadFile(render)
+		if err != nil {
+			return err
+		}
+		rep = new(report)
+		if err := json.Unmarshal(b, rep); err != nil {
+			return fmt.Errorf("%s: %w", render, err)
+		}
+	} else {
+		if rep, err = bench(ctx, c); err != nil {
+			return err
+		}
+		// The raw measurements, so that the report can be rendered again (--render) without rerunning.
+		raw, err := json.MarshalIndent(rep, "", " ")
+		if err != nil {
+			return err
+		}
+		rawPath := filepath.Join(c.Work, "run-"+c.Mode+"-"+rep.Started.Format("20060102T150405Z")+".json")
+		if err := os.WriteFile(rawPath, raw, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "measurements in %s\n", rawPath)
+	}
 	if results == "" {
-		results = filepath.Join(c.Work, "RESULTS-"+c.Mode+".md")
-		if c.Mode == "full" {
+		results = filepath.Join(c.Work, "RESULTS-"+rep.Mode+".md")
+		if rep.Mode == "full" {
 			results = filepath.Join(repo, "bench", "RESULTS.md")
 		}
-	}
-	rep, err := bench(ctx, c)
-	if err != nil {
-		return err
 	}
 	if err := os.WriteFile(results, []byte(rep.Markdown()), 0o644); err != nil {
 		return err
@@ -204,6 +227,9 @@ func bench(ctx context.Context, c config) (*report, error) {
 			if _, err := pt.runIngest(ctx, ds, oneCore, false); err != nil {
 				return nil, err
 			}
+			if err := pprofTop(ctx, t.Ingest, filepath.Join(c.Profiles, ds.Name+"-ingest-1-core")); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if c.Memory && flowDefault != nil {
@@ -279,7 +305,7 @@ func measureDataset(ctx context.Context, c config, t tools, ds *dataset, rep *re
 			if m.Records != 0 && m.Records != ds.Records {
 				return nil, fmt.Errorf("%s on %s: %d records, the generator wrote %d", tool, ds.Name, m.Records, ds.Records)
 			}
-			logf(c.Log, "  %-12s round %d %-16s %7.2fs %9.0f rec/s  rss %4d MiB", ds.Name, round+1, tool, m.Seconds, float64(ds.Records)/m.Seconds, m.MaxRSS>>20)
+			logf(c.Log, "  %-12s round %d %-16s %7.2fs wall %7.2fs CPU %9.0f rec/s  rss %4d MiB", ds.Name, round+1, tool, m.Seconds, m.CPU, float64(ds.Records)/m.Seconds, m.MaxRSS>>20)
 			res.Runs[tool] = append(res.Runs[tool], m)
 		}
 	}
@@ -308,4 +334,18 @@ func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
 		fmt.Fprintf(w, time.Now().UTC().Format("15:04:05 ")+format+"\n", args...)
 	}
+}
+
+// pprofTop writes `go tool pprof -top` of base.prof, by flat and by cumulative time, to base.txt.
+func pprofTop(ctx context.Context, binary, base string) error {
+	var out []byte
+	for _, mode := range [][]string{{"-top"}, {"-top", "-cum"}} {
+		args := append([]string{"tool", "pprof", "-nodecount=45"}, mode...)
+		b, err := exec.CommandContext(ctx, "go", append(args, binary, base+".prof")...).Output()
+		if err != nil {
+			return fmt.Errorf("go tool pprof %s: %w", base, err)
+		}
+		out = append(append(out, b...), '\n')
+	}
+	return os.WriteFile(base+".txt", out, 0o644)
 }

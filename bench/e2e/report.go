@@ -199,11 +199,17 @@ type target struct {
 	Pass            string // PASS, FAIL or n/a
 }
 
-func cpuNote(v float64, ok bool) string {
-	if !ok {
-		return ""
+// perCore judges a per-core target on CPU time (records per CPU-second of the process, both sides
+// pinned to one core): on the shared 2-core machine, wall time of a one-core run also measures how
+// long it waited for the core, which moved DuckDB's time 2-4× between rounds. The wall-time ratio is
+// shown beside it.
+func perCore(r *dsResult, baseline string, want float64) (got, pass string) {
+	c, okc := r.cpuRatio(oneCore.Name, baseline)
+	w, okw := r.ratio(oneCore.Name, baseline)
+	if !okc {
+		return ratioCell(w, okw) + " wall (no CPU time)", passFail(w >= want, okw)
 	}
-	return fmt.Sprintf(" (CPU time: %.2f×)", v)
+	return fmt.Sprintf("%s CPU time (%s wall)", ratioCell(c, okc), ratioCell(w, okw)), passFail(c >= want, okc)
 }
 
 func passFail(ok, measured bool) string {
@@ -231,8 +237,7 @@ func (rep *report) targets() []target {
 		r := rep.result(n)
 		t := target{What: "records/s per core vs DuckDB 1 thread, " + n, Want: "≥ 1.5× (aim 2×)"}
 		if r != nil {
-			v, ok := r.ratio(oneCore.Name, "DuckDB 1 thread")
-			t.Got, t.Pass = ratioCell(v, ok)+cpuNote(r.cpuRatio(oneCore.Name, "DuckDB 1 thread")), passFail(v >= 1.5, ok)
+			t.Got, t.Pass = perCore(r, "DuckDB 1 thread", 1.5)
 		} else {
 			t.Got, t.Pass = "not run", "n/a"
 		}
@@ -242,8 +247,7 @@ func (rep *report) targets() []target {
 		r := rep.result("cloudtrail")
 		t := target{What: "CloudTrail one core vs `gzip -dc` of the same files", Want: "≥ 0.3× (aim 0.5×)"}
 		if r != nil {
-			v, ok := r.ratio(oneCore.Name, "gzip -dc")
-			t.Got, t.Pass = ratioCell(v, ok)+cpuNote(r.cpuRatio(oneCore.Name, "gzip -dc")), passFail(v >= 0.3, ok)
+			t.Got, t.Pass = perCore(r, "gzip -dc", 0.3)
 		} else {
 			t.Got, t.Pass = "not run", "n/a"
 		}

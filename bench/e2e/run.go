@@ -81,10 +81,15 @@ type ingestSummary struct {
 		Class  string `json:"class"`
 		Reason string `json:"reason"`
 	} `json:"quarantined"`
-	Failed []string `json:"failed"`
-	Sink   *struct {
-		RowsWritten int64
-	} `json:"sink"`
+	Failed      []string `json:"failed"`
+	SkippedDone int      `json:"skipped_done_before"`
+	NotRead     []struct {
+		Path   string `json:"path"`
+		Reason string `json:"reason"`
+	} `json:"not_read"`
+	Parquet *struct {
+		Rows int64 `json:"rows"`
+	} `json:"parquet"`
 }
 
 // ingestMode is how ingest local is run: the CPUs it is pinned to, GOMAXPROCS, --workers.
@@ -140,8 +145,15 @@ func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQu
 	if err != nil {
 		return meas, err
 	}
-	if sum.Sink != nil && sum.Sink.RowsWritten < meas.Records && len(sum.Quarantined) == 0 {
-		return meas, fmt.Errorf("ingest %s: %d records counted but %d rows written", ds.Name, meas.Records, sum.Sink.RowsWritten)
+	if sum.SkippedDone > 0 || len(sum.NotRead) > 0 || sum.Objects != len(ds.Files) {
+		return meas, fmt.Errorf("ingest %s: read %d objects of %d (%d done before, %d not read)", ds.Name, sum.Objects, len(ds.Files), sum.SkippedDone, len(sum.NotRead))
+	}
+	if sum.Parquet == nil || (sum.Parquet.Rows < meas.Records && len(sum.Quarantined) == 0) {
+		rows := int64(-1)
+		if sum.Parquet != nil {
+			rows = sum.Parquet.Rows
+		}
+		return meas, fmt.Errorf("ingest %s: %d records counted but %d rows written", ds.Name, meas.Records, rows)
 	}
 	_ = os.RemoveAll(dest)
 	return meas, nil
