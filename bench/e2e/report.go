@@ -43,10 +43,19 @@ type machineInfo struct {
 	CPU, Kernel, Go, Commit string
 	Cores                   int
 	MemGiB                  float64
+	Nice                    int // of the harness, inherited by every tool it runs
 }
 
 func machine(repo string) machineInfo {
 	m := machineInfo{Cores: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/self/stat"); err == nil {
+		// Fields after the command name (which may hold spaces) start at ") "; nice is field 19.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+			if f := strings.Fields(string(b[i+1:])); len(f) > 16 {
+				fmt.Sscan(f[16], &m.Nice)
+			}
+		}
+	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for l := range strings.Lines(string(b)) {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -278,7 +287,7 @@ func (rep *report) targets() []target {
 		if !allRows {
 			t.Got += fmt.Sprintf(", %d of %d records", mc.M.Records, mc.DS.Records)
 			if mc.M.Note != "" {
-				t.Got += " (" + mc.M.Note + ")"
+				t.Got += " (" + oneLine(mc.M.Note, 60) + ")"
 			}
 		}
 		t.Pass = passFail(mc.M.MaxRSS <= limit && allRows, mc.M.MaxRSS > 0)
@@ -297,7 +306,7 @@ func (rep *report) Markdown() string {
 	p("| date | %s → %s UTC |\n", rep.Started.Format("2006-01-02 15:04"), rep.Finished.Format("15:04"))
 	p("| commit | %s |\n", rep.Machine.Commit)
 	p("| machine | %s, %d cores, %.0f GiB, Linux %s, %s |\n", rep.Machine.CPU, rep.Machine.Cores, rep.Machine.MemGiB, rep.Machine.Kernel, rep.Machine.Go)
-	p("| load average (1 5 15 min) | %s before, %s after (the machine is shared) |\n", rep.LoadBefore, rep.LoadAfter)
+	p("| load average (1 5 15 min) | %s before, %s after (the machine is shared); every tool ran at nice %d |\n", rep.LoadBefore, rep.LoadAfter, rep.Machine.Nice)
 	p("| mode | %s, seed %d, %d round(s) per dataset, median reported |\n", rep.Mode, rep.Seed, rep.Repeat)
 	p("| baseline | %s |\n\n", rep.duckdbLabel())
 
