@@ -247,6 +247,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 	}()
+	sweepDone := sweepTemp(runCtx, dest, log)
+	defer func() { <-sweepDone }()
 	coordCtx, stopCoord := context.WithCancel(runCtx)
 	coordDone := make(chan struct{})
 	go func() { defer close(coordDone); coord.Run(coordCtx) }()

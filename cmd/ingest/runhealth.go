@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/pipeline"
 	"github.com/logarchive/logarchive/pkg/source"
+	"github.com/logarchive/logarchive/pkg/store"
 )
 
 // defaultUnhealthyAfter is how long a failure a restart could cure must last before /healthz says
@@ -63,4 +65,27 @@ func (f *flushWatch) since() time.Time {
 		return time.Unix(0, n)
 	}
 	return time.Time{}
+}
+
+// sweepTemp removes, in the background, the temp files a worker killed mid-write left under a
+// local destination (S3 needs a lifecycle rule aborting incomplete multipart uploads instead). The
+// returned channel closes when it is done.
+func sweepTemp(ctx context.Context, dest store.Location, log *slog.Logger) <-chan struct{} {
+	done := make(chan struct{})
+	lo, ok := dest.Store.(*store.Local)
+	if !ok {
+		close(done)
+		return done
+	}
+	go func() {
+		defer close(done)
+		n, err := lo.RemoveStaleTemp(ctx, dest.Bucket, dest.Prefix, store.StaleTempAge)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("could not sweep temp files of killed writers", "error", err.Error())
+		}
+		if n > 0 {
+			log.Info("removed temp files of killed writers", "count", n)
+		}
+	}()
+	return done
 }
