@@ -84,11 +84,14 @@ func alarmMetrics(t *testing.T, tpl cfnTemplate, params map[string]string) map[s
 		var dims []string
 		if d, ok := r.Properties["Dimensions"]; ok {
 			for _, item := range d.Content {
-				var dim struct{ Name string }
+				var dim struct {
+					Name  string `yaml:"Name"`
+					Value string `yaml:"Value"`
+				}
 				if err := item.Decode(&dim); err != nil {
 					t.Fatal(err)
 				}
-				dims = append(dims, dim.Name)
+				dims = append(dims, dim.Name+"="+dim.Value)
 			}
 		}
 		out[id] = metricKey{tpl.scalar(t, ns, params), tpl.scalar(t, r.Properties["MetricName"], params), strings.Join(dims, ",")}
@@ -162,7 +165,7 @@ func TestAlarmsMatchWorkerEMF(t *testing.T) {
 	}
 }
 
-// readEMF sums the values of every (namespace, metric, dimension set) in an EMF file.
+// readEMF sums the values of every (namespace, metric, dimensions as name=value) in an EMF file.
 func readEMF(t *testing.T, p string) map[metricKey]float64 {
 	t.Helper()
 	f, err := os.Open(p)
@@ -201,7 +204,13 @@ func readEMF(t *testing.T, p string) map[metricKey]float64 {
 							v += x
 						}
 					}
-					out[metricKey{d.Namespace, m.Name, strings.Join(dimSet, ",")}] += v
+					var dims []string
+					for _, name := range dimSet {
+						var val string
+						json.Unmarshal(doc[name], &val)
+						dims = append(dims, name+"="+val)
+					}
+					out[metricKey{d.Namespace, m.Name, strings.Join(dims, ",")}] += v
 				}
 			}
 		}
