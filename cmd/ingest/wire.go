@@ -223,6 +223,9 @@ func (p *processingFlags) verifier(ctx context.Context, src store.Store, loadAWS
 // withLedger makes every sink checkpoint a step of the exactly-once protocol: the ledger records the
 // inputs and final file keys before any file is visible, and learns when they all are.
 func withLedger(sopts *sink.Options, led *ledger.Ledger) {
+	// Another process may hold the same object (a duplicate notification): its files must never
+	// share a name with ours, or the loser's rollback would delete the winner's file.
+	sopts.NameSalt = led.Owner()
 	sopts.BeforeCommit = func(ctx context.Context, cp sink.Checkpoint) error {
 		ins := make([]ack.Ref, len(cp.Inputs))
 		for i, in := range cp.Inputs {

@@ -115,6 +115,12 @@ type Options struct {
 	// AfterCommit, when set, is called after every file of a checkpoint is committed, before the Done
 	// callbacks of the inputs it completed.
 	AfterCommit func(ctx context.Context, cp Checkpoint)
+	// NameSalt, when set, is mixed into every file name. Processes that may hold the same inputs at
+	// once (two workers given one object by a duplicate notification) then never write the same key,
+	// so the rollback of one's transaction cannot delete the file the other committed. A retried
+	// checkpoint of the same process still overwrites its earlier attempt. The worker sets it to its
+	// ledger owner id.
+	NameSalt string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 	// Logger receives one line per committed file; default slog.Default().
@@ -318,7 +324,7 @@ type span struct{ first, last int64 }
 // name derives the file name from what the file holds: its table and partition, and for each input
 // (sorted) its identity and the ordinals of its rows. Processing the same inputs again yields the
 // same names, so a retried checkpoint overwrites its earlier attempt instead of duplicating it.
-func (b *buffer) name() string {
+func (b *buffer) name(salt string) string {
 	type part struct {
 		id          string
 		first, last int64
@@ -329,6 +335,9 @@ func (b *buffer) name() string {
 	}
 	slices.SortFunc(parts, func(a, b part) int { return cmp.Compare(a.id, b.id) })
 	fields := []string{string(b.key.table.spec().Name), b.key.part}
+	if salt != "" {
+		fields = append(fields, "salt", salt)
+	}
 	for _, p := range parts {
 		fields = append(fields, p.id, strconv.FormatInt(p.first, 10), strconv.FormatInt(p.last, 10))
 	}
@@ -627,7 +636,7 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 	for i, b := range sel {
 		minT, maxT := b.rows.timeRange()
 		sp := b.key.table.spec()
-		loc, key := sp.File(b.key.part, b.name())
+		loc, key := sp.File(b.key.part, b.name(s.opts.NameSalt))
 		locs[i] = loc
 		cp.Files[i] = File{Table: sp.Name, Partition: b.key.part, Bucket: loc.Bucket, Key: key,
 			Rows: b.rows.len(), MinTime: minT, MaxTime: maxT}

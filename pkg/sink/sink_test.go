@@ -192,8 +192,9 @@ func TestIdempotentNames(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	loc := store.Location{Store: store.NewLocal(root), Bucket: "lake"}
+	salt := ""
 	run := func(order []string) []string {
-		s, err := New(Options{Dest: loc})
+		s, err := New(Options{Dest: loc, NameSalt: salt})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -230,6 +231,19 @@ func TestIdempotentNames(t *testing.T) {
 	if len(files) != 2 { // 10:00 and 20:00 on day 1, 06:00 on day 2
 		t.Fatalf("wrote %d files, want 2 (one per day): %v", len(files), files)
 	}
+	// Another process (another salt) holding the same inputs never writes the same keys.
+	salt, home := "owner-2", loc
+	loc = store.Location{Store: store.NewLocal(t.TempDir()), Bucket: "lake"}
+	salted := run([]string{"a", "b", "c"})
+	for _, k := range salted {
+		if slices.Contains(first, k) {
+			t.Fatalf("salted run reused the name %s", k)
+		}
+	}
+	if again := run([]string{"b", "c", "a"}); !slices.Equal(salted, again) {
+		t.Fatalf("salted names differ between runs:\n%v\n%v", salted, again)
+	}
+	salt, loc = "", home
 	// A different ETag is a different input: new names.
 	s, _ := New(Options{Dest: loc})
 	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "a", ETag: "e2"})
