@@ -11,7 +11,7 @@
 //   - The mapping AWS uses for its native sources (ocsf/examples mappings/markdown/AWS/v1.1.0),
 //     with every deliberate deviation listed in docs/security-lake.md.
 //   - Objects laid out as Security Lake requires: one class per source, keys
-//     <source location>region=<region>/accountId=<account>/eventDay=<YYYYMMDD>/<name>.gz.parquet,
+//     <source location>region=<region>/accountId=<account>/eventDay=<YYYYMMDD>/<name>.zstd.parquet,
 //     rows sorted by time, data pages ≤ 1 MB uncompressed, bounded row groups, zstd; names derived
 //     from the inputs so redoing the same work overwrites the same objects; an object becomes
 //     visible only when complete (store.Upload.Commit).

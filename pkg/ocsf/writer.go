@@ -18,7 +18,7 @@ import (
 
 // Layout is the Security Lake layout of the writer core (pkg/sink): one table per OCSF class, each
 // written under its custom source's location as
-// <source prefix>region=<region>/accountId=<account>/eventDay=YYYYMMDD/<hash>.gz.parquet, with the
+// <source prefix>region=<region>/accountId=<account>/eventDay=YYYYMMDD/<hash>.zstd.parquet, with the
 // bare integer annotations Security Lake's own objects carry (the footer is rewritten before
 // upload; see stripIntAnnotations). Staging, spilling, naming, commit hooks and Done are the core's:
 // the Security Lake output has the same exactly-once protocol as the Athena tables.
