@@ -32,7 +32,9 @@ Run 'ingest <command> -h' for a command's flags.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startCPUProfile() // LOGARCHIVE_CPUPROFILE, for bench/e2e (see profile.go)
 	code := ingestMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
 }
