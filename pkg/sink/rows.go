@@ -439,7 +439,7 @@ func parseCreationDate(s string) *time.Time {
 
 // VPCFlowRowOf converts a flow-log record.
 func VPCFlowRowOf(l Lineage, f *parse.FlowRecord) VPCFlowRow {
-	a := newStrings(40)
+	a := newStrings(flowStrings)
 	v := new(flowValues)
 	r := VPCFlowRow{
 		Version:                 v.i32(f.Version),
@@ -500,6 +500,10 @@ func VPCFlowRowOf(l Lineage, f *parse.FlowRecord) VPCFlowRow {
 	}
 	return r
 }
+
+// flowStrings is the string arena of a flow row: a default-format record has six strings, a
+// custom one rarely more than a dozen (the arena grows by another block if it has).
+const flowStrings = 12
 
 // flowValues backs a flow row's nullable numbers and times, so they cost one allocation per row
 // instead of one each: flow logs are the highest-volume table.

@@ -52,6 +52,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/parquet-go/parquet-go/compress"
+
 	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -219,6 +221,7 @@ type Stats struct {
 type Sink struct {
 	opts   Options
 	layout Layout
+	codec  compress.Codec
 
 	// cpMu serializes checkpoints (it is taken before mu, never while holding it).
 	cpMu sync.Mutex
@@ -271,7 +274,8 @@ func New(opts Options) (*Sink, error) {
 		opts.Layout = AthenaLayout(opts.Dest)
 	}
 	opts = opts.withDefaults()
-	return &Sink{opts: opts, layout: opts.Layout, bufs: map[partKey]*buffer{}, tables: map[table]*tableState{}}, nil
+	return &Sink{opts: opts, layout: opts.Layout, codec: newCodec(opts.Compression, opts.PageBytes),
+		bufs: map[partKey]*buffer{}, tables: map[table]*tableState{}}, nil
 }
 
 func (s *Sink) newBuffer(k partKey) *buffer {
@@ -356,7 +360,7 @@ func hashHex(fields ...string) string {
 // writeConfig sizes row groups from the table's learned bytes per row.
 func (s *Sink) writeConfig(b *buffer) writeConfig {
 	perRow := b.ts.get() * float64(b.raw) / float64(max(b.rows.len(), 1))
-	return writeConfig{compression: s.opts.Compression, pageBytes: s.opts.PageBytes,
+	return writeConfig{codec: s.codec, pageBytes: s.opts.PageBytes,
 		rowGroupRows: int64(float64(s.opts.RowGroupBytes) / max(perRow, 1)),
 		spoolDir:     s.opts.SpoolDir, spoolMem: s.opts.SpoolMemoryBytes}
 }

@@ -14,8 +14,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
-	"github.com/parquet-go/parquet-go/compress/snappy"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -47,7 +45,7 @@ type rowSet interface {
 }
 
 type writeConfig struct {
-	compression  Compression
+	codec        compress.Codec
 	pageBytes    int
 	rowGroupRows int64
 	spoolDir     string
@@ -242,17 +240,10 @@ func (r *rowsOf[T]) discard() {
 	}
 }
 
-func codec(c Compression) compress.Codec {
-	if c == Snappy {
-		return &snappy.Codec{}
-	}
-	return &zstd.Codec{Level: zstd.SpeedDefault}
-}
-
 func writerOptions[T any](t *TableDef[T], cfg writeConfig) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		t.schema,
-		parquet.Compression(codec(cfg.compression)),
+		parquet.Compression(cfg.codec),
 		parquet.PageBufferSize(cfg.pageBytes),
 		parquet.MaxRowsPerRowGroup(max(cfg.rowGroupRows, 1024)),
 		parquet.DataPageStatistics(true),
