@@ -56,11 +56,13 @@ func ingestMain(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return runBackfill(ctx, rest, stdout, stderr)
 	case "test-metric-filter":
 		return cmdTestMetricFilter(ctx, rest, stdin, stdout, stderr)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
-	fmt.Fprintf(stderr, "ingest: unknown command %q (want local, run, backfill or test-metric-filter)\n", args[0])
+	fmt.Fprintf(stderr, "ingest: unknown command %q (want local, run, backfill, test-metric-filter or healthcheck)\n", args[0])
 	fmt.Fprintln(stderr, "Run 'ingest --help' for the commands.")
 	return exitUsage
 }
