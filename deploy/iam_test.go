@@ -17,14 +17,24 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"gopkg.in/yaml.v3"
 
 	"github.com/logarchive/logarchive/internal/motoserver"
+	"github.com/logarchive/logarchive/pkg/digest"
 	"github.com/logarchive/logarchive/pkg/store"
 	"github.com/logarchive/logarchive/pkg/synth"
 )
+
+// auditorNotExercisedOnMoto: the same for the auditor role and validate.
+var auditorNotExercisedOnMoto = map[string]string{
+	"cloudtrail:ListPublicKeys": "moto has no CloudTrail signing keys; the recorded run reads synth's keys with --public-keys",
+	"s3:GetBucketLocation":      "cmd/validate bucketClient asks it only without a custom S3 endpoint (moto is one)",
+}
 
 // notExercisedOnMoto are actions the task role grants for calls the recorded run cannot make, each
 // with the reason. Everything else the role grants must show up in the recording, and everything
@@ -77,7 +87,9 @@ func (p *recordingProxy) take() []recording {
 func iamAction(t *testing.T, r recording) (action, bucket string) {
 	u := r.URL
 	if target := r.Target; target != "" {
-		svc, op, _ := strings.Cut(target, ".")
+		// "AmazonSQS.ReceiveMessage", "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.DescribeTrails"
+		i := strings.LastIndex(target, ".")
+		svc, op := target[:max(i, 0)], target[i+1:]
 		switch {
 		case svc == "AmazonSQS":
 			// Batch calls are authorized by their single-message action.
@@ -247,40 +259,111 @@ func TestTaskRoleGrantsExactlyTheCalls(t *testing.T) {
 	ctxRun, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	runCmd := command("run", "--queue-url", queueURL, "--dlq-url", *dlq.QueueUrl, "--dest", dest, "--public-keys", keysPath,
-		"--visibility-timeout", "4s", "--wait-time", "1s", "--commit-interval", "1s", "--exit-when-idle", "4s",
+		// Commits further apart than a third of the visibility timeout: the heartbeat must renew
+		// (ChangeMessageVisibility) before the messages are deleted, as in production.
+		"--visibility-timeout", "3s", "--wait-time", "1s", "--commit-interval", "4s", "--exit-when-idle", "5s",
 		"--lease-ttl", "2s", "--busy-retry", "1s", "--retry-base", "1s", "--workers", "4",
 		"--ops-addr", "", "--metrics-out", emf, "--log-level", "info")
 	runCmd = exec.CommandContext(ctxRun, runCmd.Path, runCmd.Args[1:]...)
 	runCmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+proxyURL)
 	run := recorded(t, &proxy, "ingest run", runCmd)
 
-	granted := policyActions(t, readTemplate(t, "worker.yaml"), "TaskRole")
-	used := map[string]bool{}
+	used := map[string]map[string]bool{}
 	for _, rec := range []map[string]map[string]bool{backfill, run} {
 		for a, buckets := range rec {
-			used[a] = true
-			if _, ok := granted[a]; !ok {
-				t.Errorf("the commands call %s (buckets %v) but the task role does not grant it", a, keysOf(buckets))
+			if used[a] == nil {
+				used[a] = map[string]bool{}
 			}
-			if a == "s3:PutObject" || a == "s3:DeleteObject" || a == "s3:AbortMultipartUpload" {
-				for b := range buckets {
-					if b != "lake-out" {
-						t.Errorf("%s on bucket %s: the worker must write only to the output bucket", a, b)
-					}
-				}
+			for b := range buckets {
+				used[a][b] = true
 			}
 		}
 	}
-	for a := range granted {
-		if !used[a] && notExercisedOnMoto[a] == "" {
-			t.Errorf("the task role grants %s, which neither command called", a)
-		}
-		if used[a] && notExercisedOnMoto[a] != "" {
-			t.Errorf("%s was called after all: remove it from notExercisedOnMoto", a)
+	compareGrants(t, "TaskRole", policyActions(t, readTemplate(t, "worker.yaml"), "TaskRole"), used, notExercisedOnMoto)
+	for _, a := range []string{"s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"} {
+		for b := range used[a] {
+			if b != "lake-out" {
+				t.Errorf("%s on bucket %s: the worker must write only to the output bucket", a, b)
+			}
 		}
 	}
 	t.Logf("backfill: %v; run: %v", keysOf(backfill), keysOf(run))
 	checkWorkerAlarms(t, emf)
+}
+
+// compareGrants reports recorded actions the role lacks and granted actions nobody used.
+func compareGrants(t *testing.T, role string, granted map[string][]string, used map[string]map[string]bool, unexercised map[string]string) {
+	t.Helper()
+	for a, buckets := range used {
+		if _, ok := granted[a]; !ok {
+			t.Errorf("%s: the command calls %s (buckets %v) but the role does not grant it", role, a, keysOf(buckets))
+		}
+	}
+	for a := range granted {
+		if used[a] == nil && unexercised[a] == "" {
+			t.Errorf("%s grants %s, which the command never called", role, a)
+		}
+		if used[a] != nil && unexercised[a] != "" {
+			t.Errorf("%s: %s was called after all: remove it from the not-exercised list", role, a)
+		}
+	}
+}
+
+// TestAuditorRoleGrantsExactlyTheCalls does for validate and worker.yaml's auditor role what
+// TestTaskRoleGrantsExactlyTheCalls does for the worker: validate in its aws-cli mode (trail from
+// DescribeTrails, organization from DescribeOrganization, digests and logs from S3) against moto.
+func TestAuditorRoleGrantsExactlyTheCalls(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	dir := t.TempDir()
+	srv := motoserver.Start(t)
+	var proxy recordingProxy
+	proxyURL := proxy.start(t, srv.URL)
+	bin := filepath.Join(dir, "validate")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/validate")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/validate: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	org, err := organizations.NewFromConfig(srv.Config).CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := synth.DefaultOptions(5)
+	o.OrgID = aws.ToString(org.Organization.Id)
+	o.Accounts = []synth.Account{{ID: aws.ToString(org.Organization.MasterAccountId), Name: "management"}, {ID: "222233334444", Name: "log-archive"}, {ID: "333344445555", Name: "prod"}}
+	o.Hours, o.EventsPerHour, o.FlowRecordsPerHour, o.ResolverQueriesPerHour = 2, 10, -1, -1
+	o.Regions = []string{"us-east-1"}
+	if _, err := srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(o.Bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := synth.Generate(ctx, store.NewS3(srv.S3, store.S3Options{}), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := srv.CloudTrail.CreateTrail(ctx, &cloudtrail.CreateTrailInput{Name: aws.String(m.TrailName), S3BucketName: aws.String(m.Bucket),
+		IsOrganizationTrail: aws.Bool(true), IsMultiRegionTrail: aws.Bool(true), EnableLogFileValidation: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, _ := synth.MarshalPublicKeys(m.PublicKeys)
+	keys := filepath.Join(dir, "keys.json")
+	os.WriteFile(keys, kb, 0o644)
+	cmd := exec.Command(bin, "--trail-arn", aws.ToString(trail.TrailARN), "--start-time", digest.DisplayTime(o.Start),
+		"--end-time", digest.DisplayTime(o.Start.Add(4*time.Hour)), "--account-id", "333344445555", "--region", "us-east-1", "--public-keys", keys)
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+proxyURL)
+	used := recorded(t, &proxy, "validate", cmd)
+	compareGrants(t, "AuditorRole", policyActions(t, readTemplate(t, "worker.yaml"), "AuditorRole"), used, auditorNotExercisedOnMoto)
+	for a, buckets := range used {
+		for b := range buckets {
+			if b != "" && b != m.Bucket {
+				t.Errorf("validate called %s on bucket %s, not the log bucket", a, b)
+			}
+		}
+	}
+	t.Logf("validate: %v", keysOf(used))
 }
 
 func keysOf[V any](m map[string]V) []string {
@@ -326,4 +409,49 @@ func stringKeys(m map[metricKey]float64) map[string]float64 {
 		out[k.namespace+"/"+k.name+"["+k.dims+"]"] = v
 	}
 	return out
+}
+
+// TestListBucketUnconditioned: a GET or HEAD of a missing key answers 404 only to a caller allowed
+// s3:ListBucket on the bucket, and that request carries no s3:prefix, so a ListBucket grant with an
+// s3:prefix condition would not apply and S3 would answer 403, which the worker reads as "denied"
+// rather than "deleted". Every ListBucket grant of the task and auditor roles must be unconditioned.
+func TestListBucketUnconditioned(t *testing.T) {
+	tpl := readTemplate(t, "worker.yaml")
+	for _, role := range []string{"TaskRole", "AuditorRole"} {
+		var policies []struct {
+			PolicyDocument struct {
+				Statement []struct {
+					Sid       string    `yaml:"Sid"`
+					Action    yaml.Node `yaml:"Action"`
+					Condition yaml.Node `yaml:"Condition"`
+				} `yaml:"Statement"`
+			} `yaml:"PolicyDocument"`
+		}
+		n := tpl.Resources[role].Properties["Policies"]
+		if err := n.Decode(&policies); err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		for _, p := range policies {
+			for _, st := range p.PolicyDocument.Statement {
+				var acts []string
+				if st.Action.Kind == yaml.ScalarNode {
+					acts = []string{st.Action.Value}
+				} else if err := st.Action.Decode(&acts); err != nil {
+					t.Fatal(err)
+				}
+				for _, a := range acts {
+					if a == "s3:ListBucket" {
+						found++
+						if st.Condition.Kind != 0 {
+							t.Errorf("%s %s: s3:ListBucket has a condition (line %d)", role, st.Sid, st.Condition.Line)
+						}
+					}
+				}
+			}
+		}
+		if found == 0 {
+			t.Errorf("%s grants no s3:ListBucket", role)
+		}
+	}
 }
