@@ -502,6 +502,53 @@ func TestRunHostileMoto(t *testing.T) {
 		}
 	})
 
+	// The same keys through `ingest backfill --dest` (direct mode): nothing outside the destination.
+	t.Run("backfill hostile keys stay inside the destination", func(t *testing.T) {
+		const b = "hostile-backfill"
+		if _, err := h.srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+		keys := []string{
+			"AWSLogs/111122223333/vpcdnsquerylogs/x/../../../../../../etc/evil.txt",
+			"AWSLogs/111122223333/vpcflowlogs/us-east-1/../../../../../../../cloudtrail/dt=2026-11-20/injected.log.gz",
+			"AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/20/../../../../../../../../../../../../../../../../../../tmp/x.json.gz",
+		}
+		for _, k := range keys {
+			if err := h.st.Put(ctx, b, k, []byte("\x1f\x8b\x08\x00 not deflate"), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		outer := t.TempDir()
+		dest := filepath.Join(outer, "dest")
+		out, err := exec.Command(h.bin, "backfill", "--bucket", "s3://"+b+"/AWSLogs/", "--dest", "file://"+dest,
+			"--no-builtin-rules", "--public-keys", writeNoKeys(t), "--log-level", "warn").CombinedOutput()
+		if err != nil {
+			t.Fatalf("backfill: %v\n%s", err, out)
+		}
+		quarantined := 0
+		filepath.WalkDir(outer, func(path string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(dest, path)
+			top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
+			switch {
+			case !filepath.IsLocal(rel):
+				t.Errorf("written outside the destination: %s", path)
+			case top == "_quarantine":
+				if !strings.HasSuffix(path, ".s3meta.json") {
+					quarantined++
+				}
+			case top != "_ledger":
+				t.Errorf("a hostile object reached %s", rel)
+			}
+			return nil
+		})
+		if quarantined != len(keys) {
+			t.Fatalf("%d quarantined copies, want %d\n%s", quarantined, len(keys), out)
+		}
+	})
+
 	// An object removed after its notification (NoSuchKey): acknowledged, counted, logged.
 	t.Run("no such key", func(t *testing.T) {
 		q := h.queue(t, "q-nosuchkey")
