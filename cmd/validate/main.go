@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -35,7 +36,15 @@ import (
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
+// DefaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT is set: validation
+// holds little (digests are decoded one at a time per chain, one oversized digest at a time), so a
+// tight limit keeps garbage from a hostile digest from inflating the resident set.
+const DefaultMemoryLimit = 48 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(DefaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()

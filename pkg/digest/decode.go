@@ -1,8 +1,10 @@
 package digest
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,9 +17,16 @@ import (
 	"unicode/utf8"
 )
 
-// MaxDigestSize bounds the inflated size of one digest. Real digests list at most a few thousand log
-// files (a few MB); anything larger is refused rather than held in memory.
-const MaxDigestSize = 256 << 20
+// MaxDigestSize bounds the inflated size of one digest, checked while inflating. A digest covers one
+// account and region for about an hour, and each log file it lists takes about 330 bytes of JSON;
+// 16 MB is some 50,000 log files in an hour (14 a second), far beyond what CloudTrail delivers (it
+// writes a log file per account and region about every 5 minutes, more only under heavy load). A
+// larger digest is refused as invalid format, so a gzip bomb costs at most this much.
+const MaxDigestSize = 16 << 20
+
+// MaxDigestObject bounds a digest object as stored: gzip never grows data by more than a few bytes
+// per 32 KB block, so a larger object cannot inflate to MaxDigestSize or less.
+const MaxDigestObject = MaxDigestSize + MaxDigestSize/256 + 1024
 
 // requiredMembers must be present (null allowed) before a digest is checked further, in aws-cli's order.
 var requiredMembers = []string{
@@ -39,9 +48,152 @@ func Inflate(body []byte) (inflated []byte, trailing bool, err error) {
 		return nil, false, fmt.Errorf("gunzip: %w", err)
 	}
 	if len(inflated) > MaxDigestSize {
-		return nil, false, fmt.Errorf("gunzip: inflated digest exceeds %d bytes", MaxDigestSize)
+		return nil, false, errTooLarge
 	}
 	return inflated, br.Len() > 0, nil
+}
+
+var errTooLarge = fmt.Errorf("gunzip: inflated digest exceeds %d bytes", MaxDigestSize)
+
+// ReadDigest inflates and decodes one digest object in a single pass, never holding the inflated
+// bytes: they stream through SHA-256, a UTF-8 check and the JSON decoder, and inflation stops at
+// MaxDigestSize. Results are Decode's, with sum = sha256 of the inflated bytes and trailing as
+// Inflate's.
+func ReadDigest(body []byte) (d *Digest, sum [32]byte, missing string, hasLogFiles, trailing bool, err error) {
+	return readDigest(bytes.NewReader(body), nil)
+}
+
+// readDigest is ReadDigest over a stream of the stored object, calling onLarge (when not nil) once
+// the inflated size passes SmallDigest; an error from it stops decoding. Bytes after the gzip
+// member are detected, not read.
+func readDigest(body io.Reader, onLarge func() error) (d *Digest, sum [32]byte, missing string, hasLogFiles, trailing bool, err error) {
+	br := bufio.NewReader(body)
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return nil, sum, "", false, false, fmt.Errorf("gunzip: %w", err)
+	}
+	zr.Multistream(false)
+	lr := &capReader{r: zr, left: MaxDigestSize, crossAt: MaxDigestSize - SmallDigest, onCross: onLarge}
+	h := sha256.New()
+	var uv utf8Check
+	src := io.TeeReader(lr, io.MultiWriter(h, &uv))
+	d, missing, hasLogFiles, err = decodeStream(src)
+	if err == nil {
+		// Python's json.loads accepts only whitespace after the value; it is part of the hash too.
+		err = onlySpace(src)
+	}
+	if lr.over {
+		return nil, sum, "", false, false, errTooLarge
+	}
+	if lr.crossErr != nil {
+		return nil, sum, "", false, false, lr.crossErr
+	}
+	if err != nil {
+		var se *json.SyntaxError
+		if rerr := lr.err; rerr != nil && !errors.As(err, &se) {
+			return nil, sum, "", false, false, fmt.Errorf("gunzip: %w", rerr)
+		}
+		return nil, sum, "", false, false, err
+	}
+	if !uv.ok() {
+		return nil, sum, "", false, false, errors.New("digest is not UTF-8")
+	}
+	copy(sum[:], h.Sum(nil))
+	_, perr := br.Peek(1)
+	return d, sum, missing, hasLogFiles, perr == nil, nil
+}
+
+// capReader reads at most left bytes and records whether the source held more, and its error.
+type capReader struct {
+	r    io.Reader
+	left int64
+	over bool
+	err  error
+	// onCross is called once when left falls to crossAt or below.
+	crossAt  int64
+	onCross  func() error
+	crossErr error
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.onCross != nil && c.left <= c.crossAt {
+		f := c.onCross
+		c.onCross = nil
+		if err := f(); err != nil {
+			c.crossErr = err
+			return 0, err
+		}
+	}
+	if c.left <= 0 {
+		var one [1]byte
+		if n, _ := io.ReadFull(c.r, one[:]); n > 0 {
+			c.over = true
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// utf8Check validates a byte stream written in arbitrary pieces.
+type utf8Check struct {
+	carry []byte
+	bad   bool
+}
+
+func (u *utf8Check) Write(p []byte) (int, error) {
+	n := len(p)
+	if u.bad {
+		return n, nil
+	}
+	if len(u.carry) > 0 {
+		p = append(u.carry, p...)
+		u.carry = nil
+	}
+	// Hold back an incomplete rune at the end for the next piece.
+	end := len(p)
+	for i := len(p) - 1; i >= 0 && i >= len(p)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			if !utf8.FullRune(p[i:]) {
+				end = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(p[:end]) {
+		u.bad = true
+		return n, nil
+	}
+	u.carry = append([]byte(nil), p[end:]...)
+	return n, nil
+}
+
+func (u *utf8Check) ok() bool { return !u.bad && len(u.carry) == 0 }
+
+func onlySpace(r io.Reader) error {
+	var buf [4096]byte
+	for {
+		n, err := r.Read(buf[:])
+		for _, c := range buf[:n] {
+			if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				return errors.New("digest JSON: extra data after the object")
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // Decode parses inflated digest JSON the way aws-cli reads it (Python's json.loads, then dictionary
@@ -56,14 +208,60 @@ func Decode(inflated []byte) (d *Digest, missing string, hasLogFiles bool, err e
 	if !utf8.Valid(inflated) {
 		return nil, "", false, errors.New("digest is not UTF-8")
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(inflated, &members); err != nil {
+	r := bytes.NewReader(inflated)
+	d, missing, hasLogFiles, err = decodeStream(r)
+	if err == nil {
+		err = onlySpace(r)
+	}
+	if err != nil {
+		return nil, "", false, err
+	}
+	return d, missing, hasLogFiles, nil
+}
+
+// decodeStream is Decode over a stream: members are read one at a time, logFiles one entry at a
+// time, so memory is that of the decoded digest, not of its text.
+func decodeStream(r io.Reader) (d *Digest, missing string, hasLogFiles bool, err error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
 		return nil, "", false, fmt.Errorf("digest JSON: %w", err)
 	}
-	if members == nil {
-		return nil, "", false, errors.New("digest JSON: top level is null, not an object")
+	if tok != json.Delim('{') {
+		return nil, "", false, fmt.Errorf("digest JSON: top level is %v, not an object", tok)
 	}
+	members := map[string]json.RawMessage{}
 	d = &Digest{kinds: map[string]byte{}}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, "", false, fmt.Errorf("digest JSON: %w", err)
+		}
+		name := tok.(string)
+		if name == "logFiles" {
+			hasLogFiles = true
+			d.LogFiles, d.logFilesErr, d.kinds[name], err = decodeLogFiles(dec)
+			if err != nil {
+				return nil, "", false, fmt.Errorf("digest JSON: logFiles: %w", err)
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, "", false, fmt.Errorf("digest JSON: member %q: %w", name, err)
+		}
+		if isDigestMember(name) {
+			members[name] = raw
+		} else {
+			members[name] = nil // presence is all that matters
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, "", false, fmt.Errorf("digest JSON: %w", err)
+	}
+	if _, err := io.Copy(io.Discard, dec.Buffered()); err != nil {
+		return nil, "", false, err
+	}
 	str := func(name string, dst *string) {
 		raw, ok := members[name]
 		if !ok {
@@ -103,33 +301,77 @@ func Decode(inflated []byte) (d *Digest, missing string, hasLogFiles bool, err e
 			break
 		}
 	}
-	raw, hasLogFiles := members["logFiles"]
-	if hasLogFiles {
-		d.kinds["logFiles"] = kindOf(raw)
-		d.LogFiles, d.logFilesErr = decodeLogFiles(raw)
-	}
 	return d, missing, hasLogFiles, nil
+}
+
+func isDigestMember(name string) bool {
+	switch name {
+	case "awsAccountId", "digestStartTime", "digestEndTime", "digestS3Bucket", "digestS3Object",
+		"digestPublicKeyFingerprint", "digestSignatureAlgorithm", "newestEventTime", "oldestEventTime",
+		"previousDigestS3Bucket", "previousDigestS3Object", "previousDigestHashValue",
+		"previousDigestHashAlgorithm", "previousDigestSignature":
+		return true
+	}
+	return false
 }
 
 // decodeLogFiles reads logFiles as aws-cli iterates it: a false value (null, [], 0, "", {}, false)
 // lists nothing; a list lists its entries. An entry whose s3Bucket or s3Object is absent or not a
 // string is kept with LogFile.Invalid set (aws-cli reports such a log as "invalid format"); a
-// non-string hashValue is rendered and so never matches.
-func decodeLogFiles(raw json.RawMessage) ([]LogFile, error) {
-	if isFalsy(raw) {
-		return nil, nil
+// non-string hashValue is rendered and so never matches. A later logFiles member replaces an
+// earlier one (the last duplicate wins). invalid is set when logFiles is neither false nor a list
+// of objects; err only for malformed JSON.
+func decodeLogFiles(dec *json.Decoder) (out []LogFile, invalid error, kind byte, err error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, 0, err
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, fmt.Errorf("logFiles is a JSON %s, not a list", kindName(kindOf(raw)))
-	}
-	out := make([]LogFile, len(items))
-	for i, it := range items {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(it, &m); err != nil || m == nil {
-			return nil, fmt.Errorf("logFiles[%d] is a JSON %s, not an object", i, kindName(kindOf(it)))
+	if tok != json.Delim('[') {
+		// A scalar, or an object (whose members are read and dropped).
+		var raw json.RawMessage
+		switch tok {
+		case json.Delim('{'):
+			empty := !dec.More()
+			for dec.More() {
+				if _, err := dec.Token(); err != nil {
+					return nil, nil, 0, err
+				}
+				if err := dec.Decode(&raw); err != nil {
+					return nil, nil, 0, err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, nil, 0, err
+			}
+			if empty {
+				return nil, nil, '{', nil
+			}
+			return nil, errors.New("logFiles is a JSON object, not a list"), '{', nil
 		}
-		lf := &out[i]
+		raw, _ = json.Marshal(tok)
+		if tok == nil {
+			raw = json.RawMessage("null")
+		}
+		if isFalsy(raw) {
+			return nil, nil, kindOf(raw), nil
+		}
+		return nil, fmt.Errorf("logFiles is a JSON %s, not a list", kindName(kindOf(raw))), kindOf(raw), nil
+	}
+	for i := 0; dec.More(); i++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, nil, 0, err
+		}
+		if invalid != nil {
+			continue
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+			invalid = fmt.Errorf("logFiles[%d] is a JSON %s, not an object", i, kindName(kindOf(raw)))
+			out = nil
+			continue
+		}
+		var lf LogFile
 		get := func(name string, dst *string) bool {
 			r, ok := m[name]
 			if ok {
@@ -149,8 +391,12 @@ func decodeLogFiles(raw json.RawMessage) ([]LogFile, error) {
 		if !okB || !okO {
 			lf.Invalid = "s3Bucket and s3Object must be strings"
 		}
+		out = append(out, lf)
 	}
-	return out, nil
+	if _, err := dec.Token(); err != nil {
+		return nil, nil, 0, err
+	}
+	return out, invalid, '[', nil
 }
 
 // kindOf returns the first byte of a JSON value: '"' string, 'n' null, 't'/'f' booleans, '{' object,

@@ -97,6 +97,10 @@ func Marshal(d *Digest) ([]byte, error) {
 // Bucket and object come from the JSON, never from where the file was read.
 func StringToSign(d *Digest, inflated []byte) []byte {
 	sum := sha256.Sum256(inflated)
+	return stringToSign(d, hex.EncodeToString(sum[:]))
+}
+
+func stringToSign(d *Digest, sumHex string) []byte {
 	prev := "null"
 	if d.PreviousDigestSignature != nil {
 		prev = *d.PreviousDigestSignature
@@ -109,7 +113,7 @@ func StringToSign(d *Digest, inflated []byte) []byte {
 	b.WriteByte('/')
 	b.WriteString(d.DigestS3Object)
 	b.WriteByte('\n')
-	b.WriteString(hex.EncodeToString(sum[:]))
+	b.WriteString(sumHex)
 	b.WriteByte('\n')
 	b.WriteString(prev)
 	return b.Bytes()

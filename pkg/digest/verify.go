@@ -1,11 +1,12 @@
 package digest
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -15,6 +16,12 @@ type Object struct {
 	Bucket, Key string
 	Body        []byte            // as stored: gzip
 	Metadata    map[string]string // S3 user metadata (keys compared case-insensitively)
+	// Reader, when Body is nil, streams the stored object instead (a large one is never held whole);
+	// reading more than MaxDigestObject from it fails the check.
+	Reader io.Reader
+	// HoldsLarge says the caller already holds the Checker's Large slot for this object (it read a
+	// large body under it), so Check must not take it again.
+	HoldsLarge bool
 }
 
 // meta looks a metadata key up case-insensitively (SDK v1 canonicalises header names).
@@ -42,7 +49,6 @@ type Verified struct {
 	Name          KeyName
 	NameErr       error
 	Digest        *Digest
-	Inflated      []byte
 	SHA256        string // hex sha256 of Inflated
 	Signature     string // the signature that verified
 	MetaSignature string // x-amz-meta-signature, when present
@@ -60,7 +66,15 @@ type Checker struct {
 	Keys *KeyRing
 	// StrictKeyWindow turns "signing time outside the key's validity" from a warning into an error.
 	StrictKeyWindow bool
+	// Large, when not nil, is a one-slot semaphore shared by every Check of a run: a digest that
+	// inflates beyond SmallDigest takes it before going on, so however many chains run at once, at
+	// most one oversized (or bomb) digest is being decoded.
+	Large chan struct{}
 }
+
+// SmallDigest is the inflated size up to which digests are decoded without the Large slot (real
+// digests are far smaller).
+const SmallDigest = 1 << 20
 
 // IsBackfillKey reports whether key names a backfill digest (only the exact suffix counts).
 func IsBackfillKey(key string) bool { return strings.HasSuffix(key, backfillSuffix) }
@@ -73,16 +87,40 @@ func IsBackfillKey(key string) bool { return strings.HasSuffix(key, backfillSuff
 func (c *Checker) Check(ctx context.Context, obj Object, region, inherited string) (*Verified, *CheckError) {
 	v := &Verified{Bucket: obj.Bucket, Key: obj.Key}
 	v.Name, v.NameErr = ParseKey(obj.Key)
-	inflated, trailing, err := Inflate(obj.Body)
+	if len(obj.Body) > MaxDigestObject {
+		return nil, checkErr(ClassInvalidFormat, "invalid format", "digest object is %d bytes, over %d", len(obj.Body), MaxDigestObject)
+	}
+	var onLarge func() error
+	if c.Large != nil && !obj.HoldsLarge {
+		onLarge = func() error {
+			select {
+			case c.Large <- struct{}{}:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			obj.HoldsLarge = true // released below
+			return nil
+		}
+		defer func() {
+			if obj.HoldsLarge {
+				<-c.Large
+			}
+		}()
+	}
+	var src io.Reader = bytes.NewReader(obj.Body)
+	var counted *countReader
+	if obj.Body == nil && obj.Reader != nil {
+		counted = &countReader{r: io.LimitReader(obj.Reader, MaxDigestObject+1)}
+		src = counted
+	}
+	d, sum, missing, hasLogs, trailing, err := readDigest(src, onLarge)
+	if counted != nil && counted.n > MaxDigestObject {
+		return nil, checkErr(ClassInvalidFormat, "invalid format", "digest object is over %d bytes", MaxDigestObject)
+	}
 	if err != nil {
 		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
 	}
-	d, missing, hasLogs, err := Decode(inflated)
-	if err != nil {
-		return nil, &CheckError{Class: ClassInvalidFormat, Msg: "invalid format", Err: err}
-	}
-	v.Digest, v.Inflated = d, inflated
-	sum := sha256.Sum256(inflated)
+	v.Digest = d
 	v.SHA256 = hex.EncodeToString(sum[:])
 	if trailing {
 		v.Findings = append(v.Findings, Finding{ClassTrailingData, SeverityWarning, "data after the digest's gzip member (ignored, as aws-cli does)"})
@@ -158,7 +196,7 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 	if rk.err != nil {
 		return nil, &CheckError{Class: ClassKeyInvalid, Msg: "Unable to load PKCS #1 key with fingerprint " + fp, Err: rk.err}
 	}
-	if ce := VerifySignature(rk.pub, StringToSign(d, inflated), v.Signature); ce != nil {
+	if ce := VerifySignature(rk.pub, stringToSign(d, v.SHA256), v.Signature); ce != nil {
 		return nil, ce
 	}
 	if endErr != nil {
@@ -305,4 +343,15 @@ func pyType(k byte, rendered string) string {
 		return "float"
 	}
 	return "int"
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -59,15 +59,16 @@ func (v *Validator) VerifyDigestObject(ctx context.Context, bucket, key string) 
 		}
 		res.Files = append(res.Files, f)
 	}
-	obj, err := readObject(ctx, v.opts.Store, bucket, key)
+	obj, release, err := v.readDigest(ctx, bucket, key)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		entry(FileDigest, bucket, key, classifyStoreErr(err))
+		entry(FileDigest, bucket, key, classifyReadErr(err))
 		return res, nil
 	}
 	ver, ce := v.checker.Check(ctx, obj, id.SourceRegion, "")
+	release()
 	entry(FileDigest, bucket, key, ce)
 	if ce != nil {
 		return res, nil
@@ -77,18 +78,19 @@ func (v *Validator) VerifyDigestObject(ctx context.Context, bucket, key string) 
 	d := ver.Digest
 	if d.PreviousDigestS3Bucket != nil && d.PreviousDigestS3Object != nil {
 		pb, pk := *d.PreviousDigestS3Bucket, *d.PreviousDigestS3Object
-		pobj, err := readObject(ctx, v.opts.Store, pb, pk)
+		pobj, prelease, err := v.readDigest(ctx, pb, pk)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, ctx.Err()
 		case err != nil:
-			entry(FilePreviousDigest, pb, pk, classifyStoreErr(err))
+			entry(FilePreviousDigest, pb, pk, classifyReadErr(err))
 		default:
 			inherited := ""
 			if v.opts.Offline && d.PreviousDigestSignature != nil {
 				inherited = *d.PreviousDigestSignature
 			}
 			pver, ce := v.checker.Check(ctx, pobj, id.SourceRegion, inherited)
+			prelease()
 			if ce == nil {
 				for _, f := range digest.LinkFindings(ver, pver) {
 					res.Findings = append(res.Findings, f)

@@ -113,8 +113,8 @@ func New(opts Options) (*Validator, error) {
 		return nil, err
 	}
 	ring := digest.NewKeyRing(opts.Keys)
-	return &Validator{opts: opts, ring: ring, checker: &digest.Checker{Keys: ring, StrictKeyWindow: opts.StrictKeyWindow},
-		logSem: make(chan struct{}, opts.LogWorkers)}, nil
+	return &Validator{opts: opts, ring: ring, checker: &digest.Checker{Keys: ring, StrictKeyWindow: opts.StrictKeyWindow,
+		Large: make(chan struct{}, 1)}, logSem: make(chan struct{}, opts.LogWorkers)}, nil
 }
 
 // Options returns the effective options (with defaults).
@@ -257,7 +257,7 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 	initial := keys
 	visited := map[string]bool{}
 	seen := map[string]bool{} // bucket/key fetched in this pass
-	pf := newPrefetcher(ctx, v.opts.Store, v.opts.Prefetch)
+	pf := newPrefetcher(ctx, v, v.opts.Prefetch)
 	defer pf.close()
 	pos := len(keys) // keys[:pos] are still listed (aws-cli pops from the end)
 	// Links usually point at the next older listed key, so fetching ahead along the listing from
@@ -332,12 +332,12 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 		if i, ok := at[key]; ok {
 			pf.ahead(bucket, keys[:i])
 		}
-		obj, err := pf.get(ctx, bucket, key)
+		obj, release, err := pf.get(ctx, bucket, key)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return err
 			}
-			ce := classifyStoreErr(err)
+			ce := classifyReadErr(err)
 			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, errText(ce.Err)
 			t.count(dr)
 			t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
@@ -349,6 +349,8 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 			inherited = *succ.Digest.PreviousDigestSignature
 		}
 		ver, ce := v.checker.Check(ctx, obj, t.id.SourceRegion, inherited)
+		release()
+		obj = digest.Object{}
 		if ce != nil {
 			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, joinDetail(ce.Detail, errText(ce.Err))
 			t.count(dr)
@@ -422,7 +424,13 @@ func (t *traversal) strays(ctx context.Context, pf *prefetcher, listing []listed
 			return err
 		}
 		dr := &DigestResult{Bucket: t.id.Bucket, Key: key, Backfill: backfill, stray: true}
-		obj, err := pf.get(ctx, t.id.Bucket, key) // often prefetched already
+		obj, release, err := pf.get(ctx, t.id.Bucket, key) // often prefetched already
+		var ver *digest.Verified
+		var ce *digest.CheckError
+		if err == nil {
+			ver, ce = t.v.checker.Check(ctx, obj, t.id.SourceRegion, "")
+			release()
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -430,9 +438,9 @@ func (t *traversal) strays(ctx context.Context, pf *prefetcher, listing []listed
 			if store.IsNotFound(err) {
 				continue // deleted since the listing
 			}
-			ce := classifyStoreErr(err)
-			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, errText(ce.Err)
-		} else if ver, ce := t.v.checker.Check(ctx, obj, t.id.SourceRegion, ""); ce != nil {
+			ce := classifyReadErr(err)
+			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, joinDetail(ce.Detail, errText(ce.Err))
+		} else if ce != nil {
 			dr.Class, dr.Reason, dr.Detail = ce.Class, ce.Msg, joinDetail(ce.Detail, errText(ce.Err))
 		} else {
 			s, e := ver.Start, ver.End
@@ -764,6 +772,7 @@ func oldestKeyStart(ds []*DigestResult, floor time.Time) time.Time {
 type prefetcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
+	v      *Validator
 	st     store.Store
 	window int
 	sem    chan struct{}
@@ -782,9 +791,9 @@ type fetch struct {
 	err  error
 }
 
-func newPrefetcher(ctx context.Context, st store.Store, window int) *prefetcher {
+func newPrefetcher(ctx context.Context, v *Validator, window int) *prefetcher {
 	ctx, cancel := context.WithCancel(ctx)
-	return &prefetcher{ctx: ctx, cancel: cancel, st: st, window: window, sem: make(chan struct{}, window), m: map[string]*fetch{}, used: map[string]bool{}}
+	return &prefetcher{ctx: ctx, cancel: cancel, v: v, st: v.opts.Store, window: window, sem: make(chan struct{}, window), m: map[string]*fetch{}, used: map[string]bool{}}
 }
 
 func (p *prefetcher) close() {
@@ -837,35 +846,102 @@ func (p *prefetcher) start(bucket, key string) *fetch {
 			f.err = p.ctx.Err()
 			return
 		}
-		f.obj, f.err = readObject(p.ctx, p.st, bucket, key)
+		f.obj, f.err = readObject(p.ctx, p.st, bucket, key, prefetchLimit)
 	}()
 	return f
 }
 
-func (p *prefetcher) get(ctx context.Context, bucket, key string) (digest.Object, error) {
+// get returns a digest object; release must be called once it has been checked (it frees the
+// Large slot a large object is read under).
+func (p *prefetcher) get(ctx context.Context, bucket, key string) (digest.Object, func(), error) {
 	f := p.start(bucket, key)
 	select {
 	case <-f.done:
 	case <-ctx.Done():
-		return digest.Object{}, ctx.Err()
+		return digest.Object{}, func() {}, ctx.Err()
 	}
 	p.mu.Lock()
 	delete(p.m, bucket+"/"+key)
 	p.used[bucket+"/"+key] = true
 	p.mu.Unlock()
-	return f.obj, f.err
+	if errors.Is(f.err, errBig) {
+		return p.v.readLarge(ctx, bucket, key)
+	}
+	return f.obj, func() {}, f.err
 }
 
-// readObject reads a whole digest object (digests are small; MaxDigestSize bounds them).
-func readObject(ctx context.Context, st store.Store, bucket, key string) (digest.Object, error) {
+// prefetchLimit is the largest digest object fetched ahead and held: real digests are tens of KB
+// compressed; a larger object is read only when the traversal reaches it, under the Large slot.
+const prefetchLimit = 256 << 10
+
+// errBig marks an object over the limit readObject was given.
+var errBig = errors.New("digest object over the prefetch limit")
+
+// readObject reads a whole digest object of at most limit bytes; a larger one yields errBig (or,
+// at digest.MaxDigestObject, an invalid-format CheckError) without being read.
+func readObject(ctx context.Context, st store.Store, bucket, key string, limit int64) (digest.Object, error) {
 	body, info, err := st.Get(ctx, bucket, key)
 	if err != nil {
 		return digest.Object{}, err
 	}
 	defer body.Close()
-	b, err := io.ReadAll(io.LimitReader(body, digest.MaxDigestSize+1))
+	tooBig := func(n int64) error {
+		if limit >= digest.MaxDigestObject {
+			return &digest.CheckError{Class: digest.ClassInvalidFormat, Msg: "invalid format",
+				Detail: fmt.Sprintf("digest object is %d bytes or more, over %d", n, digest.MaxDigestObject)}
+		}
+		return errBig
+	}
+	if info.Size > limit {
+		return digest.Object{}, tooBig(info.Size)
+	}
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
 	if err != nil {
 		return digest.Object{}, &store.Error{Op: "get", Bucket: bucket, Key: key, Kind: store.KindOf(err), Err: err}
 	}
+	if int64(len(b)) > limit {
+		return digest.Object{}, tooBig(int64(len(b)))
+	}
 	return digest.Object{Bucket: bucket, Key: key, Body: b, Metadata: info.Metadata}, nil
+}
+
+// readDigest reads a digest object for checking. A large one is read under the checker's Large
+// slot, which stays held until release is called (after the check), so at most one large digest
+// object is in memory whatever the number of chains.
+func (v *Validator) readDigest(ctx context.Context, bucket, key string) (obj digest.Object, release func(), err error) {
+	obj, err = readObject(ctx, v.opts.Store, bucket, key, prefetchLimit)
+	if !errors.Is(err, errBig) {
+		return obj, func() {}, err
+	}
+	return v.readLarge(ctx, bucket, key)
+}
+
+func (v *Validator) readLarge(ctx context.Context, bucket, key string) (digest.Object, func(), error) {
+	select {
+	case v.checker.Large <- struct{}{}:
+	case <-ctx.Done():
+		return digest.Object{}, func() {}, ctx.Err()
+	}
+	body, info, err := v.opts.Store.Get(ctx, bucket, key)
+	if err != nil {
+		<-v.checker.Large
+		return digest.Object{}, func() {}, err
+	}
+	release := func() { body.Close(); <-v.checker.Large }
+	if info.Size > digest.MaxDigestObject {
+		release()
+		return digest.Object{}, func() {}, &digest.CheckError{Class: digest.ClassInvalidFormat, Msg: "invalid format",
+			Detail: fmt.Sprintf("digest object is %d bytes, over %d", info.Size, digest.MaxDigestObject)}
+	}
+	// Streamed, never held: Check inflates straight from the store.
+	return digest.Object{Bucket: bucket, Key: key, Reader: body, Metadata: info.Metadata, HoldsLarge: true}, release, nil
+}
+
+// classifyReadErr is classifyStoreErr for readObject's errors, which may already be a CheckError.
+func classifyReadErr(err error) *digest.CheckError {
+	var ce *digest.CheckError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return classifyStoreErr(err)
 }
