@@ -166,8 +166,8 @@ func processBackfill(ctx context.Context, o source.BackfillOptions, pf processin
 		return source.BackfillState{}, err
 	}
 	proc, err := pipeline.New(pipeline.Options{Store: o.Store, Sink: pipeline.ParquetSink{S: sk},
-		Rules: rules.NewEngine(set, nil, rules.EngineOptions{}), Verifier: verifier, Quarantine: quarantine,
-		Parse: pf.parseOptions(), Logger: lg})
+		Rules: rules.NewEngine(set, nil, rules.EngineOptions{OmitEventJSON: !pf.findingJSON}), Verifier: verifier, Quarantine: quarantine,
+		Parse: pf.parseOptions(), Logger: lg, FindingEventJSON: pf.findingJSON})
 	if err != nil {
 		return source.BackfillState{}, err
 	}

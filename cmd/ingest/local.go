@@ -16,7 +16,6 @@ import (
 	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/emf"
 	"github.com/logarchive/logarchive/pkg/ledger"
-	"github.com/logarchive/logarchive/pkg/ocsf"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/pipeline"
 	"github.com/logarchive/logarchive/pkg/rules"
@@ -50,15 +49,11 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		bucket     string
 		metrics    string
 		jsonOutput bool
-		format     string
-		slVersion  string
 	)
 	fs.StringVar(&src, "src", "", "a bucket mirror (DIR/AWSLogs/...), a directory of buckets (DIR/<bucket>/AWSLogs/...) or a single file")
 	fs.StringVar(&bucket, "bucket", "", "bucket name of a bucket mirror or single file (default: the directory's name)")
 	fs.StringVar(&metrics, "metrics-out", "", "write CloudWatch EMF metric documents to this file (- for stdout)")
 	fs.BoolVar(&jsonOutput, "json", false, "print the summary as JSON on stdout")
-	fs.StringVar(&format, "format", "athena", "output: athena (Parquet tables) or security-lake (OCSF 1.1.0 custom sources under <dest>/ext/<source>/)")
-	fs.StringVar(&slVersion, "source-version", "", "security-lake: custom source version segment, if the sources were registered with one")
 	pf.register(fs)
 	// Local runs never call AWS: without a keys file there is no digest verification.
 	fs.Lookup("public-keys").Usage = "CloudTrail public keys file (aws cloudtrail list-public-keys JSON) to verify digests; default: no verification (local runs never call AWS)"
@@ -69,8 +64,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if src == "" {
 		return fail(exitUsage, errors.New("--src is required"))
 	}
-	if format != "athena" && format != "security-lake" {
-		return fail(exitUsage, fmt.Errorf("--format %q: want athena or security-lake", format))
+	if err := pf.checkFormat(); err != nil {
+		return fail(exitUsage, err)
 	}
 	if jsonOutput && metrics == "-" {
 		return fail(exitUsage, errors.New("--json and --metrics-out - both write to stdout: send the metrics to a file"))
@@ -103,16 +98,6 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(exitUsage, err)
 	}
-	if format == "security-lake" {
-		// The same writer core with the Security Lake layout: same staging, commit hooks and ledger.
-		sources, err := ocsf.Sources(dest, slVersion)
-		if err != nil {
-			return fail(exitUsage, err)
-		}
-		if sopts.Layout, err = ocsf.NewLayout(sources); err != nil {
-			return fail(1, err)
-		}
-	}
 	verifier, err := pf.verifier(ctx, in.Store, false, log)
 	if err != nil {
 		return fail(exitUsage, err)
@@ -130,8 +115,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 
 	stats := pipeline.NewStats()
-	popts := pipeline.Options{Store: in.Store, Stats: stats, Rules: rules.NewEngine(set, msink, rules.EngineOptions{}),
-		Verifier: verifier, Quarantine: quarantine, Parse: pf.parseOptions(), Logger: log}
+	popts := pipeline.Options{Store: in.Store, Stats: stats, Rules: rules.NewEngine(set, msink, rules.EngineOptions{OmitEventJSON: !pf.findingJSON}),
+		Verifier: verifier, Quarantine: quarantine, Parse: pf.parseOptions(), Logger: log, FindingEventJSON: pf.findingJSON}
 	var (
 		h        localHandler
 		sk       *sink.Sink

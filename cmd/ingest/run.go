@@ -168,8 +168,8 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	stats := pipeline.NewStats()
 	proc, err := pipeline.New(pipeline.Options{Store: inputs, Sink: pipeline.ParquetSink{S: sk},
-		Rules: rules.NewEngine(set, msink, rules.EngineOptions{}), Verifier: verifier, Quarantine: quarantine,
-		Parse: pf.parseOptions(), Logger: log, Stats: stats})
+		Rules: rules.NewEngine(set, msink, rules.EngineOptions{OmitEventJSON: !pf.findingJSON}), Verifier: verifier, Quarantine: quarantine,
+		Parse: pf.parseOptions(), Logger: log, Stats: stats, FindingEventJSON: pf.findingJSON})
 	if err != nil {
 		return fail(1, err)
 	}

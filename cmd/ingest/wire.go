@@ -18,6 +18,7 @@ import (
 	"github.com/logarchive/logarchive/pkg/digest/validate"
 	"github.com/logarchive/logarchive/pkg/emf"
 	"github.com/logarchive/logarchive/pkg/ledger"
+	"github.com/logarchive/logarchive/pkg/ocsf"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/pipeline"
 	"github.com/logarchive/logarchive/pkg/rules"
@@ -70,6 +71,11 @@ type processingFlags struct {
 	maxInflated     int64
 	publicKeys      string
 	logLevel        string
+	format          string
+	sourceVersion   string
+	maxObjectRows   int64
+	maxUntimedRows  int64
+	findingJSON     bool
 }
 
 func (p *processingFlags) register(fs *flag.FlagSet) {
@@ -87,6 +93,19 @@ func (p *processingFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&p.maxInflated, "max-inflated-bytes", parse.DefaultMaxInflatedBytes, "largest decompressed object accepted (gzip bomb guard)")
 	fs.StringVar(&p.publicKeys, "public-keys", "", "CloudTrail public keys file (list-public-keys JSON) to verify digests offline; default: cloudtrail:ListPublicKeys")
 	fs.StringVar(&p.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&p.format, "format", "athena", "output: athena (Parquet tables) or security-lake (OCSF 1.1.0 custom sources under <dest>/ext/<source>/)")
+	fs.StringVar(&p.sourceVersion, "source-version", "", "security-lake: custom source version segment, if the sources were registered with one")
+	fs.Int64Var(&p.maxObjectRows, "max-object-rows", sink.DefaultMaxInputRows, "record budget: rows one object may produce before it is quarantined (record_budget)")
+	fs.Int64Var(&p.maxUntimedRows, "max-untimed-rows", sink.DefaultMaxUntimedRows, "record budget: records without a time one object may hold (e.g. {\"Records\":[{},{},…]}) before it is quarantined")
+	fs.BoolVar(&p.findingJSON, "finding-event-json", false, "copy each matched record's JSON into its finding row (event_json); by default findings refer to their event by id and lineage")
+}
+
+// checkFormat validates --format.
+func (p *processingFlags) checkFormat() error {
+	if p.format != "athena" && p.format != "security-lake" {
+		return fmt.Errorf("--format %q: want athena or security-lake", p.format)
+	}
+	return nil
 }
 
 func (p *processingFlags) logger(w io.Writer) (*slog.Logger, error) {
@@ -162,8 +181,23 @@ func (p *processingFlags) sinkOptions(dest store.Location, log *slog.Logger) (si
 	if c != sink.Zstd && c != sink.Snappy {
 		return sink.Options{}, fmt.Errorf("--compression %q: want zstd or snappy", p.compression)
 	}
-	return sink.Options{Dest: dest, TargetFileBytes: p.targetFileBytes, MaxAge: p.maxAge,
-		MemoryBudget: p.memoryBudget, Compression: c, Logger: log}, nil
+	if err := p.checkFormat(); err != nil {
+		return sink.Options{}, err
+	}
+	opts := sink.Options{Dest: dest, TargetFileBytes: p.targetFileBytes, MaxAge: p.maxAge,
+		MemoryBudget: p.memoryBudget, Compression: c, Logger: log,
+		MaxInputRows: p.maxObjectRows, MaxUntimedRows: p.maxUntimedRows}
+	if p.format == "security-lake" {
+		// The same writer core with the Security Lake layout: same staging, commit hooks and ledger.
+		sources, err := ocsf.Sources(dest, p.sourceVersion)
+		if err != nil {
+			return sink.Options{}, err
+		}
+		if opts.Layout, err = ocsf.NewLayout(sources); err != nil {
+			return sink.Options{}, err
+		}
+	}
+	return opts, nil
 }
 
 func (p *processingFlags) parseOptions() parse.Options {

@@ -1,5 +1,7 @@
--- Metric-filter matches: which rule matched which record, with the metric it feeds and the
--- matched record's text. source_* columns point at the record's object and index.
+-- Metric-filter matches: which rule matched which record, with the metric it feeds. A finding
+-- refers to its event instead of copying it: event_id, and source_bucket/source_key/source_index
+-- (the record's object and index) join back to the log table (docs/lake.md). event_json holds the
+-- matched record's text only when ingest runs with --finding-event-json; it is NULL otherwise.
 -- Rows are sorted by event_time within each file.
 --
 -- Written by logarchive pkg/sink: Parquet (zstd), Hive partitions findings/dt=YYYY-MM-DD/ by event day
