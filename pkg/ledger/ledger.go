@@ -59,9 +59,10 @@ type Options struct {
 	// LeaseRefresh is how often the lease is rewritten. Default LeaseTTL/4.
 	LeaseRefresh time.Duration
 	// IndexMaxAge is how stale Claim's view of the index may be: each hour of the index is listed at
-	// most this often while inputs of that hour are claimed. A stale view costs nothing in
-	// correctness (Seal lists afresh) but may process an input that another worker committed within
-	// IndexMaxAge, and then abort the transaction. Default 5s.
+	// most this often while inputs of that hour are claimed (a LIST costs as much as a PUT). A stale
+	// view costs nothing in correctness (Seal lists afresh) but may process an input another worker
+	// committed within IndexMaxAge, and then abort the transaction. Redeliveries come a visibility
+	// timeout (minutes) after the commit they follow, so this window is rarely hit. Default 30s.
 	IndexMaxAge time.Duration
 	Logger      *slog.Logger
 	// Now is the clock; default time.Now. Lease ages compare it with the store's LastModified.
@@ -80,7 +81,7 @@ func (o Options) withDefaults() Options {
 		o.LeaseRefresh = o.LeaseTTL / 4
 	}
 	if o.IndexMaxAge <= 0 {
-		o.IndexMaxAge = 5 * time.Second
+		o.IndexMaxAge = 30 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
