@@ -56,7 +56,11 @@ func (h stagedHandler) Handle(ctx context.Context, obj source.ObjectRef, attempt
 			done(r)
 			return
 		}
-		n, warn, err := h.stage.Publish(context.WithoutCancel(ctx), obj.Bucket, obj.Key)
+		publish := h.stage.Publish // done before: the samples are in the persisted copy, if anywhere
+		if r.Class == "durable" {
+			publish = h.stage.PublishStaged // processed here: staged in memory or none
+		}
+		n, warn, err := publish(context.WithoutCancel(ctx), obj.Bucket, obj.Key)
 		if err != nil {
 			// Committed rows whose samples are not out: keep the message; its redelivery is
 			// acknowledged as done before and publishes them then.

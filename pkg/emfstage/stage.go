@@ -151,6 +151,23 @@ func (s *Stage) Publish(ctx context.Context, bucket, key string) (n int, warn, e
 	return len(ds), errors.Join(warns...), nil
 }
 
+// PublishStaged is Publish for an object this process processed and committed itself: its samples,
+// if it had any, are staged here, so an object without them costs no read of the store (a GET per
+// object otherwise, docs/worker.md "Cost model").
+func (s *Stage) PublishStaged(ctx context.Context, bucket, key string) (n int, warn, err error) {
+	o := object{bucket, key}
+	s.mu.Lock()
+	_, staged := s.pending[o]
+	if !staged {
+		delete(s.saved, o)
+	}
+	s.mu.Unlock()
+	if !staged {
+		return 0, nil, nil
+	}
+	return s.Publish(ctx, bucket, key)
+}
+
 func (s *Stage) load(ctx context.Context, o object) ([]emf.Datum, bool, error) {
 	rc, _, err := s.loc.Store.Get(ctx, s.loc.Bucket, s.path(o))
 	if store.IsNotFound(err) {
