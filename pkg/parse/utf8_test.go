@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 const (
@@ -144,5 +146,33 @@ func TestFlowHeaderNamingAFieldTwice(t *testing.T) {
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Class != ErrSyntax || !strings.Contains(err.Error(), `"srcport" twice`) {
 		t.Fatalf("NewDecoder: %v, want a syntax error naming srcport", err)
+	}
+}
+
+// TestInvalidUTF8InParquetFlowLog: a Parquet-delivered flow log whose BYTE_ARRAY values hold
+// invalid UTF-8 (Parquet does not check) yields valid strings, counted.
+func TestInvalidUTF8InParquetFlowLog(t *testing.T) {
+	type row struct {
+		Version     *int32  `parquet:"version,optional"`
+		AccountID   *string `parquet:"account_id,optional"`
+		InterfaceID *string `parquet:"interface_id,optional"`
+		Action      *string `parquet:"action,optional"`
+	}
+	v, acct, good, bad, act := int32(5), "111122223333", "eni-good", "eni-\xff\xfe", "ACCEPT"
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[row](&buf)
+	if _, err := w.Write([]row{{&v, &acct, &good, &act}, {&v, &acct, &bad, &act}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	key := "AWSLogs/aws-account-id=111122223333/aws-service=vpcflowlogs/aws-region=us-east-1/year=2024/month=01/day=01/f.log.parquet"
+	recs, dec := decodeUTF8(t, key, buf.Bytes())
+	if len(recs) != 2 || recs[1].Flow.InterfaceID != "eni-\uFFFD" || recs[0].Flow.InterfaceID != "eni-good" {
+		t.Fatalf("records %+v", recs)
+	}
+	if n := dec.(UTF8Reporter).InvalidUTF8Records(); n != 1 {
+		t.Fatalf("InvalidUTF8Records = %d", n)
 	}
 }
