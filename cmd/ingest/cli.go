@@ -52,9 +52,21 @@ func (c command) printHelp(fs *flag.FlagSet, w io.Writer) {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.about))
 	}
 	fmt.Fprintf(w, "\nflags (each also settable as %s<FLAG>, dashes as underscores):\n", envPrefix)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fs.SetOutput(io.Discard)
+	// flag.PrintDefaults writes -name; the documentation and aws-cli users write --name.
+	fs.VisitAll(func(f *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		fmt.Fprintf(w, "%s\n    \t%s", line, strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch f.DefValue {
+		case "", "0", "false", "[]", "0s":
+		default:
+			fmt.Fprintf(w, " (default %q)", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // usageError reports a command line that cannot be used: one line, then the hint.
