@@ -27,15 +27,18 @@ import (
 // .zstd.parquet objects sit in the lake, and each class holds as many rows as the Athena layout's
 // table holds records from the same archive: CloudTrail = 6003 + 3002 + 3001 (+ the Insights events,
 // which have no OCSF mapping and are counted as ocsf_unsupported), vpcflow = 4001, resolver = 4003,
-// findings = 2004. Archives: synth's (the tiny preset; LOGARCHIVE_ACCEPT_DEMO=1 adds `make demo`'s)
+// findings = 2004. Archives: synth's (small; LOGARCHIVE_ACCEPT_DEMO=1 adds `make demo`'s)
 // and the real public samples under AWS-style keys.
 func TestSecurityLakeAcceptance(t *testing.T) {
 	cases := map[string]func(t *testing.T) string{
-		"synth-tiny": func(t *testing.T) string {
+		"synth-small": func(t *testing.T) string {
+			// The tiny preset cut to one hour: every source, scenario and
+			// finding kind, at a size that keeps two CLI runs under race cheap.
 			opts, err := synth.Preset("tiny", 1)
 			if err != nil {
 				t.Fatal(err)
 			}
+			opts.NumAccounts, opts.Hours = 3, 1
 			dir, _ := generate(t, opts)
 			return dir
 		},
