@@ -36,6 +36,9 @@ import (
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
+// ExitUsage is aws-cli's exit code for command-line errors (its argument parser's).
+const ExitUsage = 2
+
 // DefaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT is set: validation
 // holds little (digests are decoded one at a time per chain, one oversized digest at a time), so a
 // tight limit keeps garbage from a hostile digest from inflating the resident set.
@@ -60,10 +63,25 @@ type flags struct {
 	progress, bucketOwner                                        string
 }
 
-func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+// errUsage marks a command-line error (exit 2, as aws-cli's argument parser exits).
+type errUsage struct{ msg string }
+
+func (e *errUsage) Error() string { return e.msg }
+
+const usageHead = `usage: validate --start-time T [--end-time T] (--trail-arn ARN | --s3-bucket B | --local DIR) [flags]
+
+Validates CloudTrail log file integrity like "aws cloudtrail validate-logs", or every chain of an
+organization's Log Archive bucket, on S3 or offline (docs/validate.md). Every flag can also be set
+as LOGARCHIVE_<FLAG> (dashes as underscores); the command line wins.
+
+flags:
+`
+
+func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*flags, error) {
 	f := &flags{}
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&f.trailARN, "trail-arn", "", "ARN of the trail to validate (aws-cli mode); without it, every chain under --s3-bucket/--s3-prefix")
 	fs.StringVar(&f.start, "start-time", "", "validate log files delivered on or after this time (required; offsets are converted to UTC)")
 	fs.StringVar(&f.end, "end-time", "", "validate log files delivered on or before this time (default: now)")
@@ -85,32 +103,67 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.StringVar(&f.bucketOwner, "expected-bucket-owner", "", "account id that must own the bucket (sent with every S3 request)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress on stderr: auto (when stderr is a terminal), always, never")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usageHead)
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, &errUsage{err.Error()}
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return nil, &errUsage{"unexpected arguments: " + strings.Join(fs.Args(), " ")}
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return nil, &errUsage{err.Error()}
 	}
 	return f, nil
 }
 
+// applyEnv sets every flag not given on the command line from LOGARCHIVE_<FLAG> (as ingest does).
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] {
+			return
+		}
+		name := "LOGARCHIVE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	f, err := parseFlags(args, stderr)
+	usage := func(msg string) int {
+		fmt.Fprintf(stderr, "validate: error: %s\nRun 'validate --help' for the flags.\n", validate.Escape(msg))
+		return ExitUsage
+	}
+	f, err := parseFlags(args, stdout, getenv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
-		return validate.ExitFatal
+		return usage(err.Error())
 	}
 	fail := func(err error) int {
 		fmt.Fprintf(stderr, "\n%s\n", validate.Escape(err.Error()))
 		return validate.ExitFatal
 	}
 	if f.start == "" {
-		return fail(errors.New("the following arguments are required: --start-time"))
+		return usage("the following arguments are required: --start-time")
 	}
 	if f.output != "text" && f.output != "json" {
-		return fail(fmt.Errorf("--output must be text or json, not %q", f.output))
+		return usage(fmt.Sprintf("argument --output: invalid choice: %q (choose from text, json)", f.output))
+	}
+	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
+		return usage(fmt.Sprintf("argument --progress: invalid choice: %q (choose from auto, always, never)", f.progress))
 	}
 	var arnHome string
 	if f.trailARN != "" {
@@ -139,7 +192,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return fail(err)
 	}
 	if f.trailARN == "" && f.bucket == "" && f.local == "" {
-		return fail(errors.New("pass --trail-arn (one trail, like aws-cli) or --s3-bucket / --local (every chain)"))
+		return usage("pass --trail-arn (one trail, like aws-cli) or --s3-bucket / --local (every chain)")
 	}
 	region := f.region
 	if region == "" {
@@ -168,13 +221,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if f.publicKeys == "" {
 			return fail(errors.New("--local needs --public-keys (offline validation cannot call ListPublicKeys)"))
 		}
-		lst := store.NewLocal(f.local)
-		st = lst
-		if f.bucket == "" {
-			if f.bucket, err = onlyBucket(lst.Root()); err != nil {
-				return fail(err)
-			}
+		lst, bucket, err := localMirror(f.local, f.bucket)
+		if err != nil {
+			fmt.Fprintf(stderr, "\n%s\n", err)
+			return validate.ExitFatal
 		}
+		st, f.bucket = lst, bucket
 	}
 	if f.publicKeys != "" {
 		fk, err := digest.LoadKeysFile(f.publicKeys)
@@ -317,22 +369,81 @@ func chainSubject(c digest.ChainID) string {
 	return s
 }
 
-// onlyBucket returns the single bucket folder of a local mirror.
-func onlyBucket(root string) (string, error) {
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return "", fmt.Errorf("read --local: %w", err)
+// localMirror recognises the layout of a --local directory: a directory of buckets
+// (DIR/<bucket>/[prefix/]AWSLogs/…) or one bucket mirrored with `aws s3 sync` (DIR/[prefix/]AWSLogs/…,
+// the bucket's name from --s3-bucket). Anything else, an empty directory included, is an error that
+// shows the expected layouts.
+func localMirror(dir, bucket string) (*store.Local, string, error) {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return nil, "", fmt.Errorf("--local %s: not a directory", validate.Escape(dir))
 	}
-	var dirs []string
-	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			dirs = append(dirs, e.Name())
+	holdsArchive := func(d string) bool {
+		if isDir(filepath.Join(d, "AWSLogs")) {
+			return true
+		}
+		ents, _ := os.ReadDir(d)
+		for _, e := range ents {
+			if e.IsDir() && isDir(filepath.Join(d, e.Name(), "AWSLogs")) {
+				return true
+			}
+		}
+		return false
+	}
+	if bucket != "" && !strings.ContainsAny(bucket, "/\x00") && bucket != "." && bucket != ".." && holdsArchive(filepath.Join(dir, bucket)) {
+		return store.NewLocal(dir), bucket, nil
+	}
+	// One synced bucket: AWSLogs/ at the top, or under an organization-id prefix (Control Tower).
+	mirrorTop := isDir(filepath.Join(dir, "AWSLogs"))
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			if e.IsDir() && strings.HasPrefix(e.Name(), "o-") && isDir(filepath.Join(dir, e.Name(), "AWSLogs")) {
+				mirrorTop = true
+			}
 		}
 	}
-	if len(dirs) != 1 {
-		return "", fmt.Errorf("--local %s holds %d bucket folders; pass --s3-bucket", root, len(dirs))
+	if mirrorTop {
+		if bucket == "" {
+			return nil, "", fmt.Errorf("--local %s is one bucket mirrored (AWSLogs/ at its top): pass --s3-bucket with the bucket's name,\nwhich the digests name and validation checks", validate.Escape(dir))
+		}
+		return store.NewLocalBucket(dir, bucket), bucket, nil
 	}
-	return dirs[0], nil
+	if bucket == "" {
+		switch dirs := bucketDirs(dir, holdsArchive); len(dirs) {
+		case 1:
+			return store.NewLocal(dir), dirs[0], nil
+		case 0:
+		default:
+			return nil, "", fmt.Errorf("--local %s holds %d bucket folders (%s); pass --s3-bucket", validate.Escape(dir), len(dirs),
+				validate.Escape(strings.Join(dirs, ", ")))
+		}
+	}
+	where := ""
+	if bucket != "" {
+		where = " for bucket " + validate.Escape(bucket)
+	}
+	return nil, "", fmt.Errorf(`--local %s holds no CloudTrail archive%s. Expected one of:
+  DIR/<bucket>/AWSLogs/...   a directory of bucket mirrors (--s3-bucket picks one when there are several)
+  DIR/AWSLogs/...            one bucket, as "aws s3 sync s3://<bucket> DIR" leaves it (pass --s3-bucket <bucket>)
+either with an optional key-prefix folder before AWSLogs/ (Control Tower: DIR/<bucket>/o-.../AWSLogs/...)`,
+		validate.Escape(dir), where)
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// bucketDirs lists the folders of dir that hold an archive themselves.
+func bucketDirs(dir string, holdsArchive func(string) bool) []string {
+	ents, _ := os.ReadDir(dir)
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") && holdsArchive(filepath.Join(dir, e.Name())) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 func writeFile(path string, fn func(io.Writer) error) error {

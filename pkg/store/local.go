@@ -37,6 +37,42 @@ import (
 // when opened and stops when its context is cancelled.
 type Local struct {
 	root string
+	// single, when set, makes the root itself the mirror of that one bucket (DIR/AWSLogs/…, what
+	// `aws s3 sync s3://B DIR` produces); other buckets then hold nothing.
+	single string
+}
+
+// NewLocalBucket returns a Local store whose root mirrors the single bucket named bucket: the
+// object bucket/key is the file DIR/key. Other buckets hold nothing (reads find nothing, writes
+// fail).
+func NewLocalBucket(dir, bucket string) *Local {
+	l := NewLocal(dir)
+	l.single = bucket
+	return l
+}
+
+// errOtherBucket is the error for a bucket a single-bucket mirror does not hold.
+var errOtherBucket = fmt.Errorf("%w: the mirror holds one bucket only", ErrInvalidKey)
+
+// rel maps bucket for a single-bucket mirror, then returns the file name of bucket/key.
+func (l *Local) rel(bucket, key string) (string, error) {
+	if l.single != "" {
+		if bucket != l.single {
+			return "", errOtherBucket
+		}
+		bucket = ""
+	}
+	return rel(bucket, key)
+}
+
+func (l *Local) dirRel(bucket, dir string) (string, bool) {
+	if l.single != "" {
+		if bucket != l.single {
+			return "", false
+		}
+		bucket = ""
+	}
+	return dirRel(bucket, dir)
 }
 
 // NewLocal returns a Local store rooted at dir. The directory need not exist yet: reads then find
@@ -70,7 +106,7 @@ const (
 // diagnostics and tests: opening it directly would follow symbolic links out of the root, which the
 // Store methods refuse.
 func (l *Local) Path(bucket, key string) string {
-	name, err := rel(bucket, key)
+	name, err := l.rel(bucket, key)
 	if err != nil {
 		return ""
 	}
@@ -230,7 +266,7 @@ func openRegular(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
 }
 
 func (l *Local) open(op, bucket, key string) (*os.File, Info, error) {
-	name, err := rel(bucket, key)
+	name, err := l.rel(bucket, key)
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
 	}
@@ -336,7 +372,7 @@ func (l *Local) List(ctx context.Context, bucket, prefix, startAfter string, fn 
 	}
 	defer r.Close()
 	keyDir := prefix[:strings.LastIndexByte(prefix, '/')+1]
-	dir, ok := dirRel(bucket, keyDir)
+	dir, ok := l.dirRel(bucket, keyDir)
 	if !ok {
 		return nil
 	}
@@ -454,7 +490,7 @@ func (l *Local) Folders(ctx context.Context, bucket, prefix string) ([]string, e
 		return nil, l.wrap("list folders", bucket, prefix, err)
 	}
 	defer r.Close()
-	dir, ok := dirRel(bucket, prefix)
+	dir, ok := l.dirRel(bucket, prefix)
 	if !ok {
 		return nil, nil
 	}
@@ -520,7 +556,7 @@ func (l *Local) Create(ctx context.Context, bucket, key string, meta map[string]
 	if strings.HasSuffix(key, "/") {
 		return nil, &Error{Op: "create", Bucket: bucket, Key: key, Err: fmt.Errorf("%w: a key ending in / names a folder", ErrInvalidKey)}
 	}
-	name, err := rel(bucket, key)
+	name, err := l.rel(bucket, key)
 	if err != nil {
 		// A write must not look like a missing object: the key is refused.
 		return nil, &Error{Op: "create", Bucket: bucket, Key: key, Err: err}
@@ -559,7 +595,7 @@ func createTemp(r *os.Root, dir string) (string, *os.File, error) {
 }
 
 func (l *Local) Delete(ctx context.Context, bucket, key string) error {
-	name, err := rel(bucket, key)
+	name, err := l.rel(bucket, key)
 	if err != nil {
 		return nil // no such object can exist
 	}

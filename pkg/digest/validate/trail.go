@@ -84,30 +84,36 @@ func ResolveTrail(ctx context.Context, l TrailLookup, ct TrailAPI, org OrgAPI) (
 	return id, fmt.Errorf("A trail could not be found for %s", l.ARN)
 }
 
-// DetectOrg finds the organization folder that holds id's account when the bucket is given explicitly
-// (aws-cli then assumes the non-organization layout and cannot validate organization trails). It
-// returns "" when the account's digests sit directly under AWSLogs/<account>/.
+// DetectOrg finds the organization folder that holds id's digests when the bucket is given explicitly
+// (aws-cli then assumes the non-organization layout and cannot validate organization trails). It goes
+// by the digests' own layout, AWSLogs/[o-…/]<account>/CloudTrail-Digest/<region>/, whatever else
+// lives under AWSLogs/<account>/ (a Log Archive keeps the account's flow and Resolver logs there).
+// It returns "" when the digests sit directly under AWSLogs/<account>/ or are found nowhere.
 func (v *Validator) DetectOrg(ctx context.Context, id digest.ChainID) (string, error) {
 	root := "AWSLogs/"
 	if id.Prefix != "" {
 		root = id.Prefix + "/" + root
 	}
+	hasDigests := func(acctDir string) (bool, error) {
+		regions, err := v.folders(ctx, id.Bucket, acctDir+"CloudTrail-Digest/")
+		return contains(regions, id.SourceRegion), err
+	}
+	if ok, err := hasDigests(root + id.Account + "/"); err != nil || ok {
+		return "", err
+	}
 	top, err := v.folders(ctx, id.Bucket, root)
 	if err != nil {
 		return "", err
-	}
-	if contains(top, id.Account) {
-		return "", nil
 	}
 	for _, t := range top {
 		if !strings.HasPrefix(t, "o-") {
 			continue
 		}
-		accts, err := v.folders(ctx, id.Bucket, root+t+"/")
+		ok, err := hasDigests(root + t + "/" + id.Account + "/")
 		if err != nil {
 			return "", err
 		}
-		if contains(accts, id.Account) {
+		if ok {
 			return t, nil
 		}
 	}
