@@ -10,7 +10,8 @@ BENCH_MODE ?= full
 build:
 	$(GO) build -o bin/ ./cmd/... ./bench/synth
 
-# A small synthetic org Log Archive on local disk, ingested to Parquet and validated offline.
+# A small synthetic org Log Archive on local disk, ingested to Parquet and validated offline, beside a
+# tampered copy whose validation catches the deleted log, the modified log and the deleted digest.
 demo: build
 	./scripts/demo.sh "$(DEMO)" "$(SEED)"
 
