@@ -368,14 +368,28 @@ func TestRunHostileMoto(t *testing.T) {
 
 	// Objects the worker cannot read for a reason only the operator can fix: 0 messages deleted,
 	// /healthz 503 once the failures have lasted --unhealthy-after.
-	for _, c := range []struct{ name, bucket, kind string }{
-		{"no such bucket", "gone-archive", "no_bucket"},
-		{"access denied", "denied-archive", "access_denied"},
-		{"wrong endpoint", "elsewhere-archive", "no_bucket"},
+	for _, c := range []struct {
+		name, bucket, kind string
+		head               bool // the notification names no ETag: the coordinator HEADs the object first
+	}{
+		{"no such bucket", "gone-archive", "no_bucket", false},
+		{"no such bucket, HEAD", "gone2-archive", "", true},
+		{"access denied", "denied-archive", "access_denied", false},
+		{"wrong endpoint", "elsewhere-archive", "no_bucket", false},
+		{"wrong endpoint, HEAD", "elsewhere-archive", "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			q := h.queue(t, "q-"+c.bucket)
-			h.send(t, q, notification(c.bucket, ctKey(1), 100), notification(c.bucket, ctKey(2), 100), notification(c.bucket, ctKey(3), 100))
+			q := h.queue(t, fmt.Sprintf("q-%s-%v", c.bucket, c.head))
+			for i := 1; i <= 3; i++ {
+				n := notification(c.bucket, ctKey(i), 100)
+				if c.head {
+					n = strings.Replace(n, `"eTag":"0123456789abcdef0123456789abcdef",`, "", 1)
+					if strings.Contains(n, "eTag") {
+						t.Fatalf("notification still has its ETag: %s", n)
+					}
+				}
+				h.send(t, q, n)
+			}
 			addr := freeAddr(t)
 			var logs bytes.Buffer
 			start := time.Now()
@@ -396,7 +410,7 @@ func TestRunHostileMoto(t *testing.T) {
 			if unhealthyAt < unhealthyAfter {
 				t.Fatalf("/healthz 503 after %s, before --unhealthy-after %s", unhealthyAt, unhealthyAfter)
 			}
-			if n := metricSum(addr, "logarchive_pipeline_errors_fetch_"+c.kind+"_total"); n < 1 {
+			if n := metricSum(addr, "logarchive_pipeline_errors_fetch_"+c.kind+"_total"); c.kind != "" && n < 1 {
 				t.Errorf("errors_fetch_%s = %v\n%s", c.kind, n, tail(logs.String(), 3000))
 			}
 			if n := metricSum(addr, "logarchive_sqs_messages_deleted_total"); n != 0 {

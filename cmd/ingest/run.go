@@ -184,7 +184,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		lproc = stagedProcessor{p: proc, stage: stage, log: log, fails: &persistFails}
 	}
 	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: lproc,
-		Flush: flushes.wrap(sk.Flush), Inputs: inputs, CommitInterval: rf.commitInterval, BusyRetry: rf.busyRetry, Logger: log,
+		Flush: flushes.wrap(sk.Flush), Inputs: observedInputs{inputs, stats}, CommitInterval: rf.commitInterval, BusyRetry: rf.busyRetry, Logger: log,
 		Fatal: func(err error) { fatal.Store(&err); stop(err) }})
 	if err != nil {
 		return fail(1, err)

@@ -89,3 +89,19 @@ func sweepTemp(ctx context.Context, dest store.Location, log *slog.Logger) <-cha
 	}()
 	return done
 }
+
+// observedInputs reports the outcome of every HEAD of an input object (the coordinator's, for
+// notifications without an ETag: CloudTrail's SNS notice) to the read-failure streak /healthz
+// watches; reads through the pipeline report themselves.
+type observedInputs struct {
+	store.Store
+	stats *pipeline.Stats
+}
+
+func (o observedInputs) Head(ctx context.Context, bucket, key string) (store.Info, error) {
+	info, err := o.Store.Head(ctx, bucket, key)
+	if ctx.Err() == nil {
+		o.stats.ObserveRead(err)
+	}
+	return info, err
+}

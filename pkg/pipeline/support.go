@@ -239,6 +239,17 @@ func (s *Stats) fetchFailed(k store.Kind) {
 	s.mu.Unlock()
 }
 
+// ObserveRead records the outcome of a read of an input object made outside the pipeline (the
+// coordinator's HEAD for a notification without an ETag), so that /healthz sees those failures too.
+func (s *Stats) ObserveRead(err error) {
+	switch k := store.KindOf(err); {
+	case err == nil, k == store.KindNotFound, k == store.KindArchived:
+		s.fetched()
+	case operatorKind(k):
+		s.fetchFailed(k)
+	}
+}
+
 // FetchFailingSince returns when the current streak of failed object reads began, with the kind of
 // the last failure; zero when the last read worked (or none was tried).
 func (s *Stats) FetchFailingSince() (time.Time, store.Kind) {
