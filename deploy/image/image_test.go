@@ -157,10 +157,16 @@ func TestImage(t *testing.T) {
 	if err := json.Unmarshal(l["index.json"], &idx); err != nil {
 		t.Fatal(err)
 	}
-	if idx.SchemaVersion != 2 || idx.MediaType != MediaIndex || len(idx.Manifests) != 1 {
-		t.Fatalf("index %+v", idx)
+	if idx.SchemaVersion != 2 || idx.MediaType != MediaIndex || len(idx.Manifests) != 1 || idx.Manifests[0].MediaType != MediaIndex ||
+		idx.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != "test" {
+		t.Fatalf("index.json %+v: want one multi-platform index named test", idx)
 	}
-	md := idx.Manifests[0]
+	var plats Index
+	l.blob(t, idx.Manifests[0], &plats)
+	if len(plats.Manifests) != 1 {
+		t.Fatalf("platform index %+v", plats)
+	}
+	md := plats.Manifests[0]
 	if md.MediaType != MediaManifest || md.Platform == nil || md.Platform.OS != "linux" || md.Platform.Architecture != runtime.GOARCH {
 		t.Fatalf("index entry %+v", md)
 	}
@@ -197,6 +203,21 @@ func TestImage(t *testing.T) {
 	}
 	if !strings.Contains(string(mustRead(t, filepath.Join(root, "etc/passwd"))), ":65532:65532:") {
 		t.Error("/etc/passwd has no entry for 65532")
+	}
+
+	// An independent reader, where installed (Debian package skopeo): what a push would see.
+	if skopeo, err := exec.LookPath("skopeo"); err == nil {
+		out, err := exec.Command(skopeo, "inspect", "--config", "oci-archive:"+out).Output()
+		if err != nil {
+			t.Fatalf("skopeo inspect: %v", err)
+		}
+		var sc Config
+		if err := json.Unmarshal(out, &sc); err != nil {
+			t.Fatal(err)
+		}
+		if sc.Architecture != runtime.GOARCH || sc.Config.User != cfg.Config.User || strings.Join(sc.Config.Entrypoint, " ") != "/ingest" {
+			t.Errorf("skopeo reads %s %q %q", sc.Architecture, sc.Config.User, sc.Config.Entrypoint)
+		}
 	}
 
 	t.Run("empty root", func(t *testing.T) { testEmptyRoot(t, root) })

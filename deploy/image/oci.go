@@ -188,7 +188,7 @@ func layer(files []File, mtime time.Time) (raw, gz []byte, err error) {
 func Write(w io.Writer, images []Image, opts Options) error {
 	var b blobs
 	created := opts.Created.UTC().Format(time.RFC3339)
-	idx := Index{SchemaVersion: 2, MediaType: MediaIndex}
+	platforms := Index{SchemaVersion: 2, MediaType: MediaIndex}
 	for _, im := range images {
 		raw, gz, err := layer(im.Files, opts.Created)
 		if err != nil {
@@ -212,12 +212,19 @@ func Write(w io.Writer, images []Image, opts Options) error {
 		}
 		md := b.add(MediaManifest, mj)
 		md.Platform = &PlatformJSON{Architecture: im.Platform.Arch, OS: im.Platform.OS}
-		if opts.RefName != "" {
-			md.Annotations = map[string]string{"org.opencontainers.image.ref.name": opts.RefName}
-		}
-		idx.Manifests = append(idx.Manifests, md)
+		platforms.Manifests = append(platforms.Manifests, md)
 	}
-	ij, err := json.Marshal(idx)
+	// index.json names one image, the multi-platform index, as registries and tools (skopeo copy
+	// --all, crane, docker load) expect; the platform manifests are listed inside it.
+	pj, err := json.Marshal(platforms)
+	if err != nil {
+		return err
+	}
+	top := b.add(MediaIndex, pj)
+	if opts.RefName != "" {
+		top.Annotations = map[string]string{"org.opencontainers.image.ref.name": opts.RefName}
+	}
+	ij, err := json.Marshal(Index{SchemaVersion: 2, MediaType: MediaIndex, Manifests: []Descriptor{top}})
 	if err != nil {
 		return err
 	}
