@@ -228,6 +228,10 @@ func validateLakeDir(t *testing.T, sc *ocsfcheck.Schema, lake string) (map[int]i
 		for _, r := range rs {
 			uid, _ := r["class_uid"].(float64)
 			rows[int(uid)]++
+			// Every row names its Region: a record without one (flow logs) takes its key's.
+			if cloud, _ := r["cloud"].(map[string]any); cloud == nil || cloud["region"] == nil {
+				kinds[fmt.Sprintf("%v cloud.region: NULL", uid)]++
+			}
 			if vs := sc.Validate(r); len(vs) > 0 {
 				invalid++
 				for _, v := range vs {
