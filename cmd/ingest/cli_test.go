@@ -11,7 +11,7 @@ import (
 // a usage error as one line plus a hint on stderr with exit 2 (aws-cli's conventions), nothing on
 // the other stream.
 func TestCLIConventions(t *testing.T) {
-	commands := []string{"local", "run", "backfill", "test-metric-filter"}
+	commands := []string{"local", "run", "backfill", "test-metric-filter", "healthcheck"}
 	run := func(args ...string) (code int, stdout, stderr string) {
 		var out, errOut bytes.Buffer
 		code = ingestMain(context.Background(), args, strings.NewReader(""), &out, &errOut)

@@ -12,21 +12,19 @@ import (
 	"time"
 )
 
+var healthcheckCommand = command{name: "ingest healthcheck", synopsis: "ingest healthcheck [--ops-addr ADDR] [--timeout D]",
+	about: "Probes the worker's /healthz (the container health check: the image has no shell and no curl).\nExit 0 healthy, 1 unhealthy or unreachable."}
+
 // cmdHealthcheck probes the worker's /healthz. It exists because the image has no shell and no
 // curl: the ECS container health check runs ["CMD", "/ingest", "healthcheck"]. It reads the same
 // --ops-addr (LOGARCHIVE_OPS_ADDR) as `ingest run`, so the task definition sets the port once.
 // Exit codes: 0 healthy, 1 unhealthy or unreachable, 2 bad flags.
 func cmdHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ingest healthcheck", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("ops-addr", ":9090", "listen address of the worker's /healthz (as given to ingest run; an empty host means loopback)")
 	timeout := fs.Duration("timeout", 3*time.Second, "give up after this long (ECS's health check timeout is 5s by default)")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	if err := applyEnv(fs); err != nil {
-		fmt.Fprintln(stderr, "ingest healthcheck:", err)
-		return 2
+	if code, done := healthcheckCommand.parseFlags(fs, args, stdout, stderr); done {
+		return code
 	}
 	url, err := healthURL(*addr)
 	if err != nil {
