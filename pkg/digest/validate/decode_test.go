@@ -126,3 +126,22 @@ func TestDecodeLikeAWSCLI(t *testing.T) {
 		})
 	}
 }
+
+// A chain whose oldest digest links back to its newest terminates (aws-cli loops forever), is
+// INVALID, and counts each of its digests once.
+func TestCycleCountedOnce(t *testing.T) {
+	f := newFx(t)
+	b := f.scenario([]string{"gap", "link", "link"}, 1, false)
+	d := *b[0].d
+	d.PreviousDigestS3Bucket, d.PreviousDigestS3Object = sp(f.chain.Bucket), sp(b[2].key)
+	d.PreviousDigestHashValue, d.PreviousDigestHashAlgorithm, d.PreviousDigestSignature = sp(strings.Repeat("0", 64)), sp("SHA-256"), sp(b[2].sig)
+	f.put(f.chain.Bucket, b[0].key, &d, nil)
+	_, eout, res, rc := f.run(nil, false)
+	c := res.Counts
+	if total := c.ValidDigests + c.InvalidDigests + c.UnreadableDigests; total != 3 || c.InvalidDigests == 0 || rc != ExitInvalid {
+		t.Fatalf("counts %+v rc %d\n%s", c, rc, eout)
+	}
+	if !strings.Contains(eout, "links back to a digest already validated") {
+		t.Fatalf("cycle not reported:\n%s", eout)
+	}
+}

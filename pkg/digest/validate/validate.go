@@ -257,6 +257,7 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 	initial := keys
 	visited := map[string]bool{}
 	seen := map[string]bool{} // bucket/key fetched in this pass
+	results := map[string]*DigestResult{}
 	pf := newPrefetcher(ctx, v, v.opts.Prefetch)
 	defer pf.close()
 	pos := len(keys) // keys[:pos] are still listed (aws-cli pops from the end)
@@ -303,11 +304,15 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 			return err
 		}
 		if seen[bucket+"/"+key] {
-			// Only a chain that links back to itself gets here; aws-cli would loop forever.
-			dr := &DigestResult{Bucket: bucket, Key: key, Backfill: backfill, Class: digest.ClassInconsistent,
-				Reason: "digest chain links back to a digest already validated"}
-			t.count(dr)
-			t.res.Events = append(t.res.Events, Event{Digest: dr, Backfill: backfill})
+			// Only a chain that links back to itself gets here; aws-cli would loop forever. The digest
+			// was counted when first validated: it turns INVALID, it is not counted twice.
+			const msg = "digest chain links back to a digest already validated"
+			if dr := results[bucket+"/"+key]; dr != nil && !dr.Failed() {
+				t.add(dr, -1)
+				dr.Findings = append(dr.Findings, digest.Finding{Class: digest.ClassInconsistent, Severity: digest.SeverityError, Message: msg})
+				dr.Reason = msg
+				t.count(dr)
+			}
 			l, ok := popOlder(key)
 			key, succ = "", nil
 			if ok {
@@ -321,6 +326,7 @@ func (t *traversal) pass(ctx context.Context, keys []listed, backfill bool) erro
 			visited[key] = true
 		}
 		dr := &DigestResult{Bucket: bucket, Key: key, Backfill: backfill}
+		results[bucket+"/"+key] = dr
 		next := func() {
 			l, ok := popOlder(key)
 			key = ""
@@ -475,23 +481,26 @@ func (t *traversal) trackFound(s, e time.Time) {
 	}
 }
 
-func (t *traversal) count(dr *DigestResult) {
+func (t *traversal) count(dr *DigestResult) { t.add(dr, 1) }
+
+// add counts dr n times (n = -1 takes a count back, before a result changes).
+func (t *traversal) add(dr *DigestResult, n int) {
 	c := &t.res.Counts
 	switch {
 	case dr.Class.Unreadable():
-		c.UnreadableDigests++
+		c.UnreadableDigests += n
 	case dr.Failed() && dr.Backfill:
-		c.InvalidBackfillDigests++
+		c.InvalidBackfillDigests += n
 	case dr.Failed():
-		c.InvalidDigests++
+		c.InvalidDigests += n
 	case dr.Backfill:
-		c.ValidBackfillDigests++
+		c.ValidBackfillDigests += n
 	default:
-		c.ValidDigests++
+		c.ValidDigests += n
 	}
 	for _, f := range dr.Findings {
 		if f.Severity == digest.SeverityWarning {
-			c.Warnings++
+			c.Warnings += n
 		}
 	}
 }
