@@ -35,9 +35,8 @@ var localCommand = command{name: "ingest local",
                              (bucket name: --bucket, else the directory's name)
   DIR/<bucket>/AWSLogs/...   one directory per bucket (what 'make demo' generates)
   FILE                       a single log or digest file
-Running it again over the same or a grown source writes each object's rows once: the athena output
-keeps the same exactly-once ledger as 'ingest run' (<dest>/_ledger/) and objects already done are
-skipped. The summary goes to stdout (to stderr when stdout carries --metrics-out - or --json).`}
+Running it again over the same or a grown source writes each object's rows once: the output keeps the
+same exactly-once ledger as 'ingest run' (<dest>/_ledger/) and objects already done are skipped. The summary goes to stdout (to stderr when stdout carries --metrics-out - or --json).`}
 
 // runLocal processes local copies of Log Archive objects: no AWS at all (digests are verified
 // against --public-keys when given).
