@@ -136,8 +136,13 @@ func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQu
 		meas.Records += c["records"]
 	}
 	if len(sum.Quarantined) > 0 {
+		// The reason starts with the object's key; its last clause says why.
 		q := sum.Quarantined[0]
-		meas.Note = fmt.Sprintf("%d object(s) quarantined, e.g. %s: %s", len(sum.Quarantined), q.Class, q.Reason)
+		why := q.Reason
+		if i := strings.LastIndex(why, ": "); i >= 0 {
+			why = why[i+2:]
+		}
+		meas.Note = fmt.Sprintf("%d object(s) quarantined as %s: %s", len(sum.Quarantined), q.Class, why)
 		if !allowQuarantine {
 			return meas, fmt.Errorf("ingest %s: %s", ds.Name, meas.Note)
 		}
