@@ -19,7 +19,6 @@ type DDL struct {
 	Columns    []Column
 	Partitions []Column
 	Props      map[string]string
-	Comment    string // the statement's leading comment's first sentence
 }
 
 var (
@@ -55,13 +54,6 @@ func ReadDDL(athenaDir string) ([]DDL, error) {
 // ParseDDL reads the statement's table name, columns, partition columns and table properties.
 func ParseDDL(text string) (DDL, error) {
 	var d DDL
-	if lines := strings.SplitN(text, "\n", 2); strings.HasPrefix(lines[0], "-- ") {
-		first := strings.TrimPrefix(lines[0], "-- ")
-		if i := strings.Index(first, ". "); i > 0 {
-			first = first[:i+1]
-		}
-		d.Comment = strings.TrimSuffix(first, ",")
-	}
 	text = ddlComment.ReplaceAllString(text, "")
 	m := ddlCreate.FindStringSubmatchIndex(text)
 	if m == nil {

@@ -177,7 +177,7 @@ Resources:
         Parameters:
           classification: parquet
           EXTERNAL: "TRUE"
-`, logicalID(d.Table), d.Table, q(d.Comment))
+`, logicalID(d.Table), d.Table, q("logarchive "+d.Table+" table (Parquet), columns from deploy/athena/"+d.Table+".sql"))
 		for _, k := range []string{"projection.enabled", "projection.dt.type", "projection.dt.format", "projection.dt.interval", "projection.dt.interval.unit"} {
 			v, ok := d.Props[k]
 			if !ok {
