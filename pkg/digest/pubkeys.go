@@ -204,11 +204,29 @@ func decodeKeyList(name, region string, raw json.RawMessage) ([]PublicKey, error
 			return nil, &KeyFileError{Path: name, Region: region,
 				Reason: fmt.Sprintf("key %d: Fingerprint %s but md5(Value) is %s", i, k.Fingerprint, got)}
 		}
-		if _, err := ParsePublicKey(k.Value); err != nil {
+		pub, err := ParsePublicKey(k.Value)
+		if err == nil {
+			err = checkRSA(pub)
+		}
+		if err != nil {
 			return nil, &KeyFileError{Path: name, Region: region, Reason: fmt.Sprintf("key %s: %v", k.Fingerprint, err)}
 		}
+		// Fingerprints are hex; digests name them in lower case, as ListPublicKeys does.
+		keys[i].Fingerprint = strings.ToLower(k.Fingerprint)
 	}
 	return keys, nil
+}
+
+// checkRSA refuses keys CloudTrail never uses and that could only make every signature fail (or,
+// with e = 1, every signature trivially forgeable): CloudTrail keys are RSA-2048 with e = 65537.
+func checkRSA(k *rsa.PublicKey) error {
+	if bits := k.N.BitLen(); bits < 2048 {
+		return fmt.Errorf("%d-bit RSA key (CloudTrail keys are 2048-bit)", bits)
+	}
+	if k.E < 3 || k.E%2 == 0 {
+		return fmt.Errorf("RSA public exponent %d is not an odd number ≥ 3", k.E)
+	}
+	return nil
 }
 
 // PublicKeys implements KeySource: every key of the region (the window is not needed offline).
@@ -265,15 +283,28 @@ func (r *KeyRing) Load(ctx context.Context, region string, start, end time.Time)
 		r.keys[region] = m
 	}
 	for _, k := range keys {
-		if _, ok := m[k.Fingerprint]; ok {
+		fp := strings.ToLower(k.Fingerprint)
+		if old, ok := m[fp]; ok {
+			// The same key listed twice (overlapping queries, a hand-merged file): its validity is
+			// the union, so an expired first entry does not shadow a current one.
+			if !k.ValidityStartTime.IsZero() && k.ValidityStartTime.Before(old.ValidityStartTime) {
+				old.ValidityStartTime = k.ValidityStartTime
+			}
+			if k.ValidityEndTime.IsZero() || (!old.ValidityEndTime.IsZero() && k.ValidityEndTime.After(old.ValidityEndTime)) {
+				old.ValidityEndTime = k.ValidityEndTime
+			}
 			continue
 		}
 		rk := &ringKey{PublicKey: k}
+		rk.Fingerprint = fp
 		rk.pub, rk.err = ParsePublicKey(k.Value)
-		if rk.err == nil && Fingerprint(k.Value) != strings.ToLower(k.Fingerprint) {
+		if rk.err == nil {
+			rk.err = checkRSA(rk.pub)
+		}
+		if rk.err == nil && Fingerprint(k.Value) != fp {
 			rk.err = fmt.Errorf("%w: %s is not md5(Value) %s", errFingerprint, k.Fingerprint, Fingerprint(k.Value))
 		}
-		m[k.Fingerprint] = rk
+		m[fp] = rk
 	}
 	return len(keys), nil
 }
