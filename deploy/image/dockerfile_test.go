@@ -18,7 +18,7 @@ func TestDockerfileMatchesImage(t *testing.T) {
 	}
 	df := string(b)
 	directive := func(name string) string {
-		m := regexp.MustCompile(`(?m)^` + name + `\s+(.+)$`).FindAllStringSubmatch(df, -1)
+		m := regexp.MustCompile(`(?m)^`+name+`\s+(.+)$`).FindAllStringSubmatch(df, -1)
 		if len(m) == 0 {
 			t.Fatalf("Dockerfile has no %s", name)
 		}
