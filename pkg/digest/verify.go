@@ -265,7 +265,16 @@ func consistency(v *Verified, metaAlg string, hasAlg bool) []Finding {
 	if d.PreviousDigestHashAlgorithm != nil && *d.PreviousDigestHashAlgorithm != "SHA-256" {
 		warn("previousDigestHashAlgorithm is %q", *d.PreviousDigestHashAlgorithm)
 	}
+	listed := make(map[[2]string]bool, len(d.LogFiles))
 	for _, lf := range d.LogFiles {
+		id := [2]string{lf.S3Bucket, lf.S3Object}
+		if listed[id] {
+			warn("log file s3://%s/%s is listed twice", lf.S3Bucket, lf.S3Object)
+		}
+		listed[id] = true
+		if lf.S3Bucket != d.DigestS3Bucket {
+			warn("log file s3://%s/%s is in another bucket than the digest (%s)", lf.S3Bucket, lf.S3Object, d.DigestS3Bucket)
+		}
 		if lf.HashAlgorithm != "SHA-256" {
 			warn("log file %s: hashAlgorithm %q", lf.S3Object, lf.HashAlgorithm)
 		}
@@ -302,6 +311,10 @@ func LinkFindings(succ, pred *Verified) []Finding {
 	if d.PreviousDigestSignature == nil || !strings.EqualFold(*d.PreviousDigestSignature, pred.Signature) {
 		out = append(out, Finding{ClassPrevSignature, SeverityError, fmt.Sprintf("signature differs from previousDigestSignature of successor s3://%s/%s",
 			succ.Bucket, succ.Key)})
+	}
+	if succ.NameErr == nil && pred.NameErr == nil && succ.Name.ChainID.String() != pred.Name.ChainID.String() {
+		out = append(out, Finding{ClassInconsistent, SeverityWarning, fmt.Sprintf("belongs to another chain (%s) than its successor s3://%s/%s (%s)",
+			pred.Name.ChainID, succ.Bucket, succ.Key, succ.Name.ChainID)})
 	}
 	if !pred.End.Equal(succ.Start) {
 		out = append(out, Finding{ClassDiscontinuity, SeverityWarning, fmt.Sprintf("ends %s but successor s3://%s/%s starts %s",

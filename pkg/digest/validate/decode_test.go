@@ -145,3 +145,31 @@ func TestCycleCountedOnce(t *testing.T) {
 		t.Fatalf("cycle not reported:\n%s", eout)
 	}
 }
+
+// A predecessor in another account's chain, a log file in another bucket and a log file listed
+// twice are reported (aws-cli says nothing).
+func TestForeignLinksAndLogsReported(t *testing.T) {
+	f := newFx(t)
+	other := f.chain
+	other.Account = "210987654321"
+	end1, end2 := fxStart.Add(time.Hour), fxStart.Add(2*time.Hour)
+	pd := &digest.Digest{AWSAccountID: other.Account, DigestStartTime: digest.DisplayTime(fxStart), DigestEndTime: digest.DisplayTime(end1),
+		DigestS3Bucket: f.chain.Bucket, DigestS3Object: other.Key(end1), DigestPublicKeyFingerprint: f.pub.Fingerprint,
+		DigestSignatureAlgorithm: digest.SignatureAlgorithm}
+	psig, pinfl := f.put(f.chain.Bucket, other.Key(end1), pd, nil)
+	lf := f.putLog(f.chain.Bucket, "AWSLogs/123456789012/CloudTrail/us-east-1/2014/08/10/a.json.gz", `{"Records":[]}`)
+	foreign := f.putLog("elsewhere", "AWSLogs/123456789012/CloudTrail/us-east-1/2014/08/10/b.json.gz", `{"Records":[]}`)
+	sum := sha256.Sum256(pinfl)
+	d := &digest.Digest{AWSAccountID: f.chain.Account, DigestStartTime: digest.DisplayTime(end1), DigestEndTime: digest.DisplayTime(end2),
+		DigestS3Bucket: f.chain.Bucket, DigestS3Object: f.chain.Key(end2), DigestPublicKeyFingerprint: f.pub.Fingerprint,
+		DigestSignatureAlgorithm: digest.SignatureAlgorithm, PreviousDigestS3Bucket: sp(f.chain.Bucket), PreviousDigestS3Object: sp(other.Key(end1)),
+		PreviousDigestHashValue: sp(hex.EncodeToString(sum[:])), PreviousDigestHashAlgorithm: sp("SHA-256"), PreviousDigestSignature: sp(psig),
+		LogFiles: []digest.LogFile{lf, lf, foreign}}
+	f.put(f.chain.Bucket, f.chain.Key(end2), d, nil)
+	_, eout, _, _ := f.run(nil, true)
+	for _, want := range []string{"belongs to another chain", "is listed twice", "is in another bucket than the digest"} {
+		if !strings.Contains(eout, want) {
+			t.Errorf("no %q warning:\n%s", want, eout)
+		}
+	}
+}
