@@ -14,10 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/logarchive/logarchive/pkg/awsconfig"
-	"github.com/logarchive/logarchive/pkg/ledger"
-	"github.com/logarchive/logarchive/pkg/pipeline"
-	"github.com/logarchive/logarchive/pkg/rules"
-	"github.com/logarchive/logarchive/pkg/sink"
 	"github.com/logarchive/logarchive/pkg/source"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -57,6 +53,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		pf                 processingFlags
 		bucket, prefix     string
 		queueURL, stateLoc string
+		metricsPath        string
 		region             string
 		start, end         timeFlag
 		every              int
@@ -70,6 +67,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.StringVar(&stateLoc, "state", "", "where the resumable checkpoint is kept (default: the ledger, <dest>/_ledger/, or with --queue-url s3://<bucket>/_logarchive/)")
 	fs.StringVar(&region, "region", "", "AWS region (default: AWS_REGION)")
 	fs.IntVar(&every, "checkpoint-every", 1000, "objects between checkpoints")
+	fs.StringVar(&metricsPath, "metrics-out", "", "with --dest: the metric filters' CloudWatch EMF documents go to this file (- is stderr: stdout holds the state); empty: evaluated, not published")
 	if code, done := backfillCommand.parseFlags(fs, args, stdout, stderr); done {
 		return code
 	}
@@ -105,7 +103,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 		st, err = source.EnqueueBackfill(ctx, o, sqs.NewFromConfig(cfg), queueURL)
 	} else {
-		st, err = processBackfill(ctx, o, pf, stateLoc, log)
+		st, err = processBackfill(ctx, o, pf, stateLoc, metricsPath, stderr, log)
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
@@ -121,7 +119,7 @@ func runBackfill(ctx context.Context, args []string, stdout, stderr io.Writer) i
 
 // processBackfill runs the selected objects through the pipeline here, exactly once (same ledger as
 // the workers, so a backfill and the workers never both write an object's rows).
-func processBackfill(ctx context.Context, o source.BackfillOptions, pf processingFlags, stateLoc string, log interface {
+func processBackfill(ctx context.Context, o source.BackfillOptions, pf processingFlags, stateLoc, metricsPath string, stderr io.Writer, log interface {
 	Info(string, ...any)
 }) (source.BackfillState, error) {
 	lg, err := pf.logger(os.Stderr)
@@ -135,53 +133,35 @@ func processBackfill(ctx context.Context, o source.BackfillOptions, pf processin
 	if err := checkDest(ctx, dest); err != nil {
 		return source.BackfillState{}, err
 	}
-	ledgerLoc := dest
-	ledgerLoc.Prefix += "_ledger/"
+	ledgerLoc, err := ledgerLocation(ctx, dest, "")
+	if err != nil {
+		return source.BackfillState{}, err
+	}
 	o.State = ledgerLoc
 	if stateLoc != "" {
 		if o.State, err = store.ParseLocation(ctx, stateLoc, newS3Store); err != nil {
 			return source.BackfillState{}, fmt.Errorf("--state: %w", err)
 		}
 	}
-	set, err := pf.ruleSet()
+	// EMF documents never go to stdout here: it holds the backfill state.
+	mw, closeMetrics, err := metricsOut(metricsPath, stderr)
 	if err != nil {
 		return source.BackfillState{}, err
 	}
-	verifier, err := pf.verifier(ctx, o.Store, true, lg)
-	if err != nil {
-		return source.BackfillState{}, err
-	}
-	led, err := ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, Logger: lg})
-	if err != nil {
-		return source.BackfillState{}, err
-	}
-	defer led.Close(context.WithoutCancel(ctx))
-	sopts, err := pf.sinkOptions(dest, lg)
-	if err != nil {
-		return source.BackfillState{}, err
-	}
-	withLedger(&sopts, led)
-	sk, err := sink.New(sopts)
-	if err != nil {
-		return source.BackfillState{}, err
-	}
-	proc, err := pipeline.New(pipeline.Options{Store: o.Store, Sink: pipeline.ParquetSink{S: sk},
-		Rules: rules.NewEngine(set, nil, rules.EngineOptions{OmitEventJSON: !pf.findingJSON}), Verifier: verifier, Quarantine: quarantine,
-		Parse: pf.parseOptions(), Logger: lg, FindingEventJSON: pf.findingJSON})
-	if err != nil {
-		return source.BackfillState{}, err
-	}
+	defer closeMetrics()
 	var fatal error
-	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: pipelineProcessor{proc},
-		Flush: sk.Flush, Inputs: o.Store, Logger: lg, Fatal: func(err error) { fatal = err }})
+	stk, err := pf.buildStack(ctx, stackOptions{inputs: o.Store, dest: dest, quarantine: quarantine, ledger: ledgerLoc,
+		metrics: mw, log: lg, fatal: func(err error) { fatal = err }})
 	if err != nil {
 		return source.BackfillState{}, err
 	}
+	led, sk := stk.led, stk.sk
+	defer led.Close(context.WithoutCancel(ctx))
 	if _, err := led.Recover(ctx); err != nil {
 		lg.Warn("recovery sweep failed", "error", err.Error())
 	}
 	o.Logger = lg
-	st, err := source.ProcessBackfill(ctx, o, coord, pf.workers)
+	st, err := source.ProcessBackfill(ctx, o, stk.handler, pf.workers)
 	if fatal != nil {
 		led.Abort(context.WithoutCancel(ctx))
 		return st, errors.Join(err, fatal)
@@ -189,6 +169,7 @@ func processBackfill(ctx context.Context, o source.BackfillOptions, pf processin
 	if cerr := sk.Close(ctx); cerr != nil && err == nil {
 		err = cerr
 	}
+	reportDropped(lg, stk.agg)
 	log.Info("backfill processed", "done", st.Done, "failed", len(st.Failed))
 	return st, err
 }

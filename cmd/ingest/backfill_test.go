@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -72,4 +74,36 @@ func TestBackfillDirect(t *testing.T) {
 		}
 	}
 	a.checkExactlyOnce(t)
+}
+
+// TestBackfillPublishesMetrics: backfill --dest builds the same stack as run, metric samples
+// included: with --metrics-out, every metric the rules count adds up to the committed findings (it
+// used to evaluate the rules and publish nothing).
+func TestBackfillPublishesMetrics(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	opts := tinyArchive()
+	opts.Start = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Hour) // samples CloudWatch accepts
+	a := newArchive(t, opts, 0)
+	emfPath := filepath.Join(t.TempDir(), "backfill.emf")
+	out, err := exec.Command(a.bin, "backfill", "--bucket", "s3://"+a.bucket+"/AWSLogs/", "--dest", a.outURL,
+		"--public-keys", a.keys, "--metrics-out", emfPath, "--log-level", "warn").CombinedOutput()
+	if err != nil {
+		t.Fatalf("backfill: %v\n%s", err, out)
+	}
+	a.checkExactlyOnce(t)
+	docs, err := os.ReadFile(emfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	findings := a.findingMetricSums(t)
+	if findings["prod-switch-elevated-count"] < 1 {
+		t.Fatalf("no elevated-role finding in the archive: %v", findings)
+	}
+	for name, want := range findings {
+		if got := emfSum(t, docs, name); got != want {
+			t.Errorf("metric %s: %v published, %v in the committed findings", name, got, want)
+		}
+	}
 }

@@ -15,12 +15,9 @@ import (
 
 	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/awsconfig"
-	"github.com/logarchive/logarchive/pkg/emf"
-	"github.com/logarchive/logarchive/pkg/emfstage"
 	"github.com/logarchive/logarchive/pkg/ledger"
 	"github.com/logarchive/logarchive/pkg/ops"
 	"github.com/logarchive/logarchive/pkg/pipeline"
-	"github.com/logarchive/logarchive/pkg/rules"
 	"github.com/logarchive/logarchive/pkg/sink"
 	"github.com/logarchive/logarchive/pkg/source"
 	"github.com/logarchive/logarchive/pkg/store"
@@ -119,14 +116,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err := checkDest(ctx, dest); err != nil {
 		return fail(2, err)
 	}
-	ledgerLoc := dest
-	ledgerLoc.Prefix += "_ledger/"
-	if rf.ledgerLoc != "" {
-		if ledgerLoc, err = store.ParseLocation(ctx, rf.ledgerLoc, newS3Store); err != nil {
-			return fail(2, fmt.Errorf("--ledger: %w", err))
-		}
-	}
-	set, err := pf.ruleSet()
+	ledgerLoc, err := ledgerLocation(ctx, dest, rf.ledgerLoc)
 	if err != nil {
 		return fail(2, err)
 	}
@@ -135,64 +125,23 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(2, err)
 	}
 	defer closeMetrics()
-	var agg *emf.Aggregator
-	var msink rules.MetricSink
-	var stage *emfstage.Stage
-	verifier, err := pf.verifier(ctx, inputs, true, log)
-	if err != nil {
-		return fail(2, err)
-	}
-
-	led, err := ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, LeaseTTL: rf.leaseTTL, Logger: log})
-	if err != nil {
-		return fail(1, err)
-	}
-	if mw != nil {
-		// The metric filters' samples follow their rows: published after the commit (pkg/emfstage).
-		agg = emf.New(mw, emf.Options{})
-		stage = emfstage.New(agg, ledgerLoc)
-		msink = stage
-	}
-	log.Info("worker starting", "owner", led.Owner(), "queue", rf.queueURL, "dest", dest.String(), "ledger", ledgerLoc.String())
-
-	sopts, err := pf.sinkOptions(dest, log)
-	if err != nil {
-		return fail(2, err)
-	}
-	withLedger(&sopts, led)
-	// Rows wait at most one commit interval; the sink's own age trigger would only cut files early.
-	sopts.MaxAge = max(sopts.MaxAge, 2*rf.commitInterval)
-	sk, err := sink.New(sopts)
-	if err != nil {
-		return fail(1, err)
-	}
-	stats := pipeline.NewStats()
-	proc, err := pipeline.New(pipeline.Options{Store: inputs, Sink: pipeline.ParquetSink{S: sk},
-		Rules: rules.NewEngine(set, msink, rules.EngineOptions{OmitEventJSON: !pf.findingJSON}), Verifier: verifier, Quarantine: quarantine,
-		Parse: pf.parseOptions(), Logger: log, Stats: stats, FindingEventJSON: pf.findingJSON})
-	if err != nil {
-		return fail(1, err)
-	}
-
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
 	var fatal atomic.Pointer[error]
-	var persistFails, samplesPublished atomic.Int64
-	var flushes flushWatch
-	var lproc ledger.Processor = pipelineProcessor{proc}
-	if stage != nil {
-		lproc = stagedProcessor{p: proc, stage: stage, log: log, fails: &persistFails}
-	}
-	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: lproc,
-		Flush: flushes.wrap(sk.Flush), Inputs: observedInputs{inputs, stats}, CommitInterval: rf.commitInterval, BusyRetry: rf.busyRetry, Logger: log,
-		Fatal: func(err error) { fatal.Store(&err); stop(err) }})
-	if err != nil {
+	stk, err := pf.buildStack(ctx, stackOptions{inputs: inputs, dest: dest, quarantine: quarantine, ledger: ledgerLoc,
+		leaseTTL: rf.leaseTTL, commitInterval: rf.commitInterval, busyRetry: rf.busyRetry, metrics: mw, log: log,
+		fatal: func(err error) { fatal.Store(&err); stop(err) }})
+	var fe flagError
+	switch {
+	case errors.As(err, &fe):
+		return fail(2, err)
+	case err != nil:
 		return fail(1, err)
 	}
-	var handler source.Handler = coord
-	if stage != nil {
-		handler = stagedHandler{Coordinator: coord, stage: stage, log: log, published: &samplesPublished}
-	}
+	led, sk, coord, stats, agg, handler := stk.led, stk.sk, stk.coord, stk.stats, stk.agg, stk.handler
+	persistFails, samplesPublished, flushes := &stk.persistFails, &stk.samplesPublished, &stk.flushes
+	log.Info("worker starting", "owner", led.Owner(), "queue", rf.queueURL, "dest", dest.String(), "ledger", ledgerLoc.String())
+
 	worker, err := source.New(source.Options{QueueURL: rf.queueURL, Client: sqs.NewFromConfig(cfg), Handler: handler,
 		Workers: pf.workers, MaxMessages: rf.maxMessages, MaxBytes: rf.maxBytes, VisibilityTimeout: rf.visibility,
 		WaitTime: rf.waitTime, RetryBase: rf.retryBase, RetryMax: rf.retryMax, DrainTimeout: rf.drainTimeout,
@@ -204,7 +153,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var lag atomic.Int64 // largest object lag (ms) in the last minute
 	collectors := []ops.Collector{
 		workerCollector(worker), pipelineCollector(stats), sinkCollector(sk), coordCollector(coord),
-		emfCollector(agg, &samplesPublished, &persistFails),
+		emfCollector(agg, samplesPublished, persistFails),
 		func(w *ops.Writer) {
 			w.Add("logarchive_lag_seconds", "Largest delay from object write to processing in the last minute.", ops.Gauge, float64(lag.Load())/1000)
 		},
@@ -212,7 +161,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var opsSrv *ops.Server
 	if rf.opsAddr != "" {
 		opsSrv, err = ops.Start(ops.Options{Addr: rf.opsAddr, Collectors: collectors, Logger: log,
-			Health: workerHealth(&fatal, worker, stats, &flushes, rf.commitInterval+rf.unhealthyAfter, rf.unhealthyAfter)})
+			Health: workerHealth(&fatal, worker, stats, flushes, rf.commitInterval+rf.unhealthyAfter, rf.unhealthyAfter)})
 		if err != nil {
 			return fail(1, err)
 		}
