@@ -61,9 +61,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// DefaultMaxInflatedBytes is 16× CloudTrail's 50 MB maximum gzip file: generous for a real delivery,
-// far below what a bomb would inflate to.
-const DefaultMaxInflatedBytes = 800 << 20
+// DefaultMaxInflatedBytes is 40× CloudTrail's 50 MB maximum gzip file: it admits a busy interface's
+// 1 GiB flow-log object, and is far below what a bomb would inflate to. It bounds work and spool
+// disk, not memory: records stream into the writer, which holds one spill of rows per object.
+const DefaultMaxInflatedBytes = 2 << 30
 
 // Decoder yields an object's records one at a time.
 type Decoder interface {
