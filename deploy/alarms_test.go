@@ -99,17 +99,21 @@ func alarmMetrics(t *testing.T, tpl cfnTemplate, params map[string]string) map[s
 	return out
 }
 
-// buildIngest compiles cmd/ingest once per test into dir.
-func buildIngest(t *testing.T, dir string) string {
+// buildCmd compiles ./cmd/<name> into dir the way the image does (static, trimmed), so these
+// tests and deploy/image's share one build cache instead of compiling the module twice more.
+func buildCmd(t *testing.T, dir, name string) string {
 	t.Helper()
-	bin := filepath.Join(dir, "ingest")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/ingest")
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/"+name)
 	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/ingest: %v\n%s", err, out)
+		t.Fatalf("go build ./cmd/%s: %v\n%s", name, err, out)
 	}
 	return bin
 }
+
+func buildIngest(t *testing.T, dir string) string { return buildCmd(t, dir, "ingest") }
 
 // TestAlarmsMatchWorkerEMF is the acceptance check that the elevated-role alarm watches what the
 // worker publishes: the demo's archive goes through `ingest local --metrics-out`, and the EMF

@@ -320,12 +320,7 @@ func TestAuditorRoleGrantsExactlyTheCalls(t *testing.T) {
 	srv := motoserver.Start(t)
 	var proxy recordingProxy
 	proxyURL := proxy.start(t, srv.URL)
-	bin := filepath.Join(dir, "validate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/validate")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/validate: %v\n%s", err, out)
-	}
+	bin := buildCmd(t, dir, "validate")
 	ctx := context.Background()
 	org, err := organizations.NewFromConfig(srv.Config).CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll})
 	if err != nil {
