@@ -19,6 +19,9 @@ type Object struct {
 	// Reader, when Body is nil, streams the stored object instead (a large one is never held whole);
 	// reading more than MaxDigestObject from it fails the check.
 	Reader io.Reader
+	// MetadataErr, when set, says the object's metadata could not be read (a malformed local
+	// sidecar): Metadata is then empty.
+	MetadataErr string
 	// HoldsLarge says the caller already holds the Checker's Large slot for this object (it read a
 	// large body under it), so Check must not take it again.
 	HoldsLarge bool
@@ -135,7 +138,13 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 	case inherited != "":
 		v.Signature, v.SignatureFrom = inherited, SignatureFromSuccessor
 	default:
+		if obj.MetadataErr != "" {
+			return nil, checkErr(ClassNoSignature, "signature verification failed", "no usable signature metadata: %s", obj.MetadataErr)
+		}
 		return nil, checkErr(ClassNoSignature, "signature verification failed", "no signature and signature-algorithm metadata")
+	}
+	if obj.MetadataErr != "" {
+		v.Findings = append(v.Findings, Finding{ClassInconsistent, SeverityWarning, "metadata unreadable (" + obj.MetadataErr + "); the verified successor's signature is used"})
 	}
 	var backfillAt time.Time
 	if IsBackfillKey(obj.Key) && v.SignatureFrom == SignatureFromMetadata {
@@ -197,7 +206,14 @@ func (c *Checker) Check(ctx context.Context, obj Object, region, inherited strin
 		return nil, &CheckError{Class: ClassKeyInvalid, Msg: "Unable to load PKCS #1 key with fingerprint " + fp, Err: rk.err}
 	}
 	if ce := VerifySignature(rk.pub, stringToSign(d, v.SHA256), v.Signature); ce != nil {
-		return nil, ce
+		// Offline, the verified successor vouches for this digest's signature: a sidecar altered on
+		// an intact digest is a finding, not a failure (docs/validate.md, offline mode).
+		if inherited == "" || v.SignatureFrom != SignatureFromMetadata || VerifySignature(rk.pub, stringToSign(d, v.SHA256), inherited) != nil {
+			return nil, ce
+		}
+		v.Findings = append(v.Findings, Finding{ClassInconsistent, SeverityWarning,
+			"signature metadata does not verify; the signature the verified successor names does"})
+		v.Signature, v.SignatureFrom = inherited, SignatureFromSuccessor
 	}
 	if endErr != nil {
 		return nil, &CheckError{Class: ClassInvalidFormat, Msg: endErr.Error(), Err: endErr}

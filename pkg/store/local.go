@@ -279,12 +279,11 @@ func (l *Local) open(op, bucket, key string) (*os.File, Info, error) {
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
 	}
-	meta, err := l.readMeta(r, name, bucket, key)
-	if err != nil {
-		f.Close()
-		return nil, Info{}, err
-	}
-	return f, Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC(), Metadata: meta}, nil
+	// A broken sidecar does not make the object unreadable; the caller decides what missing
+	// metadata means.
+	meta, merr := l.readMeta(r, name, bucket, key)
+	return f, Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC(), Metadata: meta,
+		MetadataErr: merr}, nil
 }
 
 func (l *Local) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {

@@ -26,6 +26,9 @@ type Info struct {
 	// Metadata is the object's user metadata with lower-case keys (x-amz-meta-* without the prefix).
 	// List does not fill it.
 	Metadata map[string]string
+	// MetadataErr is set when the metadata exists but cannot be read (a malformed local sidecar);
+	// Metadata is then nil and the object itself is still readable.
+	MetadataErr error
 }
 
 // Store reads and writes objects. Implementations are safe for concurrent use.

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,34 @@ func TestForeignLinksAndLogsReported(t *testing.T) {
 		if !strings.Contains(eout, want) {
 			t.Errorf("no %q warning:\n%s", want, eout)
 		}
+	}
+}
+
+// Offline sidecars behave as docs/validate.md says: a malformed sidecar is missing metadata (the
+// verified successor vouches for an older digest), never a read error; on the newest digest, which
+// nothing vouches for, it is a signature failure.
+func TestOfflineMalformedSidecar(t *testing.T) {
+	f := newFx(t)
+	b := f.scenario([]string{"gap", "link", "link"}, 1, false)
+	for _, i := range []int{0, 2} {
+		if err := os.WriteFile(localPath(f.st, f.chain.Bucket, b[i].key)+digest.MetadataSidecarSuffix, []byte("not json"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, eout, res, rc := f.run(func(o *Options) { o.Offline = true }, true)
+	byKey := map[string]*DigestResult{}
+	for _, ev := range res.Events {
+		if ev.Digest != nil {
+			byKey[ev.Digest.Key] = ev.Digest
+		}
+	}
+	if d := byKey[b[2].key]; d == nil || d.Class != digest.ClassNoSignature {
+		t.Fatalf("newest digest with a malformed sidecar: %+v\n%s", d, eout)
+	}
+	if d := byKey[b[0].key]; d == nil || d.Class != digest.ClassValid || d.SignatureFrom != digest.SignatureFromSuccessor {
+		t.Fatalf("older digest with a malformed sidecar: %+v\n%s", d, eout)
+	}
+	if res.Counts.UnreadableDigests != 0 || rc == ExitUnreadable {
+		t.Fatalf("a malformed sidecar made a read error: %+v rc %d", res.Counts, rc)
 	}
 }

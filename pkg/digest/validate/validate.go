@@ -911,7 +911,7 @@ func readObject(ctx context.Context, st store.Store, bucket, key string, limit i
 	if int64(len(b)) > limit {
 		return digest.Object{}, tooBig(int64(len(b)))
 	}
-	return digest.Object{Bucket: bucket, Key: key, Body: b, Metadata: info.Metadata}, nil
+	return digest.Object{Bucket: bucket, Key: key, Body: b, Metadata: info.Metadata, MetadataErr: errString(info.MetadataErr)}, nil
 }
 
 // readDigest reads a digest object for checking. A large one is read under the checker's Large
@@ -943,7 +943,15 @@ func (v *Validator) readLarge(ctx context.Context, bucket, key string) (digest.O
 			Detail: fmt.Sprintf("digest object is %d bytes, over %d", info.Size, digest.MaxDigestObject)}
 	}
 	// Streamed, never held: Check inflates straight from the store.
-	return digest.Object{Bucket: bucket, Key: key, Reader: body, Metadata: info.Metadata, HoldsLarge: true}, release, nil
+	return digest.Object{Bucket: bucket, Key: key, Reader: body, Metadata: info.Metadata, MetadataErr: errString(info.MetadataErr),
+		HoldsLarge: true}, release, nil
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // classifyReadErr is classifyStoreErr for readObject's errors, which may already be a CheckError.
