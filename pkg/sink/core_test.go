@@ -295,3 +295,46 @@ func TestRecordBudget(t *testing.T) {
 		t.Errorf("%d bytes still counted", st.BufferedBytes)
 	}
 }
+
+// TestBrokenFileRetried: a file that cannot be encoded (here its spool file cannot be created) is
+// never committed short of rows: it is dropped and its inputs are told to retry, once each.
+func TestBrokenFileRetried(t *testing.T) {
+	ctx := context.Background()
+	missing := t.TempDir() + "/no/such/dir"
+	for _, tc := range []struct {
+		name string
+		opts Options
+	}{
+		{"shared spill", Options{SpillBytes: 1, SpoolMemoryBytes: 1, SpoolDir: missing}},
+		{"finish at checkpoint", Options{SpoolMemoryBytes: 1, SpoolDir: missing}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, root := newLocalSink(t, tc.opts)
+			var o outcomes
+			for _, k := range []string{"a", "b"} {
+				in := o.begin(s, k)
+				for i := range 3 {
+					in.AddFinding(ctx, finding(day1, k, int64(i)))
+				}
+				in.End()
+			}
+			if err := s.Flush(ctx); err == nil && tc.name == "finish at checkpoint" {
+				t.Error("Flush reported success for a file it could not write")
+			}
+			if err := s.Flush(ctx); err != nil {
+				t.Errorf("the next Flush still fails: %v (the broken file should be dropped, not sealed)", err)
+			}
+			for _, k := range []string{"a", "b"} {
+				if c := o.log.calls(k); len(c) != 1 || c[0] == nil {
+					t.Errorf("%s: Done calls %v, want one retry", k, c)
+				}
+			}
+			if files := tableFiles(t, root, TableFindings); len(files) != 0 {
+				t.Errorf("%d files written", len(files))
+			}
+			if st := s.Stats(); st.BufferedBytes != 0 || st.OpenPartitions != 0 {
+				t.Errorf("%+v: the dropped file is still counted", st)
+			}
+		})
+	}
+}

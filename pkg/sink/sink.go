@@ -312,6 +312,29 @@ type buffer struct {
 	// spilling counts batches not yet encoded (a checkpoint waits for them before closing).
 	wmu      sync.Mutex
 	spilling sync.WaitGroup
+	// broken is why the file cannot be completed (a failed encode): it is dropped, its inputs retried.
+	broken error
+}
+
+// brokenError marks a file that failed to encode, not to upload: retrying cannot complete it.
+type brokenError struct{ err error }
+
+func (e *brokenError) Error() string { return e.err.Error() }
+func (e *brokenError) Unwrap() error { return e.err }
+
+// dropLocked discards a file that cannot be completed; its inputs not yet done get Retry.
+func (s *Sink) dropLocked(b *buffer, err error, dones []done) []done {
+	s.buffered.Add(-b.mem)
+	b.mem = 0
+	b.rows.discard()
+	for in := range b.spans {
+		in.open--
+		if !in.finished {
+			in.finished = true
+			dones = append(dones, done{in: in, o: ack.Again("sink", err)})
+		}
+	}
+	return dones
 }
 
 // fileEstimate is the size the buffer's file would have now.
@@ -396,9 +419,12 @@ func (s *Sink) encodeBatches(bs []batch) {
 		b.wmu.Unlock()
 		s.mu.Lock()
 		if err != nil {
-			// The rows are lost to this file: it can never be completed. The inputs are told at the
-			// next checkpoint, which fails on it; keep the error on the buffer.
+			// The file can never be completed with these rows: the next checkpoint drops it and
+			// tells its inputs to retry (never a file short of rows reported durable).
 			s.opts.Logger.Error("sink: spill failed", "partition", b.key.String(), "err", err)
+			if b.broken == nil {
+				b.broken = err
+			}
 		}
 		b.rows.giveBack(x.rows)
 		b.written = written
@@ -628,10 +654,22 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 		return nil, nil
 	}
 	// Detach: rows arriving from now on start new buffers, which can never share a name with these.
+	var dropped []done
+	kept := sel[:0]
 	for _, b := range sel {
 		if s.bufs[b.key] == b {
 			delete(s.bufs, b.key)
 		}
+		if b.broken != nil {
+			dropped = s.dropLocked(b, b.broken, dropped)
+			continue
+		}
+		kept = append(kept, b)
+	}
+	sel = kept
+	if len(sel) == 0 {
+		s.mu.Unlock()
+		return dropped, nil
 	}
 	s.inflight = len(sel)
 	cp := Checkpoint{Files: make([]File, len(sel))}
@@ -670,7 +708,7 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 			s.sealed = sel
 			s.inflight = 0
 			s.mu.Unlock()
-			return nil, &CommitError{CheckpointID: cp.ID, Err: fmt.Errorf("before-commit hook: %w", err)}
+			return dropped, &CommitError{CheckpointID: cp.ID, Err: fmt.Errorf("before-commit hook: %w", err)}
 		}
 	}
 
@@ -688,7 +726,7 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 	}
 	wg.Wait()
 
-	var dones []done
+	dones := dropped
 	var committed []File
 	var failed []*buffer
 	var firstErr error
@@ -696,6 +734,14 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 	for i, b := range sel {
 		f := &cp.Files[i]
 		s.inflight--
+		var be *brokenError
+		if errors.As(errs[i], &be) {
+			dones = s.dropLocked(b, be.err, dones)
+			if firstErr == nil {
+				firstErr = errs[i]
+			}
+			continue
+		}
 		if errs[i] != nil {
 			failed = append(failed, b)
 			if firstErr == nil {
@@ -748,7 +794,7 @@ func (s *Sink) writeFile(ctx context.Context, b *buffer, loc store.Location, f *
 	defer b.wmu.Unlock()
 	if !b.rows.finished() {
 		if err := b.rows.finish(s.writeConfig(b)); err != nil {
-			return fmt.Errorf("finish %s: %w", f.Key, err)
+			return &brokenError{fmt.Errorf("finish %s: %w", f.Key, err)}
 		}
 	}
 	n, err := upload(ctx, b.key.table.spec(), loc, f.Key, f.Rows, b.rows.spool())
