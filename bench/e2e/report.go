@@ -21,6 +21,8 @@ type memCase struct {
 	DS      *dataset
 	M       measurement
 	Workers int
+	// Label marks an informative case that is not an issue-10 target (e.g. the size cap raised).
+	Label string `json:",omitempty"`
 }
 
 type report struct {
@@ -275,6 +277,9 @@ func (rep *report) targets() []target {
 		ts = append(ts, t)
 	}
 	for _, mc := range rep.Memory {
+		if mc.Label != "" {
+			continue
+		}
 		t := target{Want: "≤ 256 MiB, admitted, every line a row"}
 		limit := int64(256 << 20)
 		if mc.DS.Name == "cloudtrail" {
@@ -355,6 +360,9 @@ func (rep *report) Markdown() string {
 		p("\n## Memory\n\n| case | workers | records | seconds | peak RSS | note |\n|---|---:|---:|---:|---:|---|\n")
 		for _, mc := range rep.Memory {
 			name := fmt.Sprintf("%s: %d object(s), %.0f MiB inflated", mc.DS.Name, len(mc.DS.Files), float64(mc.DS.Inflated)/(1<<20))
+			if mc.Label != "" {
+				name += ", " + mc.Label
+			}
 			p("| %s | %d | %d of %d | %.1f | %s | %s |\n", name, mc.Workers, mc.M.Records, mc.DS.Records, mc.M.Seconds, mib(mc.M.MaxRSS), oneLine(mc.M.Note, 200))
 		}
 	}
@@ -427,7 +435,11 @@ func (rep *report) Headline() string {
 		if mc.DS.Name == "cloudtrail" {
 			continue
 		}
-		p("\nOne VPC flow object of %d MiB inflated (%d records), `--workers %d`: peak RSS %s, %d records written", mc.DS.Inflated>>20, mc.DS.Records, mc.Workers, mib(mc.M.MaxRSS), mc.M.Records)
+		p("\nOne VPC flow object of %d MiB inflated (%d records), `--workers %d`", mc.DS.Inflated>>20, mc.DS.Records, mc.Workers)
+		if mc.Label != "" {
+			p(", %s", mc.Label)
+		}
+		p(": peak RSS %s, %d records written", mib(mc.M.MaxRSS), mc.M.Records)
 		if mc.M.Note != "" {
 			p(" (%s)", oneLine(mc.M.Note, 120))
 		}

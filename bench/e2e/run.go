@@ -98,6 +98,7 @@ type ingestMode struct {
 	CPUs       string
 	GoMaxProcs int // 0: leave unset
 	Workers    int
+	Extra      []string // more ingest flags (the informative memory case raises the size cap)
 }
 
 var (
@@ -115,6 +116,7 @@ func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQu
 	}
 	argv := t.pinned(m.CPUs, t.Ingest, "local", "--src", ds.Src, "--dest", dest,
 		"--workers", fmt.Sprint(m.Workers), "--json", "--log-level", "error")
+	argv = append(argv, m.Extra...)
 	var env []string
 	if m.GoMaxProcs > 0 {
 		env = append(env, fmt.Sprintf("GOMAXPROCS=%d", m.GoMaxProcs))
