@@ -1,14 +1,17 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +204,26 @@ func TestOfflineMalformedSidecar(t *testing.T) {
 	}
 	if res.Counts.UnreadableDigests != 0 || rc == ExitUnreadable {
 		t.Fatalf("a malformed sidecar made a read error: %+v rc %d", res.Counts, rc)
+	}
+}
+
+// The streamed JSON report holds exactly what encoding the Report in one piece would.
+func TestStreamedJSONReportMatchesReport(t *testing.T) {
+	f := newFx(t)
+	f.scenario([]string{"gap", "link", "invalid", "link"}, 2, false)
+	_, _, res, _ := f.run(nil, false)
+	rep := NewReport([]*ChainResult{res, res}, Interval{fxStart, fxStart.Add(24 * time.Hour)}, false, fxStart)
+	var streamed bytes.Buffer
+	if err := rep.WriteJSON(&streamed); err != nil {
+		t.Fatal(err)
+	}
+	whole, _ := json.Marshal(rep)
+	var a, b any
+	if err := json.Unmarshal(streamed.Bytes(), &a); err != nil {
+		t.Fatalf("%v\n%s", err, streamed.String())
+	}
+	json.Unmarshal(whole, &b)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("streamed report differs:\n%s\nwant\n%s", streamed.String(), whole)
 	}
 }

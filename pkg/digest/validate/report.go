@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -75,11 +76,66 @@ func statusName(code int) string {
 	return "fatal"
 }
 
-// WriteJSON writes the report as indented JSON.
+// WriteJSON writes the report as JSON, one digest per line, streaming: each digest (with its log
+// files) is encoded on its own, so no encoding of the whole report is ever held in memory.
 func (r *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var err error
+	put := func(s string) {
+		if err == nil {
+			_, err = bw.WriteString(s)
+		}
+	}
+	val := func(v any) {
+		if err != nil {
+			return
+		}
+		var b []byte
+		if b, err = json.Marshal(v); err == nil {
+			_, err = bw.Write(b)
+		}
+	}
+	field := func(name string, v any) { put(`"` + name + `":`); val(v); put(",") }
+	put("{")
+	field("version", r.Version)
+	field("generated_at", r.GeneratedAt)
+	field("requested", r.Requested)
+	field("exit_code", r.ExitCode)
+	field("totals", r.Totals)
+	field("exit_codes", r.ExitCodes)
+	put("\n\"chains\":[")
+	for i, c := range r.Chains {
+		if i > 0 {
+			put(",")
+		}
+		put("\n{")
+		field("chain", c.Chain)
+		if c.Found != nil {
+			field("found", c.Found)
+		}
+		field("counts", c.Counts)
+		field("covered", c.Covered)
+		field("gaps", c.Gaps)
+		field("restarts", c.Restarts)
+		if c.Fatal != "" {
+			field("fatal", c.Fatal)
+		}
+		field("status", c.Status)
+		put(`"digests":[`)
+		for j, d := range c.Digests {
+			if j > 0 {
+				put(",")
+			}
+			put("\n")
+			val(d)
+		}
+		put("]}")
+	}
+	put("]}\n")
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
 		return fmt.Errorf("write JSON report: %w", err)
 	}
 	return nil
