@@ -12,9 +12,12 @@
 //     with every deliberate deviation listed in docs/security-lake.md.
 //   - Objects laid out as Security Lake requires: one class per source, keys
 //     <source location>region=<region>/accountId=<account>/eventDay=<YYYYMMDD>/<name>.zstd.parquet,
-//     rows sorted by time, data pages ≤ 1 MB uncompressed, bounded row groups, zstd; names derived
-//     from the inputs so redoing the same work overwrites the same objects; an object becomes
-//     visible only when complete (store.Upload.Commit).
+//     each row group sorted by time, data pages ≤ 1 MB uncompressed, bounded row groups, zstd.
+//   - Written by the one Parquet writer core: Layout is the Security Lake layout of pkg/sink (ocsf
+//     imports sink, never the reverse), so staging per object, encode-once spills, the memory
+//     budget, names derived from the inputs, atomic objects, BeforeCommit/AfterCommit and Done are
+//     the same as for the Athena tables; the layout adds the class mapping, PartitionOf and the
+//     footer rewrite. Writer is a convenience over it for callers that hold mapped rows.
 //
 // Bad input (a record with no time, a CloudTrail Insights event, an invalid partition value) is
 // an error naming what is wrong, never a panic.
