@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -71,5 +75,45 @@ func TestTextOutputCannotBeForged(t *testing.T) {
 	}
 	if !strings.Contains(eout, `_x\n\nNo digests found\nDigest file\tforged\tvalid\n_us-east-1_20260302T090000Z.json.gz`) {
 		t.Errorf("planted digest not reported with its key escaped:\n%s", eout)
+	}
+}
+
+// A FIFO planted in the mirror in place of a log file is refused at once (never waited on) and
+// reported; the run ends non-zero without a clean summary. A cancelled run (SIGINT/SIGTERM cancel
+// the context in main) returns promptly too.
+func TestFIFOInMirrorDoesNotHang(t *testing.T) {
+	a := newArchive(t, nil)
+	var logKey string
+	store.NewLocal(a.dir).List(context.Background(), a.m.Bucket, "", "", func(in store.Info) error {
+		if logKey == "" && strings.Contains(in.Key, "/CloudTrail/") {
+			logKey = in.Key
+		}
+		return nil
+	})
+	p := filepath.Join(a.dir, a.m.Bucket, logKey)
+	os.Remove(p)
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--local", a.dir, "--public-keys", a.keys, "--start-time", digest.DisplayTime(a.o.Start),
+		"--end-time", digest.DisplayTime(a.o.Start.Add(5 * time.Hour))}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, eout, rc := a.run(t, args...)
+		if rc != 3 || !strings.Contains(eout, "\tERROR: read error") {
+			t.Errorf("rc %d, stderr:\n%s", rc, eout)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("validation hung on a FIFO")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, eout bytes.Buffer
+	if rc := run(ctx, args, &out, &eout, func(string) string { return "" }); rc == 0 {
+		t.Fatalf("cancelled run exited 0:\n%s", out.String())
 	}
 }
