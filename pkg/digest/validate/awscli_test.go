@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,7 +32,10 @@ type awsCLI struct {
 	bin  string
 	srv  *motoserver.Server
 	keys *httptest.Server
-	pub  []digest.PublicKey
+	// mu orders the test's writes of pub before the key server's reads: aws-cli's requests come
+	// from another process, which gives the race detector no happens-before edge.
+	mu  sync.Mutex
+	pub []digest.PublicKey
 }
 
 func newAWSCLI(t *testing.T) *awsCLI {
@@ -55,7 +59,10 @@ func newAWSCLI(t *testing.T) *awsCLI {
 		}
 		var out struct{ PublicKeyList []key }
 		out.PublicKeyList = []key{}
-		for _, k := range c.pub {
+		c.mu.Lock()
+		pub := c.pub
+		c.mu.Unlock()
+		for _, k := range pub {
 			out.PublicKeyList = append(out.PublicKeyList, key{base64.StdEncoding.EncodeToString(k.Value),
 				float64(k.ValidityStartTime.Unix()), float64(k.ValidityEndTime.Unix()), k.Fingerprint})
 		}
@@ -94,7 +101,9 @@ func (c *awsCLI) compare(t *testing.T, f *fx, key, ours string) {
 			t.Fatal(err)
 		}
 	}
+	c.mu.Lock()
 	c.pub = []digest.PublicKey{f.pub}
+	c.mu.Unlock()
 	cmd := exec.Command(c.bin, "cloudtrail", "validate-logs", "--trail-arn", "arn:aws:cloudtrail:us-east-1:"+f.chain.Account+":trail/"+f.chain.Trail,
 		"--s3-bucket", bucket, "--start-time", digest.DisplayTime(fxStart), "--end-time", digest.DisplayTime(fxStart.Add(24*time.Hour)),
 		"--verbose", "--endpoint-url", c.keys.URL, "--region", "us-east-1")
