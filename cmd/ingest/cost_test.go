@@ -160,7 +160,7 @@ func TestRequestBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	const objects, records = 1000, 3
+	objects, records := soak(1000, 250), 3
 	ctx := context.Background()
 	srv := motoserver.Start(t)
 	st := store.NewS3(srv.S3, store.S3Options{})
@@ -201,7 +201,7 @@ func TestRequestBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Minute)
-	for scrapeSum(addr, "logarchive_pipeline_objects_total") < objects {
+	for scrapeSum(addr, "logarchive_pipeline_objects_total") < float64(objects) {
 		if time.Now().After(deadline) {
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			t.Fatalf("not every object processed within 10 minutes\n%s", tail(logs.String(), 4000))
@@ -233,7 +233,7 @@ func TestRequestBudget(t *testing.T) {
 		processed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	var s3Puts, s3Reads, sqsCalls int
 	for _, k := range kinds {
-		fmt.Fprintf(&report, "  %-40s %6d  %.3f per object\n", k, n[k], float64(n[k])/objects)
+		fmt.Fprintf(&report, "  %-40s %6d  %.3f per object\n", k, n[k], float64(n[k])/float64(objects))
 		switch {
 		case strings.HasPrefix(k, "s3 PUT"), strings.HasPrefix(k, "s3 POST"):
 			s3Puts += n[k]
@@ -244,16 +244,16 @@ func TestRequestBudget(t *testing.T) {
 		}
 	}
 	fmt.Fprintf(&report, "  S3 PUT+POST %d (%.3f per object, budget %.2f); SQS calls %d (%.3f per object, budget %.2f)",
-		s3Puts, float64(s3Puts)/objects, budgetS3PutsPerObject, sqsCalls, float64(sqsCalls)/objects, budgetSQSCallsPerObject)
+		s3Puts, float64(s3Puts)/float64(objects), budgetS3PutsPerObject, sqsCalls, float64(sqsCalls)/float64(objects), budgetSQSCallsPerObject)
 	t.Log(report.String())
-	if float64(s3Puts)/objects > budgetS3PutsPerObject {
-		t.Errorf("S3 PUTs %.3f per object, budget %.2f", float64(s3Puts)/objects, budgetS3PutsPerObject)
+	if float64(s3Puts)/float64(objects) > budgetS3PutsPerObject {
+		t.Errorf("S3 PUTs %.3f per object, budget %.2f", float64(s3Puts)/float64(objects), budgetS3PutsPerObject)
 	}
-	if float64(s3Reads)/objects > budgetS3ReadsPerObject {
-		t.Errorf("S3 GET+HEAD %.3f per object, budget %.2f", float64(s3Reads)/objects, budgetS3ReadsPerObject)
+	if float64(s3Reads)/float64(objects) > budgetS3ReadsPerObject {
+		t.Errorf("S3 GET+HEAD %.3f per object, budget %.2f", float64(s3Reads)/float64(objects), budgetS3ReadsPerObject)
 	}
-	if float64(sqsCalls)/objects > budgetSQSCallsPerObject {
-		t.Errorf("SQS calls %.3f per object, budget %.2f", float64(sqsCalls)/objects, budgetSQSCallsPerObject)
+	if float64(sqsCalls)/float64(objects) > budgetSQSCallsPerObject {
+		t.Errorf("SQS calls %.3f per object, budget %.2f", float64(sqsCalls)/float64(objects), budgetSQSCallsPerObject)
 	}
 }
 

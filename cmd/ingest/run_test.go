@@ -380,7 +380,7 @@ func TestRunSurvivesKill9(t *testing.T) {
 	a := newArchive(t, opts, 1000)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
 	var logs bytes.Buffer
-	const kills = 20
+	kills := soak(20, 6)
 	// The built-in rules (CIS, elevated role) on, every worker's EMF documents kept: what the
 	// awslogs driver would have shipped before each kill.
 	emfDir := t.TempDir()

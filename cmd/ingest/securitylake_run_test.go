@@ -33,7 +33,7 @@ func TestRunSecurityLakeSurvivesKill9(t *testing.T) {
 	a := newArchive(t, tinyArchive(), 1000)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	var logs bytes.Buffer
-	const kills = 20
+	kills := soak(20, 6)
 	for range kills {
 		cmd := a.worker(t, &logs, "--format", "security-lake", "--log-level", "info")
 		time.Sleep(time.Duration(300+rng.IntN(2200)) * time.Millisecond)
