@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/logarchive/logarchive/internal/envflag"
+
 	"errors"
 	"flag"
 	"fmt"
@@ -51,7 +53,7 @@ func (c command) printHelp(fs *flag.FlagSet, w io.Writer) {
 	if c.about != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.about))
 	}
-	fmt.Fprintf(w, "\nflags (each also settable as %s<FLAG>, dashes as underscores):\n", envPrefix)
+	fmt.Fprintf(w, "\nflags (each also settable as %s<FLAG>, dashes as underscores):\n", envflag.Prefix)
 	// flag.PrintDefaults writes -name; the documentation and aws-cli users write --name.
 	fs.VisitAll(func(f *flag.Flag) {
 		typ, usage := flag.UnquoteUsage(f)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/logarchive/logarchive/internal/envflag"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -80,7 +82,7 @@ func isPatternFlag(a string) bool {
 }
 
 func cmdTestMetricFilter(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if v, ok := os.LookupEnv(envPrefix + "FILTER_PATTERN"); ok && !slices.ContainsFunc(args, isPatternFlag) {
+	if v, ok := os.LookupEnv(envflag.Name("filter-pattern")); ok && !slices.ContainsFunc(args, isPatternFlag) {
 		args = append([]string{"--filter-pattern", v}, args...)
 	}
 	a, err := parseTestFilterArgs(args)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/logarchive/logarchive/internal/envflag"
 	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/awsconfig"
 	"github.com/logarchive/logarchive/pkg/digest"
@@ -26,28 +27,8 @@ import (
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
-// envPrefix: every flag can also be set as LOGARCHIVE_<FLAG>, dashes as underscores; a flag given
-// on the command line wins.
-const envPrefix = "LOGARCHIVE_"
-
 // applyEnv sets every flag not given on the command line from its LOGARCHIVE_* variable.
-func applyEnv(fs *flag.FlagSet) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
-			return
-		}
-		name := envPrefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			}
-		}
-	})
-	return errors.Join(errs...)
-}
+func applyEnv(fs *flag.FlagSet) error { return envflag.Apply(fs, os.LookupEnv) }
 
 // listFlag collects a repeatable flag.
 type listFlag []string

@@ -11,6 +11,8 @@
 package main
 
 import (
+	"github.com/logarchive/logarchive/internal/envflag"
+
 	"context"
 	"errors"
 	"flag"
@@ -121,23 +123,10 @@ func parseFlags(args []string, stdout io.Writer, getenv func(string) string) (*f
 	return f, nil
 }
 
-// applyEnv sets every flag not given on the command line from LOGARCHIVE_<FLAG> (as ingest does).
+// applyEnv sets every flag not given on the command line from LOGARCHIVE_<FLAG>, as ingest does;
+// an empty variable counts as unset.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] {
-			return
-		}
-		name := "LOGARCHIVE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			}
-		}
-	})
-	return errors.Join(errs...)
+	return envflag.Apply(fs, func(k string) (string, bool) { v := getenv(k); return v, v != "" })
 }
 
 // run is main without the process: it returns the exit code.

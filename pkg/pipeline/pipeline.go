@@ -319,15 +319,7 @@ func (p *Processor) writeFailed(ctx context.Context, in Input, obj parse.Object,
 	if !errors.As(err, &be) {
 		return fmt.Errorf("write s3://%s/%s: %w", in.Bucket, in.Key, err)
 	}
-	class := be.Class()
-	p.stats.add(obj.Source, "errors_"+class, 1)
-	where, qerr := p.quarantine(ctx, in, class, err)
-	if qerr != nil {
-		return fmt.Errorf("quarantine s3://%s/%s: %w", in.Bucket, in.Key, qerr)
-	}
-	p.log.Error("object quarantined", "bucket", in.Bucket, "key", in.Key, "class", class, "error", err.Error(), "copy", where)
-	in.Done(&QuarantinedError{Bucket: in.Bucket, Key: in.Key, Class: class, Where: where, Err: err})
-	return nil
+	return p.setAside(ctx, in, obj, be.Class(), err)
 }
 
 // operatorKind: errors that say nothing about the object but about the deployment (a bucket that is
@@ -375,7 +367,12 @@ func (p *Processor) decodeFailed(ctx context.Context, in Input, obj parse.Object
 		p.stats.add(obj.Source, "errors_fetch", 1)
 		return fmt.Errorf("read s3://%s/%s: %w", in.Bucket, in.Key, err)
 	}
-	class := string(pe.Class)
+	return p.setAside(ctx, in, obj, string(pe.Class), err)
+}
+
+// setAside quarantines a poison object under class: counted, copied with its reason, logged once,
+// and reported done so its message can be deleted.
+func (p *Processor) setAside(ctx context.Context, in Input, obj parse.Object, class string, err error) error {
 	p.stats.add(obj.Source, "errors_"+class, 1)
 	where, qerr := p.quarantine(ctx, in, class, err)
 	if qerr != nil {
