@@ -124,6 +124,14 @@ func peak(ms []measurement) measurement {
 	return m
 }
 
+// outCell shows a Parquet size in MB, blank for a tool that writes none.
+func outCell(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f MB", float64(n)/1e6)
+}
+
 func spread(ms []measurement) string {
 	if len(ms) < 2 {
 		return ""
@@ -142,6 +150,7 @@ type figures struct {
 	CPU                    float64 // median user+sys seconds
 	CPURecS                float64 // records per CPU-second
 	RSS                    int64
+	OutBytes               int64 // Parquet written by the median run
 	OK                     bool
 }
 
@@ -157,7 +166,7 @@ func (r *dsResult) fig(tool string) figures {
 	}
 	cpu := median(cpus).Seconds
 	f := figures{
-		Seconds: m.Seconds, RSS: m.MaxRSS, OK: true, CPU: cpu,
+		Seconds: m.Seconds, RSS: m.MaxRSS, OK: true, CPU: cpu, OutBytes: m.OutBytes,
 		RecS:    float64(r.DS.Records) / m.Seconds,
 		CompMBs: float64(r.DS.Compressed) / 1e6 / m.Seconds,
 		InflMBs: float64(r.DS.Inflated) / 1e6 / m.Seconds,
@@ -331,23 +340,24 @@ func (rep *report) Markdown() string {
 	p("the ratio columns divide that tool's median time into DuckDB's and gzip's (higher is faster). ")
 	p("Records per CPU-s divide by the median user+system time of the process (DuckDB: of the statement, from `process.cpuUsage()`); ")
 	p("on this shared machine a one-core run's wall time includes waiting for the core, so the CPU-time ratio is the steadier of the two: the per-core targets are judged on it (wall beside it), the two-core target on wall time. ")
-	p("Peak RSS is the largest `Maxrss` of the child over all rounds.\n\n")
-	p("| dataset | tool | records/s | MB/s compressed | MB/s inflated | vs DuckDB | vs gzip -dc | records per CPU-s | vs DuckDB, CPU time | peak RSS | rounds (min–max) |\n")
-	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	p("Peak RSS is the largest `Maxrss` of the child over all rounds. Parquet out is the size of what the tool wrote ")
+	p("(ingest: every table's files, findings included; DuckDB: its one file), so a speed bought with a weaker codec setting shows.\n\n")
+	p("| dataset | tool | records/s | MB/s compressed | MB/s inflated | vs DuckDB | vs gzip -dc | records per CPU-s | vs DuckDB, CPU time | peak RSS | Parquet out | rounds (min–max) |\n")
+	p("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, r := range rep.Results {
 		for _, tool := range toolOrder {
 			f := r.fig(tool)
 			if !f.OK {
 				if tool == "DuckDB 1 thread" && r.DuckDBErr != "" {
-					p("| %s | %s | failed: %s | | | | | | | | |\n", r.DS.Name, tool, oneLine(r.DuckDBErr, 160))
+					p("| %s | %s | failed: %s | | | | | | | | | |\n", r.DS.Name, tool, oneLine(r.DuckDBErr, 160))
 				}
 				continue
 			}
 			vd, okd := r.ratio(tool, "DuckDB 1 thread")
 			vg, okg := r.ratio(tool, "gzip -dc")
 			vc, okc := r.cpuRatio(tool, "DuckDB 1 thread")
-			p("| %s | %s | %.0f | %.1f | %.1f | %s | %s | %.0f | %s | %s | %d, %s |\n", r.DS.Name, tool, f.RecS, f.CompMBs, f.InflMBs,
-				ratioCell(vd, okd), ratioCell(vg, okg), f.CPURecS, ratioCell(vc, okc), mib(f.RSS), len(r.Runs[tool]), spread(r.Runs[tool]))
+			p("| %s | %s | %.0f | %.1f | %.1f | %s | %s | %.0f | %s | %s | %s | %d, %s |\n", r.DS.Name, tool, f.RecS, f.CompMBs, f.InflMBs,
+				ratioCell(vd, okd), ratioCell(vg, okg), f.CPURecS, ratioCell(vc, okc), mib(f.RSS), outCell(f.OutBytes), len(r.Runs[tool]), spread(r.Runs[tool]))
 		}
 	}
 	p("\n## Two cores\n\nThe ratio is of median wall times. \"Cores used\" is CPU time over wall time of the median run: ")

@@ -20,7 +20,10 @@ type measurement struct {
 	CPU     float64 // user+sys seconds of the process (and its waited-for children)
 	MaxRSS  int64   // bytes, from the child's rusage
 	Records int64   // records the tool says it processed (0 when it cannot tell: gzip)
-	Note    string
+	// OutBytes is the size of the Parquet the tool wrote (0 for gzip): a faster codec setting that
+	// buys speed with size shows here.
+	OutBytes int64
+	Note     string
 }
 
 // tools bundles where the programs under test are.
@@ -162,8 +165,25 @@ func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQu
 		}
 		return meas, fmt.Errorf("ingest %s: %d records counted but %d rows written", ds.Name, meas.Records, rows)
 	}
+	meas.OutBytes = parquetBytes(dest)
 	_ = os.RemoveAll(dest)
 	return meas, nil
+}
+
+// parquetBytes sums the sizes of the .parquet files under dir (the tables and Security Lake
+// sources, not the ledger's or quarantine's bookkeeping).
+func parquetBytes(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".parquet") {
+			return nil
+		}
+		if fi, err := d.Info(); err == nil {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
 }
 
 // runGzip inflates every file of the dataset to /dev/null on one core: the floor any reader of these
@@ -230,5 +250,8 @@ func (t tools) runDuckDB(ctx context.Context, ds *dataset) (measurement, string,
 		return meas, "", fmt.Errorf("duckdb output %q: %w", stdout, err)
 	}
 	meas.Seconds, meas.CPU, meas.Records = res.Seconds, res.CPU, res.Rows
+	if fi, err := os.Stat(out); err == nil {
+		meas.OutBytes = fi.Size()
+	}
 	return meas, res.Version, nil
 }
