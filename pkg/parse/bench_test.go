@@ -284,3 +284,104 @@ func BenchmarkResolverEncodingJSON(b *testing.B) {
 		return refDecodeResolver(r, func(*ResolverQuery) { count() })
 	})
 }
+
+// smallObjects splits the first records of a benchmark input into gzipped objects of perObject
+// records each, the shape CloudTrail (about 36 events a file) and Resolver deliver.
+func smallObjects(b *testing.B, obj Object, input []byte, perObject, objects int, wrap func([][]byte) []byte) ([][]byte, int) {
+	b.Helper()
+	d, err := decodeAll(b, obj, bytes.NewReader(input), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out [][]byte
+	n := 0
+	for i := 0; i < objects && (i+1)*perObject <= len(d.recs); i++ {
+		var raws [][]byte
+		for _, r := range d.recs[i*perObject : (i+1)*perObject] {
+			raws = append(raws, r.Raw)
+		}
+		out = append(out, gz(b, wrap(raws)))
+		n += perObject
+	}
+	return out, n
+}
+
+// runObjects decodes every object once per iteration, with a fresh decoder per object (NewDecoder)
+// or one Decoders reused, and reports allocations and bytes per object as well as per record.
+func runObjects(b *testing.B, obj Object, objs [][]byte, records int, reuse bool) {
+	var ds Decoders
+	var ms0, ms1 runtime.MemStats
+	b.ReportAllocs()
+	runtime.ReadMemStats(&ms0)
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	var rec Record
+	for i := 0; i < b.N; i++ {
+		n := 0
+		for _, o := range objs {
+			var dec Decoder
+			var err error
+			if reuse {
+				dec, err = ds.New(obj, bytes.NewReader(o), Options{})
+			} else {
+				dec, err = NewDecoder(obj, bytes.NewReader(o), Options{})
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				err := dec.Next(&rec)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+		}
+		if n != records {
+			b.Fatalf("%d records, want %d", n, records)
+		}
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	runtime.ReadMemStats(&ms1)
+	nobj := float64(b.N) * float64(len(objs))
+	nrec := float64(b.N) * float64(records)
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/nobj, "allocs/object")
+	b.ReportMetric(float64(ms1.TotalAlloc-ms0.TotalAlloc)/nobj, "B/object")
+	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/nrec, "allocs/record")
+	if cpu > 0 {
+		b.ReportMetric(nobj/cpu.Seconds(), "objects/cpu-s")
+		b.ReportMetric(nrec/cpu.Seconds(), "records/cpu-s")
+	}
+}
+
+// BenchmarkSmallObjects is the per-object cost: many small gzipped objects, as `ingest local` sees
+// CloudTrail and Resolver archives, with a decoder made afresh for each or reused (Decoders).
+func BenchmarkSmallObjects(b *testing.B) {
+	loadBenchInputs(b)
+	ct := Object{Source: SourceCloudTrail}
+	ctObjs, ctN := smallObjects(b, ct, benchInputs.cloudtrail, 36, 64, func(raws [][]byte) []byte {
+		return append(append([]byte(`{"Records":[`), bytes.Join(raws, []byte(","))...), "]}\n"...)
+	})
+	dns := Object{Source: SourceResolver}
+	dnsObjs, dnsN := smallObjects(b, dns, benchInputs.dns, 180, 16, func(raws [][]byte) []byte {
+		return append(bytes.Join(raws, []byte("\n")), '\n')
+	})
+	for _, c := range []struct {
+		name string
+		obj  Object
+		objs [][]byte
+		n    int
+	}{{"cloudtrail", ct, ctObjs, ctN}, {"resolver", dns, dnsObjs, dnsN}} {
+		for _, reuse := range []bool{false, true} {
+			name := c.name + "/fresh"
+			if reuse {
+				name = c.name + "/reused"
+			}
+			b.Run(name, func(b *testing.B) { runObjects(b, c.obj, c.objs, c.n, reuse) })
+		}
+	}
+}

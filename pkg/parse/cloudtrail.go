@@ -34,8 +34,9 @@ const (
 	ctTail                       // after the envelope
 )
 
-func newCloudTrailDecoder(obj Object, src Source, r io.Reader, size int, opts Options) *cloudTrailDecoder {
-	d := &cloudTrailDecoder{obj: obj, src: src, w: newWindow(r, size, opts.MaxRecordBytes)}
+// reset readies d for an object read through w, keeping only scratch space from the last one.
+func (d *cloudTrailDecoder) reset(obj Object, src Source, w *window, opts Options) *cloudTrailDecoder {
+	*d = cloudTrailDecoder{obj: obj, src: src, w: w, spans: d.spans[:0]}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }

@@ -27,9 +27,49 @@ const sniffBytes = 64 << 10
 // Every decoder returned also implements BadRecordReporter. A failure to read r is returned wrapped
 // and is not an *Error (IsPoison is false); everything wrong with the object's bytes is an *Error.
 func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
+	ds := Decoders{oneShot: true}
+	return ds.New(obj, r, opts)
+}
+
+// Decoders makes decoders (as NewDecoder does) that reuse the buffers, inflater and decoder state of
+// the one made before, so that a worker decoding its thousandth small object allocates next to
+// nothing for it: a fresh decoder costs two 64 KiB read buffers, a window and gzip's tables, more
+// than decoding a small CloudTrail file does. The zero value is ready to use.
+//
+// A Decoders is not safe for concurrent use: give each worker its own (or keep them in a
+// sync.Pool). The decoder New returns, and every Record.Raw it filled, are valid only until the next
+// call to New; the strings and structs of decoded records stay valid, as they do with NewDecoder.
+type Decoders struct {
+	oneShot bool // NewDecoder's: size buffers for this object alone, nothing is reused
+	obj     Object
+	src     sourceReader
+	br, ib  *bufio.Reader
+	gz      gunzip
+	lim     limitReader
+	checked gzipChecked
+	win     window
+	ct      cloudTrailDecoder
+	dns     resolverDecoder
+	flow    flowTextDecoder
+}
+
+// keepWindow is the largest window buffer Decoders keeps for the next object; one grown for a huge
+// record is let go rather than held by an idle worker.
+const keepWindow = 1 << 20
+
+// New returns the decoder for obj, read from r; see NewDecoder. The decoder New returned before is
+// no longer valid.
+func (ds *Decoders) New(obj Object, r io.Reader, opts Options) (Decoder, error) {
 	opts = opts.withDefaults()
-	src := &sourceReader{r: r}
-	br := bufio.NewReaderSize(src, 64<<10)
+	ds.obj = obj
+	ds.src = sourceReader{r: r}
+	src := &ds.src
+	if ds.br == nil {
+		ds.br = bufio.NewReaderSize(src, 64<<10)
+	} else {
+		ds.br.Reset(src)
+	}
+	br := ds.br
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
 		if e := obj.asError(err, src, 0); e != nil {
@@ -39,16 +79,21 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 	var in io.Reader
 	gzipped := len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b
 	if gzipped {
-		g, err := newGunzip(&obj, br, src, opts.MaxInflatedBytes)
-		if err != nil {
+		if err := ds.gz.reset(&ds.obj, br, src, opts.MaxInflatedBytes); err != nil {
 			return nil, err
 		}
-		in = g
+		in = &ds.gz
 	} else {
-		in = &limitReader{obj: &obj, r: br, src: src, max: opts.MaxInflatedBytes}
+		ds.lim = limitReader{obj: &ds.obj, r: br, src: src, max: opts.MaxInflatedBytes}
+		in = &ds.lim
 	}
 
-	ib := bufio.NewReaderSize(in, sniffBytes)
+	if ds.ib == nil {
+		ds.ib = bufio.NewReaderSize(in, sniffBytes)
+	} else {
+		ds.ib.Reset(in)
+	}
+	ib := ds.ib
 	head, err := ib.Peek(sniffBytes)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		if len(head) == 0 {
@@ -61,17 +106,45 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 	if err == io.EOF {
 		size = len(head) + 1 // +1: the window needs room to see the end
 	}
-	dec, err := pickDecoder(obj, ib, head, size, opts)
+	dec, err := ds.pick(obj, ib, head, size, opts)
 	if gzipped {
 		if err != nil {
 			return nil, gzipCause(ib, err)
 		}
-		return &gzipChecked{Decoder: dec, rest: ib}, nil
+		ds.checked = gzipChecked{Decoder: dec, rest: ib}
+		return &ds.checked, nil
 	}
 	return dec, err
 }
 
-func pickDecoder(obj Object, ib *bufio.Reader, head []byte, size int, opts Options) (Decoder, error) {
+// window readies the window for the next object, keeping the last one's buffer when it is big
+// enough and not too big.
+func (ds *Decoders) window(r io.Reader, size, maxRecord int) *window {
+	if size <= 0 || size > windowStart {
+		size = windowStart
+	}
+	if size > maxRecord {
+		size = maxRecord
+	}
+	buf := ds.win.buf[:cap(ds.win.buf)]
+	if len(buf) > keepWindow {
+		buf = nil
+	}
+	if len(buf) < size {
+		n := windowStart
+		if ds.oneShot || n > maxRecord {
+			n = size // a small object does not cost a full-size buffer
+		}
+		buf = make([]byte, max(n, size))
+	}
+	if len(buf) > maxRecord {
+		buf = buf[:maxRecord] // the window's length is what bounds a record
+	}
+	ds.win = window{r: r, buf: buf, max: maxRecord}
+	return &ds.win
+}
+
+func (ds *Decoders) pick(obj Object, ib *bufio.Reader, head []byte, size int, opts Options) (Decoder, error) {
 	kind := sniff(head)
 	source := obj.Source
 	if source == SourceUnknown {
@@ -93,18 +166,26 @@ func pickDecoder(obj Object, ib *bufio.Reader, head []byte, size int, opts Optio
 		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("CloudTrail key but the content is %s", kind))
 		}
-		return newCloudTrailDecoder(obj, source, ib, size, opts), nil
+		return ds.ct.reset(obj, source, ds.window(ib, size, opts.MaxRecordBytes), opts), nil
 	case SourceResolver:
 		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("Resolver query log key but the content is %s", kind))
 		}
-		return newResolverDecoder(obj, ib, size, opts), nil
+		return ds.dns.reset(obj, ds.window(ib, size, opts.MaxRecordBytes), opts), nil
 	case SourceVPCFlow:
 		switch kind {
 		case kindParquet:
-			return newFlowParquetDecoder(obj, ib, opts)
+			d, err := newFlowParquetDecoder(obj, ib, opts)
+			if err != nil {
+				return nil, err
+			}
+			return d, nil
 		case kindText, kindEmpty:
-			return newFlowTextDecoder(obj, ib, size, opts)
+			d, err := ds.flow.reset(obj, ds.window(ib, size, opts.MaxRecordBytes), opts)
+			if err != nil {
+				return nil, err // not a typed nil in a non-nil interface
+			}
+			return d, nil
 		}
 		return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("VPC flow log key but the content is %s", kind))
 	}
@@ -269,15 +350,19 @@ type gunzip struct {
 	err        error
 }
 
-func newGunzip(obj *Object, src *bufio.Reader, raw *sourceReader, max int64) (*gunzip, error) {
-	g := &gunzip{obj: obj, src: src, raw: raw, max: max}
-	zr, err := gzip.NewReader(src)
-	if err != nil {
-		return nil, g.classify(err)
+// reset readies g for the next object, reusing the inflater (and its tables and window) of the last.
+func (g *gunzip) reset(obj *Object, src *bufio.Reader, raw *sourceReader, max int64) error {
+	zr := g.zr
+	*g = gunzip{obj: obj, src: src, raw: raw, max: max}
+	if zr == nil {
+		zr = new(gzip.Reader)
+	}
+	g.zr = zr // Reset starts afresh even after a failed header: kept for the next object
+	if err := zr.Reset(src); err != nil {
+		return g.classify(err)
 	}
 	zr.Multistream(false)
-	g.zr = zr
-	return g, nil
+	return nil
 }
 
 // compressedOffset is how far into the stored object the inflater has read.

@@ -145,8 +145,10 @@ type flowTextDecoder struct {
 	slab    flowSlabs
 }
 
-func newFlowTextDecoder(obj Object, r io.Reader, size int, opts Options) (*flowTextDecoder, error) {
-	d := &flowTextDecoder{obj: obj, w: newWindow(r, size, opts.MaxRecordBytes), line: 1}
+// reset readies d for an object read through w and reads its header. Of the last object it keeps
+// only the slab's records not yet handed out.
+func (d *flowTextDecoder) reset(obj Object, w *window, opts Options) (*flowTextDecoder, error) {
+	*d = flowTextDecoder{obj: obj, w: w, line: 1, slab: d.slab}
 	d.keep = opts.MaxBadRecordErrors
 	first, err := d.peekLine()
 	if err == io.EOF {

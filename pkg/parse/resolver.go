@@ -24,8 +24,9 @@ type resolverDecoder struct {
 	unm     []byte
 }
 
-func newResolverDecoder(obj Object, r io.Reader, size int, opts Options) *resolverDecoder {
-	d := &resolverDecoder{obj: obj, w: newWindow(r, size, opts.MaxRecordBytes), line: 1}
+// reset readies d for an object read through w, keeping only scratch space from the last one.
+func (d *resolverDecoder) reset(obj Object, w *window, opts Options) *resolverDecoder {
+	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0]}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }

@@ -25,8 +25,13 @@ type decoded struct {
 
 func decodeAll(tb testing.TB, obj Object, r io.Reader, opts Options) (decoded, error) {
 	tb.Helper()
-	var out decoded
 	dec, err := NewDecoder(obj, r, opts)
+	return drain(dec, err)
+}
+
+// drain reads every record of dec (made with error err), copying Raw.
+func drain(dec Decoder, err error) (decoded, error) {
+	var out decoded
 	if err != nil {
 		return out, err
 	}

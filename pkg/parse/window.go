@@ -20,18 +20,6 @@ type window struct {
 
 const windowStart = 256 << 10
 
-// newWindow sizes the buffer for size bytes when the whole object is known to be that small (size
-// > 0), so a small object does not cost a full-size buffer.
-func newWindow(r io.Reader, size, maxRecord int) *window {
-	if size <= 0 || size > windowStart {
-		size = windowStart
-	}
-	if size > maxRecord {
-		size = maxRecord
-	}
-	return &window{r: r, buf: make([]byte, size), max: maxRecord}
-}
-
 // errRecordTooLarge means one record does not fit in the largest window allowed.
 var errRecordTooLarge = errors.New("record exceeds the record size limit")
 

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/ack"
@@ -105,6 +106,9 @@ type Processor struct {
 	opts  Options
 	log   *slog.Logger
 	stats *Stats
+	// decoders holds *parse.Decoders between objects: a worker's next object reuses the read
+	// buffers and inflater of its last instead of allocating and clearing them afresh.
+	decoders sync.Pool
 }
 
 // New checks opts and returns a Processor.
@@ -211,7 +215,12 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 		etag = info.ETag
 	}
 	counted := &countingReader{r: rc}
-	dec, err := parse.NewDecoder(obj, counted, p.opts.Parse)
+	ds, _ := p.decoders.Get().(*parse.Decoders)
+	if ds == nil {
+		ds = new(parse.Decoders)
+	}
+	defer p.decoders.Put(ds) // after the last use of dec and its records
+	dec, err := ds.New(obj, counted, p.opts.Parse)
 	if err != nil {
 		return p.decodeFailed(ctx, in, obj, err)
 	}
