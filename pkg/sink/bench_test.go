@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -187,12 +188,14 @@ func BenchmarkWrite(b *testing.B) {
 			var out countingWriter
 			b.SetBytes(bs.raw)
 			b.ReportAllocs()
+			m0 := mallocs()
 			for b.Loop() {
 				out = countingWriter{w: io.Discard}
 				if err := bs.rows.write(&out, cfg); err != nil {
 					b.Fatal(err)
 				}
 			}
+			perRow(b, bs.n, m0)
 			report(b, bs, out.n)
 		})
 		b.Run(string(table)+"/arrow-pqarrow", func(b *testing.B) {
@@ -227,6 +230,22 @@ func BenchmarkWrite(b *testing.B) {
 func report(b *testing.B, bs benchSet, outBytes int64) {
 	b.ReportMetric(float64(bs.n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	b.ReportMetric(float64(outBytes)/float64(bs.raw), "out/in")
+}
+
+// perRow reports ns/row and allocs/row over the benchmark loop; start is mallocs() before it.
+func perRow(b *testing.B, rows int, start uint64) {
+	total := float64(rows) * float64(b.N)
+	if total == 0 {
+		return
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/total, "ns/row")
+	b.ReportMetric(float64(mallocs()-start)/total, "allocs/row")
+}
+
+func mallocs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
 }
 
 func writeArrow(tb testing.TB, rec arrow.Record, w io.Writer) {
@@ -433,6 +452,7 @@ func BenchmarkPipeline(b *testing.B) {
 			b.SetBytes(inflated)
 			b.ReportAllocs()
 			var n int
+			m0 := mallocs()
 			for b.Loop() {
 				n = 0
 				var s *Sink
@@ -476,6 +496,7 @@ func BenchmarkPipeline(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			perRow(b, n, m0)
 		}
 		b.Run(string(table)+"/parse-only", func(b *testing.B) { run(b, false) })
 		b.Run(string(table)+"/parse+sink", func(b *testing.B) { run(b, true) })

@@ -246,7 +246,13 @@ func writerOptions[T any](t *TableDef[T], cfg writeConfig) []parquet.WriterOptio
 		parquet.Compression(cfg.codec),
 		parquet.PageBufferSize(cfg.pageBytes),
 		parquet.MaxRowsPerRowGroup(max(cfg.rowGroupRows, 1024)),
-		parquet.DataPageStatistics(true),
+		// No statistics in page headers: min/max live in the column chunk's statistics and in the
+		// page index (column index truncated to 16 bytes), which is what Athena, Trino and Spark
+		// prune with (parquet-mr stopped writing page-header statistics when it got the page
+		// index). parquet-go copies a page's min and max into its header twice (with the deprecated
+		// fields), so one 3 MiB string made a 12 MiB header: past Arrow's 4 MiB page-header limit,
+		// pqarrow read the column as empty and panicked. It also computed each page's bounds twice.
+		parquet.DataPageStatistics(false),
 		parquet.CreatedBy("logarchive", "1", ""),
 	}
 	if col := t.sp.SortColumn; col != "" {
