@@ -48,7 +48,8 @@ type LocalSource struct {
 	// Store reads Buckets' objects (Get, Head, List). It is read-only.
 	Store Store
 
-	file struct{ bucket, key string }
+	file  struct{ bucket, key string }
+	local *Local // the store beneath Store, listed directly
 	// dirs maps a bucket to its directory under Root ("" for a mirror: Root itself).
 	dirs map[string]string
 }
@@ -92,13 +93,15 @@ func OpenLocalSource(path, bucket string) (*LocalSource, error) {
 		return nil, fmt.Errorf("%s: %w (neither AWSLogs/ nor bucket directories in it)\n%s", path, ErrUnrecognisedSource, ExpectedLayouts)
 	}
 	sort.Strings(s.Buckets)
-	s.Store = readOnly{NewLocal(abs)}
+	s.local = NewLocal(abs)
+	s.Store = readOnly{s.local}
 	return s, nil
 }
 
 func newMirror(layout Layout, root, bucket string) *LocalSource {
+	l := NewLocal(root)
 	return &LocalSource{Layout: layout, Root: root, Buckets: []string{bucket}, dirs: map[string]string{bucket: ""},
-		Store: bucketAlias{inner: NewLocal(root), bucket: bucket}}
+		Store: bucketAlias{inner: l, bucket: bucket}, local: l}
 }
 
 func openFile(abs, bucket string) (*LocalSource, error) {
@@ -137,23 +140,36 @@ func (s *LocalSource) List(ctx context.Context, fn func(Info) error) ([]SkippedF
 	var skipped []SkippedFile
 	for _, b := range s.Buckets {
 		dir := filepath.Join(s.Root, s.dirs[b])
-		err := s.Store.List(ctx, b, "", "", func(info Info) error {
-			p := filepath.Join(dir, filepath.FromSlash(info.Key))
-			st, err := os.Lstat(p)
-			if err != nil {
-				return err
+		// The listing's own stat says which entries are regular files: no second stat per object.
+		err := s.local.list(ctx, s.localBucket(b), "", "", func(e dirEntry) error {
+			if e.StatErr != nil {
+				return e.StatErr
 			}
-			if !st.Mode().IsRegular() {
-				skipped = append(skipped, SkippedFile{Path: p, Reason: "not a regular file (" + st.Mode().Type().String() + ")"})
+			if !e.Mode.IsRegular() {
+				p := filepath.Join(dir, filepath.FromSlash(e.Key))
+				skipped = append(skipped, SkippedFile{Path: p, Reason: "not a regular file (" + e.Mode.Type().String() + ")"})
 				return nil
 			}
-			return fn(info)
+			e.Info.Bucket = b
+			return fn(e.Info)
 		})
+		if s.Layout != LayoutBuckets {
+			err = bucketAlias{bucket: b}.rename(err)
+		}
 		if err != nil {
 			return skipped, fmt.Errorf("list bucket %s under %s: %w", b, dir, err)
 		}
 	}
 	return skipped, nil
+}
+
+// localBucket is the bucket name the local store knows b by: "" for a mirror, whose root is the
+// bucket itself.
+func (s *LocalSource) localBucket(b string) string {
+	if s.Layout == LayoutBuckets {
+		return b
+	}
+	return ""
 }
 
 var errReadOnly = errors.New("local source is read-only")

@@ -24,13 +24,13 @@ import (
 // metadata in <key>.s3meta.json beside it (digest.MetadataSidecarSuffix). An empty bucket means the
 // root itself. Like any directory mirror it cannot hold both "a/b" and "a/b/c"; S3 keys of the logs
 // it mirrors never collide that way. Temporary files of unfinished writes start with ".tmp-" and are
-// never listed.
+// never dirEntry.
 //
 // Promises: bucket names and keys are data, never paths. Every file Local touches is beneath the root
 // whatever a key holds ("..", "/etc/passwd", NUL, a 2 KB segment): the path is resolved through an
 // os.Root, so neither a key nor a symbolic link inside the mirror can lead outside it. A key segment
 // that a directory cannot hold verbatim ("", ".", "..", a NUL byte, a leading "%" or ".tmp-", a
-// trailing ".s3meta.json") is stored under an escaped name (EncodeSegment) and listed back under its
+// trailing ".s3meta.json") is stored under an escaped name (EncodeSegment) and dirEntry back under its
 // real key; a key no directory can hold (over 1024 bytes, a segment over 255 bytes once escaped) is
 // never found by reads and refused by writes. Only regular files are read: a FIFO, device or socket
 // is refused without being waited on, and an object's reader returns at most the size the file had
@@ -40,6 +40,8 @@ type Local struct {
 	// single, when set, makes the root itself the mirror of that one bucket (DIR/AWSLogs/…, what
 	// `aws s3 sync s3://B DIR` produces); other buckets then hold nothing.
 	single string
+	// osRootOnly turns the openat2 fast path off (tests compare both paths).
+	osRootOnly bool
 }
 
 // NewLocalBucket returns a Local store whose root mirrors the single bucket named bucket: the
@@ -245,7 +247,11 @@ func (l *Local) openRoot() (*os.Root, error) { return os.OpenRoot(l.root) }
 // openRegular opens name beneath r for reading, refusing anything but a regular file. O_NONBLOCK
 // keeps the open of a FIFO from waiting for a writer; it changes nothing for regular files.
 func openRegular(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
-	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	return regular(r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0))
+}
+
+// regular checks that a file just opened is a regular file, closing it otherwise.
+func regular(f *os.File, err error) (*os.File, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,23 +271,63 @@ func openRegular(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
 	return f, st, nil
 }
 
+// beneath opens files beneath the root for one operation. Where the kernel can confine a whole
+// path in one system call (openat2 with RESOLVE_BENEATH on Linux), it does; anything that call does
+// not settle (no openat2, a step the kernel refuses, an error other than a missing file) is decided
+// by os.Root, which opens every directory on the way: two system calls per key segment, about
+// forty for a CloudTrail key, per object and again for its sidecar.
+type beneath struct {
+	root string
+	fd   int      // the root's descriptor for openat2, or -1
+	slow *os.Root // opened on first use
+}
+
+func (l *Local) beneath() *beneath {
+	if l.osRootOnly {
+		return &beneath{root: l.root, fd: -1}
+	}
+	return &beneath{root: l.root, fd: openRootFD(l.root)}
+}
+
+// openRegular is openRegular for a root-relative, slash-separated name.
+func (b *beneath) openRegular(name string) (*os.File, fs.FileInfo, error) {
+	if b.fd >= 0 {
+		f, err, settled := openat2Beneath(b.fd, b.root, name)
+		if settled {
+			return regular(f, err)
+		}
+	}
+	if b.slow == nil {
+		r, err := os.OpenRoot(b.root)
+		if err != nil {
+			return nil, nil, err
+		}
+		b.slow = r
+	}
+	return openRegular(b.slow, name)
+}
+
+func (b *beneath) close() {
+	closeRootFD(b.fd)
+	if b.slow != nil {
+		b.slow.Close()
+	}
+}
+
 func (l *Local) open(op, bucket, key string) (*os.File, Info, error) {
 	name, err := l.rel(bucket, key)
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
 	}
-	r, err := l.openRoot()
-	if err != nil {
-		return nil, Info{}, l.wrap(op, bucket, key, err)
-	}
-	defer r.Close()
-	f, st, err := openRegular(r, name)
+	b := l.beneath()
+	defer b.close()
+	f, st, err := b.openRegular(name)
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
 	}
 	// A broken sidecar does not make the object unreadable; the caller decides what missing
 	// metadata means.
-	meta, merr := l.readMeta(r, name, bucket, key)
+	meta, merr := l.readMeta(b, name, bucket, key)
 	return f, Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC(), Metadata: meta,
 		MetadataErr: merr}, nil
 }
@@ -329,8 +375,8 @@ func localETag(st fs.FileInfo) string {
 	return fmt.Sprintf("%x-%x", st.Size(), st.ModTime().UnixNano())
 }
 
-func (l *Local) readMeta(r *os.Root, name, bucket, key string) (map[string]string, error) {
-	f, _, err := openRegular(r, name+sidecarSuffix)
+func (l *Local) readMeta(dir *beneath, name, bucket, key string) (map[string]string, error) {
+	f, _, err := dir.openRegular(name + sidecarSuffix)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -358,10 +404,25 @@ func (l *Local) readMeta(r *os.Root, name, bucket, key string) (map[string]strin
 
 // List walks only the directories that can hold keys after startAfter under prefix, one directory
 // at a time in key order, so memory is bounded by the largest directory, not the mirror. Entries
-// that are not directories are listed whatever their type, so that a FIFO or a symbolic link out of
+// that are not directories are dirEntry whatever their type, so that a FIFO or a symbolic link out of
 // the mirror is reported by the Get that refuses it rather than silently skipped; symbolic links to
 // directories are not followed.
 func (l *Local) List(ctx context.Context, bucket, prefix, startAfter string, fn func(Info) error) error {
+	return l.list(ctx, bucket, prefix, startAfter, func(e dirEntry) error { return fn(e.Info) })
+}
+
+// dirEntry is one entry of a listing with what the listing learnt of it anyway.
+type dirEntry struct {
+	Info
+	// Mode is the entry's type and permissions (not following a symbolic link); StatErr, when set,
+	// says why they are unknown (Info then has no size or time).
+	Mode    fs.FileMode
+	StatErr error
+}
+
+// list is List with each entry's type, so that a caller that reads only regular files (LocalSource)
+// needs no second stat per file.
+func (l *Local) list(ctx context.Context, bucket, prefix, startAfter string, fn func(dirEntry) error) error {
 	r, err := l.openRoot()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -376,7 +437,7 @@ func (l *Local) List(ctx context.Context, bucket, prefix, startAfter string, fn 
 		return nil
 	}
 	w := &walker{ctx: ctx, r: r, bucket: bucket, prefix: prefix, startAfter: startAfter, fn: fn}
-	err = w.walk(dir, keyDir, true)
+	err = w.walk(nil, dir, keyDir, true)
 	var se *Error
 	if err != nil && !errors.As(err, &se) && !errors.Is(err, errStop) {
 		return l.wrap("list", bucket, prefix, err)
@@ -394,31 +455,45 @@ type walker struct {
 	r                  *os.Root
 	bucket             string
 	prefix, startAfter string
-	fn                 func(Info) error
+	fn                 func(dirEntry) error
 	stopErr            error
 }
 
 type listEntry struct {
-	key   string // the key, or the key prefix ending in "/" for a directory
-	name  string // file name
-	dir   bool
-	info  fs.FileInfo
-	stale bool // vanished between ReadDir and Lstat
+	key  string // the key, or the key prefix ending in "/" for a directory
+	name string // file name
+	dir  bool
+	ent  fs.DirEntry
 }
 
-func (w *walker) walk(dir, keyDir string, top bool) error {
+// walk lists the directory dir (root-relative) whose keys start with keyDir. parent is the
+// directory above it, opened as a root of its own, so that each entry costs one stat relative to
+// its directory rather than a walk down from the mirror's root (two system calls per segment).
+// Confinement is unchanged: parent was itself opened beneath the root, without following links.
+func (w *walker) walk(parent *os.Root, dir, keyDir string, top bool) error {
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
-	d, err := w.r.Open(dir)
+	var d *os.Root
+	var err error
+	if parent == nil {
+		d, err = w.r.OpenRoot(dir)
+	} else {
+		d, err = parent.OpenRoot(path.Base(dir))
+	}
 	if err != nil {
 		if top && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) {
 			return nil
 		}
 		return err
 	}
-	ents, err := d.ReadDir(-1)
-	d.Close()
+	defer d.Close()
+	f, err := d.Open(".")
+	if err != nil {
+		return err
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
 	if err != nil {
 		return err
 	}
@@ -432,9 +507,10 @@ func (w *walker) walk(dir, keyDir string, top bool) error {
 		if !ok {
 			continue
 		}
-		le := listEntry{key: keyDir + seg, name: name, dir: e.IsDir()}
+		le := listEntry{key: keyDir + seg, name: name, dir: e.IsDir(), ent: e}
 		if e.Type()&fs.ModeSymlink != 0 {
-			// Resolved beneath the root: a link out of it fails here and is listed as a file.
+			// Resolved beneath the mirror's root (not just this directory): a link out of it fails
+			// here and is dirEntry as a file.
 			if st, err := w.r.Stat(path.Join(dir, name)); err == nil && st.IsDir() {
 				continue
 			}
@@ -456,7 +532,7 @@ func (w *walker) walk(dir, keyDir string, top bool) error {
 			if w.startAfter >= le.key && !strings.HasPrefix(w.startAfter, le.key) {
 				continue
 			}
-			if err := w.walk(path.Join(dir, le.name), le.key, false); err != nil {
+			if err := w.walk(d, path.Join(dir, le.name), le.key, false); err != nil {
 				return err
 			}
 			continue
@@ -464,13 +540,17 @@ func (w *walker) walk(dir, keyDir string, top bool) error {
 		if !strings.HasPrefix(le.key, w.prefix) || le.key <= w.startAfter {
 			continue
 		}
-		info := Info{Bucket: w.bucket, Key: le.key}
-		if st, err := w.r.Lstat(path.Join(dir, le.name)); err == nil {
-			info.Size, info.ETag, info.LastModified = st.Size(), localETag(st), st.ModTime().UTC()
+		e := dirEntry{Info: Info{Bucket: w.bucket, Key: le.key}}
+		// A directory opened beneath an os.Root stats its entries as it reads them (relative to
+		// its descriptor, not following links): Info costs nothing more.
+		if st, err := le.ent.Info(); err == nil {
+			e.Size, e.ETag, e.LastModified, e.Mode = st.Size(), localETag(st), st.ModTime().UTC(), st.Mode()
 		} else if errors.Is(err, fs.ErrNotExist) {
 			continue
+		} else {
+			e.StatErr = err
 		}
-		if err := w.fn(info); err != nil {
+		if err := w.fn(e); err != nil {
 			w.stopErr = err
 			return errStop
 		}

@@ -1,0 +1,12 @@
+//go:build !linux
+
+package store
+
+import "os"
+
+// Without openat2 every open goes through os.Root.
+func openRootFD(string) int { return -1 }
+
+func closeRootFD(int) {}
+
+func openat2Beneath(int, string, string) (*os.File, error, bool) { return nil, nil, false }

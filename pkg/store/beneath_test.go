@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// Both ways of opening a file (openat2 where the kernel has it, os.Root for the rest) give the same
+// verdict on every kind of entry a hostile mirror can hold: same bytes, same metadata, same error
+// kind.
+func TestLocalOpenPathsAgree(t *testing.T) {
+	l, outside := mirror(t)
+	root := l.Root()
+	b := filepath.Join(root, "b")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(b, "d", "e"), 0o755))
+	must(os.WriteFile(filepath.Join(b, "d", "e", "obj"), []byte("deep"), 0o644))
+	must(os.WriteFile(filepath.Join(b, "d", "e", "obj"+sidecarSuffix), []byte(`{"Signature":"abc"}`), 0o644))
+	must(os.WriteFile(filepath.Join(b, "plain"), []byte("plain"), 0o644))
+	must(os.WriteFile(filepath.Join(b, "bad"), []byte("bad"), 0o644))
+	must(os.WriteFile(filepath.Join(b, "bad"+sidecarSuffix), []byte(`{not json`), 0o644))
+	must(os.Symlink("plain", filepath.Join(b, "in")))
+	must(os.Symlink("../b/plain", filepath.Join(b, "up-in")))
+	must(os.Symlink("../../secret", filepath.Join(b, "rel-out")))
+	must(os.Symlink(filepath.Join(filepath.Dir(root), "secret"), filepath.Join(b, "abs-out")))
+	must(os.Symlink("d", filepath.Join(b, "dirlink")))
+	must(os.Symlink("/", filepath.Join(b, "rootlink")))
+	must(os.Symlink("loop", filepath.Join(b, "loop")))
+	must(syscall.Mkfifo(filepath.Join(b, "fifo"), 0o644))
+	keys := []string{"d/e/obj", "plain", "bad", "in", "up-in", "rel-out", "abs-out", "dirlink/e/obj", "rootlink/etc/passwd",
+		"loop", "fifo", "d", "d/e", "missing", "d/missing/x", "plain/x", "../secret", "d/../../secret"}
+
+	verdict := func(l *Local, key string) string {
+		rc, info, err := l.Get(context.Background(), "b", key)
+		if err != nil {
+			return fmt.Sprintf("error kind %s, not regular %v", KindOf(err), strings.Contains(err.Error(), errNotRegular.Error()))
+		}
+		defer rc.Close()
+		body, err := io.ReadAll(rc)
+		return fmt.Sprintf("%q %v size %d meta %v metaErr %v", body, err, info.Size, info.Metadata, info.MetadataErr != nil)
+	}
+	slow := NewLocal(root)
+	slow.osRootOnly = true
+	for _, k := range keys {
+		fast, want := verdict(l, k), verdict(slow, k)
+		if fast != want {
+			t.Errorf("%s: openat2 path %s, os.Root path %s", k, fast, want)
+		}
+		if strings.Contains(fast, "outside") {
+			t.Errorf("%s read the file outside the root: %s", k, fast)
+		}
+	}
+	if got := verdict(l, "d/e/obj"); got != `"deep" <nil> size 4 meta map[signature:abc] metaErr false` {
+		t.Errorf("deep object: %s", got)
+	}
+	outside()
+}
+
+// BenchmarkLocalGet opens and reads a small object under a CloudTrail-deep key, as ingest local
+// does per object: the openat2 path against the os.Root walk (baseline, same run).
+func BenchmarkLocalGet(b *testing.B) {
+	const key = "AWSLogs/o-abc1234567/111122223333/CloudTrail/eu-west-1/2026/03/02/111122223333_CloudTrail_eu-west-1_20260302T1059Z_abc.json.gz"
+	root := b.TempDir()
+	l := NewLocal(root)
+	body := make([]byte, 6<<10)
+	if err := l.Put(context.Background(), "bucket", key, body, nil); err != nil {
+		b.Fatal(err)
+	}
+	slow := NewLocal(root)
+	slow.osRootOnly = true
+	for _, c := range []struct {
+		name string
+		l    *Local
+	}{{"openat2", l}, {"os.Root", slow}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				rc, _, err := c.l.Get(context.Background(), "bucket", key)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, rc); err != nil {
+					b.Fatal(err)
+				}
+				rc.Close()
+			}
+		})
+	}
+}
