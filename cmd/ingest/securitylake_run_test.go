@@ -94,15 +94,18 @@ type ocsfRows struct {
 }
 
 // readOCSF reads every Security Lake object under the destination with pqarrow.
-func (a *archive) readOCSF(t *testing.T) ocsfRows {
+func (a *archive) readOCSF(t *testing.T) ocsfRows { return a.readOCSFIn(t, "out", "tables/ext/") }
+
+// readOCSFIn reads every Security Lake object under bucket/prefix with pqarrow.
+func (a *archive) readOCSFIn(t *testing.T, bucket, prefix string) ocsfRows {
 	t.Helper()
 	ctx := context.Background()
 	res := ocsfRows{rows: map[string]int{}, cloudTrailUIDs: map[string]int{}}
-	err := a.st.List(ctx, "out", "tables/ext/", "", func(info store.Info) error {
+	err := a.st.List(ctx, bucket, prefix, "", func(info store.Info) error {
 		if !strings.HasSuffix(info.Key, ".parquet") {
 			return fmt.Errorf("%s: an object that is not Parquet in the lake", info.Key)
 		}
-		rc, _, err := a.st.Get(ctx, "out", info.Key)
+		rc, _, err := a.st.Get(ctx, bucket, info.Key)
 		if err != nil {
 			return err
 		}

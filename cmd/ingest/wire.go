@@ -54,6 +54,7 @@ type processingFlags struct {
 	logLevel        string
 	format          string
 	sourceVersion   string
+	providers       string
 	maxObjectRows   int64
 	maxUntimedRows  int64
 	findingJSON     bool
@@ -76,6 +77,7 @@ func (p *processingFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&p.format, "format", "athena", "output: athena (Parquet tables) or security-lake (OCSF 1.1.0 custom sources under <dest>/ext/<source>/)")
 	fs.StringVar(&p.sourceVersion, "source-version", "", "security-lake: custom source version segment, if the sources were registered with one")
+	fs.StringVar(&p.providers, "security-lake-providers", "", "security-lake: each custom source's provider location, role ARN and external ID, as JSON or file://path (docs/security-lake.md §2); default: <dest>/ext/<source>/ with the worker's own credentials")
 	fs.Int64Var(&p.maxObjectRows, "max-object-rows", sink.DefaultMaxInputRows, "record budget: rows one object may produce before it is quarantined (record_budget)")
 	fs.Int64Var(&p.maxUntimedRows, "max-untimed-rows", sink.DefaultMaxUntimedRows, "record budget: records without a time one object may hold (e.g. {\"Records\":[{},{},…]}) before it is quarantined")
 	fs.BoolVar(&p.findingJSON, "finding-event-json", false, "copy each matched record's JSON into its finding row (event_json); by default findings refer to their event by id and lineage")
@@ -170,7 +172,8 @@ func (p *processingFlags) sinkOptions(dest store.Location, log *slog.Logger) (si
 		MaxInputRows: p.maxObjectRows, MaxUntimedRows: p.maxUntimedRows}
 	if p.format == "security-lake" {
 		// The same writer core with the Security Lake layout: same staging, commit hooks and ledger.
-		sources, err := ocsf.Sources(dest, p.sourceVersion)
+		// Loading the AWS configuration for the provider roles makes no request: no context to cancel.
+		sources, err := p.securityLakeSources(context.Background(), dest, log)
 		if err != nil {
 			return sink.Options{}, err
 		}

@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Load returns the default AWS configuration. region overrides AWS_REGION when not empty.
@@ -46,4 +48,19 @@ func NewS3(cfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
 	return s3.NewFromConfig(cfg, append([]func(*s3.Options){func(o *s3.Options) {
 		o.UsePathStyle = o.UsePathStyle || pathStyle
 	}}, optFns...)...)
+}
+
+// AssumeRole returns a copy of cfg whose credentials are those of roleARN, assumed with cfg's own
+// credentials, the external ID the role's trust policy requires and sessionName (shown in the
+// role account's CloudTrail). The credentials are cached and refreshed before they expire, so a
+// client built from the result calls sts:AssumeRole once per session, not once per request. STS is
+// reached the way cfg says (AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, the regional endpoint).
+func AssumeRole(cfg aws.Config, roleARN, externalID, sessionName string) aws.Config {
+	provider := stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.ExternalID = aws.String(externalID)
+		o.RoleSessionName = sessionName
+	})
+	out := cfg.Copy()
+	out.Credentials = aws.NewCredentialsCache(provider)
+	return out
 }

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/logarchive/logarchive/pkg/synth"
+)
+
+// signedRequest is one request the worker sent, with the access key id that signed it.
+type signedRequest struct {
+	method, bucket, key, akid string
+}
+
+// assumeRoleCall is one sts:AssumeRole the worker made and the access key id moto answered with.
+type assumeRoleCall struct {
+	role, externalID, session, akid, signedBy string
+}
+
+// signingProxy sits between the worker and moto_server and records who signed each request: the
+// access key id of its SigV4 Authorization header, and for sts:AssumeRole the parameters and the
+// access key id of the temporary credentials moto returned.
+type signingProxy struct {
+	mu      sync.Mutex
+	reqs    []signedRequest
+	assumes []assumeRoleCall
+}
+
+type assumeCtxKey struct{}
+
+func accessKeyID(auth string) string {
+	_, rest, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	akid, _, _ := strings.Cut(rest, "/")
+	return akid
+}
+
+func (p *signingProxy) start(t *testing.T, target string) string {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.ModifyResponse = func(resp *http.Response) error {
+		call, ok := resp.Request.Context().Value(assumeCtxKey{}).(*assumeRoleCall)
+		if !ok {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		var out struct {
+			AccessKeyID string `xml:"AssumeRoleResult>Credentials>AccessKeyId"`
+		}
+		if err := xml.Unmarshal(body, &out); err != nil || out.AccessKeyID == "" {
+			return fmt.Errorf("AssumeRole answer without credentials (%v): %s", err, body)
+		}
+		call.akid = out.AccessKeyID
+		p.mu.Lock()
+		p.assumes = append(p.assumes, *call)
+		p.mu.Unlock()
+		return nil
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		akid := accessKeyID(r.Header.Get("Authorization"))
+		if r.Method == http.MethodPost && r.URL.Path == "/" && r.Header.Get("X-Amz-Target") == "" {
+			// A query-protocol call (STS): its parameters are the form body.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			form, _ := url.ParseQuery(string(body))
+			if form.Get("Action") == "AssumeRole" {
+				call := &assumeRoleCall{role: form.Get("RoleArn"), externalID: form.Get("ExternalId"),
+					session: form.Get("RoleSessionName"), signedBy: akid}
+				r = r.WithContext(context.WithValue(r.Context(), assumeCtxKey{}, call))
+			}
+		} else if r.Header.Get("X-Amz-Target") == "" {
+			bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			p.mu.Lock()
+			p.reqs = append(p.reqs, signedRequest{method: r.Method, bucket: bucket, key: key, akid: akid})
+			p.mu.Unlock()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestSecurityLakeProviderRoles: with --security-lake-providers, `ingest run --format
+// security-lake` writes each source's objects with that source's provider role: every S3 write
+// under a source's provider.location is signed with the access key id sts:AssumeRole returned for
+// that source's role, asked with the source's external ID and a session naming the worker, once
+// per role (cached, not per object); the ledger and a source without a role are written with the
+// worker's own credentials; and every record is in the output once.
+func TestSecurityLakeProviderRoles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	opts := tinyArchive()
+	// Small: every object is a few requests through moto; one Region still gives
+	// CloudTrail, flow and Resolver objects (the three sources under test).
+	opts.Hours, opts.Regions = 1, []string{"us-east-1"}
+	start := time.Now()
+	a := newArchive(t, opts, 0)
+	t.Logf("archive ready in %s", time.Since(start))
+	ctx := context.Background()
+	if _, err := a.srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
+		t.Fatal(err)
+	}
+	const (
+		roleAPI  = "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-logarchive-api-activity-us-east-1"
+		roleFlow = "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-logarchive-network-activity-us-east-1"
+		ownKey   = "test" // internal/motoserver's AWS_ACCESS_KEY_ID
+	)
+	providers := `{"externalId":"shared-external-id","sources":{
+		"API_ACTIVITY":{"location":"s3://lake/ext/logarchive-api-activity/1.0/","roleArn":"` + roleAPI + `"},
+		"NETWORK_ACTIVITY":{"location":"s3://lake/ext/logarchive-network-activity/1.0/","roleArn":"` + roleFlow + `","externalId":"flow-external-id"},
+		"DNS_ACTIVITY":{"location":"s3://lake/ext/logarchive-dns-activity/1.0/"}}}`
+	providersFile := filepath.Join(t.TempDir(), "providers.json")
+	if err := os.WriteFile(providersFile, []byte(providers), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var proxy signingProxy
+	proxyURL := proxy.start(t, a.srv.URL)
+	var logs bytes.Buffer
+	cmd := exec.Command(a.bin, "run", "--queue-url", a.queueURL, "--dest", a.outURL, "--public-keys", a.keys,
+		"--format", "security-lake", "--security-lake-providers", "file://"+providersFile,
+		"--visibility-timeout", "10s", "--wait-time", "1s", "--commit-interval", "1s", "--exit-when-idle", "2s",
+		"--workers", "4", "--ops-addr", "", "--metrics-out", "", "--no-builtin-rules", "--log-level", "info")
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+proxyURL)
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait(t, cmd, 2*time.Minute, &logs); err != nil {
+		t.Fatalf("worker: %v\n%s", err, tail(logs.String(), 4000))
+	}
+	t.Logf("worker done at %s", time.Since(start))
+
+	proxy.mu.Lock()
+	reqs, assumes := proxy.reqs, proxy.assumes
+	proxy.mu.Unlock()
+
+	// One AssumeRole per role for the whole run, with the source's external ID, signed by the
+	// worker's own key, in a session that names the worker.
+	keyOf := map[string]string{} // assumed-role access key id → role
+	calls := map[string]int{}
+	for _, c := range assumes {
+		calls[c.role]++
+		keyOf[c.akid] = c.role
+		want := map[string]string{roleAPI: "shared-external-id", roleFlow: "flow-external-id"}[c.role]
+		if want == "" {
+			t.Errorf("AssumeRole of %s: not a configured role", c.role)
+		}
+		if c.externalID != want {
+			t.Errorf("AssumeRole of %s with external ID %q, want %q", c.role, c.externalID, want)
+		}
+		if !strings.HasPrefix(c.session, "logarchive-") {
+			t.Errorf("AssumeRole of %s: session %q does not name the worker", c.role, c.session)
+		}
+		if c.signedBy != ownKey {
+			t.Errorf("AssumeRole of %s signed by %q, want the worker's own key", c.role, c.signedBy)
+		}
+	}
+	if calls[roleAPI] != 1 || calls[roleFlow] != 1 {
+		t.Errorf("AssumeRole calls %v: want exactly one per role (credentials cached)", calls)
+	}
+
+	// Who must sign a request: the role of the source whose location it touches, else the worker.
+	wantRole := func(bucket, key string) string {
+		if bucket == "lake" {
+			switch {
+			case strings.HasPrefix(key, "ext/logarchive-api-activity/1.0/"):
+				return roleAPI
+			case strings.HasPrefix(key, "ext/logarchive-network-activity/1.0/"):
+				return roleFlow
+			}
+		}
+		return ""
+	}
+	writes := map[string]int{} // by signer: role ARN, or "own" for the ledger/other locations
+	var ledgerWrites, dnsWrites int
+	for _, r := range reqs {
+		want, got := wantRole(r.bucket, r.key), keyOf[r.akid]
+		if got == "" && r.akid != ownKey {
+			t.Errorf("%s s3://%s/%s signed by unknown key %q", r.method, r.bucket, r.key, r.akid)
+			continue
+		}
+		if got != want {
+			t.Errorf("%s s3://%s/%s signed by %q (role %q), want role %q", r.method, r.bucket, r.key, r.akid, got, want)
+		}
+		if r.method != http.MethodPut && r.method != http.MethodPost {
+			continue
+		}
+		switch {
+		case want != "":
+			writes[want]++
+		case r.bucket == "out" && strings.HasPrefix(r.key, "tables/_ledger/"):
+			ledgerWrites++
+		case r.bucket == "lake" && strings.HasPrefix(r.key, "ext/logarchive-dns-activity/1.0/"):
+			dnsWrites++
+		}
+	}
+	if writes[roleAPI] == 0 || writes[roleFlow] == 0 || ledgerWrites == 0 || dnsWrites == 0 {
+		t.Errorf("writes: api-activity role %d, network-activity role %d, ledger (own) %d, dns-activity (own) %d: want some of each",
+			writes[roleAPI], writes[roleFlow], ledgerWrites, dnsWrites)
+	}
+
+	// Every mapped record once, wherever its source is.
+	got := a.readOCSFIn(t, "lake", "ext/")
+	rest := a.readOCSFIn(t, "out", "tables/ext/")
+	for k, v := range rest.rows {
+		got.rows[k] += v
+	}
+	m := a.manifest
+	for product, n := range map[string]int{
+		"CloudTrail": m.Tables[synth.TableCloudTrail].Records,
+		"Amazon VPC": m.Tables[synth.TableVPCFlow].Records,
+		"Route 53":   m.Tables[synth.TableResolver].Records,
+	} {
+		if n == 0 || got.rows[product] != n {
+			t.Errorf("%s: %d OCSF rows, want %d (one per record)", product, got.rows[product], n)
+		}
+	}
+	for _, line := range []string{`"credentials":"role ` + roleAPI, `"credentials":"worker's own"`, "security-lake source not in --security-lake-providers"} {
+		if !strings.Contains(logs.String(), line) {
+			t.Errorf("startup log lacks %q", line)
+		}
+	}
+	t.Logf("AssumeRole calls %v; writes by role %v, ledger %d, dns (own) %d; %d requests", calls, writes, ledgerWrites, dnsWrites, len(reqs))
+	if t.Failed() {
+		t.Log(tail(logs.String(), 6000))
+	}
+}
