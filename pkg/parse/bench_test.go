@@ -308,8 +308,8 @@ func smallObjects(b *testing.B, obj Object, input []byte, perObject, objects int
 
 // runObjects decodes every object once per iteration, with a fresh decoder per object (NewDecoder)
 // or one Decoders reused, and reports allocations and bytes per object as well as per record.
-func runObjects(b *testing.B, obj Object, objs [][]byte, records int, reuse bool) {
-	var ds Decoders
+func runObjects(b *testing.B, obj Object, objs [][]byte, records int, reuse, reuseRecords bool) {
+	ds := Decoders{ReuseRecords: reuseRecords}
 	var ms0, ms1 runtime.MemStats
 	b.ReportAllocs()
 	runtime.ReadMemStats(&ms0)
@@ -359,7 +359,9 @@ func runObjects(b *testing.B, obj Object, objs [][]byte, records int, reuse bool
 }
 
 // BenchmarkSmallObjects is the per-object cost: many small gzipped objects, as `ingest local` sees
-// CloudTrail and Resolver archives, with a decoder made afresh for each or reused (Decoders).
+// CloudTrail and Resolver archives, with a decoder made afresh for each or reused (Decoders), and
+// with the record structs reused too (Decoders.ReuseRecords, as pkg/pipeline runs). The flow case is
+// one large object, where only the record structs differ.
 func BenchmarkSmallObjects(b *testing.B) {
 	loadBenchInputs(b)
 	ct := Object{Source: SourceCloudTrail}
@@ -375,13 +377,10 @@ func BenchmarkSmallObjects(b *testing.B) {
 		obj  Object
 		objs [][]byte
 		n    int
-	}{{"cloudtrail", ct, ctObjs, ctN}, {"resolver", dns, dnsObjs, dnsN}} {
-		for _, reuse := range []bool{false, true} {
-			name := c.name + "/fresh"
-			if reuse {
-				name = c.name + "/reused"
-			}
-			b.Run(name, func(b *testing.B) { runObjects(b, c.obj, c.objs, c.n, reuse) })
-		}
+	}{{"cloudtrail", ct, ctObjs, ctN}, {"resolver", dns, dnsObjs, dnsN},
+		{"flow", Object{Source: SourceVPCFlow}, [][]byte{gz(b, benchInputs.flow)}, benchInputs.flowN}} {
+		b.Run(c.name+"/fresh", func(b *testing.B) { runObjects(b, c.obj, c.objs, c.n, false, false) })
+		b.Run(c.name+"/reused", func(b *testing.B) { runObjects(b, c.obj, c.objs, c.n, true, false) })
+		b.Run(c.name+"/reused-records", func(b *testing.B) { runObjects(b, c.obj, c.objs, c.n, true, true) })
 	}
 }

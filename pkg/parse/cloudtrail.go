@@ -20,6 +20,8 @@ type cloudTrailDecoder struct {
 	index      int64
 	err        error
 	spans      []span // scratch for decode
+	reuse      bool   // Decoders.ReuseRecords: every record is decoded into one
+	one        ctBundle
 }
 
 type ctState uint8
@@ -35,8 +37,8 @@ const (
 )
 
 // reset readies d for an object read through w, keeping only scratch space from the last one.
-func (d *cloudTrailDecoder) reset(obj Object, src Source, w *window, opts Options) *cloudTrailDecoder {
-	*d = cloudTrailDecoder{obj: obj, src: src, w: w, spans: d.spans[:0]}
+func (d *cloudTrailDecoder) reset(obj Object, src Source, w *window, opts Options, reuse bool) *cloudTrailDecoder {
+	*d = cloudTrailDecoder{obj: obj, src: src, w: w, spans: d.spans[:0], reuse: reuse}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }
@@ -245,7 +247,13 @@ func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
 	c.deferred = true
 	c.spans = d.spans[:0]
 	defer func() { d.spans = c.spans[:0] }()
-	b := new(ctBundle)
+	var b *ctBundle
+	if d.reuse {
+		d.one = ctBundle{}
+		b = &d.one
+	} else {
+		b = new(ctBundle)
+	}
 	ev := &b.ev
 	var shape error // the first shape error; the record is still walked to its end
 	empty, err := c.objectStart()

@@ -40,6 +40,14 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 // sync.Pool). The decoder New returns, and every Record.Raw it filled, are valid only until the next
 // call to New; the strings and structs of decoded records stay valid, as they do with NewDecoder.
 type Decoders struct {
+	// ReuseRecords makes the decoders fill the same CloudTrailEvent, FlowRecord or ResolverQuery
+	// (and the structs they point to) for every record, rather than allocating them afresh: like
+	// Raw, they are then valid only until the next call to Next. The strings, slices, maps and
+	// json.RawMessage values they hold are still the record's own and may be kept. Set it when every
+	// consumer copies what it keeps out of the record before the next one (pkg/pipeline's sinks
+	// and rules do): a flow log's record struct is larger than its line.
+	ReuseRecords bool
+
 	oneShot bool // NewDecoder's: size buffers for this object alone, nothing is reused
 	obj     Object
 	src     sourceReader
@@ -166,12 +174,12 @@ func (ds *Decoders) pick(obj Object, ib *bufio.Reader, head []byte, size int, op
 		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("CloudTrail key but the content is %s", kind))
 		}
-		return ds.ct.reset(obj, source, ds.window(ib, size, opts.MaxRecordBytes), opts), nil
+		return ds.ct.reset(obj, source, ds.window(ib, size, opts.MaxRecordBytes), opts, ds.ReuseRecords), nil
 	case SourceResolver:
 		if kind != kindJSON && kind != kindEmpty {
 			return nil, obj.newError(ErrUnknownFormat, 0, 0, fmt.Errorf("Resolver query log key but the content is %s", kind))
 		}
-		return ds.dns.reset(obj, ds.window(ib, size, opts.MaxRecordBytes), opts), nil
+		return ds.dns.reset(obj, ds.window(ib, size, opts.MaxRecordBytes), opts, ds.ReuseRecords), nil
 	case SourceVPCFlow:
 		switch kind {
 		case kindParquet:
@@ -181,7 +189,7 @@ func (ds *Decoders) pick(obj Object, ib *bufio.Reader, head []byte, size int, op
 			}
 			return d, nil
 		case kindText, kindEmpty:
-			d, err := ds.flow.reset(obj, ds.window(ib, size, opts.MaxRecordBytes), opts)
+			d, err := ds.flow.reset(obj, ds.window(ib, size, opts.MaxRecordBytes), opts, ds.ReuseRecords)
 			if err != nil {
 				return nil, err // not a typed nil in a non-nil interface
 			}

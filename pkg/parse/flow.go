@@ -143,12 +143,14 @@ type flowTextDecoder struct {
 	// lineLen is the length, end of line included, of the line peekLine returned.
 	lineLen int
 	slab    flowSlabs
+	reuse   bool // Decoders.ReuseRecords: every record is decoded into one
+	one     FlowRecord
 }
 
 // reset readies d for an object read through w and reads its header. Of the last object it keeps
 // only the slab's records not yet handed out.
-func (d *flowTextDecoder) reset(obj Object, w *window, opts Options) (*flowTextDecoder, error) {
-	*d = flowTextDecoder{obj: obj, w: w, line: 1, slab: d.slab}
+func (d *flowTextDecoder) reset(obj Object, w *window, opts Options, reuse bool) (*flowTextDecoder, error) {
+	*d = flowTextDecoder{obj: obj, w: w, line: 1, slab: d.slab, reuse: reuse}
 	d.keep = opts.MaxBadRecordErrors
 	first, err := d.peekLine()
 	if err == io.EOF {
@@ -260,7 +262,13 @@ func (d *flowTextDecoder) decodeLine(line []byte) (*FlowRecord, error) {
 		ls = strings.ToValidUTF8(ls, "\uFFFD")
 		d.fixed++
 	}
-	fr := d.slab.newRecord()
+	var fr *FlowRecord
+	if d.reuse {
+		d.one = FlowRecord{}
+		fr = &d.one
+	} else {
+		fr = d.slab.newRecord()
+	}
 	k := 0
 	for i := 0; i < len(ls); {
 		for i < len(ls) && (ls[i] == ' ' || ls[i] == '\t') {

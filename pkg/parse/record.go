@@ -42,7 +42,8 @@ func ParseSource(name string) (Source, bool) {
 // Decoders reuse a Record between calls to Next: Raw aliases the decoder's buffer and is valid only
 // until the next call. Strings and the json.RawMessage members are owned by the record and may be kept.
 // The structs CloudTrail, Flow and DNS point to (and everything they point to) are allocated afresh
-// for every record, so keeping them needs no deep copy; only Raw must be copied to be kept.
+// for every record, so keeping them needs no deep copy; only Raw must be copied to be kept. The
+// exception is a decoder from Decoders with ReuseRecords set, which fills the same structs again.
 type Record struct {
 	Source Source
 	// Index is the record's zero-based position in its object; with the object's bucket and key it

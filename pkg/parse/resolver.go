@@ -22,11 +22,13 @@ type resolverDecoder struct {
 	err     error
 	answers []ResolverAnswer
 	unm     []byte
+	reuse   bool // Decoders.ReuseRecords: every record is decoded into one
+	one     ResolverQuery
 }
 
 // reset readies d for an object read through w, keeping only scratch space from the last one.
-func (d *resolverDecoder) reset(obj Object, w *window, opts Options) *resolverDecoder {
-	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0]}
+func (d *resolverDecoder) reset(obj Object, w *window, opts Options, reuse bool) *resolverDecoder {
+	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0], reuse: reuse}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }
@@ -138,7 +140,13 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 	if c.fixUTF8 {
 		d.fixed++
 	}
-	q := new(ResolverQuery)
+	var q *ResolverQuery
+	if d.reuse {
+		d.one = ResolverQuery{}
+		q = &d.one
+	} else {
+		q = new(ResolverQuery)
+	}
 	d.answers = d.answers[:0]
 	d.unm = d.unm[:0]
 	var shape error // the first shape error; the record is still walked to its end

@@ -82,7 +82,12 @@ func TestDecodersReuse(t *testing.T) {
 		fixed int64
 	}
 	run := func(dec Decoder, err error) result {
-		d, err := drain(dec, err)
+		var d decoded
+		if dec != nil {
+			d, err = drain(owning{dec}, err)
+		} else {
+			d, err = drain(dec, err)
+		}
 		r := result{d: d}
 		if err != nil {
 			r.err = err.Error()
@@ -98,7 +103,8 @@ func TestDecodersReuse(t *testing.T) {
 	}
 	var ds Decoders
 	rng := rand.New(rand.NewSource(1))
-	for round := 0; round < 3; round++ {
+	for round := 0; round < 4; round++ {
+		ds.ReuseRecords = round%2 == 1
 		order := rng.Perm(len(cases))
 		for _, i := range order {
 			c := cases[i]
@@ -122,3 +128,51 @@ func TestDecodersReuse(t *testing.T) {
 func summary(d decoded, err string) string {
 	return fmt.Sprintf("%d records, %d bad, err %q", len(d.recs), d.bad, err)
 }
+
+// owning copies the record structs a decoder may reuse (Decoders.ReuseRecords), as a consumer that
+// keeps records must.
+type owning struct{ Decoder }
+
+func (o owning) Next(rec *Record) error {
+	if err := o.Decoder.Next(rec); err != nil {
+		return err
+	}
+	switch {
+	case rec.CloudTrail != nil:
+		ev := *rec.CloudTrail
+		if ev.UserIdentity != nil {
+			ui := *ev.UserIdentity
+			if ui.OnBehalfOf != nil {
+				obo := *ui.OnBehalfOf
+				ui.OnBehalfOf = &obo
+			}
+			if ui.SessionContext != nil {
+				sc := *ui.SessionContext
+				if sc.SessionIssuer != nil {
+					si := *sc.SessionIssuer
+					sc.SessionIssuer = &si
+				}
+				ui.SessionContext = &sc
+			}
+			ev.UserIdentity = &ui
+		}
+		if ev.Addendum != nil {
+			a := *ev.Addendum
+			ev.Addendum = &a
+		}
+		if ev.TLSDetails != nil {
+			t := *ev.TLSDetails
+			ev.TLSDetails = &t
+		}
+		rec.CloudTrail = &ev
+	case rec.Flow != nil:
+		f := *rec.Flow
+		rec.Flow = &f
+	case rec.DNS != nil:
+		q := *rec.DNS
+		rec.DNS = &q
+	}
+	return nil
+}
+
+func (o owning) BadRecords() (int64, []*Error) { return o.Decoder.(BadRecordReporter).BadRecords() }

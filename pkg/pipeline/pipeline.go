@@ -217,7 +217,8 @@ func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) 
 	counted := &countingReader{r: rc}
 	ds, _ := p.decoders.Get().(*parse.Decoders)
 	if ds == nil {
-		ds = new(parse.Decoders)
+		// The rules and the sinks copy what they keep out of a record before the next one.
+		ds = &parse.Decoders{ReuseRecords: true}
 	}
 	defer p.decoders.Put(ds) // after the last use of dec and its records
 	dec, err := ds.New(obj, counted, p.opts.Parse)
