@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,9 +140,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(1, err)
 	}
-	qp := &quarantineRecorder{p: p}
 	var fatal error
-	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: qp, Flush: sk.Flush,
+	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: pipelineProcessor{p}, Flush: sk.Flush,
 		Inputs: in.Store, Logger: log, Fatal: func(err error) { fatal = err }})
 	if err != nil {
 		return fail(1, err)
@@ -151,7 +151,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	} else if n > 0 {
 		log.Info("rolled back the transactions of an interrupted earlier run", "count", n)
 	}
-	h = localHandler{handler: coord, quarantined: qp.get, fatal: func() error { return fatal }}
+	h = localHandler{handler: coord, fatal: func() error { return fatal }}
 	closeOut = sk.Close
 
 	start := time.Now()
@@ -248,37 +248,10 @@ func checkDest(ctx context.Context, dest store.Location) error {
 	return nil
 }
 
-// quarantineRecorder is the ledger's view of the pipeline, keeping each quarantined object's reason
-// for the summary.
-type quarantineRecorder struct {
-	p  *pipeline.Processor
-	mu sync.Mutex
-	q  []*pipeline.QuarantinedError
-}
-
-func (r *quarantineRecorder) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
-	return r.p.Process(ctx, pipeline.Input{Bucket: ref.Bucket, Key: ref.Key, ETag: ref.ETag, Done: func(err error) {
-		var q *pipeline.QuarantinedError
-		if errors.As(err, &q) {
-			r.mu.Lock()
-			r.q = append(r.q, q)
-			r.mu.Unlock()
-		}
-		done(outcomeOf(err))
-	}})
-}
-
-func (r *quarantineRecorder) get() []*pipeline.QuarantinedError {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*pipeline.QuarantinedError(nil), r.q...)
-}
-
 // localHandler drives a source.Handler over every object of a local source.
 type localHandler struct {
-	handler     source.Handler
-	quarantined func() []*pipeline.QuarantinedError
-	fatal       func() error
+	handler source.Handler
+	fatal   func() error
 }
 
 type localReport struct {
@@ -314,6 +287,11 @@ func (h localHandler) run(ctx context.Context, src *store.LocalSource, workers i
 					case r.Acked() && r.Class == "done_before":
 						rep.doneBefore++
 					case r.Kind == ack.Quarantined:
+						reason := ""
+						if r.Err != nil {
+							reason = r.Err.Error()
+						}
+						rep.quarantined = append(rep.quarantined, quarantined{Key: ref.Bucket + "/" + ref.Key, Class: r.Class, Reason: reason})
 					case r.Acked():
 						rep.done++
 					default:
@@ -343,14 +321,17 @@ func (h localHandler) run(ctx context.Context, src *store.LocalSource, workers i
 	if drainErr == nil {
 		wg.Wait()
 	}
-	for _, q := range h.quarantined() {
-		rep.quarantined = append(rep.quarantined, quarantined{Key: q.Bucket + "/" + q.Key, Class: q.Class, Reason: q.Err.Error()})
-	}
+	// Outcomes arrive in completion order (and, after a failed drain, may still arrive): a sorted copy.
+	mu.Lock()
+	out := rep
+	out.quarantined, out.failed = slices.Clone(rep.quarantined), slices.Clone(rep.failed)
+	mu.Unlock()
+	slices.SortFunc(out.quarantined, func(a, b quarantined) int { return strings.Compare(a.Key, b.Key) })
 	var fatal error
 	if h.fatal != nil {
 		fatal = h.fatal()
 	}
-	return rep, errors.Join(listErr, drainErr, fatal)
+	return out, errors.Join(listErr, drainErr, fatal)
 }
 
 type quarantined struct {

@@ -242,23 +242,12 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 // CloudTrail deliveries), that it skipped checksum validation.
 func quietChecksums(o *s3.Options) { o.DisableLogOutputChecksumValidationSkipped = true }
 
-// pipelineProcessor adapts the pipeline to the coordinator.
+// pipelineProcessor is the pipeline as the coordinator's Processor: the same Ref and Done, in
+// pipeline.Input's clothes.
 type pipelineProcessor struct{ p *pipeline.Processor }
 
 func (a pipelineProcessor) Process(ctx context.Context, ref ack.Ref, done ack.Done) error {
-	return a.p.Process(ctx, pipeline.Input{Bucket: ref.Bucket, Key: ref.Key, ETag: ref.ETag, Done: func(err error) { done(outcomeOf(err)) }})
-}
-
-// outcomeOf maps the pipeline's done error onto the acknowledgement vocabulary.
-func outcomeOf(err error) ack.Outcome {
-	var q *pipeline.QuarantinedError
-	switch {
-	case err == nil:
-		return ack.Ok("durable")
-	case errors.As(err, &q):
-		return ack.Quarantine("quarantined", err)
-	}
-	return ack.Again("sink", err)
+	return a.p.Process(ctx, pipeline.Input{Ref: ref, Done: done})
 }
 
 func workerCollector(wk *source.Worker) ops.Collector {

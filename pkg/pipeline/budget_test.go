@@ -6,9 +6,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/sink"
 	"github.com/logarchive/logarchive/pkg/store"
@@ -45,22 +47,20 @@ func TestDegenerateObjectQuarantined(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := RunLocal(ctx, p, src, 2, sk.Flush)
-	if err != nil {
-		t.Fatal(err)
+	outcomes := processAll(t, ctx, p, src, bucket, 2, sk.Flush)
+	n, quarantined := kinds(outcomes)
+	if len(outcomes) != 2 || n[ack.Durable] != 1 || !slices.Equal(quarantined, []string{badKey}) {
+		t.Fatalf("outcomes: %d objects, %v, quarantined %v", len(outcomes), n, quarantined)
 	}
-	if rep.Objects != 2 || rep.Done != 1 || len(rep.Quarantined) != 1 || len(rep.Failed) != 0 {
-		t.Fatalf("report: objects=%d done=%d quarantined=%d failed=%v", rep.Objects, rep.Done, len(rep.Quarantined), rep.Failed)
-	}
-	q := rep.Quarantined[0]
-	if q.Key != badKey || q.Class != "record_budget" {
-		t.Fatalf("quarantined %s as %q, want the degenerate object as record_budget", q.Key, q.Class)
+	q := outcomes[badKey]
+	if q.Class != "record_budget" {
+		t.Fatalf("quarantined %s as %q, want the degenerate object as record_budget", badKey, q.Class)
 	}
 	var be *sink.BudgetError
-	if !errors.As(q, &be) || be.What != "untimed rows" {
+	if !errors.As(q.Err, &be) || be.What != "untimed rows" {
 		t.Errorf("quarantine error %v does not carry the budget error", q.Err)
 	}
-	if _, err := os.Stat(filepath.Join(qdir, q.Where)); err != nil {
+	if _, err := os.Stat(filepath.Join(qdir, "q", QuarantineKey(q.Class, bucket, badKey))); err != nil {
 		t.Errorf("no quarantined copy: %v", err)
 	}
 	if n := p.Stats().Get(parse.SourceCloudTrail, "errors_record_budget"); n != 1 {

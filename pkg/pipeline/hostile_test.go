@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -106,24 +107,24 @@ func TestQuarantineConfinedWhateverTheKey(t *testing.T) {
 			if c := parse.Classify(b, k); c.Source == parse.SourceUnknown {
 				continue // ignored, nothing written; checked by the walk below
 			}
-			var got error
-			if err := p.Process(ctx, Input{Bucket: b, Key: k, Done: func(err error) { got = err }}); err != nil {
+			var got ack.Outcome
+			if err := p.Process(ctx, Input{Ref: ack.Ref{Bucket: b, Key: k}, Done: func(o ack.Outcome) { got = o }}); err != nil {
 				t.Fatalf("%q %q: %v", b, k, err)
 			}
-			var q *QuarantinedError
-			if !errors.As(got, &q) {
-				t.Fatalf("%q %q: done(%v), want quarantined", b, k, got)
+			if got.Kind != ack.Quarantined || got.Class != string(parse.ErrCorruptGzip) {
+				t.Fatalf("%q %q: done(%+v), want quarantined as %s", b, k, got, parse.ErrCorruptGzip)
 			}
-			if !strings.HasPrefix(q.Where, "_quarantine/") {
-				t.Fatalf("%q: quarantined as %q", k, q.Where)
+			where := qloc.Key(QuarantineKey(got.Class, b, k))
+			if !strings.HasPrefix(where, "_quarantine/") {
+				t.Fatalf("%q: quarantined as %q", k, where)
 			}
-			if prev, dup := wheres[q.Where]; dup {
-				t.Fatalf("%q and %q share the quarantine name %q", prev, k, q.Where)
+			if prev, dup := wheres[where]; dup {
+				t.Fatalf("%q and %q share the quarantine name %q", prev, k, where)
 			}
-			wheres[q.Where] = b + "/" + k
-			info, err := qloc.Store.Head(ctx, "", q.Where)
+			wheres[where] = b + "/" + k
+			info, err := qloc.Store.Head(ctx, "", where)
 			if err != nil {
-				t.Fatalf("%q: copy %q unreadable: %v", k, q.Where, err)
+				t.Fatalf("%q: copy %q unreadable: %v", k, where, err)
 			}
 			if info.Metadata["source-key"] != metaValue(k) {
 				t.Fatalf("%q: metadata source-key %q", k, info.Metadata["source-key"])
@@ -227,12 +228,12 @@ func TestSkippedRecordsKeptWithReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var done error = errors.New("not called")
-	if err := p.Process(ctx, Input{Bucket: "org-archive", Key: key, Done: func(err error) { done = err }}); err != nil {
+	done := ack.Outcome{Kind: ack.Retry, Class: "not called"}
+	if err := p.Process(ctx, Input{Ref: ack.Ref{Bucket: "org-archive", Key: key}, Done: func(o ack.Outcome) { done = o }}); err != nil {
 		t.Fatal(err)
 	}
-	if done != nil {
-		t.Fatalf("done(%v)", done)
+	if done.Kind != ack.Durable || done.Err != nil {
+		t.Fatalf("done(%+v)", done)
 	}
 	if len(sink.batches) != 1 || len(sink.batches[0].Records) != 2 {
 		t.Fatalf("want one batch of the 2 good lines, got %d batches", len(sink.batches))

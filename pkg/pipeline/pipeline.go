@@ -8,8 +8,8 @@
 // memory while small, encoded into spool files beyond) and takes them into a checkpoint only after
 // End; a decode failure midway Aborts the object and leaves no row. A poison object (corrupt gzip,
 // truncated JSON, unknown format, oversize, over the record budget) yields no rows; it is copied
-// under the quarantine location with its reason, counted, and reported to the caller as
-// done-with-error so its message can be deleted. Failures to read the object (throttling, network)
+// under the quarantine location with its reason, counted, and reported to the caller as Quarantined
+// with its class (pkg/ack) so its message can be deleted. Failures to read the object (throttling, network)
 // are returned for the caller to retry. The sources that feed it (SQS, backfill, a local directory
 // walk) live elsewhere; this package does not know about queues.
 package pipeline
@@ -30,15 +30,17 @@ import (
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
-// Input is one object to process.
+// Input is one object to process: its identity (ETag empty when unknown; then the store's is used)
+// and where its outcome goes.
 type Input struct {
-	Bucket string
-	Key    string
-	ETag   string // empty when unknown; then the store's ETag is used
-	// Done is called exactly once, possibly from another goroutine and after Process returned: with
-	// nil when the object's output is durable (or it needed none), with a *QuarantinedError when the
-	// object was set aside as poison. It is not called when Process returns an error.
-	Done func(error)
+	ack.Ref
+	// Done is called exactly once, possibly from another goroutine and after Process returned, with
+	// the outcome the pipeline decided: Durable when the object's output is durable (class "durable")
+	// or it needed none ("ignored", "not_found"); Quarantined, with the poison class (a
+	// parse.ErrorClass, "record_budget", "archived": the errors_<class> counter and the quarantine
+	// folder use the same name) and its cause, once the object was set aside; Retry when the writer
+	// gave up on its rows. It is not called when Process returns an error.
+	Done ack.Done
 }
 
 // Sink is where an object's rows go, as they are decoded (ParquetSink: a *sink.Sink, whatever its
@@ -70,20 +72,6 @@ type Rules interface {
 type Verifier interface {
 	VerifyDigest(ctx context.Context, bucket, key string) ([]sink.IntegrityRow, error)
 }
-
-// QuarantinedError is passed to Input.Done for an object set aside as poison.
-type QuarantinedError struct {
-	Bucket, Key string
-	Class       string // parse.ErrorClass, or "fetch" classes for objects that can never be read
-	Where       string // key of the copy in the quarantine location ("" when quarantine is off)
-	Err         error
-}
-
-func (e *QuarantinedError) Error() string {
-	return fmt.Sprintf("s3://%s/%s quarantined (%s): %v", e.Bucket, e.Key, e.Class, e.Err)
-}
-
-func (e *QuarantinedError) Unwrap() error { return e.Err }
 
 // Options configure a Processor.
 type Options struct {
@@ -141,7 +129,7 @@ func (p *Processor) Process(ctx context.Context, in Input) error {
 		// Not a log we handle (our own output in the same bucket, AWS Config, …): acknowledged, counted.
 		p.stats.add(obj.Source, "ignored", 1)
 		p.log.Debug("ignored object", "bucket", in.Bucket, "key", in.Key, "reason", obj.Reason)
-		in.Done(nil)
+		in.Done(ack.Ok("ignored"))
 		return nil
 	case parse.SourceDigest:
 		return p.processDigest(ctx, in, obj)
@@ -152,7 +140,7 @@ func (p *Processor) Process(ctx context.Context, in Input) error {
 func (p *Processor) processDigest(ctx context.Context, in Input, obj parse.Object) error {
 	p.stats.add(obj.Source, "objects", 1)
 	if p.opts.Verifier == nil {
-		in.Done(nil)
+		in.Done(ack.Ok("durable"))
 		return nil
 	}
 	results, err := p.opts.Verifier.VerifyDigest(ctx, in.Bucket, in.Key)
@@ -184,22 +172,18 @@ func (p *Processor) processDigest(ctx context.Context, in Input, obj parse.Objec
 	return nil
 }
 
-// begin starts the object in the sink. The sink reports Durable or Retry through in.Done; after the
+// begin starts the object in the sink, which reports Durable or Retry through in.Done; after the
 // pipeline aborts the object (*aborted set first), its own quarantine logic reports instead.
 func (p *Processor) begin(in Input, etag string) (ObjectWriter, *bool) {
 	aborted := new(bool)
 	done := func(o ack.Outcome) {
-		if *aborted {
-			return
-		}
-		switch o.Kind {
-		case ack.Durable:
-			in.Done(nil)
-		default:
-			in.Done(fmt.Errorf("s3://%s/%s: %s: %w", in.Bucket, in.Key, o.Class, o.Err))
+		if !*aborted {
+			in.Done(o)
 		}
 	}
-	return p.opts.Sink.Begin(ack.Ref{Bucket: in.Bucket, Key: in.Key, ETag: etag, Size: -1}, done), aborted
+	ref := in.Ref
+	ref.ETag = etag
+	return p.opts.Sink.Begin(ref, done), aborted
 }
 
 func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) error {
@@ -354,12 +338,12 @@ func (p *Processor) fetchFailed(ctx context.Context, in Input, obj parse.Object,
 		p.stats.fetched()
 		p.stats.add(obj.Source, "errors_not_found", 1)
 		p.log.Warn("object not found (removed after its notification); acknowledging", "bucket", in.Bucket, "key", in.Key)
-		in.Done(nil)
+		in.Done(ack.Ok("not_found"))
 		return nil
 	case store.KindArchived:
 		p.stats.fetched()
 		p.stats.add(obj.Source, "errors_archived", 1)
-		in.Done(&QuarantinedError{Bucket: in.Bucket, Key: in.Key, Class: "archived", Err: err})
+		in.Done(ack.Quarantine("archived", err))
 		return nil
 	}
 	if ctx.Err() == nil {
@@ -390,6 +374,6 @@ func (p *Processor) setAside(ctx context.Context, in Input, obj parse.Object, cl
 		return fmt.Errorf("quarantine s3://%s/%s: %w", in.Bucket, in.Key, qerr)
 	}
 	p.log.Error("object quarantined", "bucket", in.Bucket, "key", in.Key, "class", class, "error", err.Error(), "copy", where)
-	in.Done(&QuarantinedError{Bucket: in.Bucket, Key: in.Key, Class: class, Where: where, Err: err})
+	in.Done(ack.Quarantine(class, err))
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"sync"
 	"testing"
 
@@ -72,7 +74,74 @@ func gz(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func TestRunLocalRealSamplesAndPoison(t *testing.T) {
+// processAll runs every object of bucket in src through p, workers at a time, as a source would:
+// Process, then flush (nil: the sink acknowledges at End) and wait for every outcome. It returns
+// the outcomes by key; an object Process could not read fails the test.
+func processAll(t *testing.T, ctx context.Context, p *Processor, src store.Store, bucket string, workers int, flush func(context.Context) error) map[string]ack.Outcome {
+	t.Helper()
+	var keys []string
+	if err := src.List(ctx, bucket, "", "", func(info store.Info) error { keys = append(keys, info.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu       sync.Mutex
+		outcomes = map[string]ack.Outcome{}
+		calls    = map[string]int{}
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, workers)
+		failed   []error
+	)
+	for _, k := range keys {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			in := Input{Ref: ack.Ref{Bucket: bucket, Key: k, Size: -1}, Done: func(o ack.Outcome) {
+				mu.Lock()
+				outcomes[k] = o
+				calls[k]++
+				mu.Unlock()
+			}}
+			if err := p.Process(ctx, in); err != nil {
+				mu.Lock()
+				failed = append(failed, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(failed) > 0 {
+		t.Fatalf("objects not read: %v", failed)
+	}
+	if flush != nil {
+		if err := flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, k := range keys {
+		if calls[k] != 1 {
+			t.Fatalf("%s: done called %d times, want once", k, calls[k])
+		}
+	}
+	return outcomes
+}
+
+// kinds counts outcomes by kind, and returns the quarantined keys.
+func kinds(outcomes map[string]ack.Outcome) (n map[ack.Kind]int, quarantined []string) {
+	n = map[ack.Kind]int{}
+	for k, o := range outcomes {
+		n[o.Kind]++
+		if o.Kind == ack.Quarantined {
+			quarantined = append(quarantined, k)
+		}
+	}
+	sort.Strings(quarantined)
+	return n, quarantined
+}
+
+func TestRealSamplesAndPoison(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	src := store.NewLocal(dir)
@@ -97,22 +166,29 @@ func TestRunLocalRealSamplesAndPoison(t *testing.T) {
 	good := gz(t, []byte(`{"Records":[{"eventVersion":"1.08","eventTime":"2023-07-10T11:00:00Z","eventName":"X"}]}`))
 	corrupt := append([]byte{}, good...)
 	corrupt[len(corrupt)/2] ^= 0xff
-	src.Put(ctx, bucket, "AWSLogs/o-abcdefghij/111111111111/CloudTrail/us-east-1/2023/07/10/111111111111_CloudTrail_us-east-1_20230710T1100Z_corruptcorruptco.json.gz", corrupt, nil)
-	src.Put(ctx, bucket, "AWSLogs/o-abcdefghij/111111111111/CloudTrail/us-east-1/2023/07/10/111111111111_CloudTrail_us-east-1_20230710T1105Z_truncatedtruncat.json.gz", gz(t, []byte(`{"Records":[{"eventVersion":"1.08",`)), nil)
-	src.Put(ctx, bucket, "unrelated/readme.txt", []byte("hello"), nil)
+	const (
+		corruptKey   = "AWSLogs/o-abcdefghij/111111111111/CloudTrail/us-east-1/2023/07/10/111111111111_CloudTrail_us-east-1_20230710T1100Z_corruptcorruptco.json.gz"
+		truncatedKey = "AWSLogs/o-abcdefghij/111111111111/CloudTrail/us-east-1/2023/07/10/111111111111_CloudTrail_us-east-1_20230710T1105Z_truncatedtruncat.json.gz"
+		unrelatedKey = "unrelated/readme.txt"
+	)
+	src.Put(ctx, bucket, corruptKey, corrupt, nil)
+	src.Put(ctx, bucket, truncatedKey, gz(t, []byte(`{"Records":[{"eventVersion":"1.08",`)), nil)
+	src.Put(ctx, bucket, unrelatedKey, []byte("hello"), nil)
 
 	qdir := t.TempDir()
+	qloc := store.Location{Store: store.NewLocal(qdir), Prefix: "quarantine/"}
 	sink := &memSink{}
-	p, err := New(Options{Store: src, Sink: sink, Quarantine: store.Location{Store: store.NewLocal(qdir), Prefix: "quarantine/"}})
+	p, err := New(Options{Store: src, Sink: sink, Quarantine: qloc})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := RunLocal(ctx, p, src, 3, nil)
-	if err != nil {
-		t.Fatal(err)
+	outcomes := processAll(t, ctx, p, src, bucket, 3, nil)
+	n, quarantined := kinds(outcomes)
+	if len(outcomes) != 58 || n[ack.Durable] != 56 || n[ack.Retry] != 0 || !slices.Equal(quarantined, []string{corruptKey, truncatedKey}) {
+		t.Fatalf("outcomes: %d objects, %v, quarantined %v", len(outcomes), n, quarantined)
 	}
-	if rep.Objects != 58 || rep.Done != 56 || len(rep.Quarantined) != 2 || len(rep.Failed) != 0 {
-		t.Fatalf("report: objects=%d done=%d quarantined=%d failed=%v", rep.Objects, rep.Done, len(rep.Quarantined), rep.Failed)
+	if o := outcomes[unrelatedKey]; o.Class != "ignored" {
+		t.Fatalf("the unrelated object ended %+v, want durable as ignored", o)
 	}
 	records := 0
 	for _, b := range sink.batches {
@@ -130,17 +206,22 @@ func TestRunLocalRealSamplesAndPoison(t *testing.T) {
 	if p.Stats().Get(parse.SourceUnknown, "ignored") != 1 {
 		t.Fatalf("the unrelated object was not counted as ignored: %s", p.Stats().Summary())
 	}
-	for _, q := range rep.Quarantined {
+	for _, key := range quarantined {
+		q := outcomes[key]
 		var pe *parse.Error
-		if !errors.As(q, &pe) {
-			t.Fatalf("quarantine error does not carry the parse error: %v", q)
+		if !errors.As(q.Err, &pe) || string(pe.Class) != q.Class {
+			t.Fatalf("%s: quarantine outcome %+v does not carry the parse error of its class", key, q)
 		}
-		info, err := store.NewLocal(qdir).Head(ctx, "", q.Where)
+		if n := p.Stats().Get(parse.SourceCloudTrail, "errors_"+q.Class); n < 1 {
+			t.Fatalf("%s: errors_%s not counted", key, q.Class)
+		}
+		where := qloc.Key(QuarantineKey(q.Class, bucket, key))
+		info, err := qloc.Store.Head(ctx, "", where)
 		if err != nil {
-			t.Fatalf("quarantined copy of %s missing: %v", q.Key, err)
+			t.Fatalf("quarantined copy of %s missing: %v", key, err)
 		}
-		if info.Metadata["class"] != q.Class || info.Metadata["reason"] == "" || info.Metadata["source-key"] != q.Key {
-			t.Fatalf("quarantine metadata %v for %s", info.Metadata, q.Key)
+		if info.Metadata["class"] != q.Class || info.Metadata["reason"] == "" || info.Metadata["source-key"] != key {
+			t.Fatalf("quarantine metadata %v for %s", info.Metadata, key)
 		}
 	}
 }
