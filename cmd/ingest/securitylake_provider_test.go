@@ -42,6 +42,11 @@ type signingProxy struct {
 	mu      sync.Mutex
 	reqs    []signedRequest
 	assumes []assumeRoleCall
+	// crash, when set, is called (once) instead of forwarding the first ledger decision
+	// (_ledger/commits/) that follows a write to the lake: the worker dies with the transaction's
+	// lake objects visible and undecided, so the next worker must roll them back.
+	crash     func()
+	lakeWrite bool
 }
 
 type assumeCtxKey struct{}
@@ -99,9 +104,20 @@ func (p *signingProxy) start(t *testing.T, target string) string {
 			}
 		} else if r.Header.Get("X-Amz-Target") == "" {
 			bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+			write := r.Method == http.MethodPut || r.Method == http.MethodPost
 			p.mu.Lock()
 			p.reqs = append(p.reqs, signedRequest{method: r.Method, bucket: bucket, key: key, akid: akid})
+			p.lakeWrite = p.lakeWrite || write && bucket == "lake"
+			var crash func()
+			if p.crash != nil && p.lakeWrite && write && strings.Contains(key, "_ledger/commits/") {
+				crash, p.crash = p.crash, nil
+			}
 			p.mu.Unlock()
+			if crash != nil {
+				crash()
+				http.Error(w, "worker killed", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		rp.ServeHTTP(w, r)
 	}))
@@ -110,11 +126,12 @@ func (p *signingProxy) start(t *testing.T, target string) string {
 }
 
 // TestSecurityLakeProviderRoles: with --security-lake-providers, `ingest run --format
-// security-lake` writes each source's objects with that source's provider role: every S3 write
+// security-lake` writes each source's objects with that source's provider role: every S3 request
 // under a source's provider.location is signed with the access key id sts:AssumeRole returned for
 // that source's role, asked with the source's external ID and a session naming the worker, once
-// per role (cached, not per object); the ledger and a source without a role are written with the
-// worker's own credentials; and every record is in the output once.
+// per role and process (cached, not per object); the ledger and a source without a role use the
+// worker's own credentials, and so does the rollback of a killed worker's uncommitted lake objects
+// (Security Lake's provider roles may not delete); every record is in the output once.
 func TestSecurityLakeProviderRoles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
@@ -147,20 +164,37 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 	var proxy signingProxy
 	proxyURL := proxy.start(t, a.srv.URL)
 	var logs bytes.Buffer
-	cmd := exec.Command(a.bin, "run", "--queue-url", a.queueURL, "--dest", a.outURL, "--public-keys", a.keys,
-		"--format", "security-lake", "--security-lake-providers", "file://"+providersFile,
-		"--visibility-timeout", "10s", "--wait-time", "1s", "--commit-interval", "1s", "--exit-when-idle", "2s",
-		"--workers", "4", "--ops-addr", "", "--metrics-out", "", "--no-builtin-rules", "--log-level", "info")
-	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+proxyURL)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	worker := func(extra ...string) *exec.Cmd {
+		cmd := exec.Command(a.bin, append([]string{"run", "--queue-url", a.queueURL, "--dest", a.outURL, "--public-keys", a.keys,
+			"--format", "security-lake", "--security-lake-providers", "file://" + providersFile,
+			"--visibility-timeout", "3s", "--wait-time", "1s", "--commit-interval", "1s", "--lease-ttl", "2s",
+			"--busy-retry", "1s", "--retry-base", "1s", "--workers", "4", "--ops-addr", "", "--metrics-out", "",
+			"--no-builtin-rules", "--log-level", "info"}, extra...)...)
+		cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+proxyURL)
+		cmd.Stdout, cmd.Stderr = &logs, &logs
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
 	}
-	if err := wait(t, cmd, 2*time.Minute, &logs); err != nil {
+	// The first worker dies between its lake objects and their commit; the second rolls them back
+	// (with the worker's own credentials: the provider roles may not delete) and finishes.
+	first := worker()
+	proxy.mu.Lock()
+	proxy.crash = func() { syscall.Kill(-first.Process.Pid, syscall.SIGKILL) }
+	proxy.mu.Unlock()
+	first.Wait()
+	proxy.mu.Lock()
+	crashed := proxy.crash == nil
+	proxy.mu.Unlock()
+	if !crashed {
+		t.Fatalf("the first worker never committed after writing to the lake\n%s", tail(logs.String(), 4000))
+	}
+	if err := wait(t, worker("--exit-when-idle", "3s"), 2*time.Minute, &logs); err != nil {
 		t.Fatalf("worker: %v\n%s", err, tail(logs.String(), 4000))
 	}
-	t.Logf("worker done at %s", time.Since(start))
+	t.Logf("workers done at %s", time.Since(start))
 
 	proxy.mu.Lock()
 	reqs, assumes := proxy.reqs, proxy.assumes
@@ -187,8 +221,8 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 			t.Errorf("AssumeRole of %s signed by %q, want the worker's own key", c.role, c.signedBy)
 		}
 	}
-	if calls[roleAPI] != 1 || calls[roleFlow] != 1 {
-		t.Errorf("AssumeRole calls %v: want exactly one per role (credentials cached)", calls)
+	if calls[roleAPI] != 2 || calls[roleFlow] != 2 {
+		t.Errorf("AssumeRole calls %v: want exactly one per role and worker (credentials cached)", calls)
 	}
 
 	// Who must sign a request: the role of the source whose location it touches, else the worker.
@@ -204,9 +238,14 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 		return ""
 	}
 	writes := map[string]int{} // by signer: role ARN, or "own" for the ledger/other locations
-	var ledgerWrites, dnsWrites int
+	var ledgerWrites, dnsWrites, rollbacks int
 	for _, r := range reqs {
 		want, got := wantRole(r.bucket, r.key), keyOf[r.akid]
+		if r.method == http.MethodDelete && r.bucket == "lake" {
+			// The ledger's rollback of the killed worker's transaction.
+			want = ""
+			rollbacks++
+		}
 		if got == "" && r.akid != ownKey {
 			t.Errorf("%s s3://%s/%s signed by unknown key %q", r.method, r.bucket, r.key, r.akid)
 			continue
@@ -225,6 +264,9 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 		case r.bucket == "lake" && strings.HasPrefix(r.key, "ext/logarchive-dns-activity/1.0/"):
 			dnsWrites++
 		}
+	}
+	if rollbacks == 0 || !strings.Contains(logs.String(), "aborting transaction of a dead owner") {
+		t.Errorf("the killed worker's lake objects were not rolled back (%d deletes)", rollbacks)
 	}
 	if writes[roleAPI] == 0 || writes[roleFlow] == 0 || ledgerWrites == 0 || dnsWrites == 0 {
 		t.Errorf("writes: api-activity role %d, network-activity role %d, ledger (own) %d, dns-activity (own) %d: want some of each",
@@ -252,7 +294,8 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 			t.Errorf("startup log lacks %q", line)
 		}
 	}
-	t.Logf("AssumeRole calls %v; writes by role %v, ledger %d, dns (own) %d; %d requests", calls, writes, ledgerWrites, dnsWrites, len(reqs))
+	t.Logf("AssumeRole calls %v; writes by role %v, ledger %d, dns (own) %d, rollback deletes %d; %d requests",
+		calls, writes, ledgerWrites, dnsWrites, rollbacks, len(reqs))
 	if t.Failed() {
 		t.Log(tail(logs.String(), 6000))
 	}
