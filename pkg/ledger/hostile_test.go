@@ -85,3 +85,52 @@ func TestRecoverDropsDeadLeases(t *testing.T) {
 		t.Fatalf("leases %v, want live and later", owners)
 	}
 }
+
+// failDeleteStore refuses the first delete of a data file (not of the ledger's own records), as a
+// lake bucket whose policy does not let the worker delete would, or S3 after its retries.
+type failDeleteStore struct {
+	store.Store
+	ledger string // the ledger's prefix
+	failed atomic.Bool
+}
+
+func (s *failDeleteStore) Delete(ctx context.Context, bucket, key string) error {
+	if !strings.HasPrefix(key, s.ledger) && s.failed.CompareAndSwap(false, true) {
+		return &store.Error{Op: "delete", Bucket: bucket, Key: key, Kind: store.KindTransient, Err: errors.New("injected AccessDenied")}
+	}
+	return s.Store.Delete(ctx, bucket, key)
+}
+
+// TestFailedRollbackIsFinishedBeforeReprocessing: when a dead owner's files cannot all be deleted,
+// the claim fails; the next claim of the same worker, which finds the transaction already decided
+// aborted by itself, finishes the rollback before it lets the input be processed again. Otherwise
+// the aborted files would stay visible beside the input's new ones: its records twice.
+func TestFailedRollbackIsFinishedBeforeReprocessing(t *testing.T) {
+	e := localEnv(t)
+	ctx := context.Background()
+	w1 := e.open("w1", 0)
+	e.claim(w1, inA, Process)
+	files := e.files("c1", 2)
+	if err := w1.BeforeCommit(ctx, []ack.Ref{inA}, files); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFiles(files)
+	crash(w1)
+	e.expire(w1)
+
+	fs := &failDeleteStore{Store: e.loc.Store, ledger: e.loc.Prefix}
+	e.loc.Store = fs
+	w2 := e.open("w2", 0)
+	if d, err := w2.Claim(ctx, inA, t0); err == nil {
+		t.Fatalf("claim = %v with a file that could not be deleted, want an error", d)
+	}
+	if !fs.failed.Load() {
+		t.Fatal("no delete was refused")
+	}
+	e.claim(w2, inA, Process)
+	for _, f := range files {
+		if e.exists(f) {
+			t.Fatalf("%s of the aborted transaction is still visible when its input is processed again", f.Key)
+		}
+	}
+}

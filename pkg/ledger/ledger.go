@@ -427,11 +427,15 @@ func (l *Ledger) settle(ctx context.Context, e *entry) (string, error) {
 			return "", err
 		}
 		if decided {
-			if cb.State == stateAborted && cb.By != l.opts.Owner {
-				// Its aborter may have died before deleting the files: finish the job if so.
-				if live, err := l.alive(ctx, cb.By); err != nil || live {
-					e.decide(cb.State)
-					return cb.State, err
+			if cb.State == stateAborted {
+				// Its aborter may have died before deleting the files, or be this process with a
+				// delete that failed: finish the job if so (the intent goes last, so it is there
+				// until the rollback is complete; deleting twice is harmless).
+				if cb.By != l.opts.Owner {
+					if live, err := l.alive(ctx, cb.By); err != nil || live {
+						e.decide(cb.State)
+						return cb.State, err
+					}
 				}
 				var ib intentBody
 				if ok, err := l.getJSON(ctx, l.key("intents/"+e.txn), &ib); err != nil {
