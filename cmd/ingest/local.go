@@ -15,12 +15,7 @@ import (
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/ack"
-	"github.com/logarchive/logarchive/pkg/emf"
-	"github.com/logarchive/logarchive/pkg/ledger"
 	"github.com/logarchive/logarchive/pkg/parse"
-	"github.com/logarchive/logarchive/pkg/pipeline"
-	"github.com/logarchive/logarchive/pkg/rules"
-	"github.com/logarchive/logarchive/pkg/sink"
 	"github.com/logarchive/logarchive/pkg/source"
 	"github.com/logarchive/logarchive/pkg/store"
 )
@@ -90,73 +85,39 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := checkDest(ctx, dest); err != nil {
 		return fail(exitUsage, err)
 	}
-	set, err := pf.ruleSet()
-	if err != nil {
-		return fail(exitUsage, err)
-	}
-	sopts, err := pf.sinkOptions(dest, log)
-	if err != nil {
-		return fail(exitUsage, err)
-	}
-	verifier, err := pf.verifier(ctx, in.Store, false, log)
-	if err != nil {
-		return fail(exitUsage, err)
-	}
 	mw, closeMetrics, err := metricsOut(metrics, stdout)
 	if err != nil {
 		return fail(exitUsage, err)
 	}
 	defer closeMetrics()
-	var agg *emf.Aggregator
-	var msink rules.MetricSink
-	if mw != nil {
-		agg = emf.New(mw, emf.Options{})
-		msink = agg
-	}
-
-	stats := pipeline.NewStats()
-	popts := pipeline.Options{Store: in.Store, Stats: stats, Rules: rules.NewEngine(set, msink, rules.EngineOptions{OmitEventJSON: !pf.findingJSON}),
-		Verifier: verifier, Quarantine: quarantine, Parse: pf.parseOptions(), Logger: log, FindingEventJSON: pf.findingJSON}
-	var (
-		h        localHandler
-		sk       *sink.Sink
-		closeOut func(context.Context) error
-		led      *ledger.Ledger
-	)
-	// The same exactly-once ledger as the worker: a second run over a grown source skips what the
-	// first one committed.
-	ledgerLoc := dest
-	ledgerLoc.Prefix += "_ledger/"
-	if led, err = ledger.Open(ctx, ledger.Options{Loc: ledgerLoc, Logger: log}); err != nil {
-		return fail(1, err)
-	}
-	defer led.Close(context.WithoutCancel(ctx))
-	withLedger(&sopts, led)
-	if sk, err = sink.New(sopts); err != nil {
-		return fail(1, err)
-	}
-	popts.Sink = pipeline.ParquetSink{S: sk}
-	p, err := pipeline.New(popts)
+	// The same stack as the worker's, exactly-once ledger included: a second run over a grown source
+	// skips what the first one committed. Only the source differs, and that no AWS is called.
+	ledgerLoc, err := ledgerLocation(ctx, dest, "")
 	if err != nil {
-		return fail(1, err)
+		return fail(exitUsage, err)
 	}
 	var fatal error
-	coord, err := ledger.NewCoordinator(ledger.CoordinatorOptions{Ledger: led, Processor: pipelineProcessor{p}, Flush: sk.Flush,
-		Inputs: in.Store, Logger: log, Fatal: func(err error) { fatal = err }})
-	if err != nil {
+	stk, err := pf.buildStack(ctx, stackOptions{inputs: in.Store, offline: true, dest: dest, quarantine: quarantine,
+		ledger: ledgerLoc, metrics: mw, log: log, fatal: func(err error) { fatal = err }})
+	var fe flagError
+	switch {
+	case errors.As(err, &fe):
+		return fail(exitUsage, err)
+	case err != nil:
 		return fail(1, err)
 	}
+	led, sk, stats, agg := stk.led, stk.sk, stk.stats, stk.agg
+	defer led.Close(context.WithoutCancel(ctx))
 	if n, err := led.Recover(ctx); err != nil {
 		log.Warn("recovery sweep failed", "error", err.Error())
 	} else if n > 0 {
 		log.Info("rolled back the transactions of an interrupted earlier run", "count", n)
 	}
-	h = localHandler{handler: coord, fatal: func() error { return fatal }}
-	closeOut = sk.Close
+	h := localHandler{handler: stk.handler, fatal: func() error { return fatal }}
 
 	start := time.Now()
 	rep, runErr := h.run(ctx, in, pf.workers)
-	if err := closeOut(ctx); err != nil && runErr == nil {
+	if err := sk.Close(ctx); err != nil && runErr == nil {
 		runErr = err
 	}
 	if agg != nil {

@@ -19,9 +19,12 @@ import (
 )
 
 // stackOptions is what differs between the commands that feed objects to the exactly-once stack
-// (run: SQS; backfill --dest: a listing): where things are and how often to commit.
+// (run: SQS; backfill --dest: a listing; local: a directory walk): where things are and how often to
+// commit.
 type stackOptions struct {
-	inputs                   store.Store
+	inputs store.Store
+	// offline: never call AWS (ingest local): digests are verified only against --public-keys.
+	offline                  bool
 	dest, quarantine, ledger store.Location
 	leaseTTL                 time.Duration // 0: ledger default
 	commitInterval           time.Duration // 0: coordinator default
@@ -33,8 +36,8 @@ type stackOptions struct {
 	log   *slog.Logger
 }
 
-// stack is everything between a source and the output store, built in one place for run and
-// backfill: rules, metric samples that follow their rows, digest verifier, ledger, writer (the
+// stack is everything between a source and the output store, built in one place for run, backfill
+// and local: rules, metric samples that follow their rows, digest verifier, ledger, writer (the
 // --format layout), pipeline and coordinator. Commands differ only in their source and flush policy.
 type stack struct {
 	led     *ledger.Ledger
@@ -70,7 +73,7 @@ func (pf *processingFlags) buildStack(ctx context.Context, o stackOptions) (*sta
 	if err != nil {
 		return nil, flagError{err}
 	}
-	verifier, err := pf.verifier(ctx, o.inputs, true, o.log)
+	verifier, err := pf.verifier(ctx, o.inputs, !o.offline, o.log)
 	if err != nil {
 		return nil, flagError{err}
 	}
