@@ -125,10 +125,17 @@ out_l, res_l = deploy("la-lake", template("lake.yaml"))
 check("lake: output bucket created", out_l["OutputBucket"] in [b["Name"] for b in s3.list_buckets()["Buckets"]], out_l)
 
 ecs.create_cluster(clusterName="logarchive")
-for name, kms in (("la-worker", ""), ("la-worker-kms", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")):
+lake_providers = json.dumps({"externalId": "ext-id", "sources": {"API_ACTIVITY": {
+    "location": "s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-api-activity/1.0/",
+    "roleArn": "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-logarchive-api-activity-us-east-1"}}})
+lake_params = {"OutputFormat": "security-lake", "SecurityLakeProviders": lake_providers,
+               "SecurityLakeProviderRoleArns": "arn:aws:iam::123456789012:role/AmazonSecurityLake-Provider-logarchive-api-activity-us-east-1",
+               "SecurityLakeRollbackArns": "arn:aws:s3:::aws-security-data-lake-us-east-1-abc/ext/logarchive-api-activity/1.0/*"}
+for name, kms, extra in (("la-worker", "", {}), ("la-worker-kms", "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", {}),
+                         ("la-worker-lake", "", lake_params)):
     out_w, res_w = deploy(name, template("worker.yaml"), QueueStackName="la-queue", LakeStackName="la-lake",
                           Image="123456789012.dkr.ecr.us-east-1.amazonaws.com/logarchive:1", Cluster="logarchive",
-                          Subnets="subnet-12345678", SecurityGroups="sg-12345678", KmsKeyArns=kms)
+                          Subnets="subnet-12345678", SecurityGroups="sg-12345678", KmsKeyArns=kms, **extra)
     td = ecs.describe_task_definition(taskDefinition=out_w["TaskDefinitionArn"])["taskDefinition"]
     c = td["containerDefinitions"][0]
     env = {e["name"]: e["value"] for e in c["environment"]}
@@ -146,6 +153,12 @@ for name, kms in (("la-worker", ""), ("la-worker-kms", "arn:aws:kms:us-east-1:12
     role = out_w["TaskRoleArn"].split("/")[-1]
     inline = set(iam.list_role_policies(RoleName=role)["PolicyNames"])
     check(f"{name}: KMS grant exactly when keys are given", ("logarchive-kms" in inline) == bool(kms), inline)
+    lake = bool(extra)
+    check(f"{name}: Security Lake grants exactly when provider roles are given",
+          ("logarchive-security-lake" in inline) == lake and ("logarchive-security-lake-rollback" in inline) == lake, inline)
+    check(f"{name}: output format and providers passed to the worker",
+          env["LOGARCHIVE_FORMAT"] == ("security-lake" if lake else "athena")
+          and env.get("LOGARCHIVE_SECURITY_LAKE_PROVIDERS", "") == (lake_providers if lake else ""), env)
     svc = ecs.describe_services(cluster="logarchive", services=[out_w["ServiceName"]])["services"][0]
     # No desiredCount is given (autoscaling owns it; CloudFormation starts new services at 1, moto at 0).
     check(f"{name}: service runs the task definition", svc["taskDefinition"] == out_w["TaskDefinitionArn"], svc["taskDefinition"])
