@@ -141,10 +141,12 @@ type flowTextDecoder struct {
 	index int64
 	err   error
 	// lineLen is the length, end of line included, of the line peekLine returned.
-	lineLen int
-	slab    flowSlabs
-	reuse   bool // Decoders.ReuseRecords: every record is decoded into one
-	one     FlowRecord
+	lineLen  int
+	slab     flowSlabs
+	chunk    string // copy of the lines from stream offset chunkOff on (decodeLine)
+	chunkOff int64
+	reuse    bool // Decoders.ReuseRecords: every record is decoded into one
+	one      FlowRecord
 }
 
 // reset readies d for an object read through w and reads its header. Of the last object it keeps
@@ -240,7 +242,7 @@ func (d *flowTextDecoder) Next(rec *Record) error {
 		}
 		idx := d.index
 		d.index++
-		fr, err := d.decodeLine(line)
+		fr, err := d.decodeLine(line, off)
 		if err != nil {
 			d.add(d.obj.newError(ErrBadRecord, off, lineNo, fmt.Errorf("record %d: %w", idx, err)))
 			continue
@@ -255,17 +257,38 @@ func (d *flowTextDecoder) Next(rec *Record) error {
 	}
 }
 
-func (d *flowTextDecoder) decodeLine(line []byte) (*FlowRecord, error) {
-	ls := string(line) // every string field is a slice of this one copy
-	if !utf8.Valid(line) {
+// flowChunk is how many bytes of lines one string copy holds (see decodeLine): one allocation for
+// a hundred-odd lines rather than one each. A kept record pins its chunk, which is nothing next to
+// the object it came from.
+const flowChunk = 16 << 10
+
+// decodeLine decodes the line at stream offset off. Every string field is a slice of one string
+// copy of the line's bytes: of the chunk of lines that holds it, or of the line alone when it has
+// invalid UTF-8.
+func (d *flowTextDecoder) decodeLine(line []byte, off int64) (*FlowRecord, error) {
+	var ls string
+	switch {
+	case !utf8.Valid(line):
 		// U+FFFD holds no space or tab, so the fields split as they would have.
-		ls = strings.ToValidUTF8(ls, "\uFFFD")
+		ls = strings.ToValidUTF8(string(line), "\uFFFD")
 		d.fixed++
+	case off >= d.chunkOff && off+int64(len(line)) <= d.chunkOff+int64(len(d.chunk)):
+		ls = d.chunk[off-d.chunkOff:][:len(line)]
+	default:
+		// The stream's bytes at an offset never change, so a chunk copied now serves the lines
+		// after this one as they come.
+		w := d.w
+		start := int(off - w.base)
+		end := min(w.end, start+max(flowChunk, len(line)))
+		d.chunk, d.chunkOff = string(w.buf[start:end]), off
+		ls = d.chunk[:len(line)]
 	}
 	var fr *FlowRecord
 	if d.reuse {
-		d.one = FlowRecord{}
+		// No need to zero the whole struct: a good line sets every column's field ("-" included),
+		// and no other field is ever set for this object (reset zeroes the struct per object).
 		fr = &d.one
+		fr.Unmapped = nil
 	} else {
 		fr = d.slab.newRecord()
 	}
@@ -315,26 +338,29 @@ func (s *flowSlabs) newRecord() *FlowRecord {
 	return fr
 }
 
-// setFlowField stores one text value; "-" is null.
+// setFlowField stores one text value; "-" is null, and is stored too (as the zero value), so that a
+// reused record needs no clearing.
 func setFlowField(fr *FlowRecord, col flowColumn, v string) error {
+	s := v // a string field's value
 	if v == "-" {
 		if col.field == flowUnknown {
 			setUnmapped(fr, col.name, v)
+			return nil
 		}
-		return nil
+		s = ""
 	}
 	var err error
 	switch col.field {
 	case flowVersion:
 		fr.Version, err = flowInt32(col, v)
 	case flowAccountID:
-		fr.AccountID = v
+		fr.AccountID = s
 	case flowInterfaceID:
-		fr.InterfaceID = v
+		fr.InterfaceID = s
 	case flowSrcAddr:
-		fr.SrcAddr = v
+		fr.SrcAddr = s
 	case flowDstAddr:
-		fr.DstAddr = v
+		fr.DstAddr = s
 	case flowSrcPort:
 		fr.SrcPort, err = flowInt32(col, v)
 	case flowDstPort:
@@ -350,63 +376,63 @@ func setFlowField(fr *FlowRecord, col flowColumn, v string) error {
 	case flowEnd:
 		fr.End, err = flowInt64(col, v)
 	case flowAction:
-		fr.Action = v
+		fr.Action = s
 	case flowLogStatus:
-		fr.LogStatus = v
+		fr.LogStatus = s
 	case flowVPCID:
-		fr.VPCID = v
+		fr.VPCID = s
 	case flowSubnetID:
-		fr.SubnetID = v
+		fr.SubnetID = s
 	case flowInstanceID:
-		fr.InstanceID = v
+		fr.InstanceID = s
 	case flowTCPFlags:
 		fr.TCPFlags, err = flowInt32(col, v)
 	case flowType:
-		fr.Type = v
+		fr.Type = s
 	case flowPktSrcAddr:
-		fr.PktSrcAddr = v
+		fr.PktSrcAddr = s
 	case flowPktDstAddr:
-		fr.PktDstAddr = v
+		fr.PktDstAddr = s
 	case flowRegion:
-		fr.Region = v
+		fr.Region = s
 	case flowAZID:
-		fr.AZID = v
+		fr.AZID = s
 	case flowSublocationType:
-		fr.SublocationType = v
+		fr.SublocationType = s
 	case flowSublocationID:
-		fr.SublocationID = v
+		fr.SublocationID = s
 	case flowPktSrcAWSService:
-		fr.PktSrcAWSService = v
+		fr.PktSrcAWSService = s
 	case flowPktDstAWSService:
-		fr.PktDstAWSService = v
+		fr.PktDstAWSService = s
 	case flowFlowDirection:
-		fr.FlowDirection = v
+		fr.FlowDirection = s
 	case flowTrafficPath:
 		fr.TrafficPath, err = flowInt32(col, v)
 	case flowECSClusterARN:
-		fr.ECSClusterARN = v
+		fr.ECSClusterARN = s
 	case flowECSClusterName:
-		fr.ECSClusterName = v
+		fr.ECSClusterName = s
 	case flowECSContainerInstanceARN:
-		fr.ECSContainerInstanceARN = v
+		fr.ECSContainerInstanceARN = s
 	case flowECSContainerInstanceID:
-		fr.ECSContainerInstanceID = v
+		fr.ECSContainerInstanceID = s
 	case flowECSContainerID:
-		fr.ECSContainerID = v
+		fr.ECSContainerID = s
 	case flowECSSecondContainerID:
-		fr.ECSSecondContainerID = v
+		fr.ECSSecondContainerID = s
 	case flowECSServiceName:
-		fr.ECSServiceName = v
+		fr.ECSServiceName = s
 	case flowECSTaskDefinitionARN:
-		fr.ECSTaskDefinitionARN = v
+		fr.ECSTaskDefinitionARN = s
 	case flowECSTaskARN:
-		fr.ECSTaskARN = v
+		fr.ECSTaskARN = s
 	case flowECSTaskID:
-		fr.ECSTaskID = v
+		fr.ECSTaskID = s
 	case flowRejectReason:
-		fr.RejectReason = v
+		fr.RejectReason = s
 	case flowResourceID:
-		fr.ResourceID = v
+		fr.ResourceID = s
 	case flowEncryptionStatus:
 		fr.EncryptionStatus, err = flowInt32(col, v)
 	default:
@@ -423,6 +449,9 @@ func setUnmapped(fr *FlowRecord, name, v string) {
 }
 
 func flowInt32(col flowColumn, v string) (OptInt32, error) {
+	if v == "-" {
+		return OptInt32{}, nil
+	}
 	n, ok := parseInt(v)
 	if !ok || n < -1<<31 || n > 1<<31-1 {
 		return OptInt32{}, fmt.Errorf("field %s: %q is not a 32-bit integer", col.name, v)
@@ -431,6 +460,9 @@ func flowInt32(col flowColumn, v string) (OptInt32, error) {
 }
 
 func flowInt64(col flowColumn, v string) (OptInt64, error) {
+	if v == "-" {
+		return OptInt64{}, nil
+	}
 	n, ok := parseInt(v)
 	if !ok {
 		// parseInt stops at 18 digits; bytes and packets never get near 10^18.

@@ -59,6 +59,9 @@ func reuseCases(t *testing.T) []reuseCase {
 	add("ct-empty", Object{Source: SourceCloudTrail}, nil)
 	add("dns-bad-lines", Object{Source: SourceResolver}, []byte("{\"srcport\":\"x\"}\nnot json\n{\"query_name\":\"a\xfe.\",\"z\":1}\n{\"version\":"))
 	add("flow-bad-lines", Object{Source: SourceVPCFlow}, []byte("version srcaddr dstport odd-field\n2 10.0.0.1 80 q\n2 x\n2 10.0.0.2 http q\n2 10.0.0.\xff 443 -\n"))
+	// A line of "-" after full ones, and after a bad line that set some fields before failing: a
+	// reused record must not keep the earlier values.
+	add("flow-dashes", Object{Source: SourceVPCFlow}, []byte("version srcaddr dstport action\n2 10.0.0.1 80 ACCEPT\n2 - - -\n2 10.0.0.2 x ACCEPT\n2 - 443 -\n"))
 	add("flow-no-header", Object{Source: SourceVPCFlow}, []byte("2 10.0.0.1 80\n"))
 	add("unknown", Object{}, []byte("hello\n"))
 	corrupt := gz(t, ct(`{"eventName":"a"}`, `{"eventName":"b"}`))
