@@ -60,6 +60,19 @@ func (d *resolverDecoder) Next(rec *Record) error {
 			continue
 		}
 		idx := d.index
+		if q, n := d.decodeLine(b); q != nil {
+			// The common case, one record per line, decoded in one pass.
+			d.index++
+			raw := b[:n:n]
+			d.advance(n)
+			rec.Source = SourceResolver
+			rec.Index = idx
+			rec.Raw = raw
+			rec.DNS = q
+			rec.CloudTrail = nil
+			rec.Flow = nil
+			return nil
+		}
 		if b[0] != '{' {
 			// Not an object: skip the line.
 			nl := bytes.IndexByte(b, '\n')
@@ -101,7 +114,10 @@ func (d *resolverDecoder) Next(rec *Record) error {
 			continue
 		}
 		raw := b[:end:end]
-		q, err := d.decode(raw)
+		q, fixed, _, err := d.decode(raw)
+		if fixed {
+			d.fixed++
+		}
 		line := d.line
 		off := w.offset(w.pos)
 		d.advance(end)
@@ -135,11 +151,45 @@ func (d *resolverDecoder) more() error {
 	return d.err
 }
 
-func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
-	c := cursor{b: raw, s: string(raw), fixUTF8: !utf8.Valid(raw)}
-	if c.fixUTF8 {
+// decodeLine decodes the record at b[0] in one pass when it is a JSON object that ends its line
+// (as Resolver writes them) and is well formed and of the right shape, returning the record and its
+// length. Otherwise it returns nil and Next takes the general path: find the object's extent
+// (objectEnd, which can step over a bad one), then decode it.
+func (d *resolverDecoder) decodeLine(b []byte) (*ResolverQuery, int) {
+	if b[0] != '{' {
+		return nil, 0
+	}
+	nl := bytes.IndexByte(b, '\n')
+	if nl < 0 {
+		return nil, 0 // maybe the last line, maybe the window ends mid-record: the general path knows
+	}
+	e := nl
+	for e > 0 && isSpace(b[e-1]) {
+		e--
+	}
+	if b[e-1] != '}' {
+		return nil, 0
+	}
+	q, fixed, n, err := d.decode(b[:e:e])
+	if err != nil || n != e {
+		return nil, 0
+	}
+	if fixed {
 		d.fixed++
 	}
+	return q, n
+}
+
+// decode decodes the JSON object at the start of raw; n is where it ends, fixed whether it held
+// invalid UTF-8.
+func (d *resolverDecoder) decode(raw []byte) (q *ResolverQuery, fixed bool, n int, err error) {
+	c := cursor{b: raw, s: string(raw), fixUTF8: !utf8.Valid(raw), depth: 1}
+	q, err = d.decodeWith(&c)
+	return q, c.fixUTF8, c.i, err
+}
+
+func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
+	raw := c.b
 	var q *ResolverQuery
 	if d.reuse {
 		d.one = ResolverQuery{}
@@ -191,7 +241,7 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 		case "rcode":
 			q.RCode, err = c.str("rcode")
 		case "answers":
-			err = d.decodeAnswers(&c)
+			err = d.decodeAnswers(c)
 			if err == nil && len(d.answers) > 0 {
 				q.Answers = append([]ResolverAnswer(nil), d.answers...)
 			}
@@ -211,7 +261,7 @@ func (d *resolverDecoder) decode(raw []byte) (*ResolverQuery, error) {
 		case "transport":
 			q.Transport, err = c.str("transport")
 		case "srcids":
-			_, err = objectMembers(&c, "srcids", func(k []byte) error {
+			_, err = objectMembers(c, "srcids", func(k []byte) error {
 				var err error
 				switch string(k) {
 				case "instance":
