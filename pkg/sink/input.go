@@ -348,15 +348,17 @@ func (in *Input) End() {
 			in.open++
 			continue
 		}
-		sh := s.bufs[st.key]
+		k := s.shardLocked(st.key)
+		sh := s.bufs[k]
 		if sh == nil {
 			sh = st
+			sh.key = k
 			sh.mem = st.pending
 			sh.spans = map[*Input]*span{}
 			if len(s.bufs) == 0 || sh.created.Before(s.oldest) {
 				s.oldest = sh.created
 			}
-			s.bufs[st.key] = sh
+			s.bufs[k] = sh
 		} else {
 			if st.created.Before(sh.created) {
 				// The partition's age is its oldest row's: rows staged long ago do not wait twice.

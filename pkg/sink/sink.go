@@ -32,7 +32,9 @@
 // A Sink is safe for concurrent use by several parse workers. Adding a row touches only its input;
 // the sink's lock is taken once per input at End (to merge its rows) and briefly around checkpoints.
 // Spills and uploads run outside it, and a checkpoint uploads its files concurrently; checkpoints
-// themselves run one at a time, which is the back-pressure when memory is short.
+// themselves run one at a time, which is the back-pressure when memory is short. A partition whose
+// writer is busy encoding takes the rows of the next inputs into another file of its own
+// (Options.WritersPerPartition), so workers never wait for each other's encodes.
 package sink
 
 import (
@@ -109,6 +111,13 @@ type Options struct {
 	MaxInputRows, MaxInputBytes, MaxUntimedRows int64
 	// Concurrency is how many files a checkpoint uploads at once; default 4.
 	Concurrency int
+	// WritersPerPartition is how many files of one partition may be in the making at once. A file
+	// has one writer, so its row groups are encoded one after another: when every row goes to one
+	// partition (a day of VPC flow logs), one writer would make the other workers wait for its
+	// encodes. An ended input's rows join a file whose writer is idle, opening another one of the
+	// same partition only when all are busy. Default GOMAXPROCS (at most 8): with one processor
+	// there is one file per partition.
+	WritersPerPartition int
 	// BeforeCommit, when set, is called with a checkpoint's final file keys before any of its files
 	// becomes visible (so a worker can write an intent marker). An error cancels the checkpoint:
 	// nothing is written, and the next checkpoint retries the same files under the same names. The
@@ -176,6 +185,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 4
+	}
+	if o.WritersPerPartition <= 0 {
+		o.WritersPerPartition = min(runtime.GOMAXPROCS(0), 8)
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -258,6 +270,8 @@ func (t *tableState) set(r float64) { t.ratio.Store(math.Float64bits(r)) }
 type partKey struct {
 	table table
 	part  string
+	// shard tells apart the files of one partition in the making at once (shardLocked).
+	shard int
 }
 
 func (k partKey) String() string { return string(k.table.spec().Name) + "/" + k.part }
@@ -309,9 +323,11 @@ type buffer struct {
 	spans                 map[*Input]*span
 
 	// Shared buffers encode detached batches outside the sink's lock: wmu guards the writer, and
-	// spilling counts batches not yet encoded (a checkpoint waits for them before closing).
+	// spilling counts batches not yet encoded (a checkpoint waits for them before closing);
+	// encoding counts them too, under the sink's lock (shardLocked reads it).
 	wmu      sync.Mutex
 	spilling sync.WaitGroup
+	encoding int
 	// broken is why the file cannot be completed (a failed encode): it is dropped, its inputs retried.
 	broken error
 }
@@ -404,6 +420,7 @@ func (s *Sink) takeLocked(bs []*buffer) []batch {
 		}
 		out = append(out, batch{b: b, rows: b.rows.take(), bytes: b.pending})
 		b.spilling.Add(1)
+		b.encoding++
 		b.pending = 0
 	}
 	return out
@@ -427,6 +444,7 @@ func (s *Sink) encodeBatches(bs []batch) {
 			}
 		}
 		b.rows.giveBack(x.rows)
+		b.encoding--
 		b.written = written
 		d := mem + b.pending - b.mem
 		b.mem += d
@@ -435,6 +453,20 @@ func (s *Sink) encodeBatches(bs []batch) {
 		s.spills.Add(1)
 		b.spilling.Done()
 	}
+}
+
+// shardLocked chooses the shared buffer of partition k that an ended input's rows join: the first
+// one whose writer is not encoding, a new one when all are busy and fewer than WritersPerPartition
+// exist, else the first. Rows of one input stay in one file per partition either way.
+func (s *Sink) shardLocked(k partKey) partKey {
+	for i := range s.opts.WritersPerPartition {
+		k.shard = i
+		if b := s.bufs[k]; b == nil || b.encoding == 0 {
+			return k
+		}
+	}
+	k.shard = 0
+	return k
 }
 
 // minSpillBytes keeps the memory-budget policy from cutting tiny row groups.
@@ -514,7 +546,8 @@ func (s *Sink) sortedBuffersLocked() []*buffer {
 		all = append(all, b)
 	}
 	slices.SortFunc(all, func(a, b *buffer) int {
-		return cmp.Or(cmp.Compare(a.key.table.spec().Name, b.key.table.spec().Name), cmp.Compare(a.key.part, b.key.part))
+		return cmp.Or(cmp.Compare(a.key.table.spec().Name, b.key.table.spec().Name), cmp.Compare(a.key.part, b.key.part),
+			cmp.Compare(a.key.shard, b.key.shard))
 	})
 	return all
 }
