@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/ack"
@@ -223,76 +222,49 @@ type localReport struct {
 }
 
 func (h localHandler) run(ctx context.Context, src *store.LocalSource, workers int) (localReport, error) {
-	var (
-		rep localReport
-		mu  sync.Mutex
-		wg  sync.WaitGroup
-	)
-	sem := make(chan struct{}, max(workers, 1))
-	skipped, listErr := src.List(ctx, func(info store.Info) error {
-		if ctx.Err() != nil {
-			return ctx.Err()
+	var rep localReport
+	var skipped []store.SkippedFile
+	listErr, drainErr := source.HandleEach(ctx, h.handler, workers, 1, func(handle func(source.ObjectRef) error) error {
+		var err error
+		skipped, err = src.List(ctx, func(info store.Info) error {
+			if err := handle(source.ListedRef(info)); err != nil {
+				return err
+			}
+			rep.objects++
+			return nil
+		})
+		return err
+	}, func(ref source.ObjectRef, r ack.Outcome) {
+		switch {
+		case r.Acked() && r.Class == "done_before":
+			rep.doneBefore++
+		case r.Kind == ack.Quarantined:
+			reason := ""
+			if r.Err != nil {
+				reason = r.Err.Error()
+			}
+			rep.quarantined = append(rep.quarantined, quarantined{Key: ref.Bucket + "/" + ref.Key, Class: r.Class, Reason: reason})
+		case r.Acked():
+			rep.done++
+		default:
+			msg := fmt.Sprintf("s3://%s/%s: %s", ref.Bucket, ref.Key, r.Class)
+			if r.Err != nil {
+				msg += ": " + r.Err.Error()
+			}
+			if r.Class == "busy" {
+				msg += " (another process holds it in the ledger; run again when it is done)"
+			}
+			rep.failed = append(rep.failed, msg)
 		}
-		rep.objects++
-		sem <- struct{}{}
-		wg.Add(1)
-		ref := source.ObjectRef{Ref: ack.Ref{Bucket: info.Bucket, Key: info.Key, Size: info.Size, ETag: source.NormalizeETag(info.ETag)},
-			RawKey: info.Key, EventTime: info.LastModified}
-		go func() {
-			defer func() { <-sem }()
-			var once sync.Once
-			h.handler.Handle(ctx, ref, 1, func(r ack.Outcome) {
-				once.Do(func() {
-					mu.Lock()
-					switch {
-					case r.Acked() && r.Class == "done_before":
-						rep.doneBefore++
-					case r.Kind == ack.Quarantined:
-						reason := ""
-						if r.Err != nil {
-							reason = r.Err.Error()
-						}
-						rep.quarantined = append(rep.quarantined, quarantined{Key: ref.Bucket + "/" + ref.Key, Class: r.Class, Reason: reason})
-					case r.Acked():
-						rep.done++
-					default:
-						msg := fmt.Sprintf("s3://%s/%s: %s", ref.Bucket, ref.Key, r.Class)
-						if r.Err != nil {
-							msg += ": " + r.Err.Error()
-						}
-						if r.Class == "busy" {
-							msg += " (another process holds it in the ledger; run again when it is done)"
-						}
-						rep.failed = append(rep.failed, msg)
-					}
-					mu.Unlock()
-					wg.Done()
-				})
-			})
-		}()
-		return nil
 	})
 	rep.skipped = skipped
-	// Every Handle has returned once the semaphore is full again; then the last commit acknowledges
-	// the objects waiting for it.
-	for i := 0; i < cap(sem); i++ {
-		sem <- struct{}{}
-	}
-	drainErr := h.handler.Drain(ctx)
-	if drainErr == nil {
-		wg.Wait()
-	}
-	// Outcomes arrive in completion order (and, after a failed drain, may still arrive): a sorted copy.
-	mu.Lock()
-	out := rep
-	out.quarantined, out.failed = slices.Clone(rep.quarantined), slices.Clone(rep.failed)
-	mu.Unlock()
-	slices.SortFunc(out.quarantined, func(a, b quarantined) int { return strings.Compare(a.Key, b.Key) })
+	// Outcomes arrive in completion order.
+	slices.SortFunc(rep.quarantined, func(a, b quarantined) int { return strings.Compare(a.Key, b.Key) })
 	var fatal error
 	if h.fatal != nil {
 		fatal = h.fatal()
 	}
-	return out, errors.Join(listErr, drainErr, fatal)
+	return rep, errors.Join(listErr, drainErr, fatal)
 }
 
 type quarantined struct {

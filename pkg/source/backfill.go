@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -226,59 +225,41 @@ func BackfillNotification(info store.Info) string {
 // each batch of Every objects it calls h.Drain so their output is committed, then saves the
 // checkpoint. Objects that fail three times are listed in the state's Failed.
 func ProcessBackfill(ctx context.Context, o BackfillOptions, h Handler, workers int) (BackfillState, error) {
-	workers = max(workers, 1)
 	return o.walk(ctx, func(ctx context.Context, objs []store.Info, st *BackfillState) error {
-		todo := objs
+		todo := make([]ObjectRef, len(objs))
+		for i, info := range objs {
+			todo[i] = ListedRef(info)
+		}
 		for attempt := 1; attempt <= 3 && len(todo) > 0; attempt++ {
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			var retry []store.Info
-			sem := make(chan struct{}, workers)
-			for _, info := range todo {
-				if ctx.Err() != nil {
-					return ctx.Err()
+			var retry []ObjectRef
+			// Durable objects are acknowledged only when their transaction commits: at the Drain.
+			listErr, drainErr := HandleEach(ctx, h, workers, attempt, func(handle func(ObjectRef) error) error {
+				for _, ref := range todo {
+					if err := handle(ref); err != nil {
+						return err
+					}
 				}
-				sem <- struct{}{}
-				wg.Add(1)
-				ref := ObjectRef{Ref: ack.Ref{Bucket: info.Bucket, Key: info.Key, Size: info.Size, ETag: NormalizeETag(info.ETag)},
-					RawKey: info.Key, EventTime: info.LastModified}
-				go func() {
-					var once sync.Once
-					h.Handle(ctx, ref, attempt, func(r ack.Outcome) {
-						once.Do(func() {
-							mu.Lock()
-							if r.Acked() {
-								st.Done++
-							} else {
-								retry = append(retry, info)
-							}
-							mu.Unlock()
-							wg.Done()
-						})
-					})
-					<-sem
-				}()
-			}
-			// Durable objects are acknowledged only when their transaction commits.
-			drained := make(chan error, 1)
-			go func() {
-				// Wait until every Handle returned before draining, then for every callback.
-				for i := 0; i < workers; i++ {
-					sem <- struct{}{}
+				return nil
+			}, func(ref ObjectRef, r ack.Outcome) {
+				if r.Acked() {
+					st.Done++
+				} else {
+					retry = append(retry, ref)
 				}
-				drained <- h.Drain(ctx)
-			}()
-			if err := <-drained; err != nil {
-				return fmt.Errorf("commit backfill batch: %w", err)
+			})
+			if listErr != nil {
+				return listErr
 			}
-			wg.Wait()
+			if drainErr != nil {
+				return fmt.Errorf("commit backfill batch: %w", drainErr)
+			}
 			todo = retry
 			if len(todo) > 0 && attempt < 3 {
 				time.Sleep(time.Duration(attempt) * time.Second)
 			}
 		}
-		for _, info := range todo {
-			st.Failed = append(st.Failed, info.Key)
+		for _, ref := range todo {
+			st.Failed = append(st.Failed, ref.Key)
 		}
 		return nil
 	})
