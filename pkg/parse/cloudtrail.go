@@ -401,14 +401,26 @@ func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
 	if fix {
 		d.fixed++
 	}
-	var own []byte // raw's bytes, owned by the record, for the json.RawMessage members
+	// The json.RawMessage members share one []byte copy, owned by the record, of the bytes from
+	// the first of them to the end of the last (not of the whole record, which str already holds).
+	lo, hi := -1, -1
+	for i := range c.spans {
+		if sp := &c.spans[i]; sp.raw != nil {
+			if lo < 0 || sp.a < lo {
+				lo = sp.a
+			}
+			hi = max(hi, sp.b)
+		}
+	}
+	var own []byte
+	if lo >= 0 {
+		own = make([]byte, hi-lo)
+		copy(own, c.b[lo:hi])
+	}
 	for i := range c.spans {
 		sp := &c.spans[i]
 		if sp.raw != nil {
-			if own == nil {
-				own = append([]byte(nil), raw...)
-			}
-			*sp.raw = own[sp.a-start : sp.b-start : sp.b-start]
+			*sp.raw = own[sp.a-lo : sp.b-lo : sp.b-lo]
 			if fix && !utf8.Valid(*sp.raw) {
 				*sp.raw = bytes.ToValidUTF8(*sp.raw, []byte("\uFFFD"))
 			}
