@@ -134,3 +134,51 @@ func TestFailedRollbackIsFinishedBeforeReprocessing(t *testing.T) {
 		}
 	}
 }
+
+// deleteLog records the deletes that go through it.
+type deleteLog struct {
+	store.Store
+	keys []string
+}
+
+func (s *deleteLog) Delete(ctx context.Context, bucket, key string) error {
+	s.keys = append(s.keys, bucket+"/"+key)
+	return s.Store.Delete(ctx, bucket, key)
+}
+
+// TestRollbackDeletesFilesThroughFiles: Options.Files decides which store deletes a rolled-back
+// file, bucket by bucket; the ledger's own records stay with Loc.Store.
+func TestRollbackDeletesFilesThroughFiles(t *testing.T) {
+	e := localEnv(t)
+	ctx := context.Background()
+	w1 := e.open("w1", 0)
+	e.claim(w1, inA, Process)
+	files := e.files("c1", 2)
+	if err := w1.BeforeCommit(ctx, []ack.Ref{inA}, files); err != nil {
+		t.Fatal(err)
+	}
+	e.writeFiles(files)
+	crash(w1)
+	e.expire(w1)
+
+	lake := &deleteLog{Store: e.out.Store}
+	w2, err := Open(ctx, Options{Loc: e.loc, Owner: "w2", LeaseTTL: time.Minute, Files: func(bucket string) store.Store {
+		if bucket == e.bucket {
+			return lake
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Close(ctx)
+	e.claim(w2, inA, Process)
+	if len(lake.keys) != len(files) {
+		t.Fatalf("deletes through Files: %v, want the %d files", lake.keys, len(files))
+	}
+	for i, f := range files {
+		if lake.keys[i] != f.Bucket+"/"+f.Key || e.exists(f) {
+			t.Fatalf("file %s: deletes %v, still there: %v", f.Key, lake.keys, e.exists(f))
+		}
+	}
+}

@@ -65,6 +65,10 @@ type Options struct {
 	// timeout (minutes) after the commit they follow, so this window is rarely hit. Default 30s.
 	IndexMaxAge time.Duration
 	Logger      *slog.Logger
+	// Files, when set, names the store that deletes a rolled-back transaction's files in a bucket
+	// (nil for a bucket: Loc.Store). Files may live where Loc.Store cannot delete them: a Security
+	// Lake bucket in another Region (docs/security-lake.md §2).
+	Files func(bucket string) store.Store
 	// Now is the clock; default time.Now. Lease ages compare it with the store's LastModified.
 	Now func() time.Time
 }
@@ -505,7 +509,13 @@ func (l *Ledger) abort(ctx context.Context, c string, ib intentBody) (string, er
 // record that the files may exist).
 func (l *Ledger) rollback(ctx context.Context, c string, ib intentBody) error {
 	for _, f := range ib.Files {
-		if err := l.loc.Store.Delete(ctx, f.Bucket, f.Key); err != nil {
+		st := l.loc.Store
+		if l.opts.Files != nil {
+			if fs := l.opts.Files(f.Bucket); fs != nil {
+				st = fs
+			}
+		}
+		if err := st.Delete(ctx, f.Bucket, f.Key); err != nil {
 			return &Error{Op: "roll back file", Key: f.Key, Err: err}
 		}
 	}
