@@ -53,17 +53,20 @@ func (p *processingFlags) securityLakeSources(ctx context.Context, dest store.Lo
 	session := roleSessionName()
 	for _, pr := range ps {
 		st := dest.Store
-		if pr.RoleARN != "" {
-			cfg, err := awsconfig.Load(ctx, "")
+		if pr.RoleARN != "" || pr.Region != "" || !isS3(st) {
+			// The lake bucket's Region (Security Lake has one bucket per Region).
+			cfg, err := awsconfig.Load(ctx, pr.Region)
 			if err != nil {
 				return nil, err
 			}
-			// One client per source: each signs with its own role's cached credentials.
-			st = store.NewS3(awsconfig.NewS3(awsconfig.AssumeRole(cfg, pr.RoleARN, pr.ExternalID, session)), store.S3Options{})
-		} else if st == nil || !isS3(st) {
-			if st, err = newS3Store(ctx); err != nil {
-				return nil, err
+			if cfg.Region == "" {
+				return nil, fmt.Errorf("--security-lake-providers: source %s: no AWS region: set AWS_REGION or the source's \"region\"", pr.Class.EventClass())
 			}
+			if pr.RoleARN != "" {
+				// One client per source: each signs with its own role's cached credentials.
+				cfg = awsconfig.AssumeRole(cfg, pr.RoleARN, pr.ExternalID, session)
+			}
+			st = store.NewS3(awsconfig.NewS3(cfg), store.S3Options{})
 		}
 		loc, err := ocsf.ProviderLocation(st, pr.Location)
 		if err != nil {
@@ -75,7 +78,8 @@ func (p *processingFlags) securityLakeSources(ctx context.Context, dest store.Lo
 		if pr.RoleARN != "" {
 			creds = "role " + pr.RoleARN
 		}
-		log.Info("security-lake source", "class", pr.Class.String(), "location", pr.Location, "credentials", creds, "session", session)
+		log.Info("security-lake source", "class", pr.Class.String(), "location", pr.Location, "region", pr.Region,
+			"credentials", creds, "session", session)
 	}
 	for _, c := range ocsf.Classes() {
 		if !given[c] {
@@ -89,7 +93,7 @@ func (p *processingFlags) securityLakeSources(ctx context.Context, dest store.Lo
 
 func isS3(st store.Store) bool {
 	_, ok := st.(*store.S3)
-	return ok
+	return ok // false for nil
 }
 
 var sessionUnsafe = regexp.MustCompile(`[^\w+=,.@-]`)
@@ -103,4 +107,33 @@ func roleSessionName() string {
 		name = name[:64]
 	}
 	return strings.TrimRight(name, "-")
+}
+
+// rollbackStores tells the ledger which store deletes a rolled-back file in each provider
+// location's bucket that has a Region of its own: the worker's own credentials (the provider roles
+// may not delete, docs/security-lake.md §2) signing for that Region. nil: the ledger's store.
+func (p *processingFlags) rollbackStores(ctx context.Context) (func(bucket string) store.Store, error) {
+	if p.format != "security-lake" || p.providers == "" {
+		return nil, nil
+	}
+	ps, err := readProviders(p.providers)
+	if err != nil {
+		return nil, err
+	}
+	byBucket := map[string]store.Store{} // read-only once built: safe for the ledger's goroutines
+	for _, pr := range ps {
+		loc, err := ocsf.ProviderLocation(nil, pr.Location)
+		if err != nil || pr.Region == "" || byBucket[loc.Bucket] != nil {
+			continue // a bad location was refused by ParseProviders
+		}
+		cfg, err := awsconfig.Load(ctx, pr.Region)
+		if err != nil {
+			return nil, err
+		}
+		byBucket[loc.Bucket] = store.NewS3(awsconfig.NewS3(cfg), store.S3Options{})
+	}
+	if len(byBucket) == 0 {
+		return nil, nil
+	}
+	return func(bucket string) store.Store { return byBucket[bucket] }, nil
 }

@@ -22,12 +22,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/logarchive/logarchive/internal/motoserver"
 	"github.com/logarchive/logarchive/pkg/synth"
 )
 
-// signedRequest is one request the worker sent, with the access key id that signed it.
+// lakeBucket is named as Security Lake names its buckets, in another Region than the worker's
+// (motoserver.Region): the sources' clients must sign for the bucket's Region.
+const lakeBucket = "aws-security-data-lake-eu-west-1-test"
+
+// signedRequest is one request the worker sent, with the access key id and Region that signed it.
 type signedRequest struct {
-	method, bucket, key, akid string
+	method, bucket, key, akid, region string
 }
 
 // assumeRoleCall is one sts:AssumeRole the worker made and the access key id moto answered with.
@@ -51,13 +56,18 @@ type signingProxy struct {
 
 type assumeCtxKey struct{}
 
-func accessKeyID(auth string) string {
+// credential splits a SigV4 Authorization header's Credential=AKID/date/region/service/aws4_request.
+func credential(auth string) (akid, region string) {
 	_, rest, ok := strings.Cut(auth, "Credential=")
 	if !ok {
-		return ""
+		return "", ""
 	}
-	akid, _, _ := strings.Cut(rest, "/")
-	return akid
+	rest, _, _ = strings.Cut(rest, ",")
+	parts := strings.Split(rest, "/")
+	if len(parts) < 3 {
+		return parts[0], ""
+	}
+	return parts[0], parts[2]
 }
 
 func (p *signingProxy) start(t *testing.T, target string) string {
@@ -91,7 +101,7 @@ func (p *signingProxy) start(t *testing.T, target string) string {
 		return nil
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		akid := accessKeyID(r.Header.Get("Authorization"))
+		akid, region := credential(r.Header.Get("Authorization"))
 		if r.Method == http.MethodPost && r.URL.Path == "/" && r.Header.Get("X-Amz-Target") == "" {
 			// A query-protocol call (STS): its parameters are the form body.
 			body, _ := io.ReadAll(r.Body)
@@ -106,8 +116,8 @@ func (p *signingProxy) start(t *testing.T, target string) string {
 			bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
 			write := r.Method == http.MethodPut || r.Method == http.MethodPost
 			p.mu.Lock()
-			p.reqs = append(p.reqs, signedRequest{method: r.Method, bucket: bucket, key: key, akid: akid})
-			p.lakeWrite = p.lakeWrite || write && bucket == "lake"
+			p.reqs = append(p.reqs, signedRequest{method: r.Method, bucket: bucket, key: key, akid: akid, region: region})
+			p.lakeWrite = p.lakeWrite || write && bucket == lakeBucket
 			var crash func()
 			if p.crash != nil && p.lakeWrite && write && strings.Contains(key, "_ledger/commits/") {
 				crash, p.crash = p.crash, nil
@@ -144,7 +154,7 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 	a := newArchive(t, opts, 0)
 	t.Logf("archive ready in %s", time.Since(start))
 	ctx := context.Background()
-	if _, err := a.srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("lake")}); err != nil {
+	if _, err := a.srv.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(lakeBucket)}); err != nil {
 		t.Fatal(err)
 	}
 	const (
@@ -153,9 +163,9 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 		ownKey   = "test" // internal/motoserver's AWS_ACCESS_KEY_ID
 	)
 	providers := `{"externalId":"shared-external-id","sources":{
-		"API_ACTIVITY":{"location":"s3://lake/ext/logarchive-api-activity/1.0/","roleArn":"` + roleAPI + `"},
-		"NETWORK_ACTIVITY":{"location":"s3://lake/ext/logarchive-network-activity/1.0/","roleArn":"` + roleFlow + `","externalId":"flow-external-id"},
-		"DNS_ACTIVITY":{"location":"s3://lake/ext/logarchive-dns-activity/1.0/"}}}`
+		"API_ACTIVITY":{"location":"s3://` + lakeBucket + `/ext/logarchive-api-activity/1.0/","roleArn":"` + roleAPI + `"},
+		"NETWORK_ACTIVITY":{"location":"s3://` + lakeBucket + `/ext/logarchive-network-activity/1.0/","roleArn":"` + roleFlow + `","externalId":"flow-external-id"},
+		"DNS_ACTIVITY":{"location":"s3://` + lakeBucket + `/ext/logarchive-dns-activity/1.0/"}}}`
 	providersFile := filepath.Join(t.TempDir(), "providers.json")
 	if err := os.WriteFile(providersFile, []byte(providers), 0o644); err != nil {
 		t.Fatal(err)
@@ -227,7 +237,7 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 
 	// Who must sign a request: the role of the source whose location it touches, else the worker.
 	wantRole := func(bucket, key string) string {
-		if bucket == "lake" {
+		if bucket == lakeBucket {
 			switch {
 			case strings.HasPrefix(key, "ext/logarchive-api-activity/1.0/"):
 				return roleAPI
@@ -241,7 +251,7 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 	var ledgerWrites, dnsWrites, rollbacks int
 	for _, r := range reqs {
 		want, got := wantRole(r.bucket, r.key), keyOf[r.akid]
-		if r.method == http.MethodDelete && r.bucket == "lake" {
+		if r.method == http.MethodDelete && r.bucket == lakeBucket {
 			// The ledger's rollback of the killed worker's transaction.
 			want = ""
 			rollbacks++
@@ -253,6 +263,9 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 		if got != want {
 			t.Errorf("%s s3://%s/%s signed by %q (role %q), want role %q", r.method, r.bucket, r.key, r.akid, got, want)
 		}
+		if wantRegion := map[bool]string{true: "eu-west-1", false: motoserver.Region}[r.bucket == lakeBucket]; r.region != wantRegion {
+			t.Errorf("%s s3://%s/%s signed for Region %q, want %q (the bucket's)", r.method, r.bucket, r.key, r.region, wantRegion)
+		}
 		if r.method != http.MethodPut && r.method != http.MethodPost {
 			continue
 		}
@@ -261,7 +274,7 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 			writes[want]++
 		case r.bucket == "out" && strings.HasPrefix(r.key, "tables/_ledger/"):
 			ledgerWrites++
-		case r.bucket == "lake" && strings.HasPrefix(r.key, "ext/logarchive-dns-activity/1.0/"):
+		case r.bucket == lakeBucket && strings.HasPrefix(r.key, "ext/logarchive-dns-activity/1.0/"):
 			dnsWrites++
 		}
 	}
@@ -274,7 +287,7 @@ func TestSecurityLakeProviderRoles(t *testing.T) {
 	}
 
 	// Every mapped record once, wherever its source is.
-	got := a.readOCSFIn(t, "lake", "ext/")
+	got := a.readOCSFIn(t, lakeBucket, "ext/")
 	rest := a.readOCSFIn(t, "out", "tables/ext/")
 	for k, v := range rest.rows {
 		got.rows[k] += v

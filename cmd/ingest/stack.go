@@ -81,7 +81,11 @@ func (pf *processingFlags) buildStack(ctx context.Context, o stackOptions) (*sta
 	if err != nil {
 		return nil, flagError{err}
 	}
-	led, err := ledger.Open(ctx, ledger.Options{Loc: o.ledger, LeaseTTL: o.leaseTTL, Logger: o.log})
+	rollback, err := pf.rollbackStores(ctx)
+	if err != nil {
+		return nil, flagError{err}
+	}
+	led, err := ledger.Open(ctx, ledger.Options{Loc: o.ledger, LeaseTTL: o.leaseTTL, Logger: o.log, Files: rollback})
 	if err != nil {
 		return nil, err
 	}

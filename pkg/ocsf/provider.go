@@ -18,7 +18,14 @@ type Provider struct {
 	// writer's own credentials write the location.
 	RoleARN    string
 	ExternalID string // the sts:ExternalId the role's trust policy requires; needed with RoleARN
+	// Region is the lake bucket's Region: "region" in the JSON, else the one in Security Lake's
+	// bucket name (aws-security-data-lake-<region>-<id>), else empty (the writer's own Region).
+	// S3 answers a request signed for another Region with a redirect, not the object.
+	Region string
 }
+
+// lakeBucketRE is the name Security Lake gives its bucket in each Region.
+var lakeBucketRE = regexp.MustCompile(`^aws-security-data-lake-([a-z]{2}(?:-[a-z]+)+-\d+)-`)
 
 // roleARNRE is the roleArn pattern of CustomLogSourceProvider (Security Lake API reference).
 var roleARNRE = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
@@ -33,7 +40,7 @@ var externalIDRE = regexp.MustCompile(`^[\w+=,.@:/\-]+$`)
 //	 "sources": {"API_ACTIVITY": {"location": "s3://…/ext/logarchive-api-activity/1.0/",
 //	                              "roleArn": "arn:aws:iam::…:role/AmazonSecurityLake-Provider-…"}, …}}
 //
-// A source's own "externalId" overrides the shared one. Unknown members are refused, so a typo is
+// A source's own "externalId" overrides the shared one; "region" is optional (see Provider). Unknown members are refused, so a typo is
 // an error rather than a source silently written with the wrong credentials. The result is in the
 // order of Classes.
 func ParseProviders(data []byte) ([]Provider, error) {
@@ -41,6 +48,7 @@ func ParseProviders(data []byte) ([]Provider, error) {
 		Location   string `json:"location"`
 		RoleARN    string `json:"roleArn"`
 		ExternalID string `json:"externalId"`
+		Region     string `json:"region"`
 	}
 	var doc struct {
 		ExternalID string            `json:"externalId"`
@@ -73,8 +81,16 @@ func ParseProviders(data []byte) ([]Provider, error) {
 		if p.ExternalID == "" {
 			p.ExternalID = doc.ExternalID
 		}
-		if _, err := ProviderLocation(nil, p.Location); err != nil {
+		loc, err := ProviderLocation(nil, p.Location)
+		if err != nil {
 			return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, err)
+		}
+		p.Region = s.Region
+		if m := lakeBucketRE.FindStringSubmatch(loc.Bucket); p.Region == "" && m != nil {
+			p.Region = m[1]
+		}
+		if p.Region != "" && !regionRE.MatchString(p.Region) {
+			return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, &LayoutError{"region", p.Region, "an AWS region such as us-east-1"})
 		}
 		if p.RoleARN != "" {
 			if !roleARNRE.MatchString(p.RoleARN) {

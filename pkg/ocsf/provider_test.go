@@ -10,14 +10,16 @@ func TestParseProviders(t *testing.T) {
 	got, err := ParseProviders([]byte(`{"externalId":"shared-id","sources":{
 		"NETWORK_ACTIVITY":{"location":"s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-network-activity/1.0/","roleArn":"` + role + `","externalId":"own-id"},
 		"API_ACTIVITY":{"location":"s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-api-activity/1.0/","roleArn":"` + role + `"},
-		"DNS_ACTIVITY":{"location":"s3://staging/ext/logarchive-dns-activity/"}}}`))
+		"DNS_ACTIVITY":{"location":"s3://staging/ext/logarchive-dns-activity/"},
+		"AUTHENTICATION":{"location":"s3://staging/ext/logarchive-authentication/","region":"eu-west-3"}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []Provider{
-		{ClassAPIActivity, "s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-api-activity/1.0/", role, "shared-id"},
-		{ClassNetworkActivity, "s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-network-activity/1.0/", role, "own-id"},
-		{ClassDNSActivity, "s3://staging/ext/logarchive-dns-activity/", "", "shared-id"},
+		{ClassAPIActivity, "s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-api-activity/1.0/", role, "shared-id", "us-east-1"},
+		{ClassAuthentication, "s3://staging/ext/logarchive-authentication/", "", "shared-id", "eu-west-3"},
+		{ClassNetworkActivity, "s3://aws-security-data-lake-us-east-1-abc/ext/logarchive-network-activity/1.0/", role, "own-id", "us-east-1"},
+		{ClassDNSActivity, "s3://staging/ext/logarchive-dns-activity/", "", "shared-id", ""},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v, want %+v", got, want)
@@ -36,6 +38,7 @@ func TestParseProviders(t *testing.T) {
 		{"not s3", `{"sources":{"API_ACTIVITY":{"location":"file:///tmp/x"}}}`, "provider.location"},
 		{"bad role", `{"externalId":"xx","sources":{"API_ACTIVITY":{"location":"s3://b/p/","roleArn":"AmazonSecurityLake-Provider"}}}`, "provider.roleArn"},
 		{"role without external id", `{"sources":{"API_ACTIVITY":{"location":"s3://b/p/","roleArn":"` + role + `"}}}`, "externalId"},
+		{"bad region", `{"sources":{"API_ACTIVITY":{"location":"s3://b/p/","region":"Mars"}}}`, "region"},
 		{"bad external id", `{"externalId":"a b","sources":{"API_ACTIVITY":{"location":"s3://b/p/","roleArn":"` + role + `"}}}`, "externalId"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
