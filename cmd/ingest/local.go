@@ -73,6 +73,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(exitUsage, err)
 	}
+	defer tuneGC(ctx, log, pf.memoryBudget)()
 	in, err := store.OpenLocalSource(src, bucket)
 	if err != nil {
 		return fail(exitUsage, fmt.Errorf("--src: %w", err))

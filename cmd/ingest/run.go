@@ -104,6 +104,7 @@ func runWorker(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return fail(2, err)
 	}
+	defer tuneGC(ctx, log, pf.memoryBudget)()
 	cfg, err := awsconfig.Load(ctx, rf.region)
 	if err != nil {
 		return fail(1, err)

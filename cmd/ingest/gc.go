@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"strconv"
+	"time"
+)
+
+// ingest allocates a lot of short-lived memory (decoded records, rows, encoder scratch) against a
+// live heap that is often small (50-70 MiB on CloudTrail and a 1 GiB VPC flow object). At Go's
+// default GOGC of 100 the collector then runs every 50-70 MiB allocated: 7-10 % of the CPU of a
+// CloudTrail run. A fixed higher GOGC would grow every heap by the same factor, and the 1 GiB flow
+// object's peak resident set with it (174 MiB at 100, 240 MiB at 150, 291 MiB at 200: over the
+// 256 MiB target). So the collector is given headroom in bytes instead: the heap may grow by
+// max(live, gcHeadroom) between collections, i.e. GOGC = 100 × max(1, gcHeadroom/live). Small
+// heaps collect less often, by at most gcHeadroom more memory; heaps of gcHeadroom and beyond are
+// collected exactly as by default.
+const gcHeadroom = 96 << 20
+
+// gcMaxPercent bounds the GOGC the tuner sets (a near-empty heap would otherwise ask for
+// thousands).
+const gcMaxPercent = 400
+
+// gcPolicy is how tuneGC sets the collector: Tune turns the headroom tuner on, Limit is the soft
+// memory limit (-1: left as it is).
+type gcPolicy struct {
+	Tune  bool
+	Limit int64
+}
+
+// gcPolicyFor derives the collector's settings from the sink's memory budget and the container's
+// memory limit (0 when there is none). GOGC and GOMEMLIMIT, when set, win: the runtime has
+// already applied them and they are left alone.
+//
+// The soft limit is a ceiling, not a target: the sink keeps its buffered rows (estimated) under the
+// budget, so the live heap stays near it at worst; twice the budget plus room for decoders and
+// writers lets the collector run at its own pace until then, and past it collects harder rather
+// than let the heap grow out of the container. In a container the limit is at most three quarters
+// of the container's memory, the rest being for what the runtime does not manage (the binary,
+// spool files in the page cache, thread stacks).
+func gcPolicyFor(getenv func(string) string, budget, container int64) gcPolicy {
+	p := gcPolicy{Tune: getenv("GOGC") == "", Limit: -1}
+	if getenv("GOMEMLIMIT") == "" {
+		p.Limit = 2*max(budget, 0) + 256<<20
+		if container > 0 {
+			p.Limit = min(p.Limit, container/4*3)
+		}
+	}
+	return p
+}
+
+// gcPercentFor is the GOGC that lets a heap of live bytes grow by max(live, gcHeadroom).
+func gcPercentFor(live uint64) int {
+	if live == 0 {
+		return gcMaxPercent
+	}
+	return int(min(max(100, 100*gcHeadroom/live), gcMaxPercent))
+}
+
+// tuneGC sets the collector for one command run (gcPolicyFor) and returns the function that stops
+// the tuner and puts the collector back as it was (commands also run inside the tests' process).
+func tuneGC(ctx context.Context, log *slog.Logger, budget int64) (stop func()) {
+	container := containerMemoryLimit("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+	p := gcPolicyFor(os.Getenv, budget, container)
+	restoreLimit := func() {}
+	if p.Limit >= 0 {
+		prev := debug.SetMemoryLimit(p.Limit)
+		restoreLimit = func() { debug.SetMemoryLimit(prev) }
+	}
+	log.Debug("garbage collector", "headroom_tuner", p.Tune, "memory_limit", p.Limit, "container_limit", container,
+		"memory_budget", budget)
+	if !p.Tune {
+		return restoreLimit
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runGCTuner(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+		debug.SetGCPercent(100)
+		restoreLimit()
+	}
+}
+
+// runGCTuner sets GOGC from the live heap after every collection until ctx ends. It polls the
+// runtime's counters (a read costs about a microsecond); collections here are tens of
+// milliseconds or more apart.
+func runGCTuner(ctx context.Context) {
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+	var cycles uint64
+	percent := 100
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		metrics.Read(samples)
+		if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 {
+			return // not this runtime's metrics: leave GOGC as it is
+		}
+		if c := samples[0].Value.Uint64(); c == cycles {
+			continue
+		} else {
+			cycles = c
+		}
+		if p := gcPercentFor(samples[1].Value.Uint64()); p != percent {
+			percent = p
+			debug.SetGCPercent(p)
+		}
+	}
+}
+
+// containerMemoryLimit returns the memory limit of the process's cgroup from the first of files
+// that exists (cgroup v2's memory.max, v1's memory.limit_in_bytes), or 0 when there is none
+// ("max", or v1's huge "unlimited" value).
+func containerMemoryLimit(files ...string) int64 {
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(b)), 10, 64)
+		// cgroup v1 says "no limit" with the largest page-aligned int64.
+		if err != nil || n <= 0 || n >= 1<<62 {
+			return 0
+		}
+		return n
+	}
+	return 0
+}
