@@ -46,7 +46,7 @@ func Schema(t Table) (*parquet.Schema, error) {
 // <table>/dt=YYYY-MM-DD/ by event time (docs/lake.md says why), files <hash>.parquet.
 type athena struct {
 	cloudtrail *TableDef[CloudTrailRow]
-	vpcflow    *TableDef[VPCFlowRow]
+	vpcflow    *TableDef[flowRow]
 	resolver   *TableDef[ResolverRow]
 	findings   *TableDef[findingCol]
 	integrity  *TableDef[integrityCol]
@@ -63,11 +63,12 @@ func AthenaLayout(dest store.Location) Layout {
 				return dest, dest.Key(string(t) + "/" + part + "/" + name + ".parquet")
 			}}
 	}
+	fast := func(sp TableSpec) TableSpec { sp.FastCompression = true; return sp }
 	// Ratios are rough zstd priors; the sink learns the real ones from the files it writes.
 	return &athena{
 		cloudtrail: NewTable[CloudTrailRow](spec(TableCloudTrail, "eventtime", 0.12)),
-		vpcflow:    NewTable[VPCFlowRow](spec(TableVPCFlow, "start_time", 0.10)),
-		resolver:   NewTable[ResolverRow](spec(TableResolver, "query_timestamp", 0.12)),
+		vpcflow:    newFlowTable(fast(spec(TableVPCFlow, "start_time", 0.10))),
+		resolver:   NewTable[ResolverRow](fast(spec(TableResolver, "query_timestamp", 0.12))),
 		findings:   NewTable[findingCol](spec(TableFindings, "event_time", 0.20)),
 		integrity:  NewTable[integrityCol](spec(TableIntegrity, "verified_at", 0.20)),
 	}
@@ -80,12 +81,12 @@ func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error
 		row := CloudTrailRowOf(l, rec.CloudTrail)
 		return addDaily(ctx, in, a.cloudtrail, row, row.EventTime, recordSize(&row, rec.Raw, cloudTrailHeap))
 	case rec.Flow != nil:
-		row := VPCFlowRowOf(l, rec.Flow)
+		row := flowRowOf(l, rec.Flow)
 		var ts time.Time
-		if row.StartTime != nil {
-			ts = *row.StartTime
+		if ms, ok := row.startMillis(); ok {
+			ts = time.UnixMilli(ms).UTC()
 		}
-		return addDaily(ctx, in, a.vpcflow, row, ts, recordSize(&row, rec.Raw, flowHeap))
+		return addDaily(ctx, in, a.vpcflow, row, ts, recordSize(&row, rec.Raw, flowHeap(&row)))
 	case rec.DNS != nil:
 		row := ResolverRowOf(l, rec.DNS)
 		return addDaily(ctx, in, a.resolver, row, row.QueryTimestamp, recordSize(&row, rec.Raw, resolverHeap))
@@ -135,9 +136,11 @@ func dtPartition(day int64) string {
 // hold 80 MiB of rows.
 const (
 	cloudTrailHeap = 64*16 + 512
-	flowHeap       = flowStrings*16 + int64(unsafe.Sizeof(flowValues{}))
 	resolverHeap   = 24*16 + 128
 )
+
+// flowHeap is a flow row's unmapped map (its strings are in the record's text).
+func flowHeap(r *flowRow) int64 { return int64(len(r.unmapped)) * 64 }
 
 func recordSize[T any](row *T, raw []byte, heap int64) int64 {
 	n := int64(unsafe.Sizeof(*row)) + heap

@@ -66,7 +66,7 @@ func benchFromObjects(tb testing.TB, bucket string, objs []sampleObject, table T
 	in := &Input{id: "bench"}
 	var (
 		ct  []CloudTrailRow
-		fl  []VPCFlowRow
+		fl  []flowRow
 		rv  []ResolverRow
 		ks  []sortKey
 		raw int64
@@ -94,7 +94,7 @@ func benchFromObjects(tb testing.TB, bucket string, objs []sampleObject, table T
 				ct = append(ct, CloudTrailRowOf(l, rec.CloudTrail))
 				ts = rec.CloudTrail.EventTime
 			case table == TableVPCFlow && rec.Flow != nil:
-				fl = append(fl, VPCFlowRowOf(l, rec.Flow))
+				fl = append(fl, flowRowOf(l, rec.Flow))
 				ts = rec.Time()
 			case table == TableResolver && rec.DNS != nil:
 				rv = append(rv, ResolverRowOf(l, rec.DNS))
@@ -111,7 +111,13 @@ func benchFromObjects(tb testing.TB, bucket string, objs []sampleObject, table T
 	case TableCloudTrail:
 		bs.rows, bs.build = collect(ct, ks)
 	case TableVPCFlow:
-		bs.rows, bs.build = collect(fl, ks)
+		// The sink stages flowRows; Arrow's baseline is built from the schema's struct.
+		vr := make([]VPCFlowRow, len(fl))
+		for i := range fl {
+			vr[i] = fl[i].schemaRow()
+		}
+		_, bs.build = collect(vr, ks)
+		bs.rows = &rowsOf[flowRow]{def: newFlowTable(TableSpec{Name: "bench"}), rows: fl, keys: ks}
 	case TableResolver:
 		bs.rows, bs.build = collect(rv, ks)
 	}
@@ -182,7 +188,7 @@ func BenchmarkWrite(b *testing.B) {
 	for _, table := range Tables() {
 		// Built on first use, so -bench filters skip the setup of tables they do not run.
 		data := sync.OnceValue(func() benchSet { return benchSynthetic(b, table, 1) })
-		cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
+		cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes, table == TableVPCFlow || table == TableResolver), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
 		b.Run(string(table)+"/parquet-go", func(b *testing.B) {
 			bs := data()
 			var out countingWriter
@@ -274,7 +280,7 @@ func arrowRecord[T any](tb testing.TB, rows []T) (arrow.Record, func()) {
 	var zero T
 	var buf bytes.Buffer
 	one := &rowsOf[T]{def: NewTable[T](TableSpec{Name: "bench"}), rows: []T{zero}, keys: []sortKey{{}}}
-	if err := one.write(&buf, writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1024}); err != nil {
+	if err := one.write(&buf, writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: DefaultPageBytes, rowGroupRows: 1024}); err != nil {
 		tb.Fatal(err)
 	}
 	rdr, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
@@ -364,7 +370,7 @@ func TestArrowBaselineMatches(t *testing.T) {
 			bs := benchSynthetic(t, table, 0.05)
 			dir := t.TempDir()
 			var ours, theirs bytes.Buffer
-			if err := bs.rows.write(&ours, writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}); err != nil {
+			if err := bs.rows.write(&ours, writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}); err != nil {
 				t.Fatal(err)
 			}
 			rec, release := bs.build(t)

@@ -16,16 +16,17 @@ import (
 // window made each encoder's history buffer the largest thing a busy sink held.
 type zstdCodec struct {
 	window int
+	level  zstd.EncoderLevel
 	enc    sync.Pool // *zstd.Encoder
 	dec    sync.Pool // *zstd.Decoder
 }
 
-func newZstdCodec(pageBytes int) *zstdCodec {
+func newZstdCodec(pageBytes int, level zstd.EncoderLevel) *zstdCodec {
 	w := 1 << 10 // zstd.MinWindowSize
 	for w < pageBytes && w < 8<<20 {
 		w <<= 1
 	}
-	return &zstdCodec{window: w}
+	return &zstdCodec{window: w, level: level}
 }
 
 func (c *zstdCodec) String() string                            { return "ZSTD" }
@@ -35,7 +36,7 @@ func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
 	e, _ := c.enc.Get().(*zstd.Encoder)
 	if e == nil {
 		var err error
-		e, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(zstd.SpeedDefault),
+		e, err = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithEncoderLevel(c.level),
 			zstd.WithZeroFrames(true), zstd.WithEncoderCRC(false), zstd.WithWindowSize(c.window))
 		if err != nil {
 			return nil, err
@@ -59,10 +60,14 @@ func (c *zstdCodec) Decode(dst, src []byte) ([]byte, error) {
 	return out, err
 }
 
-// newCodec returns the page codec a sink shares between all its files.
-func newCodec(c Compression, pageBytes int) compress.Codec {
+// newCodec returns the page codec a sink shares between all its files; fastest selects zstd's
+// fastest level (TableSpec.FastCompression) instead of its default (level 3, as DuckDB's).
+func newCodec(c Compression, pageBytes int, fastest bool) compress.Codec {
 	if c == Snappy {
 		return &snappy.Codec{}
 	}
-	return newZstdCodec(pageBytes)
+	if fastest {
+		return newZstdCodec(pageBytes, zstd.SpeedFastest)
+	}
+	return newZstdCodec(pageBytes, zstd.SpeedDefault)
 }

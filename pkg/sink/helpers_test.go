@@ -3,6 +3,7 @@ package sink
 import (
 	"io"
 	"slices"
+	"time"
 
 	"github.com/logarchive/logarchive/pkg/ack"
 )
@@ -70,4 +71,46 @@ func beginRef(s *Sink, r InputRef) *Input {
 		done = func(o ack.Outcome) { r.Done(outcomeErr(o)) }
 	}
 	return s.Begin(ack.Ref{Bucket: r.Bucket, Key: r.Key, ETag: r.ETag, VersionID: r.VersionID, Size: -1}, done)
+}
+
+// schemaRow is the row as VPCFlowRow (the schema's struct), for Arrow's baseline writer.
+func (r *flowRow) schemaRow() VPCFlowRow {
+	s := func(slot int) *string {
+		if r.s(slot) == "" {
+			return nil
+		}
+		return ptr(r.s(slot))
+	}
+	i32 := func(slot int) *int32 {
+		if r.present&i32Bit(slot) == 0 {
+			return nil
+		}
+		return ptr(r.i32[slot])
+	}
+	i64 := func(slot int) *int64 {
+		if r.present&i64Bit(slot) == 0 {
+			return nil
+		}
+		return ptr(r.i64[slot])
+	}
+	ts := func(slot int) *time.Time {
+		if r.present&i64Bit(slot) == 0 {
+			return nil
+		}
+		return ptr(time.UnixMilli(r.i64[slot]).UTC())
+	}
+	return VPCFlowRow{StartTime: ts(fStart), EndTime: ts(fEnd), Version: i32(fVersion), AccountID: s(fAccountID),
+		InterfaceID: s(fInterfaceID), SrcAddr: s(fSrcAddr), DstAddr: s(fDstAddr), SrcPort: i32(fSrcPort),
+		DstPort: i32(fDstPort), Protocol: i32(fProtocol), Packets: i64(fPackets), Bytes: i64(fBytes),
+		Action: s(fAction), LogStatus: s(fLogStatus), VPCID: s(fVPCID), SubnetID: s(fSubnetID),
+		InstanceID: s(fInstanceID), TCPFlags: i32(fTCPFlags), Type: s(fType), PktSrcAddr: s(fPktSrcAddr),
+		PktDstAddr: s(fPktDstAddr), Region: s(fRegion), AZID: s(fAZID), SublocationType: s(fSublocationType),
+		SublocationID: s(fSublocationID), PktSrcAWSService: s(fPktSrcAWSService), PktDstAWSService: s(fPktDstAWSService),
+		FlowDirection: s(fFlowDirection), TrafficPath: i32(fTrafficPath), ECSClusterARN: s(fECSClusterARN),
+		ECSClusterName: s(fECSClusterName), ECSContainerInstanceARN: s(fECSContainerInstanceARN),
+		ECSContainerInstanceID: s(fECSContainerInstanceID), ECSContainerID: s(fECSContainerID),
+		ECSSecondContainerID: s(fECSSecondContainerID), ECSServiceName: s(fECSServiceName),
+		ECSTaskDefinitionARN: s(fECSTaskDefinitionARN), ECSTaskARN: s(fECSTaskARN), ECSTaskID: s(fECSTaskID),
+		RejectReason: s(fRejectReason), ResourceID: s(fResourceID), EncryptionStatus: i32(fEncryptionStatus),
+		Unmapped: r.unmapped, SourceBucket: r.bucket, SourceKey: r.key, SourceIndex: r.index}
 }

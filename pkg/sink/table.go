@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -45,6 +46,12 @@ type TableSpec struct {
 	// upload: Security Lake wants bare integer annotations. Pages precede the footer, so nothing else
 	// moves.
 	RewriteFooter func(footer []byte) ([]byte, error)
+	// FastCompression compresses the table's pages at zstd's fastest level instead of its default
+	// (level 3, DuckDB's too). Measured end to end on the synthetic archives: flow files 1 %
+	// smaller and 11 % less CPU in all, Resolver files 0.3 % smaller and ~10 % less CPU; but
+	// CloudTrail files 12.6 % larger (its random-hex request and event ids compress worse), so
+	// CloudTrail keeps the default.
+	FastCompression bool
 	// Metadata, when set, gives the user metadata of a file's object.
 	Metadata func(rows int64) map[string]string
 }
@@ -56,10 +63,38 @@ type TableDef[T any] struct {
 	// writerBytes estimates what an open writer of this table holds between row groups (column
 	// and page buffers kept for reuse): about 48 KiB per leaf column, measured on parquet-go v0.32.
 	writerBytes int64
+	// enc, when set, writes batches of T straight to a file's column writers; T is then a staging
+	// type of the layout's own, not the schema's struct.
+	enc columnEncoder[T]
 }
 
-// NewTable derives the schema of T once: reflecting per file would dominate small files.
+// columnEncoder writes rows[order[0]], rows[order[1]] … as whole rows to a file's column writers
+// (cw is indexed by leaf column). It replaces parquet-go's reflective row path, which writes every
+// pointer field one value at a time through function values, for the tables where that path was
+// most of the cost.
+type columnEncoder[T any] func(cw []*parquet.ColumnWriter, rows []T, order []int32) error
+
+// newColumnTable is a table whose rows are staged as T and encoded by enc into schema's columns.
+func newColumnTable[T any](spec TableSpec, schema *parquet.Schema, enc columnEncoder[T]) *TableDef[T] {
+	if spec.Ratio <= 0 {
+		spec.Ratio = 0.12
+	}
+	return &TableDef[T]{sp: spec, schema: schema, writerBytes: int64(len(schema.Columns())) * 48 << 10, enc: enc}
+}
+
+// NewTable derives the schema of T once: reflecting per file would dominate small files. Rows are
+// shredded into columns by a shredder compiled for T; a type it does not support keeps
+// parquet-go's reflective row path.
 func NewTable[T any](spec TableSpec) *TableDef[T] {
+	t := newReflectiveTable[T](spec)
+	if s, err := compileShredder(reflect.TypeFor[T](), t.schema); err == nil {
+		t.enc = shredEncoder[T](s)
+	}
+	return t
+}
+
+// newReflectiveTable is a table written by parquet-go's reflective row path (the tests' reference).
+func newReflectiveTable[T any](spec TableSpec) *TableDef[T] {
 	var zero T
 	if spec.Ratio <= 0 {
 		spec.Ratio = 0.12

@@ -83,6 +83,7 @@ type rowsOf[T any] struct {
 	written int64 // rows already in the writer
 	lo, hi  int64 // time range over every row
 	pw      *parquet.GenericWriter[T]
+	cw      *parquet.Writer // instead of pw when the table has its own column encoder
 	sp      *spool
 	done    bool
 	chunk   []T
@@ -150,11 +151,51 @@ func (r *rowsOf[T]) giveBack(batch rowSet) {
 }
 
 func (r *rowsOf[T]) open(cfg writeConfig) {
-	if r.pw != nil {
+	if r.pw != nil || r.cw != nil {
 		return
 	}
 	r.sp = &spool{dir: cfg.spoolDir, memLimit: cfg.spoolMem}
+	if r.def.enc != nil {
+		r.cw = parquet.NewWriter(r.sp, writerOptions(r.def, cfg)...)
+		return
+	}
 	r.pw = parquet.NewGenericWriter[T](r.sp, writerOptions(r.def, cfg)...)
+}
+
+// writeSorted writes src's rows in perm's order and closes the row group.
+func (r *rowsOf[T]) writeSorted(src *rowsOf[T], perm []int32, cfg writeConfig) error {
+	if r.cw != nil {
+		// Column writers take rows without counting them against MaxRowsPerRowGroup (the row
+		// path does): a batch larger than a row group is cut here, each part still sorted.
+		step := int(max(cfg.rowGroupRows, minRowGroupRows))
+		for start := 0; start < len(perm); start += step {
+			if err := r.def.enc(r.cw.ColumnWriters(), src.rows, perm[start:min(start+step, len(perm))]); err != nil {
+				return fmt.Errorf("parquet write: %w", err)
+			}
+			if err := r.cw.Flush(); err != nil {
+				return fmt.Errorf("parquet flush row group: %w", err)
+			}
+		}
+		return nil
+	}
+	// Rows are large structs: they are sorted through a permutation and copied out in chunks.
+	if r.chunk == nil {
+		r.chunk = make([]T, 0, writeChunkRows)
+	}
+	for start := 0; start < len(perm); start += writeChunkRows {
+		chunk := r.chunk[:0]
+		for _, i := range perm[start:min(start+writeChunkRows, len(perm))] {
+			chunk = append(chunk, src.rows[i])
+		}
+		if _, err := r.pw.Write(chunk); err != nil {
+			return fmt.Errorf("parquet write: %w", err)
+		}
+		clear(chunk)
+	}
+	if err := r.pw.Flush(); err != nil { // one sorted row group per spill
+		return fmt.Errorf("parquet flush row group: %w", err)
+	}
+	return nil
 }
 
 func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
@@ -179,22 +220,8 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	if !slices.IsSortedFunc(perm, func(a, b int32) int { return compareKeys(&keys[a], &keys[b]) }) {
 		slices.SortFunc(perm, func(a, b int32) int { return compareKeys(&keys[a], &keys[b]) })
 	}
-	// Rows are large structs: they are sorted through a permutation and copied out in chunks.
-	if r.chunk == nil {
-		r.chunk = make([]T, 0, writeChunkRows)
-	}
-	for start := 0; start < len(perm); start += writeChunkRows {
-		chunk := r.chunk[:0]
-		for _, i := range perm[start:min(start+writeChunkRows, len(perm))] {
-			chunk = append(chunk, src.rows[i])
-		}
-		if _, err := r.pw.Write(chunk); err != nil {
-			return fmt.Errorf("parquet write: %w", err)
-		}
-		clear(chunk)
-	}
-	if err := r.pw.Flush(); err != nil { // one sorted row group per spill
-		return fmt.Errorf("parquet flush row group: %w", err)
+	if err := r.writeSorted(src, perm, cfg); err != nil { // one sorted row group per spill
+		return err
 	}
 	r.perm = perm[:0]
 	if batch == nil {
@@ -203,6 +230,9 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	}
 	return nil
 }
+
+// minRowGroupRows keeps a badly estimated row size from cutting row groups too fine.
+const minRowGroupRows = 1024
 
 // writeChunkRows bounds the sorted copy made while encoding.
 const writeChunkRows = 512
@@ -215,18 +245,24 @@ func (r *rowsOf[T]) finish(cfg writeConfig) error {
 		return err
 	}
 	r.open(cfg) // a file with no rows is never written, but stays well-formed
-	if err := r.pw.Close(); err != nil {
+	var err error
+	if r.cw != nil {
+		err = r.cw.Close()
+	} else {
+		err = r.pw.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("parquet close: %w", err)
 	}
 	r.done = true
-	r.pw, r.chunk, r.perm = nil, nil, nil
+	r.pw, r.cw, r.chunk, r.perm = nil, nil, nil, nil
 	r.rows, r.keys, r.spareRows, r.spareKeys = nil, nil, nil, nil
 	return nil
 }
 
 func (r *rowsOf[T]) memBytes() int64 {
 	n := r.sp.memBytes()
-	if r.pw != nil {
+	if r.pw != nil || r.cw != nil {
 		n += r.def.writerBytes
 	}
 	return n
@@ -234,7 +270,7 @@ func (r *rowsOf[T]) memBytes() int64 {
 
 func (r *rowsOf[T]) discard() {
 	r.rows, r.keys, r.spareRows, r.spareKeys, r.chunk = nil, nil, nil, nil, nil
-	r.pw = nil
+	r.pw, r.cw = nil, nil
 	if r.sp != nil {
 		r.sp.remove()
 	}
@@ -245,7 +281,7 @@ func writerOptions[T any](t *TableDef[T], cfg writeConfig) []parquet.WriterOptio
 		t.schema,
 		parquet.Compression(cfg.codec),
 		parquet.PageBufferSize(cfg.pageBytes),
-		parquet.MaxRowsPerRowGroup(max(cfg.rowGroupRows, 1024)),
+		parquet.MaxRowsPerRowGroup(max(cfg.rowGroupRows, minRowGroupRows)),
 		// No statistics in page headers: min/max live in the column chunk's statistics and in the
 		// page index (column index truncated to 16 bytes), which is what Athena, Trino and Spark
 		// prune with (parquet-mr stopped writing page-header statistics when it got the page
