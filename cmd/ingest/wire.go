@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/logarchive/logarchive/internal/envflag"
-	"github.com/logarchive/logarchive/pkg/ack"
 	"github.com/logarchive/logarchive/pkg/awsconfig"
 	"github.com/logarchive/logarchive/pkg/digest"
 	"github.com/logarchive/logarchive/pkg/digest/validate"
@@ -245,15 +244,11 @@ func withLedger(sopts *sink.Options, led *ledger.Ledger) {
 	// share a name with ours, or the loser's rollback would delete the winner's file.
 	sopts.NameSalt = led.Owner()
 	sopts.BeforeCommit = func(ctx context.Context, cp sink.Checkpoint) error {
-		ins := make([]ack.Ref, len(cp.Inputs))
-		for i, in := range cp.Inputs {
-			ins[i] = ack.Ref{Bucket: in.Bucket, Key: in.Key, ETag: in.ETag, VersionID: in.VersionID}
-		}
 		files := make([]ledger.File, len(cp.Files))
 		for i, f := range cp.Files {
 			files[i] = ledger.File{Bucket: f.Bucket, Key: f.Key}
 		}
-		return led.BeforeCommit(ctx, ins, files)
+		return led.BeforeCommit(ctx, cp.Inputs, files)
 	}
 	sopts.AfterCommit = func(context.Context, sink.Checkpoint) { led.AfterCommit() }
 }

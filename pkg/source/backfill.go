@@ -214,7 +214,7 @@ func BackfillNotification(info store.Info) string {
 		"s3": map[string]any{
 			"s3SchemaVersion": "1.0", "configurationId": "logarchive-backfill",
 			"bucket": map[string]any{"name": info.Bucket, "arn": "arn:aws:s3:::" + info.Bucket},
-			"object": map[string]any{"key": key, "size": info.Size, "eTag": NormalizeETag(info.ETag)},
+			"object": map[string]any{"key": key, "size": info.Size, "eTag": ack.NormalizeETag(info.ETag)},
 		},
 	}
 	b, _ := json.Marshal(map[string]any{"Records": []any{rec}})

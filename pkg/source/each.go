@@ -11,7 +11,7 @@ import (
 // ListedRef is the reference of an object found by listing: the listing says all a notification
 // would (ETag, size, and LastModified as the event time).
 func ListedRef(info store.Info) ObjectRef {
-	return ObjectRef{Ref: ack.Ref{Bucket: info.Bucket, Key: info.Key, Size: info.Size, ETag: NormalizeETag(info.ETag)},
+	return ObjectRef{Ref: ack.Ref{Bucket: info.Bucket, Key: info.Key, Size: info.Size, ETag: ack.NormalizeETag(info.ETag)},
 		RawKey: info.Key, EventTime: info.LastModified}
 }
 

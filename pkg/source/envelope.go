@@ -235,7 +235,7 @@ func parseS3Records(raw json.RawMessage, env string) (Notification, error) {
 			return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("Records[%d].s3.object.key is %d bytes, longer than any S3 key (%d)", i, len(key), MaxKeyBytes)}
 		}
 		n.Objects = append(n.Objects, ObjectRef{Ref: ack.Ref{Bucket: r.S3.Bucket.Name, Key: key,
-			Size: size, ETag: NormalizeETag(r.S3.Object.ETag), VersionID: r.S3.Object.VersionID}, RawKey: *r.S3.Object.Key,
+			Size: size, ETag: ack.NormalizeETag(r.S3.Object.ETag), VersionID: r.S3.Object.VersionID}, RawKey: *r.S3.Object.Key,
 			Sequencer: r.S3.Object.Sequencer, EventTime: parseTime(r.EventTime)})
 	}
 	return n, nil
@@ -295,7 +295,7 @@ func parseEventBridge(p probe, env string) (Notification, error) {
 		return Notification{}, &MalformedError{Envelope: env, Reason: fmt.Sprintf("detail.object.key is %d bytes, longer than any S3 key (%d)", len(key), MaxKeyBytes)}
 	}
 	return Notification{Kind: KindObjects, Envelope: env, Objects: []ObjectRef{{Ref: ack.Ref{Bucket: d.Bucket.Name, Key: key,
-		Size: size, ETag: NormalizeETag(d.Object.ETag), VersionID: d.Object.VersionID}, RawKey: *d.Object.Key,
+		Size: size, ETag: ack.NormalizeETag(d.Object.ETag), VersionID: d.Object.VersionID}, RawKey: *d.Object.Key,
 		Sequencer: d.Object.Sequencer, EventTime: parseTime(p.Time)}}}, nil
 }
 
@@ -337,10 +337,6 @@ func parseTime(s string) time.Time {
 	}
 	return t.UTC()
 }
-
-// NormalizeETag strips the quotes S3 puts around ETags in HTTP headers but not in notifications, so
-// the two spellings of one object compare equal.
-func NormalizeETag(etag string) string { return ack.NormalizeETag(etag) }
 
 // Identity is what makes two announcements the same object: bucket, key and ETag (a rewritten object
 // has a new ETag and is new work). The version id is left out: not every announcement carries it
