@@ -122,6 +122,9 @@ func (r *rowsOf[T]) absorb(o rowSet) {
 	r.lo, r.hi = min(r.lo, src.lo), max(r.hi, src.hi)
 	if len(r.rows) == 0 && r.spareRows == nil {
 		// The first input of a partition hands its slices over instead of being copied.
+		if cap(r.rows) > 0 {
+			r.def.spare.Put(&rowSlices[T]{rows: r.rows[:0], keys: r.keys[:0]})
+		}
 		r.rows, r.keys = src.rows, src.keys
 	} else {
 		if r.rows == nil {
@@ -130,6 +133,9 @@ func (r *rowsOf[T]) absorb(o rowSet) {
 		}
 		r.rows = append(r.rows, src.rows...)
 		r.keys = append(r.keys, src.keys...)
+		// src's slices go to the next input of the table (their rows are copies now).
+		clear(src.rows)
+		r.def.spare.Put(&rowSlices[T]{rows: src.rows[:0], keys: src.keys[:0]})
 	}
 	src.rows, src.keys = nil, nil
 }
