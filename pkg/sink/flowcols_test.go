@@ -26,7 +26,7 @@ func TestFlowColumnsMatchReflective(t *testing.T) {
 		}
 		return v
 	}
-	for i := range 5000 {
+	for i := range 1500 {
 		f := parse.FlowRecord{Version: opt32(int32(rng.IntN(6))), AccountID: str(fmt.Sprint("1111222233", rng.IntN(40))),
 			InterfaceID: str(fmt.Sprint("eni-", rng.IntN(500))), SrcAddr: str(fmt.Sprint("10.0.", rng.IntN(255), ".", rng.IntN(255))),
 			DstAddr: str("198.51.100.7"), SrcPort: opt32(int32(rng.IntN(65536))), DstPort: opt32(0), Protocol: opt32(6),
