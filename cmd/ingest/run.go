@@ -272,7 +272,10 @@ func workerCollector(wk *source.Worker) ops.Collector {
 			w.Add("logarchive_sqs_requests_total", "SQS requests made, by API (what the worker costs).", ops.Counter, float64(r.n), "api", r.kind)
 		}
 		for class, n := range st.ByClass {
-			w.Add("logarchive_objects_total", "Objects disposed of, by outcome.", ops.Counter, float64(n), "class", class)
+			w.Add("logarchive_objects_total", "Objects disposed of, by class (poison class, durable, ignored, retry reason…).", ops.Counter, float64(n), "class", class)
+		}
+		for kind, n := range st.ByOutcome {
+			w.Add("logarchive_objects_outcome_total", "Objects disposed of, by outcome (durable, quarantined, retry): what the quarantine alarm watches.", ops.Counter, float64(n), "outcome", kind)
 		}
 		g := func(name, help string, v int64) { w.Add("logarchive_"+name, help, ops.Gauge, float64(v)) }
 		g("in_flight_messages", "Messages held now.", st.InFlightMessages)

@@ -375,8 +375,8 @@ Resources:
       AlarmName: !Sub "${AWS::StackName} objects quarantined"
       AlarmDescription: The worker set objects aside it could not read (see <prefix>_quarantine/ and the worker's log).
       Namespace: !Ref WorkerNamespace
-      MetricName: logarchive_objects
-      Dimensions: [{ Name: class, Value: quarantined }]
+      MetricName: logarchive_objects_outcome
+      Dimensions: [{ Name: outcome, Value: quarantined }]
       Statistic: Sum
       Period: 300
       EvaluationPeriods: 1

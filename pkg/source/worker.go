@@ -122,6 +122,9 @@ type Stats struct {
 	InFlightMessages, InFlightObjects                     int64
 	InFlightBytes                                         int64
 	ByClass                                               map[string]int64
+	// ByOutcome counts objects by how they ended (ack.Kind's name): what alarms watch, whatever
+	// the class.
+	ByOutcome map[string]int64
 	// LastReceive is when a ReceiveMessage call last succeeded (zero before the first).
 	LastReceive time.Time
 	// ReceiveFailingSince is when the current streak of failed ReceiveMessage calls began; zero
@@ -148,6 +151,7 @@ type Worker struct {
 	pending  int   // objects handed over whose Handle call has not returned
 	bytes    int64 // announced bytes of objects not yet resolved
 	byClass  map[string]int64
+	byKind   map[string]int64
 	lastSeen time.Time
 	lastRx   time.Time
 	rxFail   time.Time     // start of the current streak of failed receives
@@ -195,7 +199,7 @@ func New(opts Options) (*Worker, error) {
 		return nil, fmt.Errorf("source: heartbeat %s must be shorter than the visibility timeout %s", opts.Heartbeat, opts.VisibilityTimeout)
 	}
 	return &Worker{opts: opts, log: opts.Logger, msgs: map[string]*message{}, objs: map[Identity]*object{},
-		byClass: map[string]int64{}, wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers)}, nil
+		byClass: map[string]int64{}, byKind: map[string]int64{}, wake: make(chan struct{}, 1), slots: make(chan struct{}, opts.Workers)}, nil
 }
 
 // Stats returns a snapshot of the counters.
@@ -205,7 +209,11 @@ func (w *Worker) Stats() Stats {
 	for k, v := range w.byClass {
 		by[k] = v
 	}
-	st := Stats{InFlightMessages: int64(len(w.msgs)), InFlightObjects: int64(len(w.objs)), InFlightBytes: w.bytes, ByClass: by, LastReceive: w.lastRx, ReceiveFailingSince: w.rxFail}
+	byKind := make(map[string]int64, len(w.byKind))
+	for k, v := range w.byKind {
+		byKind[k] = v
+	}
+	st := Stats{ByOutcome: byKind, InFlightMessages: int64(len(w.msgs)), InFlightObjects: int64(len(w.objs)), InFlightBytes: w.bytes, ByClass: by, LastReceive: w.lastRx, ReceiveFailingSince: w.rxFail}
 	w.mu.Unlock()
 	st.Received, st.Deleted, st.Released = w.c.received.Load(), w.c.deleted.Load(), w.c.released.Load()
 	st.Malformed, st.TestEvents, st.Control = w.c.malformed.Load(), w.c.testEvents.Load(), w.c.control.Load()
@@ -461,6 +469,7 @@ func (w *Worker) resolve(o *object, r ack.Outcome) {
 	if r.Class != "" {
 		w.byClass[r.Class]++
 	}
+	w.byKind[r.Kind.String()]++
 	for _, m := range o.msgs {
 		m.remaining--
 		if !r.Acked() {
