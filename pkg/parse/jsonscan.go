@@ -243,7 +243,8 @@ func (c *cursor) rawTo(dst *json.RawMessage) error {
 func isSpace(c byte) bool { return c == ' ' || c == '\n' || c == '\r' || c == '\t' }
 
 func (c *cursor) ws() {
-	for c.i < len(c.b) && isSpace(c.b[c.i]) {
+	// Compact JSON (CloudTrail's) has no space between tokens: one comparison settles that case.
+	for c.i < len(c.b) && c.b[c.i] <= ' ' && isSpace(c.b[c.i]) {
 		c.i++
 	}
 }
@@ -298,6 +299,10 @@ func (c *cursor) key() ([]byte, error) {
 	if esc {
 		k = unescape(nil, k)
 	}
+	if c.i < len(c.b) && c.b[c.i] == ':' { // compact JSON's case, without peek's space skipping
+		c.i++
+		return k, nil
+	}
 	if err := c.expect(':'); err != nil {
 		return nil, err
 	}
@@ -306,6 +311,10 @@ func (c *cursor) key() ([]byte, error) {
 
 // next consumes the ',' or closing byte after a member or element; more is false at the close.
 func (c *cursor) next(closing byte) (more bool, err error) {
+	if c.i < len(c.b) && c.b[c.i] == ',' { // compact JSON's case, without peek's space skipping
+		c.i++
+		return true, nil
+	}
 	switch c.peek() {
 	case ',':
 		c.i++
