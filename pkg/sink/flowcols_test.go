@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/logarchive/logarchive/pkg/parse"
@@ -90,5 +91,40 @@ func TestFlowColumnsMatchReflective(t *testing.T) {
 	}
 	if nonEmpty == 0 {
 		t.Error("no row read back with unmapped members")
+	}
+}
+
+// TestSortOrderMatchesCompareKeys: the packed sort orders rows exactly as compareKeys does,
+// on keys with many equal times, several inputs (two sharing an id) in runs, and runs out of order.
+func TestSortOrderMatchesCompareKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 9))
+	for round := range 100 {
+		// Every other round two inputs share an id (the path through compareKeys).
+		ins := []*Input{{id: "b"}, {id: "a"}, {id: "c"}, {id: "d"}}
+		if round%2 == 1 {
+			ins[3].id = "a"
+		}
+		ords := map[*Input]int64{}
+		var keys []sortKey
+		for range 1 + rng.IntN(6) {
+			in := ins[rng.IntN(len(ins))]
+			base := rng.Int64N(20)
+			for j := range rng.IntN(300) {
+				keys = append(keys, sortKey{t: (base + rng.Int64N(5) + int64(j/50)) * 1000, in: in, ord: ords[in]})
+				ords[in]++
+			}
+		}
+		want := make([]int32, len(keys))
+		for i := range want {
+			want[i] = int32(i)
+		}
+		slices.SortStableFunc(want, func(a, b int32) int { return compareKeys(&keys[a], &keys[b]) })
+		got := make([]int32, len(keys))
+		sortOrder(keys, got, nil)
+		for i := range got {
+			if compareKeys(&keys[got[i]], &keys[want[i]]) != 0 || (i > 0 && compareKeys(&keys[got[i-1]], &keys[got[i]]) > 0) {
+				t.Fatalf("round %d: row %d is key %+v, want %+v", round, i, keys[got[i]], keys[want[i]])
+			}
+		}
 	}
 }
