@@ -293,11 +293,23 @@ func (e *flowEncoder) encode(cw []*parquet.ColumnWriter, rows []flowRow, order [
 	var keys []string
 	for start := 0; start < len(order); start += flowChunkRows {
 		part := order[start:min(start+flowChunkRows, len(order))]
+		// The default format's rows have no extra strings and no unmapped fields: those columns
+		// are NULL (empty) for the whole chunk, written without visiting each row again per
+		// column (25 such columns; visiting rows per column was 6 % of flow-default's CPU).
+		ext, unmapped := false, false
+		for _, i := range part {
+			r := &rows[i]
+			ext, unmapped = ext || r.ext != nil, unmapped || len(r.unmapped) > 0
+		}
 		for ci := range e.cols {
 			c := &e.cols[ci]
 			vals := (*bp)[:0]
 			switch c.kind {
 			case colStr:
+				if c.slot >= flowCoreStrs && !ext {
+					vals = appendNulls(vals, len(part))
+					break
+				}
 				for _, i := range part {
 					if s := rows[i].s(c.slot); s != "" {
 						vals = append(vals, parquet.ByteArrayValue(bytesOf(s)))
@@ -339,7 +351,7 @@ func (e *flowEncoder) encode(cw []*parquet.ColumnWriter, rows []flowRow, order [
 				// Keys then values, entries in key order (a map has none; the order makes files
 				// reproducible). An empty map is one entry-less row: levels 0/0.
 				var err error
-				if keys, err = writeUnmapped(cw, c, rows, part, vals, keys); err != nil {
+				if keys, err = writeUnmapped(cw, c, rows, part, vals, keys, !unmapped); err != nil {
 					return err
 				}
 				continue
@@ -366,14 +378,31 @@ func setLevels(vals []parquet.Value, def, col int) {
 	}
 }
 
-func writeUnmapped(cw []*parquet.ColumnWriter, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string) ([]string, error) {
+// appendNulls appends n NULL values to vals.
+func appendNulls(vals []parquet.Value, n int) []parquet.Value {
+	vals = slices.Grow(vals, n)
+	nulls := vals[len(vals) : len(vals)+n]
+	clear(nulls)
+	return vals[:len(vals)+n]
+}
+
+// writeUnmapped writes the unmapped maps of rows[part]; none says every one is empty.
+func writeUnmapped(cw []*parquet.ColumnWriter, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string, none bool) ([]string, error) {
 	for pass, idx := range []int{c.idx, c.valIdx} {
 		def := c.maxDef
 		if pass == 1 {
 			def = c.valDef
 		}
 		vals = vals[:0]
-		for _, i := range part {
+		each := part
+		if none {
+			vals = appendNulls(vals, len(part))
+			for j := range vals {
+				vals[j].SetColumnIndex(idx) // levels 0/0: an entry-less row
+			}
+			each = nil
+		}
+		for _, i := range each {
 			m := rows[i].unmapped
 			if len(m) == 0 {
 				vals = append(vals, leveled(parquet.Value{}, 0, 0, idx))
