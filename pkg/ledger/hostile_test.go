@@ -101,6 +101,21 @@ func (s *failDeleteStore) Delete(ctx context.Context, bucket, key string) error 
 	return s.Store.Delete(ctx, bucket, key)
 }
 
+// deadOwnerFiles leaves the files of an undecided transaction of inA behind a dead owner whose
+// lease has run out: what the next claim of inA must roll back.
+func (e *env) deadOwnerFiles() []File {
+	w1 := e.open("w1", 0)
+	e.claim(w1, inA, Process)
+	files := e.files("c1", 2)
+	if err := w1.BeforeCommit(context.Background(), []ack.Ref{inA}, files); err != nil {
+		e.t.Fatal(err)
+	}
+	e.writeFiles(files)
+	crash(w1)
+	e.expire(w1)
+	return files
+}
+
 // TestFailedRollbackIsFinishedBeforeReprocessing: when a dead owner's files cannot all be deleted,
 // the claim fails; the next claim of the same worker, which finds the transaction already decided
 // aborted by itself, finishes the rollback before it lets the input be processed again. Otherwise
@@ -108,15 +123,7 @@ func (s *failDeleteStore) Delete(ctx context.Context, bucket, key string) error 
 func TestFailedRollbackIsFinishedBeforeReprocessing(t *testing.T) {
 	e := localEnv(t)
 	ctx := context.Background()
-	w1 := e.open("w1", 0)
-	e.claim(w1, inA, Process)
-	files := e.files("c1", 2)
-	if err := w1.BeforeCommit(ctx, []ack.Ref{inA}, files); err != nil {
-		t.Fatal(err)
-	}
-	e.writeFiles(files)
-	crash(w1)
-	e.expire(w1)
+	files := e.deadOwnerFiles()
 
 	fs := &failDeleteStore{Store: e.loc.Store, ledger: e.loc.Prefix}
 	e.loc.Store = fs
@@ -151,15 +158,7 @@ func (s *deleteLog) Delete(ctx context.Context, bucket, key string) error {
 func TestRollbackDeletesFilesThroughFiles(t *testing.T) {
 	e := localEnv(t)
 	ctx := context.Background()
-	w1 := e.open("w1", 0)
-	e.claim(w1, inA, Process)
-	files := e.files("c1", 2)
-	if err := w1.BeforeCommit(ctx, []ack.Ref{inA}, files); err != nil {
-		t.Fatal(err)
-	}
-	e.writeFiles(files)
-	crash(w1)
-	e.expire(w1)
+	files := e.deadOwnerFiles()
 
 	lake := &deleteLog{Store: e.out.Store}
 	w2, err := Open(ctx, Options{Loc: e.loc, Owner: "w2", LeaseTTL: time.Minute, Files: func(bucket string) store.Store {

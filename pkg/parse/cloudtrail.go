@@ -196,15 +196,11 @@ func (d *cloudTrailDecoder) step(c *cursor, rec *Record) (done bool, err error) 
 		d.state = ctAfterRecord
 		idx := d.index
 		d.index++
-		rec.Source = d.src
+		src := d.src
 		if ev.EventType == "AwsCloudTrailInsight" || ev.EventCategory == "Insight" {
-			rec.Source = SourceInsight
+			src = SourceInsight
 		}
-		rec.Index = idx
-		rec.Raw = raw
-		rec.CloudTrail = ev
-		rec.Flow = nil
-		rec.DNS = nil
+		*rec = Record{Source: src, Index: idx, Raw: raw, CloudTrail: ev}
 		return true, nil
 	case ctAfterRecord:
 		more, err := c.next(']')
@@ -248,13 +244,7 @@ func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
 	c.deferred = true
 	c.spans = d.spans[:0]
 	defer func() { d.spans = c.spans[:0] }()
-	var b *ctBundle
-	if d.reuse {
-		d.one = ctBundle{}
-		b = &d.one
-	} else {
-		b = new(ctBundle)
-	}
+	b := target(d.reuse, &d.one)
 	ev := &b.ev
 	var shape error // the first shape error; the record is still walked to its end
 	empty, err := c.objectStart()

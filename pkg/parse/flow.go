@@ -247,12 +247,7 @@ func (d *flowTextDecoder) Next(rec *Record) error {
 			d.add(d.obj.newError(ErrBadRecord, off, lineNo, fmt.Errorf("record %d: %w", idx, err)))
 			continue
 		}
-		rec.Source = SourceVPCFlow
-		rec.Index = idx
-		rec.Raw = line
-		rec.Flow = fr
-		rec.CloudTrail = nil
-		rec.DNS = nil
+		*rec = Record{Source: SourceVPCFlow, Index: idx, Raw: line, Flow: fr}
 		return nil
 	}
 }

@@ -125,12 +125,7 @@ func (d *flowParquetDecoder) Next(rec *Record) (err error) {
 			d.add(d.obj.newError(ErrBadRecord, -1, 0, fmt.Errorf("row %d: %w", idx, err)))
 			continue
 		}
-		rec.Source = SourceVPCFlow
-		rec.Index = idx
-		rec.Raw = d.raw
-		rec.Flow = fr
-		rec.CloudTrail = nil
-		rec.DNS = nil
+		*rec = Record{Source: SourceVPCFlow, Index: idx, Raw: d.raw, Flow: fr}
 		return nil
 	}
 }

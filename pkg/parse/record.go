@@ -306,3 +306,14 @@ type OptInt64 struct {
 	V     int64
 	Valid bool
 }
+
+// target returns where a decoder decodes its next record: one, zeroed, when the decoder reuses its
+// record (Decoders.ReuseRecords), else a new value the caller may keep.
+func target[T any](reuse bool, one *T) *T {
+	if reuse {
+		var zero T
+		*one = zero
+		return one
+	}
+	return new(T)
+}

@@ -65,12 +65,7 @@ func (d *resolverDecoder) Next(rec *Record) error {
 			d.index++
 			raw := b[:n:n]
 			d.advance(n)
-			rec.Source = SourceResolver
-			rec.Index = idx
-			rec.Raw = raw
-			rec.DNS = q
-			rec.CloudTrail = nil
-			rec.Flow = nil
+			*rec = Record{Source: SourceResolver, Index: idx, Raw: raw, DNS: q}
 			return nil
 		}
 		if b[0] != '{' {
@@ -125,12 +120,7 @@ func (d *resolverDecoder) Next(rec *Record) error {
 			d.add(d.obj.newError(ErrBadRecord, off, line, fmt.Errorf("record %d: %w", idx, err)))
 			continue
 		}
-		rec.Source = SourceResolver
-		rec.Index = idx
-		rec.Raw = raw
-		rec.DNS = q
-		rec.CloudTrail = nil
-		rec.Flow = nil
+		*rec = Record{Source: SourceResolver, Index: idx, Raw: raw, DNS: q}
 		return nil
 	}
 }
@@ -190,13 +180,7 @@ func (d *resolverDecoder) decode(raw []byte) (q *ResolverQuery, fixed bool, n in
 
 func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 	raw := c.b
-	var q *ResolverQuery
-	if d.reuse {
-		d.one = ResolverQuery{}
-		q = &d.one
-	} else {
-		q = new(ResolverQuery)
-	}
+	q := target(d.reuse, &d.one)
 	d.answers = d.answers[:0]
 	d.unm = d.unm[:0]
 	var shape error // the first shape error; the record is still walked to its end

@@ -408,11 +408,7 @@ func writeUnmapped(cw []*parquet.ColumnWriter, c *flowCol, rows []flowRow, part 
 				vals = append(vals, leveled(parquet.Value{}, 0, 0, idx))
 				continue
 			}
-			keys = keys[:0]
-			for k := range m {
-				keys = append(keys, k)
-			}
-			slices.Sort(keys)
+			keys = sortedKeys(keys, m)
 			for n, k := range keys {
 				s := k
 				if pass == 1 {

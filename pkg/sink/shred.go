@@ -2,6 +2,7 @@ package sink
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -328,11 +329,7 @@ func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, out [][]parquet.Val
 			s.nulls(n, rep, n.def, out)
 			return keys
 		}
-		keys = keys[:0]
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys = sortedKeys(keys, m)
 		for j, k := range keys {
 			r := rep
 			if j > 0 {
@@ -408,4 +405,12 @@ func writeRows(w *parquet.ColumnWriter, vals []parquet.Value, repeated bool) err
 		vals = vals[n:]
 	}
 	return nil
+}
+
+// sortedKeys returns m's keys in order in keys' backing array: a map column's entries are written
+// sorted so that equal maps encode alike.
+func sortedKeys(keys []string, m map[string]string) []string {
+	keys = slices.AppendSeq(keys[:0], maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }
