@@ -80,7 +80,7 @@ func encodeRow(t testing.TB, row Row) []byte {
 	w, st := testWriter(t, WriterOptions{})
 	// The partition is the layout's business, not the encoding's: any valid one will do.
 	in := w.s.Begin(ack.Ref{Bucket: "archive", Key: "k", Size: -1}, nil)
-	if err := w.layout.addRow(context.Background(), in, row, "region=us-east-1/accountId=123456789012/eventDay=20240101/"); err != nil {
+	if err := w.layout.addRow(context.Background(), in, row, "region=us-east-1/accountId=123456789012/eventDay=20240101/", 0); err != nil {
 		t.Fatal(err)
 	}
 	in.End()

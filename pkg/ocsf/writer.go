@@ -108,7 +108,7 @@ func (l *Layout) Record(ctx context.Context, in *sink.Input, rec *parse.Record) 
 	if err != nil {
 		return &sink.UnsupportedRecordError{Source: rec.Source, Reason: err.Error()}
 	}
-	return l.addRow(ctx, in, row, part.Path())
+	return l.addRow(ctx, in, row, part.Path(), len(rec.Raw))
 }
 
 // Finding adds a metric-filter match as a Detection Finding (2004).
@@ -125,7 +125,7 @@ func (l *Layout) Finding(ctx context.Context, in *sink.Input, f *sink.FindingRow
 	if err != nil {
 		return &sink.UnsupportedRecordError{Source: obj.Source, Reason: err.Error()}
 	}
-	return l.addRow(ctx, in, row, part.Path())
+	return l.addRow(ctx, in, row, part.Path(), 0)
 }
 
 // Integrity results have no OCSF class here: they stay in the Athena integrity table.
@@ -141,13 +141,14 @@ func (l *Layout) Add(ctx context.Context, in *sink.Input, row Row, lin Lineage) 
 	if err != nil {
 		return fmt.Errorf("ocsf: s3://%s/%s record %d: %w", lin.Bucket, lin.Key, lin.Index, err)
 	}
-	return l.addRow(ctx, in, row, part.Path())
+	return l.addRow(ctx, in, row, part.Path(), 0)
 }
 
-// addRow adds a row to its class's table in the given partition path.
-func (l *Layout) addRow(ctx context.Context, in *sink.Input, row Row, path string) error {
+// addRow adds a row to its class's table in the given partition path; raw is the length of the
+// record text it was mapped from (see rowBytes).
+func (l *Layout) addRow(ctx context.Context, in *sink.Input, row Row, path string, raw int) error {
 	ts := time.UnixMilli(row.EventTime()).UTC()
-	size := rowBytes(row)
+	size := rowBytes(row, raw)
 	switch x := row.(type) {
 	case *APIActivity:
 		return sink.AddRow(ctx, in, l.api, path, *x, ts, size)
@@ -340,53 +341,3 @@ func (w *Writer) Buffered() int {
 
 // BufferedBytes returns the estimated bytes buffered.
 func (w *Writer) BufferedBytes() int64 { return w.s.Stats().BufferedBytes }
-
-// rowBytes estimates a row's uncompressed size: a fixed part for its scalar columns plus the
-// free-form text it carries, which dominates large rows.
-func rowBytes(r Row) int64 {
-	n := int64(1024)
-	add := func(s *string) {
-		if s != nil {
-			n += int64(len(*s))
-		}
-	}
-	var um map[string]string
-	switch x := r.(type) {
-	case *APIActivity:
-		if x.API.Request != nil {
-			add(x.API.Request.Data)
-		}
-		if x.API.Response != nil {
-			add(x.API.Response.Data)
-			add(x.API.Response.Message)
-		}
-		um = x.Unmapped
-	case *Authentication:
-		if x.API != nil && x.API.Request != nil {
-			add(x.API.Request.Data)
-		}
-		if x.API != nil && x.API.Response != nil {
-			add(x.API.Response.Data)
-		}
-		um = x.Unmapped
-	case *AccountChange:
-		if x.API != nil && x.API.Request != nil {
-			add(x.API.Request.Data)
-		}
-		if x.API != nil && x.API.Response != nil {
-			add(x.API.Response.Data)
-		}
-		um = x.Unmapped
-	case *NetworkActivity:
-		um = x.Unmapped
-	case *DNSActivity:
-		um = x.Unmapped
-	case *DetectionFinding:
-		add(x.RawData)
-		um = x.Unmapped
-	}
-	for k, v := range um {
-		n += int64(len(k) + len(v))
-	}
-	return n
-}
