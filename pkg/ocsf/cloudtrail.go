@@ -404,6 +404,18 @@ func setUnmapped(m map[string]string, k, v string) {
 	}
 }
 
+// addUnmapped is setUnmapped for a map made at its first entry (nil until then).
+func addUnmapped(m map[string]string, k, v string) map[string]string {
+	if v == "" {
+		return m
+	}
+	if m == nil {
+		m = make(map[string]string, 4)
+	}
+	m[k] = v
+	return m
+}
+
 func setBool(m map[string]string, k string, v parse.OptBool) {
 	if v.Valid {
 		m[k] = fmt.Sprint(v.V)
@@ -451,19 +463,19 @@ func statusOf(errorCode string) (*int32, *string) {
 func observablesOf(a *Actor, src *NetworkEndpoint, user *User, resources []ResourceDetails) []Observable {
 	var obs []Observable
 	if a != nil && a.User != nil {
-		obs = appendObs(obs, "actor.user.name", obsUserName, a.User.Name)
-		obs = appendObs(obs, "actor.user.uid", obsResourceUID, arnOnly(a.User.UID))
+		obs = appendObs(nil, obs, "actor.user.name", obsUserName, a.User.Name)
+		obs = appendObs(nil, obs, "actor.user.uid", obsResourceUID, arnOnly(a.User.UID))
 	}
 	if user != nil {
-		obs = appendObs(obs, "user.name", obsUserName, user.Name)
-		obs = appendObs(obs, "user.uid", obsResourceUID, arnOnly(user.UID))
+		obs = appendObs(nil, obs, "user.name", obsUserName, user.Name)
+		obs = appendObs(nil, obs, "user.uid", obsResourceUID, arnOnly(user.UID))
 	}
 	if src != nil {
-		obs = appendObs(obs, "src_endpoint.ip", obsIPAddress, src.IP)
-		obs = appendObs(obs, "src_endpoint.domain", obsHostname, src.Domain)
+		obs = appendObs(nil, obs, "src_endpoint.ip", obsIPAddress, src.IP)
+		obs = appendObs(nil, obs, "src_endpoint.domain", obsHostname, src.Domain)
 	}
 	for _, r := range resources {
-		obs = appendObs(obs, "resources.uid", obsResourceUID, arnOnly(r.UID))
+		obs = appendObs(nil, obs, "resources.uid", obsResourceUID, arnOnly(r.UID))
 	}
 	return obs
 }
@@ -486,12 +498,12 @@ const (
 var obsTypeNames = map[int32]string{obsHostname: "Hostname", obsIPAddress: "IP Address",
 	obsUserName: "User Name", obsResourceUID: "Resource UID"}
 
-func appendObs(obs []Observable, name string, typeID int32, value *string) []Observable {
+// appendObs appends an observable of value, if any; its type caption goes into b (nil: the heap).
+func appendObs(b *block, obs []Observable, name string, typeID int32, value *string) []Observable {
 	if value == nil {
 		return obs
 	}
-	t := obsTypeNames[typeID]
-	return append(obs, Observable{Name: name, Type: &t, TypeID: typeID, Value: value})
+	return append(obs, Observable{Name: name, Type: b.str(obsTypeNames[typeID]), TypeID: typeID, Value: value})
 }
 
 func resourcesOf(ev *parse.CloudTrailEvent) []ResourceDetails {

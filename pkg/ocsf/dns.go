@@ -22,59 +22,90 @@ var rcodes = map[string]struct {
 // DNSActivityOf maps a Route 53 Resolver query log record to class 4003. AWS writes every query as
 // activity 6 Traffic (the record is a query and its response at once).
 func DNSActivityOf(q *parse.ResolverQuery) (*DNSActivity, error) {
-	if q.QueryTimestamp.IsZero() {
-		return nil, fmt.Errorf("ocsf: Resolver query %q: %w", q.QueryName, ErrNoTime)
+	r := new(DNSActivity)
+	if err := fillDNSActivity(r, q); err != nil {
+		return nil, err
 	}
+	return r, nil
+}
+
+// dnsBlock is a Resolver row's one allocation for its small parts (see block).
+type dnsBlock struct {
+	block
+	slots   [20]string
+	feature Feature
+	account Account
+	query   DNSQuery
+	conn    ConnectionInfo
+	fw      FirewallRule
+	answers [2]DNSAnswer
+	obs     [4]Observable
+}
+
+// fillDNSActivity maps q into r, which must be zero.
+func fillDNSActivity(r *DNSActivity, q *parse.ResolverQuery) error {
+	if q.QueryTimestamp.IsZero() {
+		return fmt.Errorf("ocsf: Resolver query %q: %w", q.QueryName, ErrNoTime)
+	}
+	b := new(dnsBlock)
+	b.s = b.slots[:0]
 	h := headerOf(ClassDNSActivity, 6, "Traffic")
-	r := &DNSActivity{
+	*r = DNSActivity{
 		ActivityID: h.ActivityID, ActivityName: h.ActivityName, CategoryUID: h.CategoryUID,
 		CategoryName: h.CategoryName, ClassUID: h.ClassUID, ClassName: h.ClassName,
 		TypeUID: h.TypeUID, TypeName: h.TypeName,
 		SeverityID: severityIDInformational, Severity: severityInformational,
 	}
-	ms, dt := millis(q.QueryTimestamp)
-	r.Time, r.TimeDT = *ms, dt
+	r.Time = q.QueryTimestamp.UnixMilli()
+	r.TimeDT = b.dt(r.Time)
+	b.feature.Name = b.str("Resolver Query Logs")
 	r.Metadata = Metadata{
 		Version: OCSFVersion,
-		Product: Product{Name: str("Route 53"), VendorName: "AWS", Version: str(q.Version),
-			Feature: &Feature{Name: str("Resolver Query Logs")}},
-		Profiles: []string{"cloud", "security_control", "datetime"},
+		Product: Product{Name: b.str("Route 53"), VendorName: "AWS", Version: b.str(q.Version),
+			Feature: &b.feature},
+		Profiles: b.strs("cloud", "security_control", "datetime"),
 	}
-	r.Cloud = Cloud{Provider: "AWS", Region: str(q.Region)}
+	r.Cloud = Cloud{Provider: "AWS", Region: b.str(q.Region)}
 	if q.AccountID != "" {
-		r.Cloud.Account = &Account{UID: str(q.AccountID)}
+		b.account.UID = b.str(q.AccountID)
+		r.Cloud.Account = &b.account
 	}
-	r.SrcEndpoint = NetworkEndpoint{IP: str(q.SrcAddr), Port: optI32(q.SrcPort), VPCUID: str(q.VPCID),
-		InstanceUID: str(q.SrcIDs.Instance)}
-	dst := NetworkEndpoint{InstanceUID: str(q.SrcIDs.ResolverEndpoint), InterfaceUID: str(q.SrcIDs.ResolverNetworkInterface)}
-	if !dst.empty() {
-		r.DstEndpoint = &dst
+	r.SrcEndpoint = NetworkEndpoint{IP: b.str(q.SrcAddr), Port: b.optI32(q.SrcPort), VPCUID: b.str(q.VPCID),
+		InstanceUID: b.str(q.SrcIDs.Instance)}
+	if q.SrcIDs.ResolverEndpoint != "" || q.SrcIDs.ResolverNetworkInterface != "" {
+		r.DstEndpoint = &NetworkEndpoint{InstanceUID: b.str(q.SrcIDs.ResolverEndpoint), InterfaceUID: b.str(q.SrcIDs.ResolverNetworkInterface)}
 	}
-	um := map[string]string{}
+	var um map[string]string
 	// query.hostname is hostname_t, which has no root label: the Resolver's fully qualified
 	// "example.com." is written "example.com" (AWS's own example keeps the dot and fails the type).
 	// A name that is not a hostname even so (an SRV "_sip._tcp…" label, a raw label with other
 	// bytes) cannot be query.hostname; it stays whole in unmapped, with its type and class.
 	if name := strings.TrimSuffix(q.QueryName, "."); hostnameRE.MatchString(name) {
-		r.Query = &DNSQuery{Hostname: name, Type: str(q.QueryType), Class: str(q.QueryClass)}
+		b.query = DNSQuery{Hostname: name, Type: b.str(q.QueryType), Class: b.str(q.QueryClass)}
+		r.Query = &b.query
 	} else if q.QueryName != "" {
-		setUnmapped(um, "query_name", q.QueryName)
-		setUnmapped(um, "query_type", q.QueryType)
-		setUnmapped(um, "query_class", q.QueryClass)
+		um = addUnmapped(um, "query_name", q.QueryName)
+		um = addUnmapped(um, "query_type", q.QueryType)
+		um = addUnmapped(um, "query_class", q.QueryClass)
 	}
-	for _, a := range q.Answers {
-		r.Answers = append(r.Answers, DNSAnswer{Rdata: a.RData, Type: str(a.Type), Class: str(a.Class)})
+	if len(q.Answers) > 0 {
+		r.Answers = b.answers[:0:len(b.answers)]
+		for _, a := range q.Answers {
+			r.Answers = append(r.Answers, DNSAnswer{Rdata: a.RData, Type: b.str(a.Type), Class: b.str(a.Class)})
+		}
 	}
 	if q.RCode != "" {
 		rc, ok := rcodes[q.RCode]
 		if !ok {
 			rc.id, rc.name = 99, "Other"
 		}
-		r.RCodeID, r.RCode = &rc.id, &rc.name
+		r.RCodeID, r.RCode = b.i32(rc.id), b.str(rc.name)
 	}
-	r.ConnectionInfo = &ConnectionInfo{ProtocolName: str(q.Transport), Direction: str("Unknown"), DirectionID: 0}
+	b.conn = ConnectionInfo{ProtocolName: b.str(q.Transport), Direction: b.str("Unknown"), DirectionID: 0}
+	r.ConnectionInfo = &b.conn
 	if q.FirewallRuleGroupID != "" {
-		r.FirewallRule = &FirewallRule{UID: str(q.FirewallRuleGroupID)}
+		b.fw.UID = b.str(q.FirewallRuleGroupID)
+		r.FirewallRule = &b.fw
 	}
 	// A query no firewall rule matched was allowed: AWS leaves that case unspecified.
 	actionID, action, dispositionID, disposition := int32(1), "Allowed", int32(1), "Allowed"
@@ -84,28 +115,35 @@ func DNSActivityOf(q *parse.ResolverQuery) (*DNSActivity, error) {
 	case "ALERT":
 		dispositionID, disposition = 19, "Alert"
 	}
-	r.ActionID, r.Action, r.DispositionID, r.Disposition = actionID, &action, &dispositionID, &disposition
+	r.ActionID, r.Action, r.DispositionID, r.Disposition = actionID, b.str(action), b.i32(dispositionID), b.str(disposition)
 
-	setUnmapped(um, "firewall_domain_list_id", q.FirewallDomainListID)
-	setUnmapped(um, "firewall_protection", q.FirewallProtection)
-	if err := flattenJSON(um, "", q.Unmapped, nil); err != nil {
-		return nil, err
+	um = addUnmapped(um, "firewall_domain_list_id", q.FirewallDomainListID)
+	um = addUnmapped(um, "firewall_protection", q.FirewallProtection)
+	if len(q.Unmapped) > 0 {
+		if um == nil {
+			um = map[string]string{}
+		}
+		if err := flattenJSON(um, "", q.Unmapped, nil); err != nil {
+			return err
+		}
 	}
 	r.Unmapped = nilIfEmpty(um)
 
-	var obs []Observable
+	obs := b.obs[:0:len(b.obs)]
 	if r.Query != nil {
-		obs = appendObs(obs, "query.hostname", obsHostname, &r.Query.Hostname)
+		obs = appendObs(&b.block, obs, "query.hostname", obsHostname, &r.Query.Hostname)
 	}
-	obs = appendObs(obs, "src_endpoint.ip", obsIPAddress, r.SrcEndpoint.IP)
+	obs = appendObs(&b.block, obs, "src_endpoint.ip", obsIPAddress, r.SrcEndpoint.IP)
 	for i := range r.Answers {
 		if _, err := netip.ParseAddr(r.Answers[i].Rdata); err == nil {
-			obs = appendObs(obs, "answers.rdata", obsIPAddress, &r.Answers[i].Rdata)
+			obs = appendObs(&b.block, obs, "answers.rdata", obsIPAddress, &r.Answers[i].Rdata)
 		}
 	}
 	if r.DstEndpoint != nil {
-		obs = appendObs(obs, "dst_endpoint.instance_uid", obsResourceUID, r.DstEndpoint.InstanceUID)
+		obs = appendObs(&b.block, obs, "dst_endpoint.instance_uid", obsResourceUID, r.DstEndpoint.InstanceUID)
 	}
-	r.Observables = obs
-	return r, nil
+	if len(obs) > 0 {
+		r.Observables = obs
+	}
+	return nil
 }

@@ -21,12 +21,34 @@ func NetworkActivityOf(f *parse.FlowRecord) (*NetworkActivity, error) {
 
 // networkActivityAt maps f; objectMs, when not 0, is the `time` of a record without start and end.
 func networkActivityAt(f *parse.FlowRecord, objectMs int64) (*NetworkActivity, error) {
+	r := new(NetworkActivity)
+	if err := fillNetworkActivity(r, f, objectMs); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// flowBlock is a flow row's one allocation for its small parts (see block).
+type flowBlock struct {
+	block
+	slots   [16]string
+	feature Feature
+	account Account
+	ci      ConnectionInfo
+	traffic Traffic
+	obs     [4]Observable
+}
+
+// fillNetworkActivity maps f into r, which must be zero.
+func fillNetworkActivity(r *NetworkActivity, f *parse.FlowRecord, objectMs int64) error {
+	b := new(flowBlock)
+	b.s = b.slots[:0]
 	var start, end *int64
 	if f.Start.Valid {
-		start = i64(f.Start.V * 1000)
+		start = b.i64(f.Start.V * 1000)
 	}
 	if f.End.Valid {
-		end = i64(f.End.V * 1000)
+		end = b.i64(f.End.V * 1000)
 	}
 	t := start
 	if t == nil {
@@ -37,7 +59,7 @@ func networkActivityAt(f *parse.FlowRecord, objectMs int64) (*NetworkActivity, e
 		t, fromObject = &objectMs, true
 	}
 	if t == nil {
-		return nil, fmt.Errorf("ocsf: flow record of %s (%s): %w", f.InterfaceID, f.LogStatus, ErrNoTime)
+		return fmt.Errorf("ocsf: flow record of %s (%s): %w", f.InterfaceID, f.LogStatus, ErrNoTime)
 	}
 
 	// ACCEPT/REJECT decide activity, action and disposition; NODATA and SKIPDATA records have no
@@ -51,150 +73,156 @@ func networkActivityAt(f *parse.FlowRecord, objectMs int64) (*NetworkActivity, e
 		activityID, activityName, actionID, action, dispositionID, disposition = 5, "Refuse", 2, "Denied", 2, "Blocked"
 	}
 	h := headerOf(ClassNetworkActivity, activityID, activityName)
-	r := &NetworkActivity{
+	*r = NetworkActivity{
 		ActivityID: h.ActivityID, ActivityName: h.ActivityName, CategoryUID: h.CategoryUID,
 		CategoryName: h.CategoryName, ClassUID: h.ClassUID, ClassName: h.ClassName,
 		TypeUID: h.TypeUID, TypeName: h.TypeName,
 		SeverityID: severityIDInformational, Severity: severityInformational,
-		StatusCode: str(f.LogStatus),
+		StatusCode: b.str(f.LogStatus),
 		Time:       *t, StartTime: start, EndTime: end,
-		ActionID: actionID, Action: &action, DispositionID: &dispositionID, Disposition: &disposition,
+		ActionID: actionID, Action: b.str(action), DispositionID: b.i32(dispositionID), Disposition: b.str(disposition),
 	}
-	r.TimeDT = dtOf(r.Time)
+	r.TimeDT = b.dt(r.Time)
 	if start != nil {
-		r.StartTimeDT = dtOf(*start)
+		r.StartTimeDT = b.dt(*start)
 	}
 	if end != nil {
-		r.EndTimeDT = dtOf(*end)
+		r.EndTimeDT = b.dt(*end)
 	}
 	var version *string
 	if f.Version.Valid {
-		version = str(strconv.Itoa(int(f.Version.V)))
+		version = b.str(strconv.Itoa(int(f.Version.V)))
 	}
+	b.feature.Name = b.str("Flowlogs")
 	r.Metadata = Metadata{
 		Version: OCSFVersion,
-		Product: Product{Name: str("Amazon VPC"), VendorName: "AWS", Version: version,
-			Feature: &Feature{Name: str("Flowlogs")}},
-		Profiles: []string{"cloud", "security_control", "datetime"},
+		Product: Product{Name: b.str("Amazon VPC"), VendorName: "AWS", Version: version,
+			Feature: &b.feature},
+		Profiles: b.strs("cloud", "security_control", "datetime"),
 	}
-	r.Cloud = Cloud{Provider: "AWS", Region: str(f.Region), Zone: str(f.AZID)}
+	r.Cloud = Cloud{Provider: "AWS", Region: b.str(f.Region), Zone: b.str(f.AZID)}
 	if f.AccountID != "" {
-		r.Cloud.Account = &Account{UID: str(f.AccountID)}
+		b.account.UID = b.str(f.AccountID)
+		r.Cloud.Account = &b.account
 	}
 
 	// The packet-level address is the endpoint; the ENI-level one, when it differs (NAT, transit
 	// gateway), is the hop in between.
-	r.SrcEndpoint.IP, r.SrcEndpoint.IntermediateIPs = endpointIP(f.SrcAddr, f.PktSrcAddr)
-	r.DstEndpoint.IP, r.DstEndpoint.IntermediateIPs = endpointIP(f.DstAddr, f.PktDstAddr)
-	r.SrcEndpoint.Port = optI32(f.SrcPort)
-	r.DstEndpoint.Port = optI32(f.DstPort)
-	r.SrcEndpoint.SvcName = str(f.PktSrcAWSService)
-	r.DstEndpoint.SvcName = str(f.PktDstAWSService)
+	r.SrcEndpoint.IP, r.SrcEndpoint.IntermediateIPs = endpointIP(&b.block, f.SrcAddr, f.PktSrcAddr)
+	r.DstEndpoint.IP, r.DstEndpoint.IntermediateIPs = endpointIP(&b.block, f.DstAddr, f.PktDstAddr)
+	r.SrcEndpoint.Port = b.optI32(f.SrcPort)
+	r.DstEndpoint.Port = b.optI32(f.DstPort)
+	r.SrcEndpoint.SvcName = b.str(f.PktSrcAWSService)
+	r.DstEndpoint.SvcName = b.str(f.PktDstAWSService)
 	// The flow log's own ENI is the destination of ingress traffic and the source otherwise.
 	eni := &r.SrcEndpoint
 	if f.FlowDirection == "ingress" {
 		eni = &r.DstEndpoint
 	}
-	eni.InterfaceUID, eni.VPCUID = str(f.InterfaceID), str(f.VPCID)
-	eni.InstanceUID, eni.SubnetUID = str(f.InstanceID), str(f.SubnetID)
+	eni.InterfaceUID, eni.VPCUID = b.str(f.InterfaceID), b.str(f.VPCID)
+	eni.InstanceUID, eni.SubnetUID = b.str(f.InstanceID), b.str(f.SubnetID)
 	// Both endpoints are required. A NODATA/SKIPDATA record (or a custom format without addresses)
 	// names no peer: the interface the window was recorded on is then the endpoint on both sides,
 	// rather than an empty struct that says nothing.
-	for _, e := range []*NetworkEndpoint{&r.SrcEndpoint, &r.DstEndpoint} {
+	for _, e := range [2]*NetworkEndpoint{&r.SrcEndpoint, &r.DstEndpoint} {
 		if e.empty() && e != eni {
 			e.InterfaceUID, e.VPCUID, e.InstanceUID, e.SubnetUID = eni.InterfaceUID, eni.VPCUID, eni.InstanceUID, eni.SubnetUID
 		}
 	}
 
-	ci := ConnectionInfo{ProtocolNum: optI32(f.Protocol), TCPFlags: optI32(f.TCPFlags), Direction: str("Unknown")}
+	ci := &b.ci
+	*ci = ConnectionInfo{ProtocolNum: b.optI32(f.Protocol), TCPFlags: b.optI32(f.TCPFlags), Direction: b.str("Unknown")}
 	// protocol_ver is the caption of protocol_ver_id (OCSF 1.1.0 network_connection_info); a type
 	// OCSF has no id for (EFA) is Other with the flow log's own word.
 	switch f.Type {
 	case "":
 	case "IPv4":
-		ci.ProtocolVerID, ci.ProtocolVer = i32(4), str("Internet Protocol version 4 (IPv4)")
+		ci.ProtocolVerID, ci.ProtocolVer = b.i32(4), b.str("Internet Protocol version 4 (IPv4)")
 	case "IPv6":
-		ci.ProtocolVerID, ci.ProtocolVer = i32(6), str("Internet Protocol version 6 (IPv6)")
+		ci.ProtocolVerID, ci.ProtocolVer = b.i32(6), b.str("Internet Protocol version 6 (IPv6)")
 	default:
-		ci.ProtocolVerID, ci.ProtocolVer = i32(99), str(f.Type)
+		ci.ProtocolVerID, ci.ProtocolVer = b.i32(99), b.str(f.Type)
 	}
 	switch f.FlowDirection {
 	case "ingress":
-		ci.DirectionID, ci.Direction = 1, str("Inbound")
+		ci.DirectionID, ci.Direction = 1, b.str("Inbound")
 	case "egress":
-		ci.DirectionID, ci.Direction = 2, str("Outbound")
+		ci.DirectionID, ci.Direction = 2, b.str("Outbound")
 	}
 	if f.TrafficPath.Valid {
 		id := f.TrafficPath.V + 3
-		ci.BoundaryID = &id
 		if n, ok := boundaryNames[id]; ok {
-			ci.Boundary = &n
+			ci.BoundaryID, ci.Boundary = b.i32(id), b.str(n)
 		} else {
-			ci.BoundaryID, ci.Boundary = i32(99), str("Other")
+			ci.BoundaryID, ci.Boundary = b.i32(99), b.str("Other")
 		}
 	}
-	r.ConnectionInfo = &ci
+	r.ConnectionInfo = ci
 	if f.Bytes.Valid || f.Packets.Valid {
-		r.Traffic = &Traffic{Bytes: optI64(f.Bytes), Packets: optI64(f.Packets)}
+		b.traffic = Traffic{Bytes: b.optI64(f.Bytes), Packets: b.optI64(f.Packets)}
+		r.Traffic = &b.traffic
 	}
 
-	um := map[string]string{}
+	// Most flow records have nothing unmapped: the map is made for the first entry.
+	var um map[string]string
 	if fromObject {
-		um["time_source"] = "object" // no start or end: time is the object's delivery time
+		um = addUnmapped(um, "time_source", "object") // no start or end: time is the object's delivery time
 	}
-	setUnmapped(um, "sublocation_type", f.SublocationType)
-	setUnmapped(um, "sublocation_id", f.SublocationID)
-	setUnmapped(um, "ecs_cluster_arn", f.ECSClusterARN)
-	setUnmapped(um, "ecs_cluster_name", f.ECSClusterName)
-	setUnmapped(um, "ecs_container_instance_arn", f.ECSContainerInstanceARN)
-	setUnmapped(um, "ecs_container_instance_id", f.ECSContainerInstanceID)
-	setUnmapped(um, "ecs_container_id", f.ECSContainerID)
-	setUnmapped(um, "ecs_second_container_id", f.ECSSecondContainerID)
-	setUnmapped(um, "ecs_service_name", f.ECSServiceName)
-	setUnmapped(um, "ecs_task_definition_arn", f.ECSTaskDefinitionARN)
-	setUnmapped(um, "ecs_task_arn", f.ECSTaskARN)
-	setUnmapped(um, "ecs_task_id", f.ECSTaskID)
-	setUnmapped(um, "reject_reason", f.RejectReason)
-	setUnmapped(um, "resource_id", f.ResourceID)
+	um = addUnmapped(um, "sublocation_type", f.SublocationType)
+	um = addUnmapped(um, "sublocation_id", f.SublocationID)
+	um = addUnmapped(um, "ecs_cluster_arn", f.ECSClusterARN)
+	um = addUnmapped(um, "ecs_cluster_name", f.ECSClusterName)
+	um = addUnmapped(um, "ecs_container_instance_arn", f.ECSContainerInstanceARN)
+	um = addUnmapped(um, "ecs_container_instance_id", f.ECSContainerInstanceID)
+	um = addUnmapped(um, "ecs_container_id", f.ECSContainerID)
+	um = addUnmapped(um, "ecs_second_container_id", f.ECSSecondContainerID)
+	um = addUnmapped(um, "ecs_service_name", f.ECSServiceName)
+	um = addUnmapped(um, "ecs_task_definition_arn", f.ECSTaskDefinitionARN)
+	um = addUnmapped(um, "ecs_task_arn", f.ECSTaskARN)
+	um = addUnmapped(um, "ecs_task_id", f.ECSTaskID)
+	um = addUnmapped(um, "reject_reason", f.RejectReason)
+	um = addUnmapped(um, "resource_id", f.ResourceID)
 	if f.EncryptionStatus.Valid {
-		um["encryption_status"] = strconv.Itoa(int(f.EncryptionStatus.V))
+		um = addUnmapped(um, "encryption_status", strconv.Itoa(int(f.EncryptionStatus.V)))
 	}
 	for k, v := range f.Unmapped {
-		if v != "" && v != "-" {
-			um[k] = v
+		if v != "-" {
+			um = addUnmapped(um, k, v)
 		}
 	}
-	r.Unmapped = nilIfEmpty(um)
+	r.Unmapped = um
 
-	var obs []Observable
-	obs = appendObs(obs, "src_endpoint.ip", obsIPAddress, r.SrcEndpoint.IP)
-	obs = appendObs(obs, "dst_endpoint.ip", obsIPAddress, r.DstEndpoint.IP)
-	obs = appendObs(obs, "src_endpoint.instance_uid", obsResourceUID, r.SrcEndpoint.InstanceUID)
-	obs = appendObs(obs, "dst_endpoint.instance_uid", obsResourceUID, r.DstEndpoint.InstanceUID)
-	r.Observables = obs
-	return r, nil
+	obs := b.obs[:0:len(b.obs)]
+	obs = appendObs(&b.block, obs, "src_endpoint.ip", obsIPAddress, r.SrcEndpoint.IP)
+	obs = appendObs(&b.block, obs, "dst_endpoint.ip", obsIPAddress, r.DstEndpoint.IP)
+	obs = appendObs(&b.block, obs, "src_endpoint.instance_uid", obsResourceUID, r.SrcEndpoint.InstanceUID)
+	obs = appendObs(&b.block, obs, "dst_endpoint.instance_uid", obsResourceUID, r.DstEndpoint.InstanceUID)
+	if len(obs) > 0 {
+		r.Observables = obs
+	}
+	return nil
 }
 
-func endpointIP(eniAddr, pktAddr string) (*string, []string) {
+func endpointIP(b *block, eniAddr, pktAddr string) (*string, []string) {
 	if pktAddr != "" && pktAddr != eniAddr {
 		if eniAddr == "" {
-			return &pktAddr, nil
+			return b.str(pktAddr), nil
 		}
-		return &pktAddr, []string{eniAddr}
+		return b.str(pktAddr), b.strs(eniAddr)
 	}
-	return str(eniAddr), nil
+	return b.str(eniAddr), nil
 }
 
-func optI32(v parse.OptInt32) *int32 {
+func (b *block) optI32(v parse.OptInt32) *int32 {
 	if !v.Valid {
 		return nil
 	}
-	return &v.V
+	return b.i32(v.V)
 }
 
-func optI64(v parse.OptInt64) *int64 {
+func (b *block) optI64(v parse.OptInt64) *int64 {
 	if !v.Valid {
 		return nil
 	}
-	return &v.V
+	return b.i64(v.V)
 }

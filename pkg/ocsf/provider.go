@@ -89,7 +89,7 @@ func ParseProviders(data []byte) ([]Provider, error) {
 		if m := lakeBucketRE.FindStringSubmatch(loc.Bucket); p.Region == "" && m != nil {
 			p.Region = m[1]
 		}
-		if p.Region != "" && !regionRE.MatchString(p.Region) {
+		if p.Region != "" && !isRegion(p.Region) {
 			return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, &LayoutError{"region", p.Region, "an AWS region such as us-east-1"})
 		}
 		if p.RoleARN != "" {

@@ -92,23 +92,38 @@ func ClassOf(t sink.Table) (Class, bool) {
 // *sink.UnsupportedRecordError: counted by the caller, not fatal to the object, whose other records
 // are still good events. A record without a time or Region of its own takes its object's (Origin).
 func (l *Layout) Record(ctx context.Context, in *sink.Input, rec *parse.Record) error {
-	o, _ := in.Scratch.(*Origin)
-	if o == nil {
-		o = new(Origin)
-		*o = OriginOf(in.Object(), time.Now())
-		in.Scratch = o
+	sc, _ := in.Scratch.(*inputScratch)
+	if sc == nil {
+		sc = new(inputScratch)
+		obj := in.Object()
+		sc.origin = OriginOf(obj, time.Now())
+		sc.lin = Lineage{Bucket: obj.Bucket, Key: obj.Key, Account: obj.Account, Region: obj.Region}
+		in.Scratch = sc
 	}
-	row, err := FromRecordIn(rec, *o)
+	row, err := fromRecordIn(rec, sc.origin, &sc.rows)
 	if err != nil {
 		return &sink.UnsupportedRecordError{Source: rec.Source, Reason: err.Error()}
 	}
-	obj := in.Object()
-	lin := Lineage{Bucket: obj.Bucket, Key: obj.Key, Index: rec.Index, Account: obj.Account, Region: obj.Region}
+	lin := sc.lin
+	lin.Index = rec.Index
 	part, err := PartitionOf(row, lin)
 	if err != nil {
 		return &sink.UnsupportedRecordError{Source: rec.Source, Reason: err.Error()}
 	}
-	return l.addRow(ctx, in, row, part.Path(), len(rec.Raw))
+	if part != sc.part || sc.path == "" {
+		sc.part, sc.path = part, part.Path()
+	}
+	return l.addRow(ctx, in, row, sc.path, len(rec.Raw))
+}
+
+// inputScratch is what Record keeps per input: the object's origin and lineage, the rows it maps
+// into, and the last partition's path (an object's records mostly share one).
+type inputScratch struct {
+	origin Origin
+	lin    Lineage
+	rows   rowScratch
+	part   Partition
+	path   string
 }
 
 // Finding adds a metric-filter match as a Detection Finding (2004).
