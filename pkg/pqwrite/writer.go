@@ -1,0 +1,781 @@
+package pqwrite
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding/rle"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Codec compresses every page; nil writes them uncompressed.
+	Codec compress.Codec
+	// PageBytes is the encoded size (levels, values, four bytes per dictionary index) at which a
+	// data page is cut, between rows. Default 256 KiB.
+	PageBytes int
+	// DictionaryMaxBytes is the size of a column chunk's dictionary past which the rest of the
+	// chunk is written PLAIN (as Arrow and parquet-mr do): a dictionary of mostly distinct values
+	// only costs. Default 1 MiB.
+	DictionaryMaxBytes int
+	// ColumnIndexSizeLimit truncates byte array min/max in the column index. Default 16 (parquet-go's).
+	ColumnIndexSizeLimit int
+	// SortingColumns are recorded as every row group's sorting_columns.
+	SortingColumns []parquet.SortingColumn
+	// CreatedBy is the footer's created_by.
+	CreatedBy string
+	// KeyValueMetadata is the footer's key/value metadata.
+	KeyValueMetadata map[string]string
+}
+
+// Writer writes one Parquet file. Rows are written column by column (Columns), each column
+// receiving whole rows; Flush ends a row group, Close writes the page index and the footer.
+// A Writer is not safe for concurrent use.
+type Writer struct {
+	out     io.Writer
+	offset  int64
+	err     error
+	schema  *Schema
+	opts    Options
+	codec   compress.Codec // nil: uncompressed
+	cols    []*Column
+	sorting []format.SortingColumn
+
+	rowGroups []format.RowGroup
+	colIndex  [][]format.ColumnIndex
+	offIndex  [][]format.OffsetIndex
+
+	hdr    bytes.Buffer
+	hdrEnc *thrift.Encoder
+	closed bool
+}
+
+// New returns a writer of a file of schema s to w.
+func New(w io.Writer, s *Schema, opts Options) (*Writer, error) {
+	if opts.PageBytes <= 0 {
+		opts.PageBytes = 256 << 10
+	}
+	if opts.DictionaryMaxBytes <= 0 {
+		opts.DictionaryMaxBytes = 1 << 20
+	}
+	if opts.ColumnIndexSizeLimit <= 0 {
+		opts.ColumnIndexSizeLimit = 16
+	}
+	pw := &Writer{out: w, schema: s, opts: opts}
+	if opts.Codec != nil && opts.Codec.CompressionCodec() != format.Uncompressed {
+		pw.codec = opts.Codec
+	}
+	pw.hdrEnc = thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&pw.hdr))
+	for _, sc := range opts.SortingColumns {
+		i := slices.IndexFunc(s.leaves, func(l leaf) bool { return slices.Equal(l.path, sc.Path()) })
+		if i < 0 {
+			return nil, fmt.Errorf("pqwrite: sorting column %s not in schema", strings.Join(sc.Path(), "."))
+		}
+		pw.sorting = append(pw.sorting, format.SortingColumn{ColumnIdx: int32(i), Descending: sc.Descending(), NullsFirst: sc.NullsFirst()})
+	}
+	for i := range s.leaves {
+		pw.cols = append(pw.cols, newColumn(pw, i))
+	}
+	return pw, nil
+}
+
+// Columns returns the column writers, indexed by leaf column.
+func (w *Writer) Columns() []*Column { return w.cols }
+
+// BufferedBytes is what the writer holds for the row group in progress: encoded pages, page
+// buffers and dictionaries.
+func (w *Writer) BufferedBytes() int64 {
+	var n int64
+	for _, c := range w.cols {
+		n += int64(cap(c.data) + cap(c.vals) + cap(c.rep) + cap(c.def) + 4*cap(c.ids))
+		if c.dict != nil {
+			n += int64(c.dict.size)
+		}
+	}
+	return n
+}
+
+func (w *Writer) write(p []byte) {
+	if w.err != nil {
+		return
+	}
+	n, err := w.out.Write(p)
+	w.offset += int64(n)
+	if err != nil {
+		w.err = fmt.Errorf("pqwrite: %w", err)
+	}
+}
+
+func (w *Writer) encodeHeader(v any) ([]byte, error) {
+	w.hdr.Reset()
+	if err := w.hdrEnc.Encode(v); err != nil {
+		return nil, fmt.Errorf("pqwrite: encode page header: %w", err)
+	}
+	return w.hdr.Bytes(), nil
+}
+
+// Flush writes the rows written so far as one row group. Every column must have received the
+// same number of rows.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.closed {
+		return errors.New("pqwrite: flush of a closed writer")
+	}
+	rows := w.cols[0].rows
+	for _, c := range w.cols {
+		if c.rows != rows {
+			return fmt.Errorf("pqwrite: column %s has %d rows, column %s %d",
+				strings.Join(c.leaf.path, "."), c.rows, strings.Join(w.cols[0].leaf.path, "."), rows)
+		}
+	}
+	if rows == 0 {
+		return nil
+	}
+	for _, c := range w.cols {
+		if err := c.flushPage(); err != nil {
+			return err
+		}
+	}
+	if w.offset == 0 {
+		w.write([]byte("PAR1"))
+	}
+	rg := format.RowGroup{NumRows: rows, FileOffset: w.offset, SortingColumns: slices.Clone(w.sorting), Ordinal: int16(len(w.rowGroups))}
+	cis := make([]format.ColumnIndex, len(w.cols))
+	ois := make([]format.OffsetIndex, len(w.cols))
+	for i, c := range w.cols {
+		cc, err := c.writeChunk()
+		if err != nil {
+			return err
+		}
+		rg.Columns = append(rg.Columns, cc)
+		rg.TotalByteSize += cc.MetaData.TotalUncompressedSize
+		rg.TotalCompressedSize += cc.MetaData.TotalCompressedSize
+		cis[i], ois[i] = c.index()
+		c.resetChunk()
+	}
+	if w.err != nil {
+		return w.err
+	}
+	w.rowGroups = append(w.rowGroups, rg)
+	w.colIndex = append(w.colIndex, cis)
+	w.offIndex = append(w.offIndex, ois)
+	return nil
+}
+
+// Close flushes pending rows and writes the page index and the footer. The file is complete
+// (and well-formed with no rows at all).
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	w.closed = true
+	if w.offset == 0 {
+		w.write([]byte("PAR1"))
+	}
+	enc := thrift.NewEncoder(new(thrift.CompactProtocol).NewWriter(&w.hdr))
+	encode := func(v any) (int64, int32, error) {
+		w.hdr.Reset()
+		if err := enc.Encode(v); err != nil {
+			return 0, 0, fmt.Errorf("pqwrite: encode footer: %w", err)
+		}
+		off := w.offset
+		w.write(w.hdr.Bytes())
+		return off, int32(w.hdr.Len()), w.err
+	}
+	for g := range w.rowGroups {
+		for c := range w.rowGroups[g].Columns {
+			off, n, err := encode(&w.colIndex[g][c])
+			if err != nil {
+				return err
+			}
+			w.rowGroups[g].Columns[c].ColumnIndexOffset, w.rowGroups[g].Columns[c].ColumnIndexLength = off, n
+		}
+	}
+	for g := range w.rowGroups {
+		for c := range w.rowGroups[g].Columns {
+			off, n, err := encode(&w.offIndex[g][c])
+			if err != nil {
+				return err
+			}
+			w.rowGroups[g].Columns[c].OffsetIndexOffset, w.rowGroups[g].Columns[c].OffsetIndexLength = off, n
+		}
+	}
+	md := format.FileMetaData{
+		Version:      2, // as parquet-go: format version 2 (data pages v2)
+		Schema:       w.schema.elements,
+		RowGroups:    w.rowGroups,
+		CreatedBy:    w.opts.CreatedBy,
+		ColumnOrders: w.schema.orders,
+	}
+	for _, g := range w.rowGroups {
+		md.NumRows += g.NumRows
+	}
+	for k, v := range w.opts.KeyValueMetadata {
+		md.KeyValueMetadata = append(md.KeyValueMetadata, format.KeyValue{Key: k, Value: v})
+	}
+	slices.SortFunc(md.KeyValueMetadata, func(a, b format.KeyValue) int { return strings.Compare(a.Key, b.Key) })
+	_, n, err := encode(&md)
+	if err != nil {
+		return err
+	}
+	var tail [8]byte
+	binary.LittleEndian.PutUint32(tail[:4], uint32(n))
+	copy(tail[4:], "PAR1")
+	w.write(tail[:])
+	w.rowGroups, w.colIndex, w.offIndex = nil, nil, nil
+	return w.err
+}
+
+// Column writes the values of one leaf column.
+type Column struct {
+	w      *Writer
+	idx    int
+	leaf   *leaf
+	unsign bool // INT64 compared unsigned
+
+	// The page in progress: levels one byte per value, values PLAIN-encoded (booleans one byte
+	// each until the page is cut) or as dictionary indexes.
+	rep, def   []byte
+	vals       []byte
+	ids        []int32
+	pageValues int
+	pageNulls  int
+	pageRows   int
+	pageDict   bool // the page's values are dictionary indexes
+	pb         bounds
+
+	// The chunk in progress: its encoded data pages, dictionary, statistics and page index.
+	rows       int64
+	data       []byte
+	dict       *dictionary
+	fallback   bool // the dictionary outgrew DictionaryMaxBytes: the rest of the chunk is PLAIN
+	numValues  int64
+	nulls      int64
+	uncomp     int64
+	comp       int64
+	dictPages  int32
+	plainPages int32
+	cb         bounds // chunk min/max
+	cmin, cmax []byte // the chunk's min/max, encoded
+	locs       []format.PageLocation
+	nullPages  []bool
+	nullCounts []int64
+	minVals    [][]byte
+	maxVals    [][]byte
+	asc, desc  bool
+	prev       bounds // the last non-null page's bounds (for the boundary order)
+	prevMin    []byte
+	prevMax    []byte
+
+	scratch, body, zbuf []byte
+}
+
+// bounds are the min and max of some values of a column: as integers (booleans 0/1, unsigned
+// INT64 with the sign bit flipped, so that signed comparison orders them), doubles, or bytes.
+type bounds struct {
+	ok         bool
+	imin, imax int64
+	fmin, fmax float64
+	bmin, bmax []byte
+}
+
+func newColumn(w *Writer, i int) *Column {
+	l := &w.schema.leaves[i]
+	c := &Column{w: w, idx: i, leaf: l, unsign: l.unsigned && l.kind == parquet.Int64, asc: true, desc: true}
+	if l.dict {
+		c.dict = newDictionary()
+	}
+	return c
+}
+
+func (c *Column) name() string { return strings.Join(c.leaf.path, ".") }
+
+// pageSize estimates the page's encoded size, as parquet-go's column buffers count it
+// (dictionary indexes four bytes each).
+func (c *Column) pageSize() int { return len(c.rep) + len(c.def) + len(c.vals) + 4*len(c.ids) }
+
+// WriteRowValues appends whole rows of values (the first value of each row has repetition level
+// 0) and returns the number of rows. A data page is cut before a row when the page reached
+// PageBytes.
+func (c *Column) WriteRowValues(values []parquet.Value) (int, error) {
+	if c.w.err != nil {
+		return 0, c.w.err
+	}
+	if len(values) > 0 && values[0].RepetitionLevel() != 0 {
+		return 0, fmt.Errorf("pqwrite: column %s: rows must start at repetition level 0", c.name())
+	}
+	l := c.leaf
+	rows := 0
+	limit := c.w.opts.PageBytes
+	for i := range values {
+		v := &values[i]
+		r := v.RepetitionLevel()
+		if r == 0 {
+			if c.pageRows > 0 && c.pageSize() >= limit {
+				if err := c.flushPage(); err != nil {
+					return rows, err
+				}
+			}
+			if c.dict != nil && !c.fallback && c.dict.size > c.w.opts.DictionaryMaxBytes {
+				if err := c.flushPage(); err != nil {
+					return rows, err
+				}
+				c.fallback = true
+			}
+			rows++
+			c.rows++
+			c.pageRows++
+		} else if r > int(l.maxRep) {
+			return rows, fmt.Errorf("pqwrite: column %s: repetition level %d above %d", c.name(), r, l.maxRep)
+		}
+		d := v.DefinitionLevel()
+		if l.maxRep > 0 {
+			c.rep = append(c.rep, byte(r))
+		}
+		if l.maxDef > 0 {
+			c.def = append(c.def, byte(d))
+		}
+		c.pageValues++
+		if d != int(l.maxDef) {
+			if d > int(l.maxDef) {
+				return rows, fmt.Errorf("pqwrite: column %s: definition level %d above %d", c.name(), d, l.maxDef)
+			}
+			c.pageNulls++
+			continue
+		}
+		if k := v.Kind(); k != l.kind {
+			return rows, fmt.Errorf("pqwrite: column %s: %v value in a %v column", c.name(), k, l.kind)
+		}
+		switch l.kind {
+		case parquet.ByteArray:
+			b := v.ByteArray()
+			if c.dict != nil && !c.fallback {
+				c.pageDict = true
+				id := c.dict.id(b)
+				c.ids = append(c.ids, id)
+				c.dict.observe(id, &c.pb)
+				continue
+			}
+			off := len(c.vals)
+			c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(b)))
+			c.vals = append(c.vals, b...)
+			b = c.vals[off+4:]
+			if !c.pb.ok {
+				c.pb.ok, c.pb.bmin, c.pb.bmax = true, b, b
+			} else if bytes.Compare(b, c.pb.bmin) < 0 {
+				c.pb.bmin = b
+			} else if bytes.Compare(b, c.pb.bmax) > 0 {
+				c.pb.bmax = b
+			}
+		case parquet.Int64:
+			x := v.Int64()
+			c.vals = binary.LittleEndian.AppendUint64(c.vals, uint64(x))
+			if c.unsign {
+				x ^= math.MinInt64
+			}
+			c.pb.int(x)
+		case parquet.Int32:
+			x := v.Int32()
+			c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(x))
+			if l.unsigned {
+				c.pb.int(int64(uint32(x)))
+			} else {
+				c.pb.int(int64(x))
+			}
+		case parquet.Double:
+			f := v.Double()
+			c.vals = binary.LittleEndian.AppendUint64(c.vals, math.Float64bits(f))
+			if f == f { // NaN orders nowhere: left out of min/max
+				if !c.pb.ok {
+					c.pb.ok, c.pb.fmin, c.pb.fmax = true, f, f
+				} else {
+					c.pb.fmin, c.pb.fmax = min(c.pb.fmin, f), max(c.pb.fmax, f)
+				}
+			}
+		case parquet.Boolean:
+			var x byte
+			if v.Boolean() {
+				x = 1
+			}
+			c.vals = append(c.vals, x)
+			c.pb.int(int64(x))
+		}
+	}
+	return rows, nil
+}
+
+func (b *bounds) int(x int64) {
+	if !b.ok {
+		b.ok, b.imin, b.imax = true, x, x
+		return
+	}
+	b.imin, b.imax = min(b.imin, x), max(b.imax, x)
+}
+
+// encodeBound appends the PLAIN encoding of a bound (byte arrays without their length).
+func (c *Column) encodeBound(dst []byte, b *bounds, isMax bool) []byte {
+	switch c.leaf.kind {
+	case parquet.ByteArray:
+		if isMax {
+			return append(dst, b.bmax...)
+		}
+		return append(dst, b.bmin...)
+	case parquet.Double:
+		f := b.fmin
+		if isMax {
+			f = b.fmax
+		}
+		return binary.LittleEndian.AppendUint64(dst, math.Float64bits(f))
+	}
+	x := b.imin
+	if isMax {
+		x = b.imax
+	}
+	switch c.leaf.kind {
+	case parquet.Int64:
+		if c.unsign {
+			x ^= math.MinInt64
+		}
+		return binary.LittleEndian.AppendUint64(dst, uint64(x))
+	case parquet.Int32:
+		return binary.LittleEndian.AppendUint32(dst, uint32(x))
+	}
+	return append(dst, byte(x)) // boolean
+}
+
+// cmpMin, cmpMax compare the min (max) of a with that of b.
+func (c *Column) cmpMin(a, b *bounds) int {
+	switch c.leaf.kind {
+	case parquet.ByteArray:
+		return bytes.Compare(a.bmin, b.bmin)
+	case parquet.Double:
+		return cmpFloat(a.fmin, b.fmin)
+	}
+	return cmpInt(a.imin, b.imin)
+}
+
+func (c *Column) cmpMax(a, b *bounds) int {
+	switch c.leaf.kind {
+	case parquet.ByteArray:
+		return bytes.Compare(a.bmax, b.bmax)
+	case parquet.Double:
+		return cmpFloat(a.fmax, b.fmax)
+	}
+	return cmpInt(a.imax, b.imax)
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// flushPage encodes, compresses and appends the page in progress to the chunk.
+func (c *Column) flushPage() error {
+	if c.pageValues == 0 {
+		return nil
+	}
+	l := c.leaf
+	var err error
+	lv := c.scratch[:0]
+	if l.maxRep > 0 {
+		e := rle.Encoding{BitWidth: bitWidth(l.maxRep)}
+		if lv, err = e.EncodeLevels(lv, c.rep); err != nil {
+			return fmt.Errorf("pqwrite: column %s: repetition levels: %w", c.name(), err)
+		}
+	}
+	repLen := len(lv)
+	if l.maxDef > 0 {
+		e := rle.Encoding{BitWidth: bitWidth(l.maxDef)}
+		var dl []byte
+		if dl, err = e.EncodeLevels(c.body[:0], c.def); err != nil {
+			return fmt.Errorf("pqwrite: column %s: definition levels: %w", c.name(), err)
+		}
+		lv = append(lv, dl...)
+		c.body = dl
+	}
+	c.scratch = lv
+	encoding := format.Plain
+	body := c.vals
+	switch {
+	case c.pageDict:
+		encoding = format.RLEDictionary
+		var e rle.DictionaryEncoding
+		if c.body, err = e.EncodeInt32(c.body[:0], c.ids); err != nil {
+			return fmt.Errorf("pqwrite: column %s: dictionary indexes: %w", c.name(), err)
+		}
+		body = c.body
+	case l.kind == parquet.Boolean:
+		c.body = packBits(c.body[:0], c.vals)
+		body = c.body
+	}
+	uncompressed := len(lv) + len(body)
+	if c.w.codec != nil {
+		if c.zbuf, err = c.w.codec.Encode(c.zbuf[:0], body); err != nil {
+			return fmt.Errorf("pqwrite: column %s: compress page: %w", c.name(), err)
+		}
+		body = c.zbuf
+	}
+	crc := crc32.Update(crc32.ChecksumIEEE(lv), crc32.IEEETable, body)
+	h := format.PageHeader{
+		Type:                 format.DataPageV2,
+		UncompressedPageSize: int32(uncompressed),
+		CompressedPageSize:   int32(len(lv) + len(body)),
+		CRC:                  int32(crc),
+		DataPageHeaderV2: thrift.New(format.DataPageHeaderV2{
+			NumValues:                  int32(c.pageValues),
+			NumNulls:                   int32(c.pageNulls),
+			NumRows:                    int32(c.pageRows),
+			Encoding:                   encoding,
+			DefinitionLevelsByteLength: int32(len(lv) - repLen),
+			RepetitionLevelsByteLength: int32(repLen),
+			IsCompressed:               thrift.New(c.w.codec != nil),
+		}),
+	}
+	hb, err := c.w.encodeHeader(&h)
+	if err != nil {
+		return err
+	}
+	c.locs = append(c.locs, format.PageLocation{
+		Offset:             int64(len(c.data)), // within the chunk's data pages until written
+		CompressedPageSize: int32(len(hb) + len(lv) + len(body)),
+		FirstRowIndex:      c.rows - int64(c.pageRows),
+	})
+	c.data = append(c.data, hb...)
+	c.data = append(c.data, lv...)
+	c.data = append(c.data, body...)
+	c.uncomp += int64(len(hb) + uncompressed)
+	c.comp += int64(len(hb) + len(lv) + len(body))
+	if c.pageDict {
+		c.dictPages++
+	} else {
+		c.plainPages++
+	}
+	c.numValues += int64(c.pageValues)
+	c.nulls += int64(c.pageNulls)
+	c.indexPage()
+	c.rep, c.def, c.vals, c.ids = c.rep[:0], c.def[:0], c.vals[:0], c.ids[:0]
+	c.pageValues, c.pageNulls, c.pageRows, c.pageDict = 0, 0, 0, false
+	c.pb = bounds{}
+	if c.dict != nil {
+		c.dict.nextPage()
+	}
+	return nil
+}
+
+// indexPage adds the page just written to the column index and the chunk's statistics.
+func (c *Column) indexPage() {
+	pb := &c.pb
+	c.nullPages = append(c.nullPages, !pb.ok)
+	c.nullCounts = append(c.nullCounts, int64(c.pageNulls))
+	if !pb.ok {
+		c.minVals = append(c.minVals, []byte{})
+		c.maxVals = append(c.maxVals, []byte{})
+		return
+	}
+	limit := c.w.opts.ColumnIndexSizeLimit
+	mn := c.encodeBound(nil, pb, false)
+	mx := c.encodeBound(nil, pb, true)
+	if c.leaf.kind == parquet.ByteArray {
+		if len(mn) > limit {
+			mn = mn[:limit:limit]
+		}
+		if len(mx) > limit {
+			mx = mx[:limit:limit]
+			incrementBytes(mx)
+		}
+	}
+	c.minVals = append(c.minVals, mn)
+	c.maxVals = append(c.maxVals, mx)
+	if c.prev.ok {
+		if c.cmpMin(&c.prev, pb) > 0 || c.cmpMax(&c.prev, pb) > 0 {
+			c.asc = false
+		}
+		if c.cmpMin(&c.prev, pb) < 0 || c.cmpMax(&c.prev, pb) < 0 {
+			c.desc = false
+		}
+	}
+	// Chunk statistics: the page's bounds, copied where they are new extremes (page bounds of
+	// byte arrays point into page buffers that are reused).
+	if !c.cb.ok || c.cmpMin(pb, &c.cb) < 0 {
+		c.cmin = c.encodeBound(c.cmin[:0], pb, false)
+		c.cb.imin, c.cb.fmin = pb.imin, pb.fmin
+		c.cb.bmin = c.cmin
+	}
+	if !c.cb.ok || c.cmpMax(pb, &c.cb) > 0 {
+		c.cmax = c.encodeBound(c.cmax[:0], pb, true)
+		c.cb.imax, c.cb.fmax = pb.imax, pb.fmax
+		c.cb.bmax = c.cmax
+	}
+	c.cb.ok = true
+	// The previous page's bounds, for the boundary order: byte arrays copied.
+	c.prevMin = append(c.prevMin[:0], pb.bmin...)
+	c.prevMax = append(c.prevMax[:0], pb.bmax...)
+	c.prev = *pb
+	c.prev.bmin, c.prev.bmax = c.prevMin, c.prevMax
+}
+
+// incrementBytes makes a truncated max an upper bound again (parquet-mr's BinaryTruncator).
+func incrementBytes(b []byte) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i]++
+		if b[i] != 0 {
+			return
+		}
+	}
+	for i := range b {
+		b[i] = 0xff
+	}
+}
+
+// packBits packs booleans (one byte each, 0 or 1) LSB first: PLAIN booleans.
+func packBits(dst, src []byte) []byte {
+	for i := 0; i < len(src); i += 8 {
+		var x byte
+		for j, b := range src[i:min(i+8, len(src))] {
+			x |= b << j
+		}
+		dst = append(dst, x)
+	}
+	return dst
+}
+
+// writeChunk writes the column's chunk (dictionary page, then data pages) to the file.
+func (c *Column) writeChunk() (format.ColumnChunk, error) {
+	w := c.w
+	l := c.leaf
+	md := format.ColumnMetaData{
+		Type:         format.Type(l.kind),
+		PathInSchema: l.path,
+		Codec:        format.Uncompressed,
+		NumValues:    c.numValues,
+	}
+	if w.codec != nil {
+		md.Codec = w.codec.CompressionCodec()
+	}
+	md.Encoding = append(md.Encoding, format.Plain)
+	if l.maxDef > 0 || l.maxRep > 0 {
+		md.Encoding = append(md.Encoding, format.RLE)
+	}
+	if c.dict != nil {
+		md.Encoding = append(md.Encoding, format.RLEDictionary)
+		md.DictionaryPageOffset = w.offset
+		if err := c.writeDictionaryPage(&md); err != nil {
+			return format.ColumnChunk{}, err
+		}
+	}
+	md.DataPageOffset = w.offset
+	for i := range c.locs {
+		c.locs[i].Offset += w.offset
+	}
+	w.write(c.data)
+	md.TotalUncompressedSize += c.uncomp
+	md.TotalCompressedSize += c.comp
+	if c.plainPages > 0 {
+		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: format.Plain, Count: c.plainPages})
+	}
+	if c.dictPages > 0 {
+		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: format.RLEDictionary, Count: c.dictPages})
+	}
+	md.Statistics.NullCount = c.nulls
+	if c.cb.ok {
+		md.Statistics.MinValue = slices.Clone(c.cmin)
+		md.Statistics.MaxValue = slices.Clone(c.cmax)
+	}
+	return format.ColumnChunk{MetaData: md}, w.err
+}
+
+func (c *Column) writeDictionaryPage(md *format.ColumnMetaData) error {
+	w := c.w
+	d := c.dict
+	body := d.page(c.body[:0])
+	c.body = body
+	uncompressed := len(body)
+	if w.codec != nil {
+		var err error
+		if c.zbuf, err = w.codec.Encode(c.zbuf[:0], body); err != nil {
+			return fmt.Errorf("pqwrite: column %s: compress dictionary page: %w", c.name(), err)
+		}
+		body = c.zbuf
+	}
+	h := format.PageHeader{
+		Type:                 format.DictionaryPage,
+		UncompressedPageSize: int32(uncompressed),
+		CompressedPageSize:   int32(len(body)),
+		CRC:                  int32(crc32.ChecksumIEEE(body)),
+		DictionaryPageHeader: thrift.New(format.DictionaryPageHeader{NumValues: int32(len(d.entries)), Encoding: format.Plain}),
+	}
+	hb, err := w.encodeHeader(&h)
+	if err != nil {
+		return err
+	}
+	w.write(hb)
+	w.write(body)
+	md.TotalUncompressedSize += int64(len(hb) + uncompressed)
+	md.TotalCompressedSize += int64(len(hb) + len(body))
+	md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DictionaryPage, Encoding: format.Plain, Count: 1})
+	return w.err
+}
+
+// index returns the chunk's column index and offset index.
+func (c *Column) index() (format.ColumnIndex, format.OffsetIndex) {
+	order := format.Unordered
+	switch {
+	case c.asc:
+		order = format.Ascending
+	case c.desc:
+		order = format.Descending
+	}
+	ci := format.ColumnIndex{
+		NullPages:     c.nullPages,
+		MinValues:     c.minVals,
+		MaxValues:     c.maxVals,
+		BoundaryOrder: order,
+		NullCounts:    c.nullCounts,
+	}
+	return ci, format.OffsetIndex{PageLocations: c.locs}
+}
+
+// resetChunk starts a new chunk; the page index slices now belong to the writer.
+func (c *Column) resetChunk() {
+	c.rows, c.numValues, c.nulls, c.uncomp, c.comp = 0, 0, 0, 0, 0
+	c.data = c.data[:0]
+	c.fallback = false
+	if c.dict != nil {
+		c.dict.reset()
+	}
+	c.dictPages, c.plainPages = 0, 0
+	c.cb, c.prev = bounds{}, bounds{}
+	c.asc, c.desc = true, true
+	c.locs, c.nullPages, c.nullCounts, c.minVals, c.maxVals = nil, nil, nil, nil, nil
+}

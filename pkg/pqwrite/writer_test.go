@@ -1,0 +1,427 @@
+package pqwrite
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet/file"
+	"github.com/apache/arrow/go/v17/parquet/pqarrow"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+)
+
+type inner struct {
+	A *string  `parquet:"a,optional,dict"`
+	B int32    `parquet:"b"`
+	L []string `parquet:"l,optional,list"`
+}
+
+// testRow has every physical type the writer supports, NULL at every depth, lists, maps,
+// dictionary and plain byte arrays, unsigned integers.
+type testRow struct {
+	S   string            `parquet:"s"`
+	D   *string           `parquet:"d,optional,dict"`
+	DR  string            `parquet:"dr,dict"`
+	I32 *int32            `parquet:"i32,optional"`
+	I64 int64             `parquet:"i64"`
+	U64 uint64            `parquet:"u64"`
+	U32 *uint32           `parquet:"u32,optional"`
+	F   *float64          `parquet:"f,optional"`
+	B   *bool             `parquet:"b,optional"`
+	BR  bool              `parquet:"br"`
+	T   time.Time         `parquet:"t,timestamp(millisecond)"`
+	L   []int64           `parquet:"l,list"`
+	LO  []inner           `parquet:"lo,optional,list"`
+	M   map[string]string `parquet:"m,optional"`
+	In  *inner            `parquet:"in,optional"`
+}
+
+func randString(rng *rand.Rand) string {
+	switch rng.IntN(10) {
+	case 0:
+		return ""
+	case 1:
+		return strings.Repeat(string(rune('a'+rng.IntN(26))), 17+rng.IntN(40)) // past the index's 16 bytes
+	case 2:
+		return string([]byte{0xff, 0xff, byte(rng.IntN(256))}) + strings.Repeat("\xff", 20) // max's increment overflows
+	}
+	return fmt.Sprintf("v%d", rng.IntN(50))
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func randInner(rng *rand.Rand) inner {
+	in := inner{B: rng.Int32()}
+	if rng.IntN(3) > 0 {
+		in.A = ptr(randString(rng))
+	}
+	switch rng.IntN(3) {
+	case 1:
+		in.L = []string{}
+	case 2:
+		for range rng.IntN(4) + 1 {
+			in.L = append(in.L, randString(rng))
+		}
+	}
+	return in
+}
+
+func randRow(rng *rand.Rand, i int) testRow {
+	r := testRow{
+		S:   randString(rng),
+		DR:  fmt.Sprintf("k%d", rng.IntN(5)),
+		I64: rng.Int64() - math.MaxInt64/2,
+		U64: rng.Uint64(),
+		BR:  rng.IntN(2) == 0,
+		T:   time.UnixMilli(1_700_000_000_000 + int64(i)*1000).UTC(),
+		L:   []int64{}, // a required list: nil reads back empty
+	}
+	if rng.IntN(4) > 0 {
+		r.D = ptr(randString(rng))
+	}
+	if rng.IntN(3) > 0 {
+		r.I32 = ptr(int32(rng.Uint32()))
+	}
+	if rng.IntN(3) > 0 {
+		r.U32 = ptr(rng.Uint32())
+	}
+	if rng.IntN(3) > 0 {
+		f := rng.NormFloat64() * 1e6
+		if rng.IntN(20) == 0 {
+			f = -math.MaxFloat64
+		}
+		r.F = &f
+	}
+	if rng.IntN(3) > 0 {
+		r.B = ptr(rng.IntN(2) == 0)
+	}
+	for range rng.IntN(4) {
+		r.L = append(r.L, rng.Int64N(1000)-500)
+	}
+	switch rng.IntN(3) {
+	case 1:
+		r.LO = []inner{}
+	case 2:
+		for range rng.IntN(3) + 1 {
+			r.LO = append(r.LO, randInner(rng))
+		}
+	}
+	switch rng.IntN(3) {
+	case 1:
+		r.M = map[string]string{}
+	case 2:
+		r.M = map[string]string{}
+		for range rng.IntN(4) + 1 {
+			r.M[randString(rng)] = randString(rng)
+		}
+	}
+	if rng.IntN(2) == 0 {
+		r.In = ptr(randInner(rng))
+	}
+	return r
+}
+
+// writeOurs writes rows with pqwrite, in batches of a few rows per column call, flushing a row
+// group every groupRows rows.
+func writeOurs(t testing.TB, sc *Schema, rows []testRow, opts Options, groupRows int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := New(&buf, sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := w.Columns()
+	for start := 0; start < len(rows); start += groupRows {
+		part := rows[start:min(start+groupRows, len(rows))]
+		perCol := make([][]parquet.Value, len(cols))
+		var vals parquet.Row
+		for i := range part {
+			vals = sc.Parquet().Deconstruct(vals[:0], &part[i])
+			for _, v := range vals {
+				perCol[v.Column()] = append(perCol[v.Column()], v.Clone())
+			}
+		}
+		for ci, vs := range perCol {
+			// Whole rows, a varying number per call.
+			for len(vs) > 0 {
+				n, rowsIn := 0, 0
+				for n < len(vs) {
+					if vs[n].RepetitionLevel() == 0 {
+						if rowsIn == 7 {
+							break
+						}
+						rowsIn++
+					}
+					n++
+				}
+				got, err := cols[ci].WriteRowValues(vs[:n])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got != rowsIn {
+					t.Fatalf("column %d: %d rows written, want %d", ci, got, rowsIn)
+				}
+				vs = vs[n:]
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func writeTheirs(t testing.TB, rows []testRow, groupRows int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := parquet.NewGenericWriter[testRow](&buf, parquet.Compression(&zstd.Codec{}), parquet.PageBufferSize(4<<10), parquet.DataPageStatistics(false))
+	for start := 0; start < len(rows); start += groupRows {
+		if _, err := w.Write(rows[start:min(start+groupRows, len(rows))]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// arrowRows reads a file with Arrow (pqarrow) as one JSON object per row.
+func arrowRows(t testing.TB, data []byte) []string {
+	t.Helper()
+	rdr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	tr := array.NewTableReader(tbl, 1024)
+	defer tr.Release()
+	var rows []string
+	for tr.Next() {
+		var buf bytes.Buffer
+		if err := array.RecordToJSON(tr.Record(), &buf); err != nil {
+			t.Fatal(err)
+		}
+		dec := json.NewDecoder(&buf)
+		for {
+			var m json.RawMessage
+			if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			rows = append(rows, sortMaps(t, m))
+		}
+	}
+	return rows
+}
+
+// sortMaps orders the entries of the row's map column m by key: parquet-go's Deconstruct walks a
+// Go map in random order, its GenericWriter in key order.
+func sortMaps(t testing.TB, raw json.RawMessage) string {
+	var row map[string]any
+	if err := json.Unmarshal(raw, &row); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := row["m"].([]any); ok {
+		slices.SortFunc(m, func(a, b any) int { return strings.Compare(fmt.Sprint(a), fmt.Sprint(b)) })
+	}
+	out, err := json.Marshal(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func testOptions() Options {
+	return Options{
+		Codec:            &zstd.Codec{},
+		PageBytes:        4 << 10,
+		SortingColumns:   []parquet.SortingColumn{parquet.Ascending("t")},
+		CreatedBy:        "pqwrite test",
+		KeyValueMetadata: map[string]string{"b": "2", "a": "1"},
+	}
+}
+
+// TestRoundTrip writes the same random rows with pqwrite and with parquet-go and reads both back
+// with Arrow (every value) and parquet-go (every row), and compares the chunks' statistics.
+func TestRoundTrip(t *testing.T) {
+	fallback := testOptions()
+	fallback.DictionaryMaxBytes = 64 // chunks of dictionary pages, then PLAIN pages
+	plain := testOptions()
+	plain.Codec = nil
+	for name, opts := range map[string]Options{"zstd": testOptions(), "dictionary fallback": fallback, "uncompressed": plain} {
+		t.Run(name, func(t *testing.T) { testRoundTrip(t, opts) })
+	}
+}
+
+func testRoundTrip(t *testing.T, opts Options) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	rows := make([]testRow, 3000)
+	for i := range rows {
+		rows[i] = randRow(rng, i)
+	}
+	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const groupRows = 1100
+	ours := writeOurs(t, sc, rows, opts, groupRows)
+	theirs := writeTheirs(t, rows, groupRows)
+	ra, rb := arrowRows(t, ours), arrowRows(t, theirs)
+	if len(ra) != len(rows) || len(rb) != len(rows) {
+		t.Fatalf("rows: ours %d, parquet-go %d, want %d", len(ra), len(rb), len(rows))
+	}
+	for i := range ra {
+		if ra[i] != rb[i] {
+			t.Fatalf("row %d differs:\nours       %s\nparquet-go %s", i, ra[i], rb[i])
+		}
+	}
+	// parquet-go reads it back to the same Go values.
+	back, err := parquet.Read[testRow](bytes.NewReader(ours), int64(len(ours)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range back {
+		a, _ := json.Marshal(back[i])
+		b, _ := json.Marshal(rows[i])
+		if !bytes.Equal(a, b) {
+			t.Fatalf("row %d read back by parquet-go:\n%s\nwant\n%s", i, a, b)
+		}
+	}
+	fo, err := parquet.OpenFile(bytes.NewReader(ours), int64(len(ours)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := parquet.OpenFile(bytes.NewReader(theirs), int64(len(theirs)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mo, mt := fo.Metadata(), ft.Metadata()
+	if fmt.Sprint(mo.Schema) != fmt.Sprint(mt.Schema) || fmt.Sprint(mo.ColumnOrders) != fmt.Sprint(mt.ColumnOrders) {
+		t.Errorf("schema differs from parquet-go's:\n%v\n%v", mo.Schema, mt.Schema)
+	}
+	if len(mo.RowGroups) != 3 || len(mt.RowGroups) != 3 {
+		t.Fatalf("row groups: ours %d, parquet-go %d, want 3", len(mo.RowGroups), len(mt.RowGroups))
+	}
+	if got := fmt.Sprint(mo.KeyValueMetadata); got != "[{a 1} {b 2}]" {
+		t.Errorf("key/value metadata %s", got)
+	}
+	for g := range mo.RowGroups {
+		if s := mo.RowGroups[g].SortingColumns; len(s) != 1 || s[0].ColumnIdx != 10 || s[0].Descending {
+			t.Errorf("row group %d: sorting columns %+v", g, s)
+		}
+		for c := range mo.RowGroups[g].Columns {
+			o, r := mo.RowGroups[g].Columns[c].MetaData, mt.RowGroups[g].Columns[c].MetaData
+			name := strings.Join(o.PathInSchema, ".")
+			if o.NumValues != r.NumValues {
+				t.Errorf("row group %d column %s: %d values, parquet-go %d", g, name, o.NumValues, r.NumValues)
+			}
+			if !bytes.Equal(o.Statistics.MinValue, r.Statistics.MinValue) || !bytes.Equal(o.Statistics.MaxValue, r.Statistics.MaxValue) ||
+				o.Statistics.NullCount != r.Statistics.NullCount {
+				t.Errorf("row group %d column %s: statistics %+v, parquet-go %+v", g, name, o.Statistics, r.Statistics)
+			}
+			if opts.Codec != nil && o.Codec != r.Codec || (o.DictionaryPageOffset != 0) != (r.DictionaryPageOffset != 0) {
+				t.Errorf("row group %d column %s: codec %v dictionary %v, parquet-go %v %v", g, name, o.Codec, o.DictionaryPageOffset, r.Codec, r.DictionaryPageOffset)
+			}
+		}
+	}
+	checkPageIndex(t, ours, 4<<10)
+}
+
+// checkPageIndex checks every column chunk's page index against its pages, as Arrow reads them:
+// each page's values lie within the column index's min/max (before truncation), page locations
+// point at the pages, and no data page is much above the page size.
+func checkPageIndex(t *testing.T, data []byte, pageBytes int) {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	multi := false
+	for _, rg := range f.RowGroups() {
+		for ci, cc := range rg.ColumnChunks() {
+			idx, err := cc.ColumnIndex()
+			if err != nil {
+				t.Fatalf("column %d: column index: %v", ci, err)
+			}
+			oi, err := cc.OffsetIndex()
+			if err != nil {
+				t.Fatalf("column %d: offset index: %v", ci, err)
+			}
+			pages := cc.Pages()
+			n := 0
+			for {
+				p, err := pages.ReadPage()
+				if errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					t.Fatalf("column %d page %d: %v", ci, n, err)
+				}
+				if n >= idx.NumPages() || n >= oi.NumPages() {
+					t.Fatalf("column %d: more pages than the page index has", ci)
+				}
+				if p.NumNulls() != idx.NullCount(n) || (p.NumValues() == p.NumNulls()) != idx.NullPage(n) {
+					t.Errorf("column %d page %d: nulls %d, index %d", ci, n, p.NumNulls(), idx.NullCount(n))
+				}
+				if oi.FirstRowIndex(n) < 0 {
+					t.Errorf("column %d page %d: first row %d", ci, n, oi.FirstRowIndex(n))
+				}
+				if mn, mx, ok := p.Bounds(); ok {
+					typ := f.Schema().Columns()[ci]
+					leaf, _ := f.Schema().Lookup(typ...)
+					ty := leaf.Node.Type()
+					if ty.Kind() == parquet.ByteArray {
+						imn, imx := idx.MinValue(n).ByteArray(), idx.MaxValue(n).ByteArray()
+						if !bytes.HasPrefix(mn.ByteArray(), imn) || bytes.Compare(mx.ByteArray(), imx) > 0 && !bytes.HasPrefix(mx.ByteArray(), imx) {
+							t.Errorf("column %d page %d: bounds %q %q, index %q %q", ci, n, mn.ByteArray(), mx.ByteArray(), imn, imx)
+						}
+					} else if ty.Compare(mn, idx.MinValue(n)) != 0 || ty.Compare(mx, idx.MaxValue(n)) != 0 {
+						t.Errorf("column %d page %d: bounds %v %v, index %v %v", ci, n, mn, mx, idx.MinValue(n), idx.MaxValue(n))
+					}
+				}
+				n++
+				parquet.Release(p)
+			}
+			if n != idx.NumPages() || n != oi.NumPages() {
+				t.Errorf("column %d: %d pages, column index %d, offset index %d", ci, n, idx.NumPages(), oi.NumPages())
+			}
+			multi = multi || n > 1
+			for p := range oi.NumPages() {
+				if sz := oi.CompressedPageSize(p); sz > int64(pageBytes)*4 {
+					t.Errorf("column %d page %d: %d bytes", ci, p, sz)
+				}
+			}
+		}
+	}
+	if !multi {
+		t.Error("no column chunk with more than one page")
+	}
+}
