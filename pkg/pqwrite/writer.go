@@ -645,6 +645,16 @@ func (c *Column) indexPage() {
 	c.prev.bmin, c.prev.bmax = c.prevMin, c.prevMax
 }
 
+// keepBytes is the largest buffer a column keeps between chunks.
+const keepBytes = 256 << 10
+
+func trim(b []byte) []byte {
+	if cap(b) > keepBytes {
+		return nil
+	}
+	return b[:0]
+}
+
 // incrementBytes makes a truncated max an upper bound again (parquet-mr's BinaryTruncator).
 func incrementBytes(b []byte) {
 	for i := len(b) - 1; i >= 0; i-- {
@@ -769,7 +779,10 @@ func (c *Column) index() (format.ColumnIndex, format.OffsetIndex) {
 // resetChunk starts a new chunk; the page index slices now belong to the writer.
 func (c *Column) resetChunk() {
 	c.rows, c.numValues, c.nulls, c.uncomp, c.comp = 0, 0, 0, 0, 0
-	c.data = c.data[:0]
+	// Buffers are kept for the next chunk up to a page's size or so: a writer between row groups
+	// (a file kept open across spills) should not hold its largest chunk per column.
+	c.data = trim(c.data)
+	c.vals, c.body, c.zbuf, c.scratch = trim(c.vals), trim(c.body), trim(c.zbuf), trim(c.scratch)
 	c.fallback = false
 	if c.dict != nil {
 		c.dict.reset()

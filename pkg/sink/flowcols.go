@@ -10,6 +10,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/pqwrite"
 )
 
 // flowRow is a vpcflow row as the sink stages it: every value inline (the strings only the
@@ -281,7 +282,7 @@ const flowChunkRows = 1024
 
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-func (e *flowEncoder) encode(cw []*parquet.ColumnWriter, rows []flowRow, order []int32) error {
+func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32) error {
 	bp, _ := e.vals.Get().(*[]parquet.Value)
 	if bp == nil {
 		bp = new([]parquet.Value)
@@ -358,7 +359,7 @@ func (e *flowEncoder) encode(cw []*parquet.ColumnWriter, rows []flowRow, order [
 			}
 			setLevels(vals, c.maxDef, c.idx)
 			*bp = vals
-			if err := writeRows(cw[c.idx], vals, false); err != nil {
+			if _, err := cw[c.idx].WriteRowValues(vals); err != nil {
 				return fmt.Errorf("column %s: %w", c.name, err)
 			}
 		}
@@ -387,7 +388,7 @@ func appendNulls(vals []parquet.Value, n int) []parquet.Value {
 }
 
 // writeUnmapped writes the unmapped maps of rows[part]; none says every one is empty.
-func writeUnmapped(cw []*parquet.ColumnWriter, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string, none bool) ([]string, error) {
+func writeUnmapped(cw []*pqwrite.Column, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string, none bool) ([]string, error) {
 	for pass, idx := range []int{c.idx, c.valIdx} {
 		def := c.maxDef
 		if pass == 1 {
@@ -417,7 +418,7 @@ func writeUnmapped(cw []*parquet.ColumnWriter, c *flowCol, rows []flowRow, part 
 				vals = append(vals, parquet.ByteArrayValue(bytesOf(s)).Level(min(n, 1), def, idx))
 			}
 		}
-		if err := writeRows(cw[idx], vals, true); err != nil {
+		if _, err := cw[idx].WriteRowValues(vals); err != nil {
 			return keys, fmt.Errorf("column %s: %w", c.name, err)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
+
+	"github.com/logarchive/logarchive/pkg/pqwrite"
 )
 
 // shredder writes rows of a tagged struct type straight to a file's column writers: each row is
@@ -25,11 +27,10 @@ import (
 // optional, empty is an empty list) and map[string]string. compileShredder refuses anything else
 // and the table keeps parquet-go's path. The semantics are parquet-go's own (TestShredMatchesReflective).
 type shredder struct {
-	root     *snode
-	leaves   int
-	repeated []bool // by leaf column: values of a row may be several
-	rowSize  uintptr
-	bufs     sync.Pool // *[][]parquet.Value, one slice per leaf column
+	root    *snode
+	leaves  int
+	rowSize uintptr
+	bufs    sync.Pool // *[][]parquet.Value, one slice per leaf column
 }
 
 type snodeKind uint8
@@ -77,12 +78,7 @@ func compileShredder(t reflect.Type, schema *parquet.Schema) (*shredder, error) 
 	if len(root.leaves) != len(schema.Columns()) {
 		return nil, fmt.Errorf("%d of %d columns placed", len(root.leaves), len(schema.Columns()))
 	}
-	sh := &shredder{root: root, leaves: len(schema.Columns()), rowSize: t.Size(), repeated: make([]bool, len(schema.Columns()))}
-	for _, path := range schema.Columns() {
-		leaf, _ := schema.Lookup(path...)
-		sh.repeated[leaf.ColumnIndex] = leaf.MaxRepetitionLevel > 0
-	}
-	return sh, nil
+	return &shredder{root: root, leaves: len(schema.Columns()), rowSize: t.Size()}, nil
 }
 
 type shredCompiler struct{ schema *parquet.Schema }
@@ -241,7 +237,7 @@ func (c *shredCompiler) compile(t reflect.Type, node parquet.Node, path []string
 // shredChunkRows bounds the values buffered before they go to the column writers.
 const shredChunkRows = 512
 
-func (s *shredder) encode(cw []*parquet.ColumnWriter, base unsafe.Pointer, order []int32) error {
+func (s *shredder) encode(cw []*pqwrite.Column, base unsafe.Pointer, order []int32) error {
 	bp, _ := s.bufs.Get().(*[][]parquet.Value)
 	if bp == nil {
 		b := make([][]parquet.Value, s.leaves)
@@ -261,7 +257,7 @@ func (s *shredder) encode(cw []*parquet.ColumnWriter, base unsafe.Pointer, order
 			keys = s.walk(s.root, unsafe.Add(base, uintptr(i)*s.rowSize), 0, out, keys)
 		}
 		for leaf := range out {
-			if err := writeRows(cw[leaf], out[leaf], s.repeated[leaf]); err != nil {
+			if _, err := cw[leaf].WriteRowValues(out[leaf]); err != nil {
 				return fmt.Errorf("column %d: %w", leaf, err)
 			}
 			out[leaf] = out[leaf][:0]
@@ -363,7 +359,7 @@ func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, out [][]parquet.Val
 
 // shredEncoder adapts a shredder to a table's row type.
 func shredEncoder[T any](s *shredder) columnEncoder[T] {
-	return func(cw []*parquet.ColumnWriter, rows []T, order []int32) error {
+	return func(cw []*pqwrite.Column, rows []T, order []int32) error {
 		if len(rows) == 0 {
 			return nil
 		}
@@ -377,34 +373,6 @@ func leveled(v parquet.Value, rep, def, col int) parquet.Value {
 	v.SetDefinitionLevel(def)
 	v.SetColumnIndex(col)
 	return v
-}
-
-// rowsPerWrite is how many rows a column writer takes at once. It cuts a page only between
-// writes, so this bounds how far a page can pass PageBytes (Security Lake wants data pages under
-// 1 MB); parquet-go's row path writes 64 rows at a time for the same reason.
-const rowsPerWrite = 64
-
-// writeRows hands vals (whole rows) to w, at most rowsPerWrite rows at a time.
-func writeRows(w *parquet.ColumnWriter, vals []parquet.Value, repeated bool) error {
-	for len(vals) > 0 {
-		n := min(len(vals), rowsPerWrite)
-		if repeated {
-			rows := 0
-			for n = 0; n < len(vals); n++ {
-				if vals[n].RepetitionLevel() == 0 {
-					if rows == rowsPerWrite {
-						break
-					}
-					rows++
-				}
-			}
-		}
-		if _, err := w.WriteRowValues(vals[:n]); err != nil {
-			return err
-		}
-		vals = vals[n:]
-	}
-	return nil
 }
 
 // sortedKeys returns m's keys in order in keys' backing array: a map column's entries are written

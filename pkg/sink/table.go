@@ -10,6 +10,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/logarchive/logarchive/pkg/parse"
+	"github.com/logarchive/logarchive/pkg/pqwrite"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -64,9 +65,10 @@ type TableDef[T any] struct {
 	// writerBytes estimates what an open writer of this table holds between row groups (column
 	// and page buffers kept for reuse): about 48 KiB per leaf column, measured on parquet-go v0.32.
 	writerBytes int64
-	// enc, when set, writes batches of T straight to a file's column writers; T is then a staging
-	// type of the layout's own, not the schema's struct.
+	// enc, when set, writes batches of T straight to a file's column writers (pqwrite, compiled
+	// for schema as pq); T may then be a staging type of the layout's own, not the schema's struct.
 	enc columnEncoder[T]
+	pq  *pqwrite.Schema
 	// spare holds the row slices of inputs whose rows were copied into a shared partition, for the
 	// next inputs: grown from nil for every object, they were a tenth of flow's CPU (growslice).
 	spare sync.Pool // *rowSlices[T]
@@ -81,23 +83,30 @@ type rowSlices[T any] struct {
 // (cw is indexed by leaf column). It replaces parquet-go's reflective row path, which writes every
 // pointer field one value at a time through function values, for the tables where that path was
 // most of the cost.
-type columnEncoder[T any] func(cw []*parquet.ColumnWriter, rows []T, order []int32) error
+type columnEncoder[T any] func(cw []*pqwrite.Column, rows []T, order []int32) error
 
 // newColumnTable is a table whose rows are staged as T and encoded by enc into schema's columns.
+// The schema is one of the sink's own: a schema pqwrite cannot write is a programming error.
 func newColumnTable[T any](spec TableSpec, schema *parquet.Schema, enc columnEncoder[T]) *TableDef[T] {
 	if spec.Ratio <= 0 {
 		spec.Ratio = 0.12
 	}
-	return &TableDef[T]{sp: spec, schema: schema, writerBytes: int64(len(schema.Columns())) * 48 << 10, enc: enc}
+	pq, err := pqwrite.Compile(schema)
+	if err != nil {
+		panic(fmt.Sprintf("sink: table %s: %v", spec.Name, err))
+	}
+	return &TableDef[T]{sp: spec, schema: schema, writerBytes: int64(len(schema.Columns())) * 48 << 10, enc: enc, pq: pq}
 }
 
 // NewTable derives the schema of T once: reflecting per file would dominate small files. Rows are
-// shredded into columns by a shredder compiled for T; a type it does not support keeps
-// parquet-go's reflective row path.
+// shredded into columns by a shredder compiled for T and written by pqwrite; a type either does
+// not support keeps parquet-go's reflective row path.
 func NewTable[T any](spec TableSpec) *TableDef[T] {
 	t := newReflectiveTable[T](spec)
 	if s, err := compileShredder(reflect.TypeFor[T](), t.schema); err == nil {
-		t.enc = shredEncoder[T](s)
+		if pq, err := pqwrite.Compile(t.schema); err == nil {
+			t.enc, t.pq = shredEncoder[T](s), pq
+		}
 	}
 	return t
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 
+	"github.com/logarchive/logarchive/pkg/pqwrite"
 	"github.com/logarchive/logarchive/pkg/store"
 )
 
@@ -158,7 +159,7 @@ type rowsOf[T any] struct {
 	written int64 // rows already in the writer
 	lo, hi  int64 // time range over every row
 	pw      *parquet.GenericWriter[T]
-	cw      *parquet.Writer // instead of pw when the table has its own column encoder
+	cw      *pqwrite.Writer // instead of pw when the table has its own column encoder
 	sp      *spool
 	done    bool
 	chunk   []T
@@ -232,16 +233,21 @@ func (r *rowsOf[T]) giveBack(batch rowSet) {
 	}
 }
 
-func (r *rowsOf[T]) open(cfg writeConfig) {
+func (r *rowsOf[T]) open(cfg writeConfig) error {
 	if r.pw != nil || r.cw != nil {
-		return
+		return nil
 	}
 	r.sp = &spool{dir: cfg.spoolDir, memLimit: cfg.spoolMem}
 	if r.def.enc != nil {
-		r.cw = parquet.NewWriter(r.sp, writerOptions(r.def, cfg)...)
-		return
+		w, err := pqwrite.New(r.sp, r.def.pq, pqwriteOptions(r.def, cfg))
+		if err != nil {
+			return fmt.Errorf("parquet writer: %w", err)
+		}
+		r.cw = w
+		return nil
 	}
 	r.pw = parquet.NewGenericWriter[T](r.sp, writerOptions(r.def, cfg)...)
+	return nil
 }
 
 // writeSorted writes src's rows in perm's order and closes the row group.
@@ -251,7 +257,7 @@ func (r *rowsOf[T]) writeSorted(src *rowsOf[T], perm []int32, cfg writeConfig) e
 		// path does): a batch larger than a row group is cut here, each part still sorted.
 		step := int(max(cfg.rowGroupRows, minRowGroupRows))
 		for start := 0; start < len(perm); start += step {
-			if err := r.def.enc(r.cw.ColumnWriters(), src.rows, perm[start:min(start+step, len(perm))]); err != nil {
+			if err := r.def.enc(r.cw.Columns(), src.rows, perm[start:min(start+step, len(perm))]); err != nil {
 				return fmt.Errorf("parquet write: %w", err)
 			}
 			if err := r.cw.Flush(); err != nil {
@@ -293,7 +299,9 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	if r.done {
 		return errors.New("sink: encode into a finished file")
 	}
-	r.open(cfg)
+	if err := r.open(cfg); err != nil {
+		return err
+	}
 	perm := slices.Grow(r.perm[:0], len(src.rows))[:len(src.rows)]
 	r.sorted = sortOrder(src.keys, perm, r.sorted)
 	if err := r.writeSorted(src, perm, cfg); err != nil { // one sorted row group per spill
@@ -320,7 +328,10 @@ func (r *rowsOf[T]) finish(cfg writeConfig) error {
 	if err := r.encode(nil, cfg); err != nil {
 		return err
 	}
-	r.open(cfg) // a file with no rows is never written, but stays well-formed
+	// A file with no rows is never written, but stays well-formed.
+	if err := r.open(cfg); err != nil {
+		return err
+	}
 	var err error
 	if r.cw != nil {
 		err = r.cw.Close()
@@ -352,6 +363,21 @@ func (r *rowsOf[T]) discard() {
 	}
 }
 
+// createdBy is the files' created_by (as parquet-go formats parquet.CreatedBy("logarchive", "1", "")).
+const createdBy = "logarchive version 1(build )"
+
+// pqwriteOptions are the options of a table's pqwrite file writer. As with parquet-go's (below),
+// pages carry no statistics: min/max live in the column chunk and the page index.
+func pqwriteOptions[T any](t *TableDef[T], cfg writeConfig) pqwrite.Options {
+	o := pqwrite.Options{Codec: cfg.codec, PageBytes: cfg.pageBytes, CreatedBy: createdBy}
+	if col := t.sp.SortColumn; col != "" {
+		o.SortingColumns = []parquet.SortingColumn{parquet.Ascending(col)}
+	}
+	return o
+}
+
+// writerOptions are the options of parquet-go's writer, for the tables written by its reflective
+// row path.
 func writerOptions[T any](t *TableDef[T], cfg writeConfig) []parquet.WriterOption {
 	opts := []parquet.WriterOption{
 		t.schema,
