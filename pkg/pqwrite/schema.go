@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"sync"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
@@ -30,6 +31,9 @@ type Schema struct {
 	elements []format.SchemaElement
 	orders   []format.ColumnOrder
 	leaves   []leaf
+	// columns holds the column writers of closed files ([]*Column) for the next file of the
+	// schema: grown from nil for every file, their buffers were most of the writer's allocation.
+	columns sync.Pool
 }
 
 type leaf struct {

@@ -84,8 +84,15 @@ func New(w io.Writer, s *Schema, opts Options) (*Writer, error) {
 		}
 		pw.sorting = append(pw.sorting, format.SortingColumn{ColumnIdx: int32(i), Descending: sc.Descending(), NullsFirst: sc.NullsFirst()})
 	}
-	for i := range s.leaves {
-		pw.cols = append(pw.cols, newColumn(pw, i))
+	if cols, _ := s.columns.Get().([]*Column); cols != nil {
+		for _, c := range cols {
+			c.w = pw
+		}
+		pw.cols = cols
+	} else {
+		for i := range s.leaves {
+			pw.cols = append(pw.cols, newColumn(pw, i))
+		}
 	}
 	return pw, nil
 }
@@ -239,6 +246,14 @@ func (w *Writer) Close() error {
 	copy(tail[4:], "PAR1")
 	w.write(tail[:])
 	w.rowGroups, w.colIndex, w.offIndex = nil, nil, nil
+	if w.err == nil {
+		// Every column is at the start of a chunk with an empty page: ready for another file.
+		for _, c := range w.cols {
+			c.w = nil
+		}
+		w.schema.columns.Put(w.cols)
+		w.cols = nil
+	}
 	return w.err
 }
 
@@ -646,7 +661,7 @@ func (c *Column) indexPage() {
 }
 
 // keepBytes is the largest buffer a column keeps between chunks.
-const keepBytes = 256 << 10
+const keepBytes = 1 << 20
 
 func trim(b []byte) []byte {
 	if cap(b) > keepBytes {
