@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,44 +196,66 @@ type ctCommon struct {
 	http     *HTTPRequest
 	unmapped map[string]string
 	obs      []Observable
+	// b holds the row's small parts (see block).
+	b *ctBlock
+}
+
+// ctBlock is a CloudTrail row's one allocation for its small parts (see block).
+type ctBlock struct {
+	block
+	slots   [24]string
+	feature Feature
+	account Account
+	user    User
+	userAcc Account
+	service Service
+	request Request
+	http    HTTPRequest
+	obs     [4]Observable
 }
 
 func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
-	var c ctCommon
-	ms, dt := millis(ev.EventTime)
-	c.time, c.timeDT = *ms, dt
+	b := new(ctBlock)
+	b.s = b.slots[:0]
+	c := ctCommon{b: b}
+	c.time = ev.EventTime.UnixMilli()
+	c.timeDT = b.dt(c.time)
 	feature := ev.EventCategory
 	if feature == "" {
 		feature = "Management, Data, and Insights" // AWS's default before eventCategory existed (1.07)
 	}
+	b.feature.Name = b.str(feature)
 	c.metadata = Metadata{
 		Version: OCSFVersion,
-		Product: Product{Name: str("CloudTrail"), VendorName: "AWS", Version: str(ev.EventVersion),
-			Feature: &Feature{Name: &feature}},
-		Profiles:  []string{"cloud", "datetime"},
-		UID:       str(ev.EventID),
-		EventCode: str(ev.EventType),
+		Product: Product{Name: b.str("CloudTrail"), VendorName: "AWS", Version: b.str(ev.EventVersion),
+			Feature: &b.feature},
+		Profiles:  b.strs("cloud", "datetime"),
+		UID:       b.str(ev.EventID),
+		EventCode: b.str(ev.EventType),
 	}
 	account := ev.RecipientAccountID
 	if account == "" && ev.UserIdentity != nil {
 		account = ev.UserIdentity.AccountID
 	}
-	c.cloud = Cloud{Provider: "AWS", Region: str(ev.AWSRegion)}
+	c.cloud = Cloud{Provider: "AWS", Region: b.str(ev.AWSRegion)}
 	if account != "" {
-		c.cloud.Account = &Account{UID: &account}
+		b.account.UID = b.str(account)
+		c.cloud.Account = &b.account
 	}
-	c.unmapped = map[string]string{}
-	c.actor = actorOf(ev, c.unmapped)
+	c.unmapped = make(map[string]string, 8)
+	c.actor = actorOf(ev, c.unmapped, b)
 
-	c.api = API{Operation: ev.EventName, Service: serviceOf(ev.EventSource), Version: str(ev.APIVersion),
-		Request: &Request{UID: ev.RequestID, Data: jsonText(ev.RequestParameters)}}
+	b.request = Request{UID: ev.RequestID, Data: jsonText(ev.RequestParameters)}
+	c.api = API{Operation: ev.EventName, Service: b.service.of(ev.EventSource, &b.block), Version: b.str(ev.APIVersion),
+		Request: &b.request}
 	if ev.ErrorCode != "" || ev.ErrorMessage != "" || len(ev.ResponseElements) > 0 && string(ev.ResponseElements) != "null" {
-		c.api.Response = &Response{Error: str(ev.ErrorCode), Message: str(ev.ErrorMessage), Data: jsonText(ev.ResponseElements)}
+		c.api.Response = &Response{Error: b.str(ev.ErrorCode), Message: b.str(ev.ErrorMessage), Data: jsonText(ev.ResponseElements)}
 	}
 
-	c.src = sourceEndpoint(ev)
+	c.src = sourceEndpoint(ev, &b.block)
 	if ev.UserAgent != "" {
-		c.http = &HTTPRequest{UserAgent: str(ev.UserAgent)}
+		b.http.UserAgent = b.str(ev.UserAgent)
+		c.http = &b.http
 	}
 
 	if ev.RecipientAccountID != "" {
@@ -276,22 +299,27 @@ func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
 // ("ec2.amazonaws.com") is the calling service, svc_name; any other text ("AWS Internal") is the
 // endpoint's name. With no sourceIPAddress at all, the service that invoked the call on the
 // caller's behalf (userIdentity.invokedBy) is the source.
-func sourceEndpoint(ev *parse.CloudTrailEvent) NetworkEndpoint {
+func sourceEndpoint(ev *parse.CloudTrailEvent, b *block) NetworkEndpoint {
 	var e NetworkEndpoint
-	e.UID = str(ev.VPCEndpointID)
+	e.UID = b.str(ev.VPCEndpointID)
 	src := ev.SourceIPAddress
 	switch addr, err := netip.ParseAddr(src); {
 	case err == nil:
-		s := addr.String()
-		e.IP = &s
+		s := src
+		if !addr.Is4() || addr.Zone() != "" {
+			s = addr.String() // the canonical text of an IPv6 address; an IPv4 address is its own
+		}
+		e.IP = b.str(s)
 	case src == "":
 		if ev.UserIdentity != nil {
-			e.SvcName = str(ev.UserIdentity.InvokedBy)
+			e.SvcName = b.str(ev.UserIdentity.InvokedBy)
 		}
 	case hostnameRE.MatchString(src) && strings.Contains(src, "."):
-		e.Domain, e.SvcName = &src, &src
+		p := b.str(src)
+		e.Domain, e.SvcName = p, p
 	default:
-		e.Domain, e.Name = &src, &src
+		p := b.str(src)
+		e.Domain, e.Name = p, p
 	}
 	return e
 }
@@ -303,49 +331,52 @@ var hostnameRE = regexp.MustCompile(`^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-
 func identified(u *User) bool { return u.UID != nil || u.Name != nil || u.Account != nil }
 
 // actorOf maps userIdentity; the members it does not map go to unmapped.
-func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string) Actor {
+func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string, b *ctBlock) Actor {
 	var a Actor
 	ui := ev.UserIdentity
 	if ui == nil {
 		return a
 	}
-	u := User{UID: str(ui.ARN), UIDAlt: str(ui.PrincipalID), Name: str(ui.UserName), Type: str(ui.Type),
-		CredentialUID: str(ui.AccessKeyID)}
+	u := &b.user
+	*u = User{UID: b.str(ui.ARN), UIDAlt: b.str(ui.PrincipalID), Name: b.str(ui.UserName), Type: b.str(ui.Type),
+		CredentialUID: b.str(ui.AccessKeyID)}
 	if u.Name == nil {
-		u.Name = str(jsonString(ev.AdditionalEvent, "UserName"))
+		u.Name = b.str(jsonString(ev.AdditionalEvent, "UserName"))
 	}
 	if u.CredentialUID == nil {
-		u.CredentialUID = str(ui.CredentialID)
+		u.CredentialUID = b.str(ui.CredentialID)
 	}
 	if ui.AccountID != "" {
-		u.Account = &Account{UID: str(ui.AccountID)}
+		b.userAcc.UID = b.str(ui.AccountID)
+		u.Account = &b.userAcc
 	}
 	if ui.OnBehalfOf != nil {
 		if ui.OnBehalfOf.UserID != "" {
-			u.UIDAlt = str(ui.OnBehalfOf.UserID) // Identity Center: the user behind the session
+			u.UIDAlt = b.str(ui.OnBehalfOf.UserID) // Identity Center: the user behind the session
 		}
 		if ui.OnBehalfOf.IdentityStoreARN != "" {
-			a.IDP = &IDP{UID: str(ui.OnBehalfOf.IdentityStoreARN)}
+			a.IDP = &IDP{UID: b.str(ui.OnBehalfOf.IdentityStoreARN)}
 		}
 	}
-	if !identified(&u) && ui.InvokedBy != "" {
+	if !identified(u) && ui.InvokedBy != "" {
 		// An AWSService identity has only a type and the service principal that acts.
-		u.Name = str(ui.InvokedBy)
+		u.Name = b.str(ui.InvokedBy)
 	}
-	if identified(&u) {
-		a.User = &u
+	if identified(u) {
+		a.User = u
 	} else {
 		// Nothing that identifies a user: keep what there is where a reader can find it.
 		setUnmapped(unmapped, "userIdentity.type", ui.Type)
 		setUnmapped(unmapped, "userIdentity.principalId", ui.PrincipalID)
 		setUnmapped(unmapped, "userIdentity.accessKeyId", ui.AccessKeyID)
 	}
-	a.InvokedBy = str(ui.InvokedBy)
+	a.InvokedBy = b.str(ui.InvokedBy)
 	idp := ui.IdentityProvider
 	if sc := ui.SessionContext; sc != nil {
 		var s Session
 		if t, ok := parseISO(sc.CreationDate); ok {
-			s.CreatedTime, s.CreatedTimeDT = millis(t)
+			ms := t.UnixMilli()
+			s.CreatedTime, s.CreatedTimeDT = b.i64(ms), b.dt(ms)
 		}
 		switch sc.MFAAuthenticated {
 		case "true":
@@ -354,7 +385,7 @@ func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string) Actor {
 			s.IsMFA = boolp(false)
 		}
 		if si := sc.SessionIssuer; si != nil {
-			s.Issuer = str(si.ARN)
+			s.Issuer = b.str(si.ARN)
 			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.type", si.Type)
 			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.principalId", si.PrincipalID)
 			setUnmapped(unmapped, "userIdentity.sessionContext.sessionIssuer.accountId", si.AccountID)
@@ -389,6 +420,15 @@ func serviceOf(name string) *Service {
 	return &Service{Name: &name}
 }
 
+// of is serviceOf(name) in s, its string in b.
+func (s *Service) of(name string, b *block) *Service {
+	if name == "" {
+		return nil
+	}
+	s.Name = b.str(name)
+	return s
+}
+
 // jsonText keeps a free-form member as its JSON text (json_t); JSON null is absent.
 func jsonText(raw []byte) *string {
 	if len(raw) == 0 || string(raw) == "null" {
@@ -418,7 +458,7 @@ func addUnmapped(m map[string]string, k, v string) map[string]string {
 
 func setBool(m map[string]string, k string, v parse.OptBool) {
 	if v.Valid {
-		m[k] = fmt.Sprint(v.V)
+		m[k] = strconv.FormatBool(v.V)
 	}
 }
 
@@ -459,23 +499,34 @@ func statusOf(errorCode string) (*int32, *string) {
 	return i32(2), str("Failure")
 }
 
+// status is statusOf in the block.
+func (b *block) status(errorCode string) (*int32, *string) {
+	if errorCode == "" {
+		return b.i32(1), b.str("Success")
+	}
+	return b.i32(2), b.str("Failure")
+}
+
 // observablesOf lists the user names, IP addresses and ARNs of a CloudTrail row.
-func observablesOf(a *Actor, src *NetworkEndpoint, user *User, resources []ResourceDetails) []Observable {
-	var obs []Observable
+func observablesOf(b *ctBlock, a *Actor, src *NetworkEndpoint, user *User, resources []ResourceDetails) []Observable {
+	obs := b.obs[:0:len(b.obs)]
 	if a != nil && a.User != nil {
-		obs = appendObs(nil, obs, "actor.user.name", obsUserName, a.User.Name)
-		obs = appendObs(nil, obs, "actor.user.uid", obsResourceUID, arnOnly(a.User.UID))
+		obs = appendObs(&b.block, obs, "actor.user.name", obsUserName, a.User.Name)
+		obs = appendObs(&b.block, obs, "actor.user.uid", obsResourceUID, arnOnly(a.User.UID))
 	}
 	if user != nil {
-		obs = appendObs(nil, obs, "user.name", obsUserName, user.Name)
-		obs = appendObs(nil, obs, "user.uid", obsResourceUID, arnOnly(user.UID))
+		obs = appendObs(&b.block, obs, "user.name", obsUserName, user.Name)
+		obs = appendObs(&b.block, obs, "user.uid", obsResourceUID, arnOnly(user.UID))
 	}
 	if src != nil {
-		obs = appendObs(nil, obs, "src_endpoint.ip", obsIPAddress, src.IP)
-		obs = appendObs(nil, obs, "src_endpoint.domain", obsHostname, src.Domain)
+		obs = appendObs(&b.block, obs, "src_endpoint.ip", obsIPAddress, src.IP)
+		obs = appendObs(&b.block, obs, "src_endpoint.domain", obsHostname, src.Domain)
 	}
 	for _, r := range resources {
-		obs = appendObs(nil, obs, "resources.uid", obsResourceUID, arnOnly(r.UID))
+		obs = appendObs(&b.block, obs, "resources.uid", obsResourceUID, arnOnly(r.UID))
+	}
+	if len(obs) == 0 {
+		return nil
 	}
 	return obs
 }
@@ -548,16 +599,25 @@ func nilIfEmpty(m map[string]string) map[string]string {
 
 // APIActivityOfEvent maps a CloudTrail event to class 6003 whatever its eventName.
 func APIActivityOfEvent(ev *parse.CloudTrailEvent) (*APIActivity, error) {
-	c, err := cloudTrailCommon(ev)
-	if err != nil {
+	r := new(APIActivity)
+	if err := fillAPIActivity(r, ev); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
+
+// fillAPIActivity maps ev into r (whatever r held before).
+func fillAPIActivity(r *APIActivity, ev *parse.CloudTrailEvent) error {
+	c, err := cloudTrailCommon(ev)
+	if err != nil {
+		return err
+	}
 	if err := flattenJSON(c.unmapped, "additionalEventData", ev.AdditionalEvent, nil); err != nil {
-		return nil, err
+		return err
 	}
 	id, name := APIActivityOf(ev.EventName, ev.ReadOnly)
 	h := headerOf(ClassAPIActivity, id, name)
-	r := &APIActivity{
+	*r = APIActivity{
 		ActivityID: h.ActivityID, ActivityName: h.ActivityName, CategoryUID: h.CategoryUID,
 		CategoryName: h.CategoryName, ClassUID: h.ClassUID, ClassName: h.ClassName,
 		TypeUID: h.TypeUID, TypeName: h.TypeName,
@@ -566,10 +626,10 @@ func APIActivityOfEvent(ev *parse.CloudTrailEvent) (*APIActivity, error) {
 		Actor: c.actor, API: c.api, SrcEndpoint: c.src, HTTPRequest: c.http,
 		Resources: resourcesOf(ev),
 	}
-	r.StatusID, r.Status = statusOf(ev.ErrorCode)
-	r.Observables = observablesOf(&r.Actor, &r.SrcEndpoint, nil, r.Resources)
+	r.StatusID, r.Status = c.b.status(ev.ErrorCode)
+	r.Observables = observablesOf(c.b, &r.Actor, &r.SrcEndpoint, nil, r.Resources)
 	r.Unmapped = nilIfEmpty(c.unmapped)
-	return r, nil
+	return nil
 }
 
 // AuthenticationOf maps a sign-in or role assumption to class 3002.
@@ -629,7 +689,7 @@ func AuthenticationOf(ev *parse.CloudTrailEvent) (*Authentication, error) {
 	default:
 		r.StatusID, r.Status = statusOf("")
 	}
-	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)
+	r.Observables = observablesOf(c.b, r.Actor, r.SrcEndpoint, &r.User, nil)
 	r.Unmapped = nilIfEmpty(c.unmapped)
 	return r, nil
 }
@@ -706,7 +766,7 @@ func AccountChangeOf(ev *parse.CloudTrailEvent) (*AccountChange, error) {
 		r.User.Account = c.cloud.Account
 	}
 	r.StatusID, r.Status = statusOf(ev.ErrorCode)
-	r.Observables = observablesOf(r.Actor, r.SrcEndpoint, &r.User, nil)
+	r.Observables = observablesOf(c.b, r.Actor, r.SrcEndpoint, &r.User, nil)
 	r.Unmapped = nilIfEmpty(c.unmapped)
 	return r, nil
 }

@@ -52,17 +52,27 @@ func OriginOf(obj parse.Object, fallback time.Time) Origin {
 // in unmapped as time_source=object so that it is never mistaken for a flow window.
 func FromRecordIn(rec *parse.Record, o Origin) (Row, error) { return fromRecordIn(rec, o, nil) }
 
-// rowScratch holds the flow and Resolver row of one input, filled again for every record: the
-// writer core copies a row when it is added, and a fresh 500-600 byte row per record was a tenth
-// of the mapping's CPU.
+// rowScratch holds the API Activity, flow and Resolver row of one input, filled again for every
+// record: the writer core copies a row when it is added, and a fresh 500-600 byte row per record
+// was a tenth of the mapping's CPU.
 type rowScratch struct {
+	api APIActivity
 	net NetworkActivity
 	dns DNSActivity
 }
 
-// fromRecordIn is FromRecordIn, mapping flow and Resolver records into sc's rows when sc is set
+// fromRecordIn is FromRecordIn, mapping records of those classes into sc's rows when sc is set
 // (the row returned is then valid until the next call).
 func fromRecordIn(rec *parse.Record, o Origin, sc *rowScratch) (Row, error) {
+	if ev := rec.CloudTrail; sc != nil && rec.Source != parse.SourceInsight && ev != nil && !ev.EventTime.IsZero() &&
+		ev.InsightDetails == nil && CloudTrailClass(ev.EventName) == ClassAPIActivity {
+		r := &sc.api
+		if err := fillAPIActivity(r, ev); err != nil {
+			return nil, err
+		}
+		fillRegion(&r.Cloud, o.Region)
+		return r, nil
+	}
 	if sc != nil && rec.Source != parse.SourceInsight && rec.CloudTrail == nil {
 		switch {
 		case rec.Flow != nil:

@@ -76,6 +76,15 @@ func jsonString(doc json.RawMessage, path ...string) string {
 	if len(doc) == 0 {
 		return ""
 	}
+	// Most documents lack the member asked for (a CloudTrail row asks up to seven times): look for
+	// the quoted names before parsing. A name written with escapes is only found by parsing.
+	if bytes.IndexByte(doc, '\\') < 0 {
+		for _, k := range path {
+			if !hasQuoted(doc, k) {
+				return ""
+			}
+		}
+	}
 	var v any
 	if json.Unmarshal(doc, &v) != nil {
 		return ""
@@ -89,4 +98,20 @@ func jsonString(doc json.RawMessage, path ...string) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+// hasQuoted reports whether doc holds k between double quotes.
+func hasQuoted(doc []byte, k string) bool {
+	for i := 0; i < len(doc); {
+		j := bytes.Index(doc[i:], []byte(k))
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j > 0 && doc[j-1] == '"' && j+len(k) < len(doc) && doc[j+len(k)] == '"' {
+			return true
+		}
+		i = j + 1
+	}
+	return false
 }
