@@ -48,6 +48,11 @@ func TestParseTime(t *testing.T) {
 	}{
 		{"2023-07-10T11:42:36Z", time.Date(2023, 7, 10, 11, 42, 36, 0, time.UTC), true},
 		{"2021-02-04T17:51:25.177Z", time.Date(2021, 2, 4, 17, 51, 25, 177e6, time.UTC), true},
+		{"2021-02-04T17:51:25.1Z", time.Date(2021, 2, 4, 17, 51, 25, 1e8, time.UTC), true},
+		{"2021-02-04T17:51:25.123456789Z", time.Date(2021, 2, 4, 17, 51, 25, 123456789, time.UTC), true},
+		{"2021-02-04T17:51:25.Z", time.Time{}, false},
+		{"2021-02-04T17:51:25.1x3Z", time.Time{}, false},
+		{"2021-02-30T17:51:25.123Z", time.Time{}, false},
 		{"2021-02-04T19:51:25+02:00", time.Date(2021, 2, 4, 17, 51, 25, 0, time.UTC), true},
 		{"2023-02-30T00:00:00Z", time.Time{}, false},
 		{"2023-07-10T24:00:00Z", time.Time{}, false},
@@ -55,6 +60,11 @@ func TestParseTime(t *testing.T) {
 		{"", time.Time{}, false},
 	}
 	for _, tc := range tests {
+		// The fast paths agree with time.Parse, which parseTime falls back to.
+		ref, rerr := time.Parse(time.RFC3339Nano, tc.in)
+		if (rerr == nil) != tc.ok || !ref.Equal(tc.want) {
+			t.Errorf("time.Parse(%q) = %v, %v; the test case is wrong", tc.in, ref, rerr)
+		}
 		got, err := parseTime(tc.in)
 		if (err == nil) != tc.ok || !got.Equal(tc.want) || (tc.ok && got.Location() != time.UTC) {
 			t.Errorf("parseTime(%q) = %v, %v; want %v ok=%v", tc.in, got, err, tc.want, tc.ok)
@@ -139,4 +149,22 @@ func TestRecordsAreFreshPerNext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzParseTime: the fast paths accept only what time.Parse accepts, and read it the same.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2023-07-10T11:42:36Z", "2021-02-04T17:51:25.177Z", "2021-02-04T17:51:25.123456789Z",
+		"2021-02-04T19:51:25+02:00", "2023-02-30T00:00:00.5Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseTime(s)
+		ref, rerr := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return // stricter than time.Parse is fine (it never is for these forms)
+		}
+		if rerr != nil || !got.Equal(ref) || got.Location() != time.UTC {
+			t.Fatalf("parseTime(%q) = %v; time.Parse: %v, %v", s, got, ref, rerr)
+		}
+	})
 }

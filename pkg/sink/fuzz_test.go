@@ -62,7 +62,14 @@ func FuzzCloudTrailRow(f *testing.F) {
 			t.Fatalf("eventtime %v, want %v", g.EventTime, time.UnixMilli(ms))
 		}
 		at := g.UserIdentity.SessionContext.Attributes
-		want := parseCreationDate(creation)
+		// The reference is time.Parse in each form, which parseCreationDate's fast path must agree with.
+		var want *time.Time
+		for _, layout := range creationDateLayouts {
+			if t, err := time.Parse(layout, creation); err == nil {
+				want = ptr(t.UTC())
+				break
+			}
+		}
 		switch {
 		case creation == "" && mfa == "":
 			if at != nil {

@@ -97,7 +97,8 @@ func (in *Input) Object() parse.Object {
 }
 
 // Add converts a parsed record through the sink's layout and stages it. The record may be reused
-// after Add returns. Errors: *UnsupportedRecordError (the record was skipped; go on), ErrClosed,
+// after Add returns; the strings and json.RawMessage bytes it points to are kept, not copied, so
+// they must not be modified afterwards (pkg/parse never does). Errors: *UnsupportedRecordError (the record was skipped; go on), ErrClosed,
 // *BudgetError (the object is degenerate: Abort it), or a failure to spool this input's rows (Abort
 // it with a Retry). Checkpoint failures triggered meanwhile are logged, not returned: the rows they
 // concern stay buffered and are retried.
