@@ -24,11 +24,13 @@ type resolverDecoder struct {
 	unm     []byte
 	reuse   bool // Decoders.ReuseRecords: every record is decoded into one
 	one     ResolverQuery
+	// succ is the member order seen so far: succ[k] is the member that followed k last time.
+	succ [rkStart + 1]resolverKey
 }
 
 // reset readies d for an object read through w, keeping only scratch space from the last one.
 func (d *resolverDecoder) reset(obj Object, w *window, opts Options, reuse bool) *resolverDecoder {
-	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0], reuse: reuse}
+	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0], reuse: reuse, succ: resolverOrder}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }
@@ -188,27 +190,40 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 	if err != nil || empty {
 		return q, err
 	}
+	prev := rkStart
 	for {
 		c.ws()
 		keyStart := c.i
-		k, err := c.key()
-		if err != nil {
-			return nil, err
+		// A writer puts its members in one order (Resolver's is resolverKeys'): the member that
+		// followed prev last time is expected, and its quoted name and ':' compared in place,
+		// which spares scanning the name and looking it up. Any other name (another order,
+		// escapes, an unknown member) takes the general path and teaches the order.
+		id := d.succ[prev]
+		if tok := resolverKeyTokens[id]; id == rkUnknown || len(raw)-c.i <= len(tok) || string(raw[c.i:c.i+len(tok)]) != tok {
+			k, err := c.key()
+			if err != nil {
+				return nil, err
+			}
+			if id = resolverKeyOf(k); id != rkUnknown {
+				d.succ[prev] = id
+			}
+		} else {
+			c.i += len(tok)
 		}
-		keyEnd := c.i - 1 // the ':'
-		for raw[keyEnd] != '"' {
-			keyEnd--
+		if id != rkUnknown {
+			prev = id
 		}
-		switch string(k) {
-		case "version":
+		var err error
+		switch id {
+		case rkVersion:
 			q.Version, err = c.str("version")
-		case "account_id":
+		case rkAccountID:
 			q.AccountID, err = c.str("account_id")
-		case "region":
+		case rkRegion:
 			q.Region, err = c.str("region")
-		case "vpc_id":
+		case rkVPCID:
 			q.VPCID, err = c.str("vpc_id")
-		case "query_timestamp":
+		case rkQueryTimestamp:
 			var s string
 			at := c.i
 			if s, err = c.str("query_timestamp"); err == nil && s != "" {
@@ -216,22 +231,22 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 					err = &shapeError{off: at, field: "query_timestamp", msg: err.Error()}
 				}
 			}
-		case "query_name":
+		case rkQueryName:
 			q.QueryName, err = c.str("query_name")
-		case "query_type":
+		case rkQueryType:
 			q.QueryType, err = c.str("query_type")
-		case "query_class":
+		case rkQueryClass:
 			q.QueryClass, err = c.str("query_class")
-		case "rcode":
+		case rkRCode:
 			q.RCode, err = c.str("rcode")
-		case "answers":
+		case rkAnswers:
 			err = d.decodeAnswers(c)
 			if err == nil && len(d.answers) > 0 {
 				q.Answers = append([]ResolverAnswer(nil), d.answers...)
 			}
-		case "srcaddr":
+		case rkSrcAddr:
 			q.SrcAddr, err = c.str("srcaddr")
-		case "srcport":
+		case rkSrcPort:
 			var s string
 			at := c.i
 			if s, err = c.str("srcport"); err == nil && s != "" && s != "-" {
@@ -242,9 +257,9 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 					q.SrcPort = OptInt32{V: int32(v), Valid: true}
 				}
 			}
-		case "transport":
+		case rkTransport:
 			q.Transport, err = c.str("transport")
-		case "srcids":
+		case rkSrcIDs:
 			_, err = objectMembers(c, "srcids", func(k []byte) error {
 				var err error
 				switch string(k) {
@@ -259,15 +274,19 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 				}
 				return err
 			})
-		case "firewall_rule_group_id":
+		case rkFirewallRuleGroupID:
 			q.FirewallRuleGroupID, err = c.str("firewall_rule_group_id")
-		case "firewall_rule_action":
+		case rkFirewallRuleAction:
 			q.FirewallRuleAction, err = c.str("firewall_rule_action")
-		case "firewall_domain_list_id":
+		case rkFirewallDomainListID:
 			q.FirewallDomainListID, err = c.str("firewall_domain_list_id")
-		case "firewall_protection":
+		case rkFirewallProtection:
 			q.FirewallProtection, err = c.str("firewall_protection")
 		default:
+			keyEnd := c.i - 1 // the ':'
+			for raw[keyEnd] != '"' {
+				keyEnd--
+			}
 			var s, e int
 			if s, e, err = c.skip(); err == nil {
 				if len(d.unm) == 0 {
@@ -321,20 +340,7 @@ func (d *resolverDecoder) decodeAnswers(c *cursor) error {
 	var shape error
 	for {
 		var a ResolverAnswer
-		if _, err := objectMembers(c, "answers[]", func(k []byte) error {
-			var err error
-			switch string(k) {
-			case "Rdata", "RData", "rdata":
-				a.RData, err = c.str("answers.Rdata")
-			case "Type", "type":
-				a.Type, err = c.str("answers.Type")
-			case "Class", "class":
-				a.Class, err = c.str("answers.Class")
-			default:
-				_, _, err = c.skip()
-			}
-			return err
-		}); keepShape(err, &shape) != nil {
+		if err := decodeAnswer(c, &a); keepShape(err, &shape) != nil {
 			return err
 		}
 		d.answers = append(d.answers, a)
@@ -346,6 +352,171 @@ func (d *resolverDecoder) decodeAnswers(c *cursor) error {
 			return shape
 		}
 	}
+}
+
+// answerTokens are an answer's members as Resolver writes them, in its order, quoted and followed
+// by ':' as in compact JSON.
+var answerTokens = [...]string{`"Rdata":`, `"Type":`, `"Class":`}
+
+// decodeAnswer is objectMembers for one element of answers (null reads as empty), with
+// decodeWith's fast path: the member Resolver writes next is compared in place, and only another
+// name is scanned and looked up.
+func decodeAnswer(c *cursor, a *ResolverAnswer) error {
+	switch c.peek() {
+	case 'n':
+		return c.literal("null")
+	case '{':
+	case 0:
+		return errShort
+	default:
+		return c.wrongType("answers[]", "an object")
+	}
+	if err := c.enter(); err != nil {
+		return err
+	}
+	defer func() { c.depth-- }()
+	empty, err := c.objectStart()
+	if err != nil || empty {
+		return err
+	}
+	var shape error
+	want := 0
+	for {
+		c.ws()
+		f := want // the member: an index of answerTokens, or len(answerTokens) for another
+		if f >= len(answerTokens) || len(c.b)-c.i <= len(answerTokens[f]) || string(c.b[c.i:c.i+len(answerTokens[f])]) != answerTokens[f] {
+			k, err := c.key()
+			if err != nil {
+				return err
+			}
+			switch string(k) {
+			case "Rdata", "RData", "rdata":
+				f = 0
+			case "Type", "type":
+				f = 1
+			case "Class", "class":
+				f = 2
+			default:
+				f = len(answerTokens)
+			}
+		} else {
+			c.i += len(answerTokens[f])
+		}
+		want = f + 1
+		switch f {
+		case 0:
+			a.RData, err = c.str("answers.Rdata")
+		case 1:
+			a.Type, err = c.str("answers.Type")
+		case 2:
+			a.Class, err = c.str("answers.Class")
+		default:
+			_, _, err = c.skip()
+		}
+		if err := keepShape(err, &shape); err != nil {
+			return err
+		}
+		more, err := c.next('}')
+		if err != nil {
+			return err
+		}
+		if !more {
+			return shape
+		}
+	}
+}
+
+// resolverKey names a member of a Resolver record; rkUnknown is any other.
+type resolverKey uint8
+
+const (
+	rkVersion resolverKey = iota
+	rkAccountID
+	rkRegion
+	rkVPCID
+	rkQueryTimestamp
+	rkQueryName
+	rkQueryType
+	rkQueryClass
+	rkRCode
+	rkAnswers
+	rkSrcAddr
+	rkSrcPort
+	rkTransport
+	rkSrcIDs
+	rkFirewallRuleGroupID
+	rkFirewallRuleAction
+	rkFirewallDomainListID
+	rkFirewallProtection
+	rkUnknown
+)
+
+// resolverKeys are the member names in the order Resolver writes them (resolverKey order).
+var resolverKeys = [rkUnknown]string{"version", "account_id", "region", "vpc_id", "query_timestamp", "query_name",
+	"query_type", "query_class", "rcode", "answers", "srcaddr", "srcport", "transport", "srcids",
+	"firewall_rule_group_id", "firewall_rule_action", "firewall_domain_list_id", "firewall_protection"}
+
+// rkStart stands for the start of a record in resolverDecoder.succ.
+const rkStart = rkUnknown + 1
+
+// resolverOrder is Resolver's own member order as a successor table, the decoder's first guess.
+var resolverOrder = func() (t [rkStart + 1]resolverKey) {
+	t[rkStart] = 0
+	for k := rkVersion; k < rkUnknown; k++ {
+		t[k] = k + 1 // after the last member: rkUnknown, nothing expected
+	}
+	t[rkUnknown] = rkUnknown
+	return t
+}()
+
+// resolverKeyTokens are the names as they appear in compact JSON: quoted and followed by ':'.
+var resolverKeyTokens = func() (t [rkUnknown + 1]string) {
+	for i, k := range resolverKeys {
+		t[i] = `"` + k + `":`
+	}
+	return t
+}()
+
+func resolverKeyOf(k []byte) resolverKey {
+	switch string(k) {
+	case "version":
+		return rkVersion
+	case "account_id":
+		return rkAccountID
+	case "region":
+		return rkRegion
+	case "vpc_id":
+		return rkVPCID
+	case "query_timestamp":
+		return rkQueryTimestamp
+	case "query_name":
+		return rkQueryName
+	case "query_type":
+		return rkQueryType
+	case "query_class":
+		return rkQueryClass
+	case "rcode":
+		return rkRCode
+	case "answers":
+		return rkAnswers
+	case "srcaddr":
+		return rkSrcAddr
+	case "srcport":
+		return rkSrcPort
+	case "transport":
+		return rkTransport
+	case "srcids":
+		return rkSrcIDs
+	case "firewall_rule_group_id":
+		return rkFirewallRuleGroupID
+	case "firewall_rule_action":
+		return rkFirewallRuleAction
+	case "firewall_domain_list_id":
+		return rkFirewallDomainListID
+	case "firewall_protection":
+		return rkFirewallProtection
+	}
+	return rkUnknown
 }
 
 // parseInt parses a decimal integer of at most 18 digits (no overflow possible), with optional '-'.
