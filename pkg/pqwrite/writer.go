@@ -379,60 +379,168 @@ func (c *Column) WriteRowValues(values []parquet.Value) (int, error) {
 		}
 		switch l.kind {
 		case parquet.ByteArray:
-			b := v.ByteArray()
-			if c.dict != nil && !c.fallback {
-				c.pageDict = true
-				id := c.dict.id(b)
-				c.ids = append(c.ids, id)
-				c.dict.observe(id, &c.pb)
-				continue
-			}
-			off := len(c.vals)
-			c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(b)))
-			c.vals = append(c.vals, b...)
-			b = c.vals[off+4:]
-			if !c.pb.ok {
-				c.pb.ok, c.pb.bmin, c.pb.bmax = true, b, b
-			} else if bytes.Compare(b, c.pb.bmin) < 0 {
-				c.pb.bmin = b
-			} else if bytes.Compare(b, c.pb.bmax) > 0 {
-				c.pb.bmax = b
-			}
+			c.byteArray(v.ByteArray())
 		case parquet.Int64:
-			x := v.Int64()
-			c.vals = binary.LittleEndian.AppendUint64(c.vals, uint64(x))
-			if c.unsign {
-				x ^= math.MinInt64
-			}
-			c.pb.int(x)
+			c.int64(v.Int64())
 		case parquet.Int32:
-			x := v.Int32()
-			c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(x))
-			if l.unsigned {
-				c.pb.int(int64(uint32(x)))
-			} else {
-				c.pb.int(int64(x))
-			}
+			c.int32(v.Int32())
 		case parquet.Double:
-			f := v.Double()
-			c.vals = binary.LittleEndian.AppendUint64(c.vals, math.Float64bits(f))
-			if f == f { // NaN orders nowhere: left out of min/max
-				if !c.pb.ok {
-					c.pb.ok, c.pb.fmin, c.pb.fmax = true, f, f
-				} else {
-					c.pb.fmin, c.pb.fmax = min(c.pb.fmin, f), max(c.pb.fmax, f)
-				}
-			}
+			c.double(v.Double())
 		case parquet.Boolean:
-			var x byte
-			if v.Boolean() {
-				x = 1
-			}
-			c.vals = append(c.vals, x)
-			c.pb.int(int64(x))
+			c.boolean(v.Boolean())
 		}
 	}
 	return rows, nil
+}
+
+func (c *Column) byteArray(b []byte) {
+	if c.dict != nil && !c.fallback {
+		c.pageDict = true
+		id := c.dict.id(b)
+		c.ids = append(c.ids, id)
+		c.dict.observe(id, &c.pb)
+		return
+	}
+	off := len(c.vals)
+	c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(b)))
+	c.vals = append(c.vals, b...)
+	b = c.vals[off+4:]
+	switch {
+	case !c.pb.ok:
+		c.pb.ok, c.pb.bmin, c.pb.bmax = true, b, b
+	case bytes.Compare(b, c.pb.bmin) < 0:
+		c.pb.bmin = b
+	case bytes.Compare(b, c.pb.bmax) > 0:
+		c.pb.bmax = b
+	}
+}
+
+func (c *Column) int64(x int64) {
+	c.vals = binary.LittleEndian.AppendUint64(c.vals, uint64(x))
+	if c.unsign {
+		x ^= math.MinInt64
+	}
+	c.pb.int(x)
+}
+
+func (c *Column) int32(x int32) {
+	c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(x))
+	if c.leaf.unsigned {
+		c.pb.int(int64(uint32(x)))
+	} else {
+		c.pb.int(int64(x))
+	}
+}
+
+func (c *Column) double(f float64) {
+	c.vals = binary.LittleEndian.AppendUint64(c.vals, math.Float64bits(f))
+	if f == f { // NaN orders nowhere: left out of min/max
+		if !c.pb.ok {
+			c.pb.ok, c.pb.fmin, c.pb.fmax = true, f, f
+		} else {
+			c.pb.fmin, c.pb.fmax = min(c.pb.fmin, f), max(c.pb.fmax, f)
+		}
+	}
+}
+
+func (c *Column) boolean(v bool) {
+	var x byte
+	if v {
+		x = 1
+	}
+	c.vals = append(c.vals, x)
+	c.pb.int(int64(x))
+}
+
+// Flat columns (no repetition) can be written a row at a time without building parquet.Values:
+// WriteNull, WriteByteArray, WriteInt64 and WriteInt32 each write one row. An error (a write that
+// does not fit the column, a page that failed to encode) sticks to the writer: later writes do
+// nothing and Flush and Close return it.
+
+// flatRow starts a row of a flat column holding a value (or NULL) of kind k; false when the writer
+// has failed.
+func (c *Column) flatRow(k parquet.Kind, null bool) bool {
+	w := c.w
+	if w.err != nil {
+		return false
+	}
+	if c.leaf.maxRep != 0 || (!null && k != c.leaf.kind) || (null && c.leaf.maxDef == 0) {
+		w.err = fmt.Errorf("pqwrite: column %s: a flat %v write (null %t) to a %v column (max repetition %d, definition %d)",
+			c.name(), k, null, c.leaf.kind, c.leaf.maxRep, c.leaf.maxDef)
+		return false
+	}
+	if c.pageRows > 0 && c.pageSize() >= w.opts.PageBytes {
+		if w.err = c.flushPage(); w.err != nil {
+			return false
+		}
+	}
+	if c.dict != nil && !c.fallback && c.dict.size > w.opts.DictionaryMaxBytes {
+		if w.err = c.flushPage(); w.err != nil {
+			return false
+		}
+		c.fallback = true
+	}
+	c.rows++
+	c.pageRows++
+	c.pageValues++
+	if c.leaf.maxDef > 0 {
+		d := c.leaf.maxDef
+		if null {
+			d = 0
+		}
+		c.def = append(c.def, d)
+	}
+	return true
+}
+
+// WriteNull writes a NULL row to an optional flat column.
+func (c *Column) WriteNull() {
+	if c.flatRow(parquet.ByteArray, true) {
+		c.pageNulls++
+	}
+}
+
+// WriteNulls writes n NULL rows to an optional flat column.
+func (c *Column) WriteNulls(n int) {
+	for n > 0 {
+		if !c.flatRow(parquet.ByteArray, true) {
+			return
+		}
+		c.pageNulls++
+		n--
+		// The rest of the run, as far as the page goes: one definition level byte per row.
+		k := min(n, c.w.opts.PageBytes-c.pageSize())
+		if k <= 0 {
+			continue
+		}
+		c.def = append(c.def, make([]byte, k)...)
+		c.rows += int64(k)
+		c.pageRows += k
+		c.pageValues += k
+		c.pageNulls += k
+		n -= k
+	}
+}
+
+// WriteByteArray writes one row to a flat BYTE_ARRAY column.
+func (c *Column) WriteByteArray(b []byte) {
+	if c.flatRow(parquet.ByteArray, false) {
+		c.byteArray(b)
+	}
+}
+
+// WriteInt64 writes one row to a flat INT64 column.
+func (c *Column) WriteInt64(x int64) {
+	if c.flatRow(parquet.Int64, false) {
+		c.int64(x)
+	}
+}
+
+// WriteInt32 writes one row to a flat INT32 column.
+func (c *Column) WriteInt32(x int32) {
+	if c.flatRow(parquet.Int32, false) {
+		c.int32(x)
+	}
 }
 
 func (b *bounds) int(x int64) {

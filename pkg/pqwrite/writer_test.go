@@ -425,3 +425,150 @@ func checkPageIndex(t *testing.T, data []byte, pageBytes int) {
 		t.Error("no column chunk with more than one page")
 	}
 }
+
+type flatRow struct {
+	S *string `parquet:"s,optional,dict"`
+	P string  `parquet:"p"`
+	I *int32  `parquet:"i,optional"`
+	L int64   `parquet:"l"`
+}
+
+// TestFlatWrites writes flat columns a row at a time (WriteNull, WriteByteArray, WriteInt32,
+// WriteInt64) across pages and row groups and reads them back with parquet-go and Arrow.
+func TestFlatWrites(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	rows := make([]flatRow, 5000)
+	for i := range rows {
+		r := &rows[i]
+		if rng.IntN(3) > 0 && i%1000 > 300 { // long NULL runs
+			r.S = ptr(randString(rng))
+		}
+		r.P = randString(rng) + fmt.Sprint(i)
+		if rng.IntN(3) > 0 {
+			r.I = ptr(rng.Int32() - math.MaxInt32/2)
+		}
+		r.L = rng.Int64()
+	}
+	sc, err := Compile(parquet.SchemaOf(flatRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w, err := New(&buf, sc, Options{Codec: &zstd.Codec{}, PageBytes: 2 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := w.Columns()
+	for start := 0; start < len(rows); start += 1700 {
+		for i := start; i < min(start+1700, len(rows)); i++ {
+			r := &rows[i]
+			if r.S == nil && i%5 == 0 {
+				// A run of NULLs in one call: as many rows as the run.
+				n := 1
+				for i+n < min(start+1700, len(rows)) && rows[i+n].S == nil {
+					n++
+				}
+				cols[0].WriteNulls(n)
+				for j := i; j < i+n; j++ {
+					cols[1].WriteByteArray([]byte(rows[j].P))
+					if rows[j].I != nil {
+						cols[2].WriteInt32(*rows[j].I)
+					} else {
+						cols[2].WriteNull()
+					}
+					cols[3].WriteInt64(rows[j].L)
+				}
+				i += n - 1
+				continue
+			}
+			if r.S != nil {
+				cols[0].WriteByteArray([]byte(*r.S))
+			} else {
+				cols[0].WriteNull()
+			}
+			cols[1].WriteByteArray([]byte(r.P))
+			if r.I != nil {
+				cols[2].WriteInt32(*r.I)
+			} else {
+				cols[2].WriteNull()
+			}
+			cols[3].WriteInt64(r.L)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	back, err := parquet.Read[flatRow](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(rows) {
+		t.Fatalf("%d rows read back, want %d", len(back), len(rows))
+	}
+	for i := range back {
+		a, _ := json.Marshal(back[i])
+		b, _ := json.Marshal(rows[i])
+		if !bytes.Equal(a, b) {
+			t.Fatalf("row %d read back:\n%s\nwant\n%s", i, a, b)
+		}
+	}
+	if got := arrowRowsFlat(t, data); got != len(rows) {
+		t.Fatalf("Arrow read %d rows", got)
+	}
+	checkPageIndex(t, data, 2<<10)
+}
+
+func arrowRowsFlat(t *testing.T, data []byte) int {
+	rdr, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Close()
+	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	return int(tbl.NumRows())
+}
+
+// TestFlatWriteErrors: a flat write that does not fit the column fails the file at Flush.
+func TestFlatWriteErrors(t *testing.T) {
+	sc, err := Compile(parquet.SchemaOf(flatRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, write := range map[string]func(cols []*Column){
+		"int64 to a string column": func(cols []*Column) { cols[0].WriteInt64(1) },
+		"NULL to a required column": func(cols []*Column) { cols[1].WriteNull() },
+	} {
+		w, err := New(io.Discard, sc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(w.Columns())
+		if err := w.Flush(); err == nil || !strings.Contains(err.Error(), "flat") {
+			t.Errorf("%s: Flush returned %v", name, err)
+		}
+	}
+	sc2, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(io.Discard, sc2, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Columns()[11].WriteInt64(1) // the list column l
+	if err := w.Flush(); err == nil {
+		t.Error("a flat write to a list column was accepted")
+	}
+}

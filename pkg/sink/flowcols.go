@@ -288,7 +288,7 @@ func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32
 		bp = new([]parquet.Value)
 	}
 	defer func() {
-		clear(*bp) // drop the references into rows
+		clear((*bp)[:cap(*bp)]) // drop the references into rows
 		e.vals.Put(bp)
 	}()
 	var keys []string
@@ -302,81 +302,66 @@ func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32
 			r := &rows[i]
 			ext, unmapped = ext || r.ext != nil, unmapped || len(r.unmapped) > 0
 		}
+		// Flat columns are written a value at a time, without building parquet.Values (that and
+		// the writer reading them back were a fifth of flow's CPU); a failed write sticks to the
+		// file's writer and surfaces at its Flush.
 		for ci := range e.cols {
 			c := &e.cols[ci]
-			vals := (*bp)[:0]
+			w := cw[c.idx]
 			switch c.kind {
 			case colStr:
 				if c.slot >= flowCoreStrs && !ext {
-					vals = appendNulls(vals, len(part))
+					w.WriteNulls(len(part))
 					break
 				}
 				for _, i := range part {
 					if s := rows[i].s(c.slot); s != "" {
-						vals = append(vals, parquet.ByteArrayValue(bytesOf(s)))
+						w.WriteByteArray(bytesOf(s))
 					} else {
-						vals = append(vals, parquet.Value{})
+						w.WriteNull()
 					}
 				}
 			case colI32:
 				bit := i32Bit(c.slot)
 				for _, i := range part {
 					if r := &rows[i]; r.present&bit != 0 {
-						vals = append(vals, parquet.Int32Value(r.i32[c.slot]))
+						w.WriteInt32(r.i32[c.slot])
 					} else {
-						vals = append(vals, parquet.Value{})
+						w.WriteNull()
 					}
 				}
 			case colI64:
 				bit := i64Bit(c.slot)
 				for _, i := range part {
 					if r := &rows[i]; r.present&bit != 0 {
-						vals = append(vals, parquet.Int64Value(r.i64[c.slot]))
+						w.WriteInt64(r.i64[c.slot])
 					} else {
-						vals = append(vals, parquet.Value{})
+						w.WriteNull()
 					}
 				}
 			case colBucket:
 				for _, i := range part {
-					vals = append(vals, parquet.ByteArrayValue(bytesOf(rows[i].bucket)))
+					w.WriteByteArray(bytesOf(rows[i].bucket))
 				}
 			case colKey:
 				for _, i := range part {
-					vals = append(vals, parquet.ByteArrayValue(bytesOf(rows[i].key)))
+					w.WriteByteArray(bytesOf(rows[i].key))
 				}
 			case colIndex:
 				for _, i := range part {
-					vals = append(vals, parquet.Int64Value(rows[i].index))
+					w.WriteInt64(rows[i].index)
 				}
 			case colUnmapped:
 				// Keys then values, entries in key order (a map has none; the order makes files
 				// reproducible). An empty map is one entry-less row: levels 0/0.
 				var err error
-				if keys, err = writeUnmapped(cw, c, rows, part, vals, keys, !unmapped); err != nil {
+				if *bp, keys, err = writeUnmapped(cw, c, rows, part, (*bp)[:0], keys, !unmapped); err != nil {
 					return err
 				}
-				continue
-			}
-			setLevels(vals, c.maxDef, c.idx)
-			*bp = vals
-			if _, err := cw[c.idx].WriteRowValues(vals); err != nil {
-				return fmt.Errorf("column %s: %w", c.name, err)
 			}
 		}
 	}
 	return nil
-}
-
-// setLevels gives flat values their column and, unless NULL, the column's definition level: a
-// second pass over values still in cache, where Value.Level per value (not inlined) was a tenth
-// of the flow table's CPU.
-func setLevels(vals []parquet.Value, def, col int) {
-	for j := range vals {
-		if !vals[j].IsNull() {
-			vals[j].SetDefinitionLevel(def)
-		}
-		vals[j].SetColumnIndex(col)
-	}
 }
 
 // appendNulls appends n NULL values to vals.
@@ -388,7 +373,8 @@ func appendNulls(vals []parquet.Value, n int) []parquet.Value {
 }
 
 // writeUnmapped writes the unmapped maps of rows[part]; none says every one is empty.
-func writeUnmapped(cw []*pqwrite.Column, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string, none bool) ([]string, error) {
+// vals is scratch space, returned for reuse.
+func writeUnmapped(cw []*pqwrite.Column, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string, none bool) ([]parquet.Value, []string, error) {
 	for pass, idx := range []int{c.idx, c.valIdx} {
 		def := c.maxDef
 		if pass == 1 {
@@ -419,9 +405,9 @@ func writeUnmapped(cw []*pqwrite.Column, c *flowCol, rows []flowRow, part []int3
 			}
 		}
 		if _, err := cw[idx].WriteRowValues(vals); err != nil {
-			return keys, fmt.Errorf("column %s: %w", c.name, err)
+			return vals, keys, fmt.Errorf("column %s: %w", c.name, err)
 		}
 	}
 	clear(vals)
-	return keys, nil
+	return vals, keys, nil
 }
