@@ -547,7 +547,7 @@ func TestFlatWriteErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, write := range map[string]func(cols []*Column){
-		"int64 to a string column": func(cols []*Column) { cols[0].WriteInt64(1) },
+		"int64 to a string column":  func(cols []*Column) { cols[0].WriteInt64(1) },
 		"NULL to a required column": func(cols []*Column) { cols[1].WriteNull() },
 	} {
 		w, err := New(io.Discard, sc, Options{})
