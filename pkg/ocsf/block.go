@@ -23,7 +23,7 @@ func (b *block) str(v string) *string {
 		return nil
 	}
 	if b == nil || len(b.s) == cap(b.s) {
-		return &v
+		return heap(v)
 	}
 	b.s = append(b.s, v)
 	return &b.s[len(b.s)-1]
@@ -41,7 +41,7 @@ func (b *block) strs(vs ...string) []string {
 
 func (b *block) i32(v int32) *int32 {
 	if int(b.ni) == len(b.i) {
-		return &v
+		return heap(v)
 	}
 	p := &b.i[b.ni]
 	b.ni++
@@ -51,7 +51,7 @@ func (b *block) i32(v int32) *int32 {
 
 func (b *block) i64(v int64) *int64 {
 	if int(b.nl) == len(b.l) {
-		return &v
+		return heap(v)
 	}
 	p := &b.l[b.nl]
 	b.nl++
@@ -63,10 +63,18 @@ func (b *block) i64(v int64) *int64 {
 func (b *block) dt(ms int64) *time.Time {
 	t := time.UnixMilli(ms).UTC()
 	if int(b.nt) == len(b.t) {
-		return &t
+		return heap(t)
 	}
 	p := &b.t[b.nt]
 	b.nt++
 	*p = t
+	return p
+}
+
+// heap returns a pointer to a new copy of v. The slot methods call it rather than return &v,
+// which would make v escape on every call, not only when the block is full.
+func heap[T any](v T) *T {
+	p := new(T)
+	*p = v
 	return p
 }

@@ -245,7 +245,7 @@ func cloudTrailCommon(ev *parse.CloudTrailEvent) (ctCommon, error) {
 	c.unmapped = make(map[string]string, 8)
 	c.actor = actorOf(ev, c.unmapped, b)
 
-	b.request = Request{UID: ev.RequestID, Data: jsonText(ev.RequestParameters)}
+	b.request = Request{UID: ev.RequestID, Data: b.jsonText(ev.RequestParameters)}
 	c.api = API{Operation: ev.EventName, Service: b.service.of(ev.EventSource, &b.block), Version: b.str(ev.APIVersion),
 		Request: &b.request}
 	if ev.ErrorCode != "" || ev.ErrorMessage != "" || len(ev.ResponseElements) > 0 && string(ev.ResponseElements) != "null" {
@@ -405,7 +405,7 @@ func actorOf(ev *parse.CloudTrailEvent, unmapped map[string]string, b *ctBlock) 
 		if a.IDP == nil {
 			a.IDP = &IDP{}
 		}
-		a.IDP.Name = &idp
+		a.IDP.Name = b.str(idp)
 	}
 	if len(ui.InScopeOf) > 0 {
 		_ = flattenJSON(unmapped, "userIdentity.inScopeOf", ui.InScopeOf, nil) // parse validated it
@@ -436,6 +436,14 @@ func jsonText(raw []byte) *string {
 	}
 	s := string(raw)
 	return &s
+}
+
+// jsonText is jsonText(raw) with its string header in b.
+func (b *block) jsonText(raw []byte) *string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return b.str(string(raw))
 }
 
 func setUnmapped(m map[string]string, k, v string) {
