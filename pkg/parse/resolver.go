@@ -66,7 +66,7 @@ func (d *resolverDecoder) Next(rec *Record) error {
 			// The common case, one record per line, decoded in one pass.
 			d.index++
 			raw := b[:n:n]
-			d.advance(n)
+			w.pos += n // the line's text holds no newline to count
 			*rec = Record{Source: SourceResolver, Index: idx, Raw: raw, DNS: q}
 			return nil
 		}
@@ -242,7 +242,13 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		case rkAnswers:
 			err = d.decodeAnswers(c)
 			if err == nil && len(d.answers) > 0 {
-				q.Answers = append([]ResolverAnswer(nil), d.answers...)
+				if d.reuse {
+					// Reused like the record (Decoders.ReuseRecords): its consumers copy the
+					// answers, and a copy per record was a tenth of decoding one.
+					q.Answers = d.answers[:len(d.answers):len(d.answers)]
+				} else {
+					q.Answers = append([]ResolverAnswer(nil), d.answers...)
+				}
 			}
 		case rkSrcAddr:
 			q.SrcAddr, err = c.str("srcaddr")
@@ -260,20 +266,7 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		case rkTransport:
 			q.Transport, err = c.str("transport")
 		case rkSrcIDs:
-			_, err = objectMembers(c, "srcids", func(k []byte) error {
-				var err error
-				switch string(k) {
-				case "instance":
-					q.SrcIDs.Instance, err = c.str("srcids.instance")
-				case "resolver_endpoint":
-					q.SrcIDs.ResolverEndpoint, err = c.str("srcids.resolver_endpoint")
-				case "resolver_network_interface":
-					q.SrcIDs.ResolverNetworkInterface, err = c.str("srcids.resolver_network_interface")
-				default:
-					_, _, err = c.skip()
-				}
-				return err
-			})
+			err = decodeSrcIDs(c, &q.SrcIDs)
 		case rkFirewallRuleGroupID:
 			q.FirewallRuleGroupID, err = c.str("firewall_rule_group_id")
 		case rkFirewallRuleAction:
@@ -354,14 +347,71 @@ func (d *resolverDecoder) decodeAnswers(c *cursor) error {
 	}
 }
 
-// answerTokens are an answer's members as Resolver writes them, in its order, quoted and followed
-// by ':' as in compact JSON.
-var answerTokens = [...]string{`"Rdata":`, `"Type":`, `"Class":`}
+// answerTokens and srcIDsTokens are the members of an answer and of srcids as Resolver writes them,
+// in its order, quoted and followed by ':' as in compact JSON.
+var (
+	answerTokens = []string{`"Rdata":`, `"Type":`, `"Class":`}
+	srcIDsTokens = []string{`"instance":`, `"resolver_endpoint":`, `"resolver_network_interface":`}
+)
 
-// decodeAnswer is objectMembers for one element of answers (null reads as empty), with
-// decodeWith's fast path: the member Resolver writes next is compared in place, and only another
-// name is scanned and looked up.
+func answerMember(k []byte) int {
+	switch string(k) {
+	case "Rdata", "RData", "rdata":
+		return 0
+	case "Type", "type":
+		return 1
+	case "Class", "class":
+		return 2
+	}
+	return -1
+}
+
+func srcIDsMember(k []byte) int {
+	switch string(k) {
+	case "instance":
+		return 0
+	case "resolver_endpoint":
+		return 1
+	case "resolver_network_interface":
+		return 2
+	}
+	return -1
+}
+
+// decodeAnswer reads one element of answers (null reads as empty).
 func decodeAnswer(c *cursor, a *ResolverAnswer) error {
+	return knownMembers(c, "answers[]", answerTokens, answerMember, func(f int) (err error) {
+		switch f {
+		case 0:
+			a.RData, err = c.str("answers.Rdata")
+		case 1:
+			a.Type, err = c.str("answers.Type")
+		case 2:
+			a.Class, err = c.str("answers.Class")
+		}
+		return err
+	})
+}
+
+func decodeSrcIDs(c *cursor, ids *ResolverSrcIDs) error {
+	return knownMembers(c, "srcids", srcIDsTokens, srcIDsMember, func(f int) (err error) {
+		switch f {
+		case 0:
+			ids.Instance, err = c.str("srcids.instance")
+		case 1:
+			ids.ResolverEndpoint, err = c.str("srcids.resolver_endpoint")
+		case 2:
+			ids.ResolverNetworkInterface, err = c.str("srcids.resolver_network_interface")
+		}
+		return err
+	})
+}
+
+// knownMembers is objectMembers for a small object whose members the decoder knows, with
+// decodeWith's fast path: the member the writer puts next (tokens, in its order) is compared in
+// place, and only another name is scanned and looked up (lookup: its index in tokens, or -1).
+// member reads member f's value; other members are skipped. null reads as absent.
+func knownMembers(c *cursor, field string, tokens []string, lookup func(k []byte) int, member func(f int) error) error {
 	switch c.peek() {
 	case 'n':
 		return c.literal("null")
@@ -369,7 +419,7 @@ func decodeAnswer(c *cursor, a *ResolverAnswer) error {
 	case 0:
 		return errShort
 	default:
-		return c.wrongType("answers[]", "an object")
+		return c.wrongType(field, "an object")
 	}
 	if err := c.enter(); err != nil {
 		return err
@@ -383,34 +433,20 @@ func decodeAnswer(c *cursor, a *ResolverAnswer) error {
 	want := 0
 	for {
 		c.ws()
-		f := want // the member: an index of answerTokens, or len(answerTokens) for another
-		if f >= len(answerTokens) || len(c.b)-c.i <= len(answerTokens[f]) || string(c.b[c.i:c.i+len(answerTokens[f])]) != answerTokens[f] {
+		f := want
+		if f >= len(tokens) || len(c.b)-c.i <= len(tokens[f]) || string(c.b[c.i:c.i+len(tokens[f])]) != tokens[f] {
 			k, err := c.key()
 			if err != nil {
 				return err
 			}
-			switch string(k) {
-			case "Rdata", "RData", "rdata":
-				f = 0
-			case "Type", "type":
-				f = 1
-			case "Class", "class":
-				f = 2
-			default:
-				f = len(answerTokens)
-			}
+			f = lookup(k)
 		} else {
-			c.i += len(answerTokens[f])
+			c.i += len(tokens[f])
 		}
-		want = f + 1
-		switch f {
-		case 0:
-			a.RData, err = c.str("answers.Rdata")
-		case 1:
-			a.Type, err = c.str("answers.Type")
-		case 2:
-			a.Class, err = c.str("answers.Class")
-		default:
+		if f >= 0 {
+			want = f + 1
+			err = member(f)
+		} else {
 			_, _, err = c.skip()
 		}
 		if err := keepShape(err, &shape); err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,6 +59,9 @@ func reuseCases(t *testing.T) []reuseCase {
 	add("ct-bad-shape", Object{Source: SourceCloudTrail}, ct(`{"eventName":"a"}`, `{"eventTime":"yesterday"}`, `{"userIdentity":"x","eventName":"c\xff"}`))
 	add("ct-empty", Object{Source: SourceCloudTrail}, nil)
 	add("dns-bad-lines", Object{Source: SourceResolver}, []byte("{\"srcport\":\"x\"}\nnot json\n{\"query_name\":\"a\xfe.\",\"z\":1}\n{\"version\":"))
+	// Records with answers one after the other: a reused decoder reuses the answers' array too.
+	add("dns-answers", Object{Source: SourceResolver}, []byte(`{"query_name":"a.","answers":[{"Rdata":"1.1.1.1","Type":"A","Class":"IN"},{"Rdata":"1.0.0.1","Type":"A","Class":"IN"}]}`+"\n"+
+		`{"query_name":"b.","answers":[{"Rdata":"b.cdn.","Type":"CNAME","Class":"IN"}]}`+"\n"+`{"query_name":"c.","answers":[]}`+"\n"))
 	add("flow-bad-lines", Object{Source: SourceVPCFlow}, []byte("version srcaddr dstport odd-field\n2 10.0.0.1 80 q\n2 x\n2 10.0.0.2 http q\n2 10.0.0.\xff 443 -\n"))
 	// A line of "-" after full ones, and after a bad line that set some fields before failing: a
 	// reused record must not keep the earlier values.
@@ -173,6 +177,7 @@ func (o owning) Next(rec *Record) error {
 		rec.Flow = &f
 	case rec.DNS != nil:
 		q := *rec.DNS
+		q.Answers = slices.Clone(q.Answers)
 		rec.DNS = &q
 	}
 	return nil
