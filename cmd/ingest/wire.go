@@ -179,6 +179,7 @@ func (p *processingFlags) sinkOptions(dest store.Location, log *slog.Logger) (si
 		if opts.Layout, err = ocsf.NewLayout(sources); err != nil {
 			return sink.Options{}, err
 		}
+		opts.SpillBytes = ocsf.SpillBytes
 	}
 	return opts, nil
 }
