@@ -84,7 +84,7 @@ type header struct {
 }
 
 func headerOf(c Class, activityID int32, activityName string) header {
-	if h, ok := headers[headerKey{c, activityID, activityName}]; ok {
+	if h, ok := headers[int64(c)<<32|int64(uint32(activityID))]; ok && h.ActivityName == activityName {
 		return h
 	}
 	return makeHeader(c, activityID, activityName)
@@ -96,10 +96,11 @@ type headerKey struct {
 	name  string
 }
 
-// headers holds the header of every activity the mappings produce, made once: per row, the type
-// name's concatenation and the class lookups were a tenth of mapping a flow record. Read-only.
-var headers = func() map[headerKey]header {
-	m := map[headerKey]header{}
+// headers holds the header of every activity the mappings produce by class and activity id, made
+// once: per row, the type name's concatenation and the class lookups were a tenth of mapping a
+// flow record. Read-only.
+var headers = func() map[int64]header {
+	m := map[int64]header{}
 	for c, acts := range map[Class][]headerKey{
 		ClassAPIActivity:      {{id: 1, name: "Create"}, {id: 2, name: "Read"}, {id: 3, name: "Update"}, {id: 4, name: "Delete"}, {id: 99, name: "Other"}},
 		ClassAuthentication:   {{id: 1, name: "Logon"}, {id: 99, name: "Other"}},
@@ -109,7 +110,7 @@ var headers = func() map[headerKey]header {
 		ClassDetectionFinding: {{id: 1, name: "Create"}},
 	} {
 		for _, a := range acts {
-			m[headerKey{c, a.id, a.name}] = makeHeader(c, a.id, a.name)
+			m[int64(c)<<32|int64(uint32(a.id))] = makeHeader(c, a.id, a.name)
 		}
 	}
 	return m
