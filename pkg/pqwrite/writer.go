@@ -100,14 +100,25 @@ func New(w io.Writer, s *Schema, opts Options) (*Writer, error) {
 // Columns returns the column writers, indexed by leaf column.
 func (w *Writer) Columns() []*Column { return w.cols }
 
-// BufferedBytes is what the writer holds for the row group in progress: encoded pages, page
-// buffers and dictionaries.
+// BufferedBytes is the memory the writer holds: encoded pages of the row group in progress,
+// page and compression buffers, dictionaries, and the page index of the row groups written.
 func (w *Writer) BufferedBytes() int64 {
 	var n int64
 	for _, c := range w.cols {
-		n += int64(cap(c.data) + cap(c.vals) + cap(c.rep) + cap(c.def) + 4*cap(c.ids))
-		if c.dict != nil {
-			n += int64(c.dict.size)
+		n += int64(cap(c.data) + cap(c.vals) + cap(c.rep) + cap(c.def) + 4*cap(c.ids) + cap(c.body) + cap(c.zbuf) + cap(c.scratch))
+		if d := c.dict; d != nil {
+			for _, b := range d.blocks {
+				n += int64(cap(b))
+			}
+			// entries, hashes of the map and the seen marks: about 48 bytes per entry
+			n += 48 * int64(cap(d.entries))
+		}
+	}
+	for _, ci := range w.colIndex {
+		for i := range ci {
+			for j := range ci[i].MinValues {
+				n += int64(len(ci[i].MinValues[j])+len(ci[i].MaxValues[j])) + 64 // with the offset index entry
+			}
 		}
 	}
 	return n

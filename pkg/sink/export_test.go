@@ -4,11 +4,18 @@ import (
 	"reflect"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/logarchive/logarchive/pkg/pqwrite"
 )
 
-// ShredderError says whether NewTable[T] shreds T (nil) or keeps parquet-go's row path (why).
+// ShredderError says whether NewTable[T] shreds T and writes it with pqwrite (nil) or keeps
+// parquet-go's row path (why).
 func ShredderError[T any]() error {
 	var zero T
-	_, err := compileShredder(reflect.TypeFor[T](), parquet.SchemaOf(zero))
+	sc := parquet.SchemaOf(zero)
+	if _, err := compileShredder(reflect.TypeFor[T](), sc); err != nil {
+		return err
+	}
+	_, err := pqwrite.Compile(sc)
 	return err
 }

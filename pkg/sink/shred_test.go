@@ -9,14 +9,29 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+
+	"github.com/logarchive/logarchive/pkg/pqwrite"
+	"github.com/logarchive/logarchive/pkg/store"
 )
 
-// TestShredderCompiles: every Athena table is shredded (none falls back to the reflective path).
+// TestShredderCompiles: every Athena table is shredded and written by pqwrite (none falls back
+// to the reflective path).
 func TestShredderCompiles(t *testing.T) {
 	for _, typ := range []reflect.Type{reflect.TypeFor[CloudTrailRow](), reflect.TypeFor[VPCFlowRow](),
 		reflect.TypeFor[ResolverRow](), reflect.TypeFor[findingCol](), reflect.TypeFor[integrityCol]()} {
-		if _, err := compileShredder(typ, parquet.SchemaOf(reflect.New(typ).Elem().Interface())); err != nil {
+		sc := parquet.SchemaOf(reflect.New(typ).Elem().Interface())
+		if _, err := compileShredder(typ, sc); err != nil {
 			t.Errorf("%s: %v", typ, err)
+		}
+		if _, err := pqwrite.Compile(sc); err != nil {
+			t.Errorf("%s: %v", typ, err)
+		}
+	}
+	a := AthenaLayout(store.Location{}).(*athena)
+	for name, pq := range map[string]*pqwrite.Schema{"cloudtrail": a.cloudtrail.pq, "vpcflow": a.vpcflow.pq,
+		"resolver": a.resolver.pq, "findings": a.findings.pq, "integrity": a.integrity.pq} {
+		if pq == nil {
+			t.Errorf("%s: not written by pqwrite", name)
 		}
 	}
 }

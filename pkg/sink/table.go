@@ -62,8 +62,9 @@ type TableSpec struct {
 type TableDef[T any] struct {
 	sp     TableSpec
 	schema *parquet.Schema
-	// writerBytes estimates what an open writer of this table holds between row groups (column
-	// and page buffers kept for reuse): about 48 KiB per leaf column, measured on parquet-go v0.32.
+	// writerBytes estimates what an open parquet-go writer of this table (the reflective path)
+	// holds between row groups (column and page buffers kept for reuse): about 48 KiB per leaf
+	// column, measured on parquet-go v0.32. A pqwrite writer counts its own (BufferedBytes).
 	writerBytes int64
 	// enc, when set, writes batches of T straight to a file's column writers (pqwrite, compiled
 	// for schema as pq); T may then be a staging type of the layout's own, not the schema's struct.
@@ -95,7 +96,7 @@ func newColumnTable[T any](spec TableSpec, schema *parquet.Schema, enc columnEnc
 	if err != nil {
 		panic(fmt.Sprintf("sink: table %s: %v", spec.Name, err))
 	}
-	return &TableDef[T]{sp: spec, schema: schema, writerBytes: int64(len(schema.Columns())) * 48 << 10, enc: enc, pq: pq}
+	return &TableDef[T]{sp: spec, schema: schema, enc: enc, pq: pq}
 }
 
 // NewTable derives the schema of T once: reflecting per file would dominate small files. Rows are

@@ -347,9 +347,14 @@ func (r *rowsOf[T]) finish(cfg writeConfig) error {
 	return nil
 }
 
+// memBytes is called by whoever encodes the set, after encoding (never alongside it): the
+// pqwrite writer's buffers are counted as they are.
 func (r *rowsOf[T]) memBytes() int64 {
 	n := r.sp.memBytes()
-	if r.pw != nil || r.cw != nil {
+	switch {
+	case r.cw != nil:
+		n += r.cw.BufferedBytes()
+	case r.pw != nil:
 		n += r.def.writerBytes
 	}
 	return n
