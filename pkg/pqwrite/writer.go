@@ -343,6 +343,14 @@ func (c *Column) WriteRowValues(values []parquet.Value) (int, error) {
 	if c.w.err != nil {
 		return 0, c.w.err
 	}
+	n, err := c.writeRowValues(values)
+	if err != nil {
+		c.w.err = err // the column is mid-row: the file cannot be completed
+	}
+	return n, err
+}
+
+func (c *Column) writeRowValues(values []parquet.Value) (int, error) {
 	if len(values) > 0 && values[0].RepetitionLevel() != 0 {
 		return 0, fmt.Errorf("pqwrite: column %s: rows must start at repetition level 0", c.name())
 	}

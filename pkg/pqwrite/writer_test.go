@@ -572,3 +572,79 @@ func TestFlatWriteErrors(t *testing.T) {
 		t.Error("a flat write to a list column was accepted")
 	}
 }
+
+// TestHugeValues: values of several MiB, in a PLAIN and in a dictionary column (past
+// DictionaryMaxBytes, so the chunk falls back to PLAIN), between small ones: each is its own
+// page, the column index keeps 16 bytes of them, and everything reads back.
+func TestHugeValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	rows := make([]testRow, 40)
+	for i := range rows {
+		rows[i] = randRow(rng, i)
+		if i%7 == 3 {
+			rows[i].S = strings.Repeat(fmt.Sprint(i%10), 3<<19)
+			rows[i].D = ptr(strings.Repeat("d", 1<<20) + fmt.Sprint(i))
+		}
+	}
+	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := writeOurs(t, sc, rows, testOptions(), 25)
+	back, err := parquet.Read[testRow](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range back {
+		a, _ := json.Marshal(back[i])
+		b, _ := json.Marshal(rows[i])
+		if !bytes.Equal(a, b) {
+			t.Fatalf("row %d differs after reading back", i)
+		}
+	}
+	if got, want := arrowRows(t, data), arrowRows(t, writeTheirs(t, rows, 25)); !slices.Equal(got, want) {
+		t.Fatal("Arrow reads other rows than from parquet-go's file")
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rg := range f.RowGroups() {
+		for ci, cc := range rg.ColumnChunks() {
+			idx, err := cc.ColumnIndex()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for p := range idx.NumPages() {
+				if n := len(idx.MinValue(p).Bytes()) + len(idx.MaxValue(p).Bytes()); n > 32 {
+					t.Errorf("column %d page %d: %d bytes of min/max in the column index", ci, p, n)
+				}
+			}
+		}
+	}
+}
+
+// TestRowValueErrors: values that do not fit the column fail the call and the file.
+func TestRowValueErrors(t *testing.T) {
+	sc, err := Compile(parquet.SchemaOf(flatRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, vals := range map[string][]parquet.Value{
+		"not at a row start":   {parquet.Int64Value(1).Level(1, 0, 3)},
+		"repetition too high":  {parquet.Int64Value(1).Level(0, 0, 3), parquet.Int64Value(1).Level(1, 0, 3)},
+		"definition too high":  {parquet.Int64Value(1).Level(0, 1, 3)},
+		"kind of another type": {parquet.ByteArrayValue([]byte("x")).Level(0, 0, 3)},
+	} {
+		w, err := New(io.Discard, sc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Columns()[3].WriteRowValues(vals); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if err := w.Close(); err == nil {
+			t.Errorf("%s: Close succeeded after a failed write", name)
+		}
+	}
+}
