@@ -20,8 +20,9 @@ type cloudTrailDecoder struct {
 	sawRecords bool
 	index      int64
 	err        error
-	spans      []span // scratch for decode
-	reuse      bool   // Decoders.ReuseRecords: every record is decoded into one
+	spans      []span     // scratch for decode
+	res        []Resource // with reuse, the array ev.Resources is decoded into
+	reuse      bool       // Decoders.ReuseRecords: every record is decoded into one
 	one        ctBundle
 }
 
@@ -39,7 +40,7 @@ const (
 
 // reset readies d for an object read through w, keeping only scratch space from the last one.
 func (d *cloudTrailDecoder) reset(obj Object, src Source, w *window, opts Options, reuse bool) *cloudTrailDecoder {
-	*d = cloudTrailDecoder{obj: obj, src: src, w: w, spans: d.spans[:0], reuse: reuse}
+	*d = cloudTrailDecoder{obj: obj, src: src, w: w, spans: d.spans[:0], res: d.res[:0], reuse: reuse}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }
@@ -246,6 +247,15 @@ func (d *cloudTrailDecoder) decode(c *cursor) (*CloudTrailEvent, error) {
 	defer func() { d.spans = c.spans[:0] }()
 	b := target(d.reuse, &d.one)
 	ev := &b.ev
+	if d.reuse {
+		// Reused like the record (Decoders.ReuseRecords): one array less per record.
+		ev.Resources = d.res[:0]
+		defer func() {
+			if d.res = ev.Resources[:0]; len(ev.Resources) == 0 {
+				ev.Resources = nil
+			}
+		}()
+	}
 	var shape error // the first shape error; the record is still walked to its end
 	empty, err := c.objectStart()
 	if err != nil {

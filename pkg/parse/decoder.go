@@ -41,12 +41,12 @@ func NewDecoder(obj Object, r io.Reader, opts Options) (Decoder, error) {
 // call to New; the strings and structs of decoded records stay valid, as they do with NewDecoder.
 type Decoders struct {
 	// ReuseRecords makes the decoders fill the same CloudTrailEvent, FlowRecord or ResolverQuery
-	// (and the structs they point to, and a Resolver record's Answers array) for every record,
-	// rather than allocating them afresh: like Raw, they are then valid only until the next call
-	// to Next. The strings, the other slices, maps and json.RawMessage values they hold are still
-	// the record's own and may be kept. Set it when every
-	// consumer copies what it keeps out of the record before the next one (pkg/pipeline's sinks
-	// and rules do): a flow log's record struct is larger than its line.
+	// (the structs they point to, a CloudTrail event's Resources and a Resolver record's Answers
+	// arrays) for every record, rather than allocating them afresh: like Raw, they are then valid
+	// only until the next call to Next. The strings, the other slices, maps and json.RawMessage
+	// values they hold are still the record's own and may be kept. Set it when every consumer
+	// copies what it keeps out of the record before the next one (pkg/pipeline's sinks and rules
+	// do): a flow log's record struct is larger than its line.
 	ReuseRecords bool
 
 	oneShot bool // NewDecoder's: size buffers for this object alone, nothing is reused

@@ -171,6 +171,7 @@ func (o owning) Next(rec *Record) error {
 			t := *ev.TLSDetails
 			ev.TLSDetails = &t
 		}
+		ev.Resources = slices.Clone(ev.Resources)
 		rec.CloudTrail = &ev
 	case rec.Flow != nil:
 		f := *rec.Flow
