@@ -23,7 +23,10 @@ type measurement struct {
 	// OutBytes is the size of the Parquet the tool wrote (0 for gzip): a faster codec setting that
 	// buys speed with size shows here.
 	OutBytes int64
-	Note     string
+	// ReadBackFiles is how many of the files it wrote DuckDB read back, every column of every row,
+	// with the rows adding up (0: not checked in this run).
+	ReadBackFiles int
+	Note          string
 }
 
 // tools bundles where the programs under test are.
@@ -112,7 +115,7 @@ var (
 // runIngest runs the built binary as a user would: `ingest local --src … --dest …`, built-in rules
 // on, default caps and budgets. It fails if any object is quarantined or failed, unless
 // allowQuarantine (the memory case reports it instead).
-func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQuarantine bool) (measurement, error) {
+func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQuarantine, readBack bool) (measurement, error) {
 	dest := filepath.Join(t.Work, "out", ds.Name)
 	if err := os.RemoveAll(dest); err != nil {
 		return measurement{}, err
@@ -166,8 +169,47 @@ func (t tools) runIngest(ctx context.Context, ds *dataset, m ingestMode, allowQu
 		return meas, fmt.Errorf("ingest %s: %d records counted but %d rows written", ds.Name, meas.Records, rows)
 	}
 	meas.OutBytes = parquetBytes(dest)
+	if readBack && t.Node != "" {
+		n, err := t.duckdbReadBack(ctx, dest, sum.Parquet.Rows)
+		if err != nil {
+			return meas, fmt.Errorf("ingest %s: DuckDB read-back: %w", ds.Name, err)
+		}
+		meas.ReadBackFiles = n
+	}
 	_ = os.RemoveAll(dest)
 	return meas, nil
+}
+
+// duckdbReadBack reads every Parquet file under dir with DuckDB, every column of every row, and
+// checks the rows add up to what ingest says it wrote: a file our writer makes that a reader with
+// no code in common cannot read fails the benchmark. It returns the number of files.
+func (t tools) duckdbReadBack(ctx context.Context, dir string, rows int64) (int, error) {
+	var files []string
+	_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".parquet") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	cmd := exec.CommandContext(ctx, t.Node, filepath.Join(t.DuckDB, "readback.mjs"))
+	cmd.Stdin = strings.NewReader(strings.Join(files, "\n"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var res struct {
+		Files int   `json:"files"`
+		Rows  int64 `json:"rows"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, fmt.Errorf("output %q: %w", out, err)
+	}
+	if res.Files != len(files) || res.Rows != rows {
+		return 0, fmt.Errorf("DuckDB read %d rows in %d files, ingest wrote %d rows in %d", res.Rows, res.Files, rows, len(files))
+	}
+	return res.Files, nil
 }
 
 // parquetBytes sums the sizes of the .parquet files under dir (the tables and Security Lake
