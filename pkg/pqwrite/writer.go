@@ -562,6 +562,102 @@ func (c *Column) WriteInt32(x int32) {
 	}
 }
 
+// Nested columns can be written a value at a time too: AppendNull and the Append methods each
+// write one value with its repetition level (0 starts a row, where a page may be cut) and, for
+// NULL, its definition level (a value has the column's maximum). A walk over rows (the sink's
+// shredder) calls them straight from the row instead of building parquet.Values. Errors stick to
+// the writer as for the flat writes; Err returns them.
+
+// Err returns the error that failed the writer, if any.
+func (c *Column) Err() error { return c.w.err }
+
+// leveled starts a value of kind k (null: a NULL at definition level def) at repetition level
+// rep; false when the writer has failed.
+func (c *Column) leveled(rep, def int, k parquet.Kind, null bool) bool {
+	w := c.w
+	if w.err != nil {
+		return false
+	}
+	l := c.leaf
+	if rep == 0 {
+		if c.pageRows > 0 && c.pageSize() >= w.opts.PageBytes {
+			if w.err = c.flushPage(); w.err != nil {
+				return false
+			}
+		}
+		if c.dict != nil && !c.fallback && c.dict.size > w.opts.DictionaryMaxBytes {
+			if w.err = c.flushPage(); w.err != nil {
+				return false
+			}
+			c.fallback = true
+		}
+		c.rows++
+		c.pageRows++
+	} else if rep > int(l.maxRep) || c.rows == 0 {
+		w.err = fmt.Errorf("pqwrite: column %s: repetition level %d (max %d) at row %d", c.name(), rep, l.maxRep, c.rows)
+		return false
+	}
+	if null {
+		if def < 0 || def >= int(l.maxDef) {
+			w.err = fmt.Errorf("pqwrite: column %s: NULL at definition level %d (max %d)", c.name(), def, l.maxDef)
+			return false
+		}
+		c.pageNulls++
+	} else {
+		if k != l.kind {
+			w.err = fmt.Errorf("pqwrite: column %s: %v value in a %v column", c.name(), k, l.kind)
+			return false
+		}
+		def = int(l.maxDef)
+	}
+	if l.maxRep > 0 {
+		c.rep = append(c.rep, byte(rep))
+	}
+	if l.maxDef > 0 {
+		c.def = append(c.def, byte(def))
+	}
+	c.pageValues++
+	return true
+}
+
+// AppendNull writes a NULL at repetition level rep and definition level def (below the maximum).
+func (c *Column) AppendNull(rep, def int) { c.leveled(rep, def, 0, true) }
+
+// AppendByteArray writes a BYTE_ARRAY value at repetition level rep.
+func (c *Column) AppendByteArray(rep int, b []byte) {
+	if c.leveled(rep, 0, parquet.ByteArray, false) {
+		c.byteArray(b)
+	}
+}
+
+// AppendInt64 writes an INT64 value at repetition level rep.
+func (c *Column) AppendInt64(rep int, x int64) {
+	if c.leveled(rep, 0, parquet.Int64, false) {
+		c.int64(x)
+	}
+}
+
+// AppendInt32 writes an INT32 value at repetition level rep.
+func (c *Column) AppendInt32(rep int, x int32) {
+	if c.leveled(rep, 0, parquet.Int32, false) {
+		c.int32(x)
+	}
+}
+
+// AppendDouble writes a DOUBLE value at repetition level rep.
+func (c *Column) AppendDouble(rep int, f float64) {
+	if c.leveled(rep, 0, parquet.Double, false) {
+		c.double(f)
+	}
+}
+
+// AppendBoolean writes a BOOLEAN value at repetition level rep.
+func (c *Column) AppendBoolean(rep int, v bool) {
+	if c.leveled(rep, 0, parquet.Boolean, false) {
+		c.boolean(v)
+	}
+}
+
 func (b *bounds) int(x int64) {
 	if !b.ok {
 		b.ok, b.imin, b.imax = true, x, x
@@ -861,8 +957,10 @@ func (c *Column) writeChunk() (format.ColumnChunk, error) {
 	}
 	md.Statistics.NullCount = c.nulls
 	if c.cb.ok {
-		md.Statistics.MinValue = slices.Clone(c.cmin)
-		md.Statistics.MaxValue = slices.Clone(c.cmax)
+		// Never nil: an empty min or max (the empty string) is a bound, and a nil one is left out
+		// of the footer (a fresh column's buffer is nil, a pooled one's is not).
+		md.Statistics.MinValue = append(make([]byte, 0, len(c.cmin)), c.cmin...)
+		md.Statistics.MaxValue = append(make([]byte, 0, len(c.cmax)), c.cmax...)
 	}
 	return format.ColumnChunk{MetaData: md}, w.err
 }

@@ -137,6 +137,20 @@ func randRow(rng *rand.Rand, i int) testRow {
 // group every groupRows rows.
 func writeOurs(t testing.TB, sc *Schema, rows []testRow, opts Options, groupRows int) []byte {
 	t.Helper()
+	return writeRows(t, sc, deconstruct(sc, rows), opts, groupRows)
+}
+
+// deconstruct returns the leveled values of each row (map entries in Go's iteration order).
+func deconstruct(sc *Schema, rows []testRow) []parquet.Row {
+	out := make([]parquet.Row, len(rows))
+	for i := range rows {
+		out[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
+	}
+	return out
+}
+
+func writeRows(t testing.TB, sc *Schema, rows []parquet.Row, opts Options, groupRows int) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	w, err := New(&buf, sc, opts)
 	if err != nil {
@@ -144,13 +158,10 @@ func writeOurs(t testing.TB, sc *Schema, rows []testRow, opts Options, groupRows
 	}
 	cols := w.Columns()
 	for start := 0; start < len(rows); start += groupRows {
-		part := rows[start:min(start+groupRows, len(rows))]
 		perCol := make([][]parquet.Value, len(cols))
-		var vals parquet.Row
-		for i := range part {
-			vals = sc.Parquet().Deconstruct(vals[:0], &part[i])
+		for _, vals := range rows[start:min(start+groupRows, len(rows))] {
 			for _, v := range vals {
-				perCol[v.Column()] = append(perCol[v.Column()], v.Clone())
+				perCol[v.Column()] = append(perCol[v.Column()], v)
 			}
 		}
 		for ci, vs := range perCol {
@@ -641,6 +652,112 @@ func TestRowValueErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		if _, err := w.Columns()[3].WriteRowValues(vals); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+		if err := w.Close(); err == nil {
+			t.Errorf("%s: Close succeeded after a failed write", name)
+		}
+	}
+}
+
+// appendValues writes rows a value at a time through the Append methods, as the sink's shredder
+// does, flushing a row group every groupRows rows.
+func appendValues(t testing.TB, sc *Schema, rows []parquet.Row, opts Options, groupRows int) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := New(&buf, sc, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols := w.Columns()
+	for i, vals := range rows {
+		for _, v := range vals {
+			c, r := cols[v.Column()], v.RepetitionLevel()
+			switch {
+			case v.IsNull():
+				c.AppendNull(r, v.DefinitionLevel())
+			case v.Kind() == parquet.ByteArray:
+				c.AppendByteArray(r, v.ByteArray())
+			case v.Kind() == parquet.Int64:
+				c.AppendInt64(r, v.Int64())
+			case v.Kind() == parquet.Int32:
+				c.AppendInt32(r, v.Int32())
+			case v.Kind() == parquet.Double:
+				c.AppendDouble(r, v.Double())
+			case v.Kind() == parquet.Boolean:
+				c.AppendBoolean(r, v.Boolean())
+			default:
+				t.Fatalf("value %v", v)
+			}
+		}
+		if (i+1)%groupRows == 0 {
+			if err := w.Flush(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range cols {
+		if err := c.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestAppendMatchesRowValues: a value at a time writes the very file that batches of rows
+// (checked against parquet-go and Arrow by TestRoundTrip) write.
+func TestAppendMatchesRowValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	rows := make([]testRow, 3000)
+	for i := range rows {
+		rows[i] = randRow(rng, i)
+	}
+	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fallback := testOptions()
+	fallback.DictionaryMaxBytes = 64
+	plain := testOptions()
+	plain.Codec = nil
+	for name, opts := range map[string]Options{"zstd": testOptions(), "dictionary fallback": fallback, "uncompressed": plain} {
+		vals := deconstruct(sc, rows)
+		b, a := writeRows(t, sc, vals, opts, 1100), appendValues(t, sc, vals, opts, 1100)
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: Append wrote %d bytes, WriteRowValues %d, not the same file", name, len(a), len(b))
+		}
+		if n := len(arrowRows(t, a)); n != len(rows) {
+			t.Errorf("%s: Arrow reads %d rows, want %d", name, n, len(rows))
+		}
+	}
+}
+
+// TestAppendErrors: values that do not fit the column fail the writer.
+func TestAppendErrors(t *testing.T) {
+	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const col = 4 // i64: required, flat
+	cases := map[string]func(c *Column){
+		"not at a row start":               func(c *Column) { c.AppendInt64(1, 1) },
+		"repetition too high":              func(c *Column) { c.AppendInt64(0, 1); c.AppendInt64(1, 1) },
+		"NULL at the max definition level": func(c *Column) { c.AppendNull(0, 0) },
+		"kind of another type":             func(c *Column) { c.AppendByteArray(0, []byte("x")) },
+	}
+	if l := sc.leaves[col]; l.kind != parquet.Int64 || l.maxRep != 0 || l.maxDef != 0 {
+		t.Fatalf("column %d is %v, max levels %d %d: the cases assume a required flat INT64", col, l.kind, l.maxRep, l.maxDef)
+	}
+	for name, write := range cases {
+		w, err := New(io.Discard, sc, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(w.Columns()[col])
+		if w.Columns()[col].Err() == nil {
 			t.Errorf("%s: accepted", name)
 		}
 		if err := w.Close(); err == nil {

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
+
 	"time"
 	"unsafe"
 
@@ -18,8 +18,8 @@ import (
 
 // shredder writes rows of a tagged struct type straight to a file's column writers: each row is
 // walked once (Dremel record shredding) with field offsets, pointer tests and levels worked out
-// from the type and schema at start-up, and each column receives its values in one batch per
-// chunk of rows. parquet-go's reflective row path writes every pointer field one value at a time
+// from the type and schema at start-up, and each value goes to its column writer as it is reached
+// (no parquet.Value is built). parquet-go's reflective row path writes every pointer field one value at a time
 // through a chain of function values; that was most of the encoding cost of every table.
 //
 // It supports what the tables use: structs, pointers (optional), string, int32, int64, bool,
@@ -30,7 +30,6 @@ type shredder struct {
 	root    *snode
 	leaves  int
 	rowSize uintptr
-	bufs    sync.Pool // *[][]parquet.Value, one slice per leaf column
 }
 
 type snodeKind uint8
@@ -234,45 +233,23 @@ func (c *shredCompiler) compile(t reflect.Type, node parquet.Node, path []string
 	return n, c.leafOf(path, n, rep)
 }
 
-// shredChunkRows bounds the values buffered before they go to the column writers.
-const shredChunkRows = 512
-
 func (s *shredder) encode(cw []*pqwrite.Column, base unsafe.Pointer, order []int32) error {
-	bp, _ := s.bufs.Get().(*[][]parquet.Value)
-	if bp == nil {
-		b := make([][]parquet.Value, s.leaves)
-		bp = &b
-	}
-	out := *bp
-	defer func() {
-		for i := range out {
-			clear(out[i]) // no references into the rows stay behind
-			out[i] = out[i][:0]
-		}
-		s.bufs.Put(bp)
-	}()
 	var keys []string
-	for start := 0; start < len(order); start += shredChunkRows {
-		for _, i := range order[start:min(start+shredChunkRows, len(order))] {
-			keys = s.walk(s.root, unsafe.Add(base, uintptr(i)*s.rowSize), 0, out, keys)
-		}
-		for leaf := range out {
-			if _, err := cw[leaf].WriteRowValues(out[leaf]); err != nil {
-				return fmt.Errorf("column %d: %w", leaf, err)
-			}
-			out[leaf] = out[leaf][:0]
+	for _, i := range order {
+		keys = s.walk(s.root, unsafe.Add(base, uintptr(i)*s.rowSize), 0, cw, keys)
+	}
+	clear(keys[:cap(keys)]) // no references into the rows stay behind
+	for leaf, c := range cw {
+		if err := c.Err(); err != nil {
+			return fmt.Errorf("column %d: %w", leaf, err)
 		}
 	}
 	return nil
 }
 
-func (s *shredder) nulls(n *snode, rep, def int, out [][]parquet.Value) {
+func (s *shredder) nulls(n *snode, rep, def int, cw []*pqwrite.Column) {
 	for _, l := range n.leaves {
-		out[l] = append(out[l], parquet.Value{})
-		v := &out[l][len(out[l])-1]
-		v.SetRepetitionLevel(rep)
-		v.SetDefinitionLevel(def)
-		v.SetColumnIndex(l)
+		cw[l].AppendNull(rep, def)
 	}
 }
 
@@ -282,29 +259,28 @@ type sliceHeader struct {
 	cap  int
 }
 
-func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, out [][]parquet.Value, keys []string) []string {
+// walk writes the values of node n at p straight to the column writers (errors stick to them).
+func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, cw []*pqwrite.Column, keys []string) []string {
 	if n.ptr {
 		p = *(*unsafe.Pointer)(p)
 		if p == nil {
-			s.nulls(n, rep, n.defNull, out)
+			s.nulls(n, rep, n.defNull, cw)
 			return keys
 		}
 	}
-	var v parquet.Value
 	switch n.kind {
 	case sStruct:
 		for _, c := range n.children {
-			keys = s.walk(c, unsafe.Add(p, c.offset), rep, out, keys)
+			keys = s.walk(c, unsafe.Add(p, c.offset), rep, cw, keys)
 		}
-		return keys
 	case sList:
 		h := (*sliceHeader)(p)
 		if h.data == nil && n.optional {
-			s.nulls(n, rep, n.defNull, out)
+			s.nulls(n, rep, n.defNull, cw)
 			return keys
 		}
 		if h.len == 0 {
-			s.nulls(n, rep, n.def, out)
+			s.nulls(n, rep, n.def, cw)
 			return keys
 		}
 		for j := range h.len {
@@ -312,48 +288,41 @@ func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, out [][]parquet.Val
 			if j > 0 {
 				r = n.rep
 			}
-			keys = s.walk(n.elem, unsafe.Add(h.data, uintptr(j)*n.elemSize), r, out, keys)
+			keys = s.walk(n.elem, unsafe.Add(h.data, uintptr(j)*n.elemSize), r, cw, keys)
 		}
-		return keys
 	case sMap:
 		m := *(*map[string]string)(p)
 		if m == nil && n.optional {
-			s.nulls(n, rep, n.defNull, out)
+			s.nulls(n, rep, n.defNull, cw)
 			return keys
 		}
 		if len(m) == 0 {
-			s.nulls(n, rep, n.def, out)
+			s.nulls(n, rep, n.def, cw)
 			return keys
 		}
 		keys = sortedKeys(keys, m)
+		kc, vc := cw[n.leaf], cw[n.valLeaf]
 		for j, k := range keys {
 			r := rep
 			if j > 0 {
 				r = n.rep
 			}
-			val := m[k]
-			out[n.leaf] = append(out[n.leaf], leveled(parquet.ByteArrayValue(bytesOf(k)), r, n.def+1, n.leaf))
-			out[n.valLeaf] = append(out[n.valLeaf], leveled(parquet.ByteArrayValue(bytesOf(val)), r, n.def+1, n.valLeaf))
+			kc.AppendByteArray(r, bytesOf(k))
+			vc.AppendByteArray(r, bytesOf(m[k]))
 		}
-		clear(keys)
-		return keys
 	case sString:
-		v = parquet.ByteArrayValue(bytesOf(*(*string)(p)))
+		cw[n.leaf].AppendByteArray(rep, bytesOf(*(*string)(p)))
 	case sInt32:
-		v = parquet.Int32Value(*(*int32)(p))
+		cw[n.leaf].AppendInt32(rep, *(*int32)(p))
 	case sInt64:
-		v = parquet.Int64Value(*(*int64)(p))
+		cw[n.leaf].AppendInt64(rep, *(*int64)(p))
 	case sBool:
-		v = parquet.BooleanValue(*(*bool)(p))
+		cw[n.leaf].AppendBoolean(rep, *(*bool)(p))
 	case sFloat64:
-		v = parquet.DoubleValue(*(*float64)(p))
+		cw[n.leaf].AppendDouble(rep, *(*float64)(p))
 	case sTime:
-		v = parquet.Int64Value((*time.Time)(p).UnixMilli())
+		cw[n.leaf].AppendInt64(rep, (*time.Time)(p).UnixMilli())
 	}
-	v.SetRepetitionLevel(rep)
-	v.SetDefinitionLevel(n.def)
-	v.SetColumnIndex(n.leaf)
-	out[n.leaf] = append(out[n.leaf], v)
 	return keys
 }
 
