@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/logarchive/logarchive/pkg/parse"
 )
@@ -143,8 +144,9 @@ var ErrNoTime = errors.New("record has no event time")
 
 // FromRecord maps a parsed record to its OCSF row: CloudTrail events to 6003/3002/3001 by
 // eventName, flow records to 4001, Resolver queries to 4003. The row shares no memory with the
-// decoder's reused Record (only the record's strings, which the parse model lets callers keep), so
-// it may be buffered after the next call to Next.
+// decoder's reused Record (only the record's strings and the bytes of its json.RawMessage members,
+// which the parse model lets callers keep and which the caller must not modify afterwards), so it
+// may be buffered after the next call to Next.
 func FromRecord(rec *parse.Record) (Row, error) {
 	switch {
 	case rec.Source == parse.SourceInsight:
@@ -430,11 +432,15 @@ func (s *Service) of(name string, b *block) *Service {
 }
 
 // jsonText keeps a free-form member as its JSON text (json_t); JSON null is absent.
+// The text aliases raw rather than copying it (request and response data are a third of a
+// CloudTrail record, and the record's own buffer stays alive with the row anyway): a decoded
+// record's json.RawMessage members are its own and never written again (pkg/parse), and
+// FromRecord's callers may not modify them once mapped.
 func jsonText(raw []byte) *string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	s := string(raw)
+	s := unsafe.String(&raw[0], len(raw))
 	return &s
 }
 
@@ -443,7 +449,7 @@ func (b *block) jsonText(raw []byte) *string {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	return b.str(string(raw))
+	return b.str(unsafe.String(&raw[0], len(raw)))
 }
 
 func setUnmapped(m map[string]string, k, v string) {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // flattenJSON adds the leaves of a JSON document to dst the way Security Lake's own mappings fill
@@ -225,7 +226,7 @@ func (f *flattener) value(path string) {
 		for f.i < len(f.doc) && strings.IndexByte("+-.0123456789eE", f.doc[f.i]) >= 0 {
 			f.i++
 		}
-		f.leaf(path, string(f.doc[start:f.i]))
+		f.leaf(path, unsafe.String(&f.doc[start], f.i-start))
 	}
 }
 
@@ -243,7 +244,11 @@ func (f *flattener) str() string {
 	}
 	f.i++
 	if !escaped {
-		return string(f.doc[start+1 : f.i-1])
+		// Aliased, not copied: the documents are a record's json.RawMessage members (see jsonText).
+		if n := f.i - 1 - (start + 1); n > 0 {
+			return unsafe.String(&f.doc[start+1], n)
+		}
+		return ""
 	}
 	var s string
 	_ = json.Unmarshal(f.doc[start:f.i], &s) // the document is valid
