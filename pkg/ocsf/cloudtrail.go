@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -316,7 +315,7 @@ func sourceEndpoint(ev *parse.CloudTrailEvent, b *block) NetworkEndpoint {
 		if ev.UserIdentity != nil {
 			e.SvcName = b.str(ev.UserIdentity.InvokedBy)
 		}
-	case hostnameRE.MatchString(src) && strings.Contains(src, "."):
+	case isHostname(src) && strings.Contains(src, "."):
 		p := b.str(src)
 		e.Domain, e.SvcName = p, p
 	default:
@@ -326,8 +325,27 @@ func sourceEndpoint(ev *parse.CloudTrailEvent, b *block) NetworkEndpoint {
 	return e
 }
 
-// hostnameRE is OCSF 1.1.0's hostname_t.
-var hostnameRE = regexp.MustCompile(`^(([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9\-]*[a-zA-Z0-9])\.)*([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9\-]*[A-Za-z0-9])$`)
+// isHostname reports whether s is OCSF 1.1.0's hostname_t: labels of letters, digits and inner
+// hyphens, joined by dots (the tests hold OCSF's regular expression and check this against it).
+// Every Resolver query is checked, and the regular expression was a tenth of the Resolver path's
+// CPU.
+func isHostname(s string) bool {
+	for {
+		label, rest, more := strings.Cut(s, ".")
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if c := label[i]; !(isLower(c) || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+		if !more {
+			return true
+		}
+		s = rest
+	}
+}
 
 // identified reports whether u satisfies OCSF's at-least-one rule for user (account, name, uid).
 func identified(u *User) bool { return u.UID != nil || u.Name != nil || u.Account != nil }

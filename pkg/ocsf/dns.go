@@ -80,7 +80,7 @@ func fillDNSActivity(r *DNSActivity, q *parse.ResolverQuery) error {
 	// "example.com." is written "example.com" (AWS's own example keeps the dot and fails the type).
 	// A name that is not a hostname even so (an SRV "_sip._tcp…" label, a raw label with other
 	// bytes) cannot be query.hostname; it stays whole in unmapped, with its type and class.
-	if name := strings.TrimSuffix(q.QueryName, "."); hostnameRE.MatchString(name) {
+	if name := strings.TrimSuffix(q.QueryName, "."); isHostname(name) {
 		b.query = DNSQuery{Hostname: name, Type: b.str(q.QueryType), Class: b.str(q.QueryClass)}
 		r.Query = &b.query
 	} else if q.QueryName != "" {
