@@ -765,3 +765,29 @@ func TestAppendErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppend writes random rows of every physical type a value at a time (zstd, 256 KiB
+// pages), as the sink's shredder does: the per-value cost of the writer.
+func BenchmarkAppend(b *testing.B) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	rows := make([]testRow, 20000)
+	for i := range rows {
+		rows[i] = randRow(rng, i)
+	}
+	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	vals := deconstruct(sc, rows)
+	n := 0
+	for _, r := range vals {
+		n += len(r)
+	}
+	opts := testOptions()
+	opts.PageBytes = 256 << 10
+	b.ReportAllocs()
+	for b.Loop() {
+		appendValues(b, sc, vals, opts, len(vals))
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/value")
+}
