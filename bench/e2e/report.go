@@ -202,7 +202,7 @@ func ratioCell(v float64, ok bool) string {
 	return fmt.Sprintf("%.2f×", v)
 }
 
-var toolOrder = []string{oneCore.Name, twoCores.Name, "DuckDB 1 thread", "gzip -dc"}
+var toolOrder = []string{oneCore.Name, twoCores.Name, "DuckDB 1 thread", "gzip -dc", oneCoreLake.Name}
 
 func mib(b int64) string { return fmt.Sprintf("%d MiB", b>>20) }
 
@@ -389,6 +389,7 @@ func (rep *report) Markdown() string {
 	p("The memory case's flow object is one default-format object built by cycling those records (every line a valid record).\n")
 	p("- `ingest 1 core`: the built binary, `taskset -c 0`, `GOMAXPROCS=1`, `ingest local --src DIR --dest DIR --workers 1 --json` with the built-in rules on and every default (caps, memory budget, zstd). ")
 	p("`ingest 2 cores`: `taskset -c 0,1`, `--workers 2`. Records are counted by ingest's own summary and checked equal to the generator's count; any quarantined object fails the run.\n")
+	p("- `ingest 1 core, Security Lake`: as `ingest 1 core` with `--format security-lake` (the OCSF layout), one run per dataset after the rounds; informative, not an issue target.\n")
 	p("- `gzip -dc`: `taskset -c 0 gzip -dc FILES… > /dev/null` (in batches of 500 files).\n")
 	p("- DuckDB: `taskset -c 0 node bench/e2e/duckdb/copy.mjs SQL`, one thread; the time is the COPY statement's alone (node's start-up excluded), its row count is checked against the generator's. Statements:\n")
 	p("  - CloudTrail: `COPY (SELECT unnest(Records, max_depth := 2) FROM read_json(GLOB, maximum_object_size = 1073741824, maximum_depth = 3)) TO … (FORMAT parquet, COMPRESSION zstd)` (nested objects stay JSON: DuckDB cannot infer one schema for them across event types)\n")

@@ -110,6 +110,10 @@ type ingestMode struct {
 var (
 	oneCore  = ingestMode{Name: "ingest 1 core", CPUs: "0", GoMaxProcs: 1, Workers: 1}
 	twoCores = ingestMode{Name: "ingest 2 cores", CPUs: "0,1", Workers: 2}
+	// oneCoreLake is informative, not an issue target: the same run writing the Security Lake
+	// (OCSF) layout, once per dataset, its files read back by DuckDB.
+	oneCoreLake = ingestMode{Name: "ingest 1 core, Security Lake", CPUs: "0", GoMaxProcs: 1, Workers: 1,
+		Extra: []string{"--format", "security-lake"}}
 )
 
 // runIngest runs the built binary as a user would: `ingest local --src … --dest …`, built-in rules
