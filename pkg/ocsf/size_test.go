@@ -86,7 +86,7 @@ type corpusFile struct {
 
 // sizeCorpus is every real sample and pkg/synth's tiny archive, read into memory once for the
 // tests that use it (generating the archive is most of their time under -race).
-func sizeCorpus(t *testing.T) []corpusFile {
+func sizeCorpus(t testing.TB) []corpusFile {
 	t.Helper()
 	corpusOnce.Do(func() { corpus = readSizeCorpus(t) })
 	if corpus == nil {
@@ -100,7 +100,7 @@ var (
 	corpus     []corpusFile
 )
 
-func readSizeCorpus(t *testing.T) []corpusFile {
+func readSizeCorpus(t testing.TB) []corpusFile {
 	t.Helper()
 	var out []corpusFile
 	for _, o := range append(realSampleObjects(t), synthObjects(t, "tiny")...) {
@@ -117,7 +117,7 @@ func readSizeCorpus(t *testing.T) []corpusFile {
 // class to keep with its record's text, until at least n rows were kept (the files are decoded
 // again as often as needed: every pass allocates its records afresh, as a real run's next objects
 // do).
-func mapCorpus(t *testing.T, files []corpusFile, c Class, n int, keep func(Row, []byte)) {
+func mapCorpus(t testing.TB, files []corpusFile, c Class, n int, keep func(Row, []byte)) {
 	t.Helper()
 	src := map[Class]parse.Source{ClassNetworkActivity: parse.SourceVPCFlow, ClassDNSActivity: parse.SourceResolver}[c]
 	if src == parse.SourceUnknown {
@@ -168,6 +168,10 @@ func mapCorpus(t *testing.T, files []corpusFile, c Class, n int, keep func(Row, 
 // more than 2× (a budget that spills at half its size wastes it).
 func TestRowBytesCoversHeap(t *testing.T) {
 	files := sizeCorpus(t)
+	l, err := NewLayout(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const n = 1000
 	check := func(t *testing.T, actual, est int64, rows int) {
 		t.Helper()
@@ -186,7 +190,7 @@ func TestRowBytesCoversHeap(t *testing.T) {
 				var est int64
 				var rows int
 				mapCorpus(t, files, c, n, func(r Row, raw []byte) {
-					est += rowBytes(r, len(raw))
+					est += l.rowBytes(r, len(raw))
 					h.add(r)
 					rows++
 				})
@@ -214,7 +218,7 @@ func TestRowBytesCoversHeap(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					est += rowBytes(r, 0)
+					est += l.rowBytes(r, 0)
 					h.add(r)
 				}
 				return est, n
@@ -313,5 +317,34 @@ func TestLayoutMemoryBudget(t *testing.T) {
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// BenchmarkRowBytes prices the row-size estimate per row, over rows of every record class mapped
+// from the size corpus (the writer core estimates every row it stages).
+func BenchmarkRowBytes(b *testing.B) {
+	files := sizeCorpus(b)
+	l, err := NewLayout(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type held struct {
+		r   Row
+		raw int
+	}
+	var rows []held
+	for _, c := range []Class{ClassAPIActivity, ClassAuthentication, ClassAccountChange, ClassNetworkActivity, ClassDNSActivity} {
+		mapCorpus(b, files, c, 200, func(r Row, raw []byte) { rows = append(rows, held{r, len(raw)}) })
+	}
+	b.ResetTimer()
+	var sum int64
+	for b.Loop() {
+		for _, h := range rows {
+			sum += l.rowBytes(h.r, h.raw)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	if sum == 0 {
+		b.Fatal("no bytes estimated")
 	}
 }

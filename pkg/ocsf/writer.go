@@ -163,7 +163,7 @@ func (l *Layout) Add(ctx context.Context, in *sink.Input, row Row, lin Lineage) 
 // record text it was mapped from (see rowBytes).
 func (l *Layout) addRow(ctx context.Context, in *sink.Input, row Row, path string, raw int) error {
 	ts := time.UnixMilli(row.EventTime()).UTC()
-	size := rowBytes(row, raw)
+	size := l.rowBytes(row, raw)
 	switch x := row.(type) {
 	case *APIActivity:
 		return sink.AddRow(ctx, in, l.api, path, *x, ts, size)

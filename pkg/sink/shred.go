@@ -55,11 +55,13 @@ type snode struct {
 	def      int     // definition level when present
 	rep      int     // list, map: repetition level of entries after the first
 	children []*snode
-	elem     *snode  // list
-	elemSize uintptr // list
-	leaf     int     // leaf column (map: the key column)
-	valLeaf  int     // map: the value column
-	leaves   []int   // every leaf column under this node
+	elem     *snode   // list
+	elemSize uintptr  // list
+	target   int64    // pointer: the heap block its target takes (its size rounded to Go's size class)
+	leaf     int      // leaf column (map: the key column)
+	valLeaf  int      // map: the value column
+	leaves   []int    // every leaf column under this node
+	sizeOps  []sizeOp // struct: its size walk (see sized)
 }
 
 var goTime = reflect.TypeFor[time.Time]()
@@ -77,6 +79,7 @@ func compileShredder(t reflect.Type, schema *parquet.Schema) (*shredder, error) 
 	if len(root.leaves) != len(schema.Columns()) {
 		return nil, fmt.Errorf("%d of %d columns placed", len(root.leaves), len(schema.Columns()))
 	}
+	root.sized()
 	return &shredder{root: root, leaves: len(schema.Columns()), rowSize: t.Size()}, nil
 }
 
@@ -131,6 +134,7 @@ func (c *shredCompiler) compile(t reflect.Type, node parquet.Node, path []string
 		}
 		n.ptr = true
 		t = t.Elem()
+		n.target = allocSize(int64(t.Size()))
 		def++
 	} else if node.Optional() && !root {
 		if t.Kind() != reflect.Slice && t.Kind() != reflect.Map {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
@@ -70,6 +71,8 @@ type TableDef[T any] struct {
 	// for schema as pq); T may then be a staging type of the layout's own, not the schema's struct.
 	enc columnEncoder[T]
 	pq  *pqwrite.Schema
+	// shred, when T compiled to a shredder, walks rows for RowBytes.
+	shred *shredder
 	// spare holds the row slices of inputs whose rows were copied into a shared partition, for the
 	// next inputs: grown from nil for every object, they were a tenth of flow's CPU (growslice).
 	spare sync.Pool // *rowSlices[T]
@@ -105,11 +108,24 @@ func newColumnTable[T any](spec TableSpec, schema *parquet.Schema, enc columnEnc
 func NewTable[T any](spec TableSpec) *TableDef[T] {
 	t := newReflectiveTable[T](spec)
 	if s, err := compileShredder(reflect.TypeFor[T](), t.schema); err == nil {
+		t.shred = s
 		if pq, err := pqwrite.Compile(t.schema); err == nil {
 			t.enc, t.pq = shredEncoder[T](s), pq
 		}
 	}
 	return t
+}
+
+// RowBytes estimates the heap row keeps alive while staged by value in a slice of T: the struct,
+// every pointer's target, the bytes of its strings, its lists' backing arrays and elements and its
+// maps' tables and entries, walked with the table's compiled shredder (strings that alias a shared
+// buffer count by their length, an overcount). A table of a type the shredder does not support
+// counts the struct alone: callers that stage such rows must add what they reach.
+func (t *TableDef[T]) RowBytes(row *T) int64 {
+	if t.shred == nil {
+		return int64(unsafe.Sizeof(*row))
+	}
+	return t.shred.rowBytes(unsafe.Pointer(row))
 }
 
 // newReflectiveTable is a table written by parquet-go's reflective row path (the tests' reference).
