@@ -131,12 +131,12 @@ func dtPartition(day int64) string {
 // sizing. A record's text (Record.Raw) is a close proxy for what its row holds: every string of the
 // row is a piece of it. Findings and integrity rows have no source text; their strings are summed.
 
-// The heap a row holds besides its struct and its text: its string arena (16 bytes a slot), nested
-// structs, and for flow rows the block of nullable numbers. Undercounting them made a 32 MiB spill
-// hold 80 MiB of rows.
+// The heap a row holds besides its struct and its text: its block of nested structs (ctHeap, 640
+// bytes as allocated; resolverRowHeap, 208), lists longer than the block holds, and for flow rows
+// the block of nullable numbers. Undercounting them made a 32 MiB spill hold 80 MiB of rows.
 const (
-	cloudTrailHeap = 64*16 + 512
-	resolverHeap   = 24*16 + 128
+	cloudTrailHeap = 640 + 384
+	resolverHeap   = 208 + 128
 )
 
 // flowHeap is what a flow row holds beside itself: the block of custom-format strings and the

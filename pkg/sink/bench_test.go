@@ -300,7 +300,7 @@ func arrowRecord[T any](tb testing.TB, rows []T) (arrow.Record, func()) {
 	for _, r := range rows {
 		v := reflect.ValueOf(r)
 		for i := range schema.NumFields() {
-			appendArrow(tb, rb.Field(i), v.Field(i))
+			appendArrow(tb, rb.Field(i), v.Field(i), schema.Field(i).Nullable)
 		}
 	}
 	rec := rb.NewRecord()
@@ -309,17 +309,23 @@ func arrowRecord[T any](tb testing.TB, rows []T) (arrow.Record, func()) {
 
 var timeType = reflect.TypeOf(time.Time{})
 
-func appendArrow(tb testing.TB, b array.Builder, v reflect.Value) {
+// appendArrow appends v to b; nullable says b's field is optional, where a plain string "" is NULL
+// (as the shredder writes it).
+func appendArrow(tb testing.TB, b array.Builder, v reflect.Value, nullable bool) {
 	switch {
 	case v.Kind() == reflect.Pointer:
 		if v.IsNil() {
 			b.AppendNull()
 			return
 		}
-		appendArrow(tb, b, v.Elem())
+		appendArrow(tb, b, v.Elem(), nullable)
 	case v.Type() == timeType:
 		b.(*array.TimestampBuilder).Append(arrow.Timestamp(v.Interface().(time.Time).UnixMilli()))
 	case v.Kind() == reflect.String:
+		if nullable && v.Len() == 0 {
+			b.AppendNull()
+			return
+		}
 		b.(*array.StringBuilder).Append(v.String())
 	case v.Kind() == reflect.Bool:
 		b.(*array.BooleanBuilder).Append(v.Bool())
@@ -333,7 +339,7 @@ func appendArrow(tb testing.TB, b array.Builder, v reflect.Value) {
 		sb := b.(*array.StructBuilder)
 		sb.Append(true)
 		for i := range sb.NumField() {
-			appendArrow(tb, sb.FieldBuilder(i), v.Field(i))
+			appendArrow(tb, sb.FieldBuilder(i), v.Field(i), sb.Type().(*arrow.StructType).Field(i).Nullable)
 		}
 	case v.Kind() == reflect.Slice:
 		if v.IsNil() {
@@ -343,7 +349,7 @@ func appendArrow(tb testing.TB, b array.Builder, v reflect.Value) {
 		lb := b.(*array.ListBuilder)
 		lb.Append(true)
 		for i := range v.Len() {
-			appendArrow(tb, lb.ValueBuilder(), v.Index(i))
+			appendArrow(tb, lb.ValueBuilder(), v.Index(i), lb.Type().(*arrow.ListType).ElemField().Nullable)
 		}
 	case v.Kind() == reflect.Map:
 		mb := b.(*array.MapBuilder)

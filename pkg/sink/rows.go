@@ -14,10 +14,12 @@ import (
 //     queries keep working;
 //   - strings are optional: an absent value is NULL, never "" (the parse model uses "" for absent);
 //   - timestamps are INT64 TIMESTAMP(MILLIS, UTC): Athena reads them as `timestamp`;
-//   - every optional column is a pointer (*string, *int32, *time.Time …): parquet-go v0.32 writes a
-//     non-pointer optional field wrongly once a batch mixes zero and non-zero values (a zero after a
-//     non-zero comes out present, e.g. "" instead of NULL; TestNullPatterns guards this), and a zero
-//     port or readOnly=false is a value anyway, not NULL;
+//   - an optional string column of the CloudTrail and Resolver rows is a plain string, "" being
+//     NULL (the shredder writes it so; a pointer per string cost an allocation per row and doubled
+//     the pointers the collector scans); other optional columns are pointers (*int32, *time.Time …),
+//     as a zero port or readOnly=false is a value, not NULL. parquet-go v0.32's row path writes a
+//     plain optional field wrongly once a Write mixes zero and non-zero values (a zero after a
+//     non-zero comes out present), so a table it writes gets one row per Write (chunkRows);
 //   - free-form JSON members are their JSON text in a STRING column (query with json_extract);
 //   - low-cardinality strings are dictionary-encoded ("dict"), which pays for sources, names,
 //     regions, accounts and enums; high-cardinality ids, JSON text and the addresses of flow and
@@ -30,38 +32,38 @@ import (
 // CloudTrailRow is one row of the cloudtrail table: management, data, network-activity and Insights
 // events (Insights rows have no useridentity and carry insightdetails).
 type CloudTrailRow struct {
-	EventVersion                 *string          `parquet:"eventversion,optional,dict"`
+	EventVersion                 string           `parquet:"eventversion,optional,dict"`
 	UserIdentity                 *UserIdentityCol `parquet:"useridentity,optional"`
 	EventTime                    time.Time        `parquet:"eventtime,timestamp(millisecond)"`
-	EventSource                  *string          `parquet:"eventsource,optional,dict"`
-	EventName                    *string          `parquet:"eventname,optional,dict"`
-	AWSRegion                    *string          `parquet:"awsregion,optional,dict"`
-	SourceIPAddress              *string          `parquet:"sourceipaddress,optional,dict"`
-	UserAgent                    *string          `parquet:"useragent,optional,dict"`
-	ErrorCode                    *string          `parquet:"errorcode,optional,dict"`
-	ErrorMessage                 *string          `parquet:"errormessage,optional"`
-	RequestParameters            *string          `parquet:"requestparameters,optional"`
-	ResponseElements             *string          `parquet:"responseelements,optional"`
-	AdditionalEventData          *string          `parquet:"additionaleventdata,optional"`
-	RequestID                    *string          `parquet:"requestid,optional"`
-	EventID                      *string          `parquet:"eventid,optional"`
+	EventSource                  string           `parquet:"eventsource,optional,dict"`
+	EventName                    string           `parquet:"eventname,optional,dict"`
+	AWSRegion                    string           `parquet:"awsregion,optional,dict"`
+	SourceIPAddress              string           `parquet:"sourceipaddress,optional,dict"`
+	UserAgent                    string           `parquet:"useragent,optional,dict"`
+	ErrorCode                    string           `parquet:"errorcode,optional,dict"`
+	ErrorMessage                 string           `parquet:"errormessage,optional"`
+	RequestParameters            string           `parquet:"requestparameters,optional"`
+	ResponseElements             string           `parquet:"responseelements,optional"`
+	AdditionalEventData          string           `parquet:"additionaleventdata,optional"`
+	RequestID                    string           `parquet:"requestid,optional"`
+	EventID                      string           `parquet:"eventid,optional"`
 	ReadOnly                     *bool            `parquet:"readonly,optional"`
 	Resources                    []ResourceCol    `parquet:"resources,optional,list"`
-	EventType                    *string          `parquet:"eventtype,optional,dict"`
-	APIVersion                   *string          `parquet:"apiversion,optional,dict"`
-	RecipientAccountID           *string          `parquet:"recipientaccountid,optional,dict"`
-	SharedEventID                *string          `parquet:"sharedeventid,optional"`
-	VPCEndpointID                *string          `parquet:"vpcendpointid,optional,dict"`
-	VPCEndpointAccountID         *string          `parquet:"vpcendpointaccountid,optional,dict"`
-	ServiceEventDetails          *string          `parquet:"serviceeventdetails,optional"`
+	EventType                    string           `parquet:"eventtype,optional,dict"`
+	APIVersion                   string           `parquet:"apiversion,optional,dict"`
+	RecipientAccountID           string           `parquet:"recipientaccountid,optional,dict"`
+	SharedEventID                string           `parquet:"sharedeventid,optional"`
+	VPCEndpointID                string           `parquet:"vpcendpointid,optional,dict"`
+	VPCEndpointAccountID         string           `parquet:"vpcendpointaccountid,optional,dict"`
+	ServiceEventDetails          string           `parquet:"serviceeventdetails,optional"`
 	ManagementEvent              *bool            `parquet:"managementevent,optional"`
-	EventCategory                *string          `parquet:"eventcategory,optional,dict"`
+	EventCategory                string           `parquet:"eventcategory,optional,dict"`
 	Addendum                     *AddendumCol     `parquet:"addendum,optional"`
 	SessionCredentialFromConsole *bool            `parquet:"sessioncredentialfromconsole,optional"`
-	EdgeDeviceDetails            *string          `parquet:"edgedevicedetails,optional"`
+	EdgeDeviceDetails            string           `parquet:"edgedevicedetails,optional"`
 	TLSDetails                   *TLSDetailsCol   `parquet:"tlsdetails,optional"`
-	EventContext                 *string          `parquet:"eventcontext,optional"`
-	InsightDetails               *string          `parquet:"insightdetails,optional"`
+	EventContext                 string           `parquet:"eventcontext,optional"`
+	InsightDetails               string           `parquet:"insightdetails,optional"`
 	SourceBucket                 string           `parquet:"source_bucket,dict"`
 	SourceKey                    string           `parquet:"source_key,dict"`
 	SourceIndex                  int64            `parquet:"source_index"`
@@ -70,23 +72,23 @@ type CloudTrailRow struct {
 // UserIdentityCol is CloudTrail's userIdentity. inscopeof is JSON text: its members are new and
 // not yet stable across eventVersions.
 type UserIdentityCol struct {
-	Type             *string            `parquet:"type,optional,dict"`
-	PrincipalID      *string            `parquet:"principalid,optional,dict"`
-	ARN              *string            `parquet:"arn,optional,dict"`
-	AccountID        *string            `parquet:"accountid,optional,dict"`
-	InvokedBy        *string            `parquet:"invokedby,optional,dict"`
-	AccessKeyID      *string            `parquet:"accesskeyid,optional,dict"`
-	UserName         *string            `parquet:"username,optional,dict"`
-	IdentityProvider *string            `parquet:"identityprovider,optional,dict"`
-	CredentialID     *string            `parquet:"credentialid,optional"`
+	Type             string             `parquet:"type,optional,dict"`
+	PrincipalID      string             `parquet:"principalid,optional,dict"`
+	ARN              string             `parquet:"arn,optional,dict"`
+	AccountID        string             `parquet:"accountid,optional,dict"`
+	InvokedBy        string             `parquet:"invokedby,optional,dict"`
+	AccessKeyID      string             `parquet:"accesskeyid,optional,dict"`
+	UserName         string             `parquet:"username,optional,dict"`
+	IdentityProvider string             `parquet:"identityprovider,optional,dict"`
+	CredentialID     string             `parquet:"credentialid,optional"`
 	OnBehalfOf       *OnBehalfOfCol     `parquet:"onbehalfof,optional"`
-	InScopeOf        *string            `parquet:"inscopeof,optional"`
+	InScopeOf        string             `parquet:"inscopeof,optional"`
 	SessionContext   *SessionContextCol `parquet:"sessioncontext,optional"`
 }
 
 type OnBehalfOfCol struct {
-	UserID           *string `parquet:"userid,optional"`
-	IdentityStoreARN *string `parquet:"identitystorearn,optional"`
+	UserID           string `parquet:"userid,optional"`
+	IdentityStoreARN string `parquet:"identitystorearn,optional"`
 }
 
 // SessionContextCol types what CloudTrail writes as strings: mfaauthenticated ("true"/"false") is a
@@ -94,10 +96,10 @@ type OnBehalfOfCol struct {
 type SessionContextCol struct {
 	Attributes          *SessionAttributesCol `parquet:"attributes,optional"`
 	SessionIssuer       *SessionIssuerCol     `parquet:"sessionissuer,optional"`
-	WebIDFederationData *string               `parquet:"webidfederationdata,optional"`
-	SourceIdentity      *string               `parquet:"sourceidentity,optional"`
-	EC2RoleDelivery     *string               `parquet:"ec2roledelivery,optional,dict"`
-	EC2IssuedInVPC      *string               `parquet:"ec2issuedinvpc,optional,dict"`
+	WebIDFederationData string                `parquet:"webidfederationdata,optional"`
+	SourceIdentity      string                `parquet:"sourceidentity,optional"`
+	EC2RoleDelivery     string                `parquet:"ec2roledelivery,optional,dict"`
+	EC2IssuedInVPC      string                `parquet:"ec2issuedinvpc,optional,dict"`
 }
 
 type SessionAttributesCol struct {
@@ -106,30 +108,30 @@ type SessionAttributesCol struct {
 }
 
 type SessionIssuerCol struct {
-	Type        *string `parquet:"type,optional,dict"`
-	PrincipalID *string `parquet:"principalid,optional,dict"`
-	ARN         *string `parquet:"arn,optional,dict"`
-	AccountID   *string `parquet:"accountid,optional,dict"`
-	UserName    *string `parquet:"username,optional,dict"`
+	Type        string `parquet:"type,optional,dict"`
+	PrincipalID string `parquet:"principalid,optional,dict"`
+	ARN         string `parquet:"arn,optional,dict"`
+	AccountID   string `parquet:"accountid,optional,dict"`
+	UserName    string `parquet:"username,optional,dict"`
 }
 
 type ResourceCol struct {
-	ARN       *string `parquet:"arn,optional"`
-	AccountID *string `parquet:"accountid,optional,dict"`
-	Type      *string `parquet:"type,optional,dict"`
+	ARN       string `parquet:"arn,optional"`
+	AccountID string `parquet:"accountid,optional,dict"`
+	Type      string `parquet:"type,optional,dict"`
 }
 
 type AddendumCol struct {
-	Reason            *string `parquet:"reason,optional"`
-	UpdatedFields     *string `parquet:"updatedfields,optional"`
-	OriginalRequestID *string `parquet:"originalrequestid,optional"`
-	OriginalEventID   *string `parquet:"originaleventid,optional"`
+	Reason            string `parquet:"reason,optional"`
+	UpdatedFields     string `parquet:"updatedfields,optional"`
+	OriginalRequestID string `parquet:"originalrequestid,optional"`
+	OriginalEventID   string `parquet:"originaleventid,optional"`
 }
 
 type TLSDetailsCol struct {
-	TLSVersion               *string `parquet:"tlsversion,optional,dict"`
-	CipherSuite              *string `parquet:"ciphersuite,optional,dict"`
-	ClientProvidedHostHeader *string `parquet:"clientprovidedhostheader,optional,dict"`
+	TLSVersion               string `parquet:"tlsversion,optional,dict"`
+	CipherSuite              string `parquet:"ciphersuite,optional,dict"`
+	ClientProvidedHostHeader string `parquet:"clientprovidedhostheader,optional,dict"`
 }
 
 // VPCFlowRow is one row of the vpcflow table. Column names and integer widths follow AWS's own
@@ -188,40 +190,40 @@ type VPCFlowRow struct {
 // ResolverRow is one row of the resolver table. srcport is an int (a string in the JSON);
 // unmapped holds members this version does not know, as JSON text.
 type ResolverRow struct {
-	Version              *string             `parquet:"version,optional,dict"`
-	AccountID            *string             `parquet:"account_id,optional,dict"`
-	Region               *string             `parquet:"region,optional,dict"`
-	VPCID                *string             `parquet:"vpc_id,optional,dict"`
+	Version              string              `parquet:"version,optional,dict"`
+	AccountID            string              `parquet:"account_id,optional,dict"`
+	Region               string              `parquet:"region,optional,dict"`
+	VPCID                string              `parquet:"vpc_id,optional,dict"`
 	QueryTimestamp       time.Time           `parquet:"query_timestamp,timestamp(millisecond)"`
-	QueryName            *string             `parquet:"query_name,optional,dict"`
-	QueryType            *string             `parquet:"query_type,optional,dict"`
-	QueryClass           *string             `parquet:"query_class,optional,dict"`
-	RCode                *string             `parquet:"rcode,optional,dict"`
+	QueryName            string              `parquet:"query_name,optional,dict"`
+	QueryType            string              `parquet:"query_type,optional,dict"`
+	QueryClass           string              `parquet:"query_class,optional,dict"`
+	RCode                string              `parquet:"rcode,optional,dict"`
 	Answers              []ResolverAnswerCol `parquet:"answers,optional,list"`
-	SrcAddr              *string             `parquet:"srcaddr,optional"`
+	SrcAddr              string              `parquet:"srcaddr,optional"`
 	SrcPort              *int32              `parquet:"srcport,optional"`
-	Transport            *string             `parquet:"transport,optional,dict"`
+	Transport            string              `parquet:"transport,optional,dict"`
 	SrcIDs               *ResolverSrcIDsCol  `parquet:"srcids,optional"`
-	FirewallRuleGroupID  *string             `parquet:"firewall_rule_group_id,optional,dict"`
-	FirewallRuleAction   *string             `parquet:"firewall_rule_action,optional,dict"`
-	FirewallDomainListID *string             `parquet:"firewall_domain_list_id,optional,dict"`
-	FirewallProtection   *string             `parquet:"firewall_protection,optional,dict"`
-	Unmapped             *string             `parquet:"unmapped,optional"`
+	FirewallRuleGroupID  string              `parquet:"firewall_rule_group_id,optional,dict"`
+	FirewallRuleAction   string              `parquet:"firewall_rule_action,optional,dict"`
+	FirewallDomainListID string              `parquet:"firewall_domain_list_id,optional,dict"`
+	FirewallProtection   string              `parquet:"firewall_protection,optional,dict"`
+	Unmapped             string              `parquet:"unmapped,optional"`
 	SourceBucket         string              `parquet:"source_bucket,dict"`
 	SourceKey            string              `parquet:"source_key,dict"`
 	SourceIndex          int64               `parquet:"source_index"`
 }
 
 type ResolverAnswerCol struct {
-	RData *string `parquet:"rdata,optional"`
-	Type  *string `parquet:"type,optional,dict"`
-	Class *string `parquet:"class,optional,dict"`
+	RData string `parquet:"rdata,optional"`
+	Type  string `parquet:"type,optional,dict"`
+	Class string `parquet:"class,optional,dict"`
 }
 
 type ResolverSrcIDsCol struct {
-	Instance                 *string `parquet:"instance,optional,dict"`
-	ResolverEndpoint         *string `parquet:"resolver_endpoint,optional,dict"`
-	ResolverNetworkInterface *string `parquet:"resolver_network_interface,optional,dict"`
+	Instance                 string `parquet:"instance,optional,dict"`
+	ResolverEndpoint         string `parquet:"resolver_endpoint,optional,dict"`
+	ResolverNetworkInterface string `parquet:"resolver_network_interface,optional,dict"`
 }
 
 // FindingRow is one metric-filter match. The lead maps the rules engine's findings onto it. Empty
@@ -322,20 +324,19 @@ type Lineage struct {
 }
 
 // ctHeap is everything a CloudTrail row points to, in one allocation per row rather than one per
-// nested struct and one per 64 strings: seven to ten allocations a row were a tenth of CloudTrail's
-// CPU (malloc and GC). 48 string slots hold a typical event's non-empty strings (about 30);
-// further ones are allocated one by one. Its size (1.1 KiB) stays under cloudTrailHeap.
+// nested struct: seven to ten allocations a row were a tenth of CloudTrail's CPU (malloc and GC).
+// Optional strings are plain strings in the row ("" is NULL), so no string needs a heap slot. Its
+// size (under 640 bytes) stays under cloudTrailHeap.
 type ctHeap struct {
-	strs [48]string
-	ui   UserIdentityCol
-	obo  OnBehalfOfCol
-	sc   SessionContextCol
-	at   SessionAttributesCol
-	si   SessionIssuerCol
-	add  AddendumCol
-	tls  TLSDetailsCol
-	res  [2]ResourceCol
-	cd   time.Time
+	ui  UserIdentityCol
+	obo OnBehalfOfCol
+	sc  SessionContextCol
+	at  SessionAttributesCol
+	si  SessionIssuerCol
+	add AddendumCol
+	tls TLSDetailsCol
+	res [2]ResourceCol
+	cd  time.Time
 	// The row's booleans: readonly, managementevent, sessioncredentialfromconsole, mfaauthenticated.
 	readOnly, mgmt, console, mfa bool
 }
@@ -343,36 +344,35 @@ type ctHeap struct {
 // CloudTrailRowOf converts a CloudTrail (or Insights) event.
 func CloudTrailRowOf(l Lineage, ev *parse.CloudTrailEvent) CloudTrailRow {
 	h := new(ctHeap)
-	a := &stringArena{buf: h.strs[:0]}
 	r := CloudTrailRow{
-		EventVersion:         a.s(ev.EventVersion),
-		UserIdentity:         userIdentityCol(a, h, ev.UserIdentity),
+		EventVersion:         ev.EventVersion,
+		UserIdentity:         userIdentityCol(h, ev.UserIdentity),
 		EventTime:            ev.EventTime.UTC(),
-		EventSource:          a.s(ev.EventSource),
-		EventName:            a.s(ev.EventName),
-		AWSRegion:            a.s(ev.AWSRegion),
-		SourceIPAddress:      a.s(ev.SourceIPAddress),
-		UserAgent:            a.s(ev.UserAgent),
-		ErrorCode:            a.s(ev.ErrorCode),
-		ErrorMessage:         a.s(ev.ErrorMessage),
-		RequestParameters:    a.s(jsonText(ev.RequestParameters)),
-		ResponseElements:     a.s(jsonText(ev.ResponseElements)),
-		AdditionalEventData:  a.s(jsonText(ev.AdditionalEvent)),
-		RequestID:            a.s(ev.RequestID),
-		EventID:              a.s(ev.EventID),
+		EventSource:          ev.EventSource,
+		EventName:            ev.EventName,
+		AWSRegion:            ev.AWSRegion,
+		SourceIPAddress:      ev.SourceIPAddress,
+		UserAgent:            ev.UserAgent,
+		ErrorCode:            ev.ErrorCode,
+		ErrorMessage:         ev.ErrorMessage,
+		RequestParameters:    jsonText(ev.RequestParameters),
+		ResponseElements:     jsonText(ev.ResponseElements),
+		AdditionalEventData:  jsonText(ev.AdditionalEvent),
+		RequestID:            ev.RequestID,
+		EventID:              ev.EventID,
 		ReadOnly:             boolIn(&h.readOnly, ev.ReadOnly),
-		EventType:            a.s(ev.EventType),
-		APIVersion:           a.s(ev.APIVersion),
-		RecipientAccountID:   a.s(ev.RecipientAccountID),
-		SharedEventID:        a.s(ev.SharedEventID),
-		VPCEndpointID:        a.s(ev.VPCEndpointID),
-		VPCEndpointAccountID: a.s(ev.VPCEndpointAccount),
-		ServiceEventDetails:  a.s(jsonText(ev.ServiceEventDetail)),
+		EventType:            ev.EventType,
+		APIVersion:           ev.APIVersion,
+		RecipientAccountID:   ev.RecipientAccountID,
+		SharedEventID:        ev.SharedEventID,
+		VPCEndpointID:        ev.VPCEndpointID,
+		VPCEndpointAccountID: ev.VPCEndpointAccount,
+		ServiceEventDetails:  jsonText(ev.ServiceEventDetail),
 		ManagementEvent:      boolIn(&h.mgmt, ev.ManagementEvent),
-		EventCategory:        a.s(ev.EventCategory),
-		EdgeDeviceDetails:    a.s(jsonText(ev.EdgeDeviceDetails)),
-		EventContext:         a.s(jsonText(ev.EventContext)),
-		InsightDetails:       a.s(jsonText(ev.InsightDetails)),
+		EventCategory:        ev.EventCategory,
+		EdgeDeviceDetails:    jsonText(ev.EdgeDeviceDetails),
+		EventContext:         jsonText(ev.EventContext),
+		InsightDetails:       jsonText(ev.InsightDetails),
 		SourceBucket:         l.Bucket,
 		SourceKey:            l.Key,
 		SourceIndex:          l.Index,
@@ -384,12 +384,12 @@ func CloudTrailRowOf(l Lineage, ev *parse.CloudTrailEvent) CloudTrailRow {
 			r.Resources = make([]ResourceCol, n)
 		}
 		for i, res := range ev.Resources {
-			r.Resources[i] = ResourceCol{ARN: a.s(res.ARN), AccountID: a.s(res.AccountID), Type: a.s(res.Type)}
+			r.Resources[i] = ResourceCol{ARN: res.ARN, AccountID: res.AccountID, Type: res.Type}
 		}
 	}
 	if ad := ev.Addendum; ad != nil {
-		h.add = AddendumCol{Reason: a.s(ad.Reason), UpdatedFields: a.s(ad.UpdatedFields),
-			OriginalRequestID: a.s(ad.OriginalRequestID), OriginalEventID: a.s(ad.OriginalEventID)}
+		h.add = AddendumCol{Reason: ad.Reason, UpdatedFields: ad.UpdatedFields,
+			OriginalRequestID: ad.OriginalRequestID, OriginalEventID: ad.OriginalEventID}
 		r.Addendum = &h.add
 	}
 	if ev.SessionCredentialFromConsole != "" {
@@ -397,41 +397,41 @@ func CloudTrailRowOf(l Lineage, ev *parse.CloudTrailEvent) CloudTrailRow {
 		r.SessionCredentialFromConsole = &h.console
 	}
 	if t := ev.TLSDetails; t != nil {
-		h.tls = TLSDetailsCol{TLSVersion: a.s(t.TLSVersion), CipherSuite: a.s(t.CipherSuite),
-			ClientProvidedHostHeader: a.s(t.ClientProvidedHostHeader)}
+		h.tls = TLSDetailsCol{TLSVersion: t.TLSVersion, CipherSuite: t.CipherSuite,
+			ClientProvidedHostHeader: t.ClientProvidedHostHeader}
 		r.TLSDetails = &h.tls
 	}
 	return r
 }
 
-func userIdentityCol(a *stringArena, h *ctHeap, u *parse.UserIdentity) *UserIdentityCol {
+func userIdentityCol(h *ctHeap, u *parse.UserIdentity) *UserIdentityCol {
 	if u == nil {
 		return nil
 	}
 	c := &h.ui
 	*c = UserIdentityCol{
-		Type:             a.s(u.Type),
-		PrincipalID:      a.s(u.PrincipalID),
-		ARN:              a.s(u.ARN),
-		AccountID:        a.s(u.AccountID),
-		InvokedBy:        a.s(u.InvokedBy),
-		AccessKeyID:      a.s(u.AccessKeyID),
-		UserName:         a.s(u.UserName),
-		IdentityProvider: a.s(u.IdentityProvider),
-		CredentialID:     a.s(u.CredentialID),
-		InScopeOf:        a.s(jsonText(u.InScopeOf)),
+		Type:             u.Type,
+		PrincipalID:      u.PrincipalID,
+		ARN:              u.ARN,
+		AccountID:        u.AccountID,
+		InvokedBy:        u.InvokedBy,
+		AccessKeyID:      u.AccessKeyID,
+		UserName:         u.UserName,
+		IdentityProvider: u.IdentityProvider,
+		CredentialID:     u.CredentialID,
+		InScopeOf:        jsonText(u.InScopeOf),
 	}
 	if o := u.OnBehalfOf; o != nil {
-		h.obo = OnBehalfOfCol{UserID: a.s(o.UserID), IdentityStoreARN: a.s(o.IdentityStoreARN)}
+		h.obo = OnBehalfOfCol{UserID: o.UserID, IdentityStoreARN: o.IdentityStoreARN}
 		c.OnBehalfOf = &h.obo
 	}
 	if s := u.SessionContext; s != nil {
 		sc := &h.sc
 		*sc = SessionContextCol{
-			WebIDFederationData: a.s(jsonText(s.WebIDFederationData)),
-			SourceIdentity:      a.s(s.SourceIdentity),
-			EC2RoleDelivery:     a.s(s.EC2RoleDelivery),
-			EC2IssuedInVPC:      a.s(s.EC2IssuedInVPC),
+			WebIDFederationData: jsonText(s.WebIDFederationData),
+			SourceIdentity:      s.SourceIdentity,
+			EC2RoleDelivery:     s.EC2RoleDelivery,
+			EC2IssuedInVPC:      s.EC2IssuedInVPC,
 		}
 		if s.MFAAuthenticated != "" || s.CreationDate != "" {
 			switch s.MFAAuthenticated {
@@ -446,8 +446,8 @@ func userIdentityCol(a *stringArena, h *ctHeap, u *parse.UserIdentity) *UserIden
 			sc.Attributes = &h.at
 		}
 		if si := s.SessionIssuer; si != nil {
-			h.si = SessionIssuerCol{Type: a.s(si.Type), PrincipalID: a.s(si.PrincipalID), ARN: a.s(si.ARN),
-				AccountID: a.s(si.AccountID), UserName: a.s(si.UserName)}
+			h.si = SessionIssuerCol{Type: si.Type, PrincipalID: si.PrincipalID, ARN: si.ARN,
+				AccountID: si.AccountID, UserName: si.UserName}
 			sc.SessionIssuer = &h.si
 		}
 		c.SessionContext = sc
@@ -499,10 +499,9 @@ func parseUTCSeconds(s string) (time.Time, bool) {
 	return t, true
 }
 
-// resolverHeap is everything a Resolver row points to, in one allocation (it was four or five):
-// 20 string slots hold a query with three answers. Its size (448 bytes) stays under resolverHeap.
+// resolverRowHeap is everything a Resolver row points to, in one allocation (it was four or five):
+// three answers, the srcids and the port. Its size (under 208 bytes) stays under resolverHeap.
 type resolverRowHeap struct {
-	strs [20]string
 	ans  [3]ResolverAnswerCol
 	ids  ResolverSrcIDsCol
 	port int32
@@ -511,24 +510,23 @@ type resolverRowHeap struct {
 // ResolverRowOf converts a Resolver query-log record.
 func ResolverRowOf(l Lineage, q *parse.ResolverQuery) ResolverRow {
 	h := new(resolverRowHeap)
-	a := &stringArena{buf: h.strs[:0]}
 	r := ResolverRow{
-		Version:              a.s(q.Version),
-		AccountID:            a.s(q.AccountID),
-		Region:               a.s(q.Region),
-		VPCID:                a.s(q.VPCID),
+		Version:              q.Version,
+		AccountID:            q.AccountID,
+		Region:               q.Region,
+		VPCID:                q.VPCID,
 		QueryTimestamp:       q.QueryTimestamp.UTC(),
-		QueryName:            a.s(q.QueryName),
-		QueryType:            a.s(q.QueryType),
-		QueryClass:           a.s(q.QueryClass),
-		RCode:                a.s(q.RCode),
-		SrcAddr:              a.s(q.SrcAddr),
-		Transport:            a.s(q.Transport),
-		FirewallRuleGroupID:  a.s(q.FirewallRuleGroupID),
-		FirewallRuleAction:   a.s(q.FirewallRuleAction),
-		FirewallDomainListID: a.s(q.FirewallDomainListID),
-		FirewallProtection:   a.s(q.FirewallProtection),
-		Unmapped:             a.s(jsonText(q.Unmapped)),
+		QueryName:            q.QueryName,
+		QueryType:            q.QueryType,
+		QueryClass:           q.QueryClass,
+		RCode:                q.RCode,
+		SrcAddr:              q.SrcAddr,
+		Transport:            q.Transport,
+		FirewallRuleGroupID:  q.FirewallRuleGroupID,
+		FirewallRuleAction:   q.FirewallRuleAction,
+		FirewallDomainListID: q.FirewallDomainListID,
+		FirewallProtection:   q.FirewallProtection,
+		Unmapped:             jsonText(q.Unmapped),
 		SourceBucket:         l.Bucket,
 		SourceKey:            l.Key,
 		SourceIndex:          l.Index,
@@ -544,12 +542,12 @@ func ResolverRowOf(l Lineage, q *parse.ResolverQuery) ResolverRow {
 			r.Answers = make([]ResolverAnswerCol, n)
 		}
 		for i, ans := range q.Answers {
-			r.Answers[i] = ResolverAnswerCol{RData: a.s(ans.RData), Type: a.s(ans.Type), Class: a.s(ans.Class)}
+			r.Answers[i] = ResolverAnswerCol{RData: ans.RData, Type: ans.Type, Class: ans.Class}
 		}
 	}
 	if s := q.SrcIDs; s != (parse.ResolverSrcIDs{}) {
-		h.ids = ResolverSrcIDsCol{Instance: a.s(s.Instance), ResolverEndpoint: a.s(s.ResolverEndpoint),
-			ResolverNetworkInterface: a.s(s.ResolverNetworkInterface)}
+		h.ids = ResolverSrcIDsCol{Instance: s.Instance, ResolverEndpoint: s.ResolverEndpoint,
+			ResolverNetworkInterface: s.ResolverNetworkInterface}
 		r.SrcIDs = &h.ids
 	}
 	return r
@@ -566,10 +564,9 @@ func jsonText(m json.RawMessage) string {
 	return unsafe.String(&m[0], len(m))
 }
 
-// stringArena hands out *string for optional string columns from one backing array per row, so a
-// row costs one allocation for all its strings rather than one per column. Optional strings are
-// pointers because parquet-go v0.32 mis-writes non-pointer optional values: within one Write
-// batch, a zero value that follows a non-zero one is written as present ("" instead of NULL).
+// stringArena hands out *string for the optional string columns of findings and integrity rows from
+// one backing array per row, so a row costs one allocation for all its strings rather than one per
+// column (those rows are few; they keep pointers).
 type stringArena struct{ buf []string }
 
 func newStrings(n int) *stringArena { return &stringArena{buf: make([]string, 0, n)} }

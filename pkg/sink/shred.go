@@ -24,7 +24,7 @@ import (
 //
 // It supports what the tables use: structs, pointers (optional), string, int32, int64, bool,
 // float64, time.Time as TIMESTAMP(MILLIS), lists of any of these (nil is NULL when the list is
-// optional, empty is an empty list) and map[string]string. compileShredder refuses anything else
+// optional, empty is an empty list), map[string]string and optional plain strings ("" is NULL). compileShredder refuses anything else
 // and the table keeps parquet-go's path. The semantics are parquet-go's own (TestShredMatchesReflective).
 type shredder struct {
 	root    *snode
@@ -50,7 +50,7 @@ type snode struct {
 	kind     snodeKind
 	offset   uintptr // within the enclosing struct
 	ptr      bool    // the field is a pointer: nil is NULL
-	optional bool    // a list or map that is NULL when nil
+	optional bool    // a list or map that is NULL when nil, a string that is NULL when empty
 	defNull  int     // definition level written when this node is NULL
 	def      int     // definition level when present
 	rep      int     // list, map: repetition level of entries after the first
@@ -137,7 +137,9 @@ func (c *shredCompiler) compile(t reflect.Type, node parquet.Node, path []string
 		n.target = allocSize(int64(t.Size()))
 		def++
 	} else if node.Optional() && !root {
-		if t.Kind() != reflect.Slice && t.Kind() != reflect.Map {
+		// A plain string is NULL when empty (the tables' rule: an absent value is NULL, never
+		// ""), which spares the rows a pointer and a heap block per optional string.
+		if t.Kind() != reflect.Slice && t.Kind() != reflect.Map && t.Kind() != reflect.String {
 			return nil, fmt.Errorf("%s: optional field of non-pointer type %s", where, t)
 		}
 		n.optional = true
@@ -315,7 +317,12 @@ func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, cw []*pqwrite.Colum
 			vc.AppendByteArray(r, bytesOf(m[k]))
 		}
 	case sString:
-		cw[n.leaf].AppendByteArray(rep, bytesOf(*(*string)(p)))
+		v := *(*string)(p)
+		if n.optional && v == "" {
+			cw[n.leaf].AppendNull(rep, n.defNull)
+			return keys
+		}
+		cw[n.leaf].AppendByteArray(rep, bytesOf(v))
 	case sInt32:
 		cw[n.leaf].AppendInt32(rep, *(*int32)(p))
 	case sInt64:

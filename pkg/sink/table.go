@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 	"unsafe"
@@ -67,6 +69,8 @@ type TableDef[T any] struct {
 	// holds between row groups (column and page buffers kept for reuse): about 48 KiB per leaf
 	// column, measured on parquet-go v0.32. A pqwrite writer counts its own (BufferedBytes).
 	writerBytes int64
+	// chunkRows is how many rows the reflective path hands parquet-go per Write.
+	chunkRows int
 	// enc, when set, writes batches of T straight to a file's column writers (pqwrite, compiled
 	// for schema as pq); T may then be a staging type of the layout's own, not the schema's struct.
 	enc columnEncoder[T]
@@ -135,7 +139,40 @@ func newReflectiveTable[T any](spec TableSpec) *TableDef[T] {
 		spec.Ratio = 0.12
 	}
 	sc := parquet.SchemaOf(zero)
-	return &TableDef[T]{sp: spec, schema: sc, writerBytes: int64(len(sc.Columns())) * 48 << 10}
+	chunk := writeChunkRows
+	if plainOptional(reflect.TypeFor[T]()) {
+		// parquet-go v0.32 writes a zero of a non-pointer optional field as present when an
+		// earlier row of the same Write had the field non-zero; one row per Write is correct.
+		chunk = 1
+	}
+	return &TableDef[T]{sp: spec, schema: sc, writerBytes: int64(len(sc.Columns())) * 48 << 10, chunkRows: chunk}
+}
+
+// plainOptional says whether t (a struct) has an optional field of non-pointer scalar type at
+// any depth.
+func plainOptional(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || t == goTime {
+		return false
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if _, ok := fieldName(f); !ok {
+			continue
+		}
+		_, opts, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+		switch k := f.Type.Kind(); {
+		case k == reflect.Pointer || k == reflect.Slice || k == reflect.Map || k == reflect.Struct:
+			if plainOptional(f.Type) {
+				return true
+			}
+		case slices.Contains(strings.Split(opts, ","), "optional"):
+			return true
+		}
+	}
+	return false
 }
 
 // Spec returns the table's description.

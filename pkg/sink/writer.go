@@ -268,11 +268,11 @@ func (r *rowsOf[T]) writeSorted(src *rowsOf[T], perm []int32, cfg writeConfig) e
 	}
 	// Rows are large structs: they are sorted through a permutation and copied out in chunks.
 	if r.chunk == nil {
-		r.chunk = make([]T, 0, writeChunkRows)
+		r.chunk = make([]T, 0, r.def.chunkRows)
 	}
-	for start := 0; start < len(perm); start += writeChunkRows {
+	for start := 0; start < len(perm); start += r.def.chunkRows {
 		chunk := r.chunk[:0]
-		for _, i := range perm[start:min(start+writeChunkRows, len(perm))] {
+		for _, i := range perm[start:min(start+r.def.chunkRows, len(perm))] {
 			chunk = append(chunk, src.rows[i])
 		}
 		if _, err := r.pw.Write(chunk); err != nil {
