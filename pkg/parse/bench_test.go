@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/logarchive/logarchive/internal/cputime"
 	"github.com/logarchive/logarchive/internal/samples"
 )
 
@@ -166,7 +167,7 @@ func runDecoderOn(b *testing.B, obj Object, input []byte, inflated int64, want i
 	b.ReportAllocs()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	total := 0
 	for i := 0; i < b.N; i++ {
@@ -192,7 +193,7 @@ func runDecoderOn(b *testing.B, obj Object, input []byte, inflated int64, want i
 		total += n
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(total), "allocs/record")
@@ -244,7 +245,7 @@ func runBaseline(b *testing.B, input []byte, want int, decode func(io.Reader, fu
 	b.ReportAllocs()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	total := 0
 	for i := 0; i < b.N; i++ {
@@ -258,7 +259,7 @@ func runBaseline(b *testing.B, input []byte, want int, decode func(io.Reader, fu
 		total += n
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	runtime.ReadMemStats(&ms1)
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(total), "allocs/record")
@@ -313,7 +314,7 @@ func runObjects(b *testing.B, obj Object, objs [][]byte, records int, reuse, reu
 	var ms0, ms1 runtime.MemStats
 	b.ReportAllocs()
 	runtime.ReadMemStats(&ms0)
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	b.ResetTimer()
 	var rec Record
 	for i := 0; i < b.N; i++ {
@@ -345,7 +346,7 @@ func runObjects(b *testing.B, obj Object, objs [][]byte, records int, reuse, reu
 		}
 	}
 	b.StopTimer()
-	cpu := cpuTime() - cpu0
+	cpu := cputime.Process() - cpu0
 	runtime.ReadMemStats(&ms1)
 	nobj := float64(b.N) * float64(len(objs))
 	nrec := float64(b.N) * float64(records)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/memory"
 	"github.com/apache/arrow/go/v17/parquet/file"
@@ -215,8 +216,8 @@ func writeTheirs(t testing.TB, rows []testRow, groupRows int) []byte {
 	return buf.Bytes()
 }
 
-// arrowRows reads a file with Arrow (pqarrow) as one JSON object per row.
-func arrowRows(t testing.TB, data []byte) []string {
+// arrowTable reads a whole file with Arrow (pqarrow); the caller releases the table.
+func arrowTable(t testing.TB, data []byte) arrow.Table {
 	t.Helper()
 	rdr, err := file.NewParquetReader(bytes.NewReader(data))
 	if err != nil {
@@ -231,6 +232,13 @@ func arrowRows(t testing.TB, data []byte) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tbl
+}
+
+// arrowRows reads a file with Arrow (pqarrow) as one JSON object per row.
+func arrowRows(t testing.TB, data []byte) []string {
+	t.Helper()
+	tbl := arrowTable(t, data)
 	defer tbl.Release()
 	tr := array.NewTableReader(tbl, 1024)
 	defer tr.Release()
@@ -534,19 +542,7 @@ func TestFlatWrites(t *testing.T) {
 }
 
 func arrowRowsFlat(t *testing.T, data []byte) int {
-	rdr, err := file.NewParquetReader(bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rdr.Close()
-	fr, err := pqarrow.NewFileReader(rdr, pqarrow.ArrowReadProperties{BatchSize: 1024}, memory.DefaultAllocator)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := fr.ReadTable(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tbl := arrowTable(t, data)
 	defer tbl.Release()
 	return int(tbl.NumRows())
 }

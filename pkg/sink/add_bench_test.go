@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/logarchive/logarchive/internal/cputime"
 	"github.com/logarchive/logarchive/pkg/parse"
 	"github.com/logarchive/logarchive/pkg/store"
 	"github.com/logarchive/logarchive/pkg/synth"
@@ -51,7 +52,7 @@ func BenchmarkAdd(b *testing.B) {
 			b.ReportAllocs()
 			var n int
 			m0 := mallocs()
-			cpu0 := cpuTime()
+			cpu0 := cputime.Process()
 			for i := 0; i < b.N; i++ {
 				// Nothing reaches a size or age that makes the sink encode before Close.
 				s, err := New(Options{Dest: store.Location{Store: discardStore{}}, StageBytes: 1 << 40, SpillBytes: 1 << 40,
@@ -83,17 +84,17 @@ func BenchmarkAdd(b *testing.B) {
 					in.End()
 				}
 				b.StopTimer()
-				m1, c1 := mallocs(), cpuTime()
+				m1, c1 := mallocs(), cputime.Process()
 				if err := s.Close(ctx); err != nil {
 					b.Fatal(err)
 				}
 				// Close's own allocations and CPU time are not the path's.
 				m0 += mallocs() - m1
-				cpu0 += cpuTime() - c1
+				cpu0 += cputime.Process() - c1
 				b.StartTimer()
 			}
 			perRow(b, n, m0)
-			if cpu := cpuTime() - cpu0; cpu > 0 {
+			if cpu := cputime.Process() - cpu0; cpu > 0 {
 				// CPU time (GC included) is the steadier measure on a shared machine.
 				b.ReportMetric(float64(cpu.Nanoseconds())/float64(n)/float64(b.N), "cpu-ns/row")
 			}
