@@ -163,3 +163,62 @@ func TestHandleEachCancelled(t *testing.T) {
 		t.Fatalf("%d outcomes, want the 5 objects handed before the cancellation", n)
 	}
 }
+
+// orderHandler records the keys it is given and acknowledges each at once; it cancels its context
+// at the key cancelAt.
+type orderHandler struct {
+	mu       sync.Mutex
+	keys     []string
+	cancelAt string
+	cancel   context.CancelFunc
+}
+
+func (h *orderHandler) Handle(_ context.Context, obj ObjectRef, _ int, done ack.Done) {
+	h.mu.Lock()
+	h.keys = append(h.keys, obj.Key)
+	h.mu.Unlock()
+	if obj.Key == h.cancelAt {
+		h.cancel()
+	}
+	done(ack.Ok("durable"))
+}
+
+func (h *orderHandler) Drain(context.Context) error { return nil }
+
+// TestHandleEachOrderAndCancel: one worker handles objects in listing order (the queue ahead of it
+// is FIFO, also across its refills); once ctx is done the listing stops with ctx's error, and every
+// object handle accepted still reaches Handle and its outcome.
+func TestHandleEachOrderAndCancel(t *testing.T) {
+	var keys []string
+	for i := range 200 {
+		keys = append(keys, fmt.Sprintf("d%03d", i))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &orderHandler{cancelAt: "d150", cancel: cancel}
+	var outcomes []string
+	accepted := 0
+	listErr, drainErr := HandleEach(ctx, h, 1, 1, func(handle func(ObjectRef) error) error {
+		for _, k := range keys {
+			if err := handle(ObjectRef{Ref: ack.Ref{Bucket: "b", Key: k}}); err != nil {
+				return err
+			}
+			accepted++
+		}
+		return nil
+	}, func(ref ObjectRef, _ ack.Outcome) { outcomes = append(outcomes, ref.Key) })
+	if !errors.Is(listErr, context.Canceled) || drainErr != nil {
+		t.Fatalf("listErr %v, drainErr %v; want the cancellation and nil", listErr, drainErr)
+	}
+	if accepted <= 150 || accepted == len(keys) {
+		t.Fatalf("%d objects accepted; want the listing to stop after d150 was handled", accepted)
+	}
+	if len(h.keys) != accepted || len(outcomes) != accepted {
+		t.Fatalf("%d accepted, %d handled, %d outcomes; want them equal", accepted, len(h.keys), len(outcomes))
+	}
+	for i, k := range h.keys {
+		if k != keys[i] || outcomes[i] != keys[i] {
+			t.Fatalf("object %d handled as %s with outcome %s, want %s", i, k, outcomes[i], keys[i])
+		}
+	}
+}
