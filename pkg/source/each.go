@@ -21,7 +21,7 @@ func ListedRef(info store.Info) ObjectRef {
 // and then waits for every outcome. outcome receives each object's outcome once; its calls are
 // serialized and none comes after HandleEach returned: after a failed Drain the outcomes still to
 // come are dropped (drainErr says those objects are not durable). handle queues the object for a
-// fixed set of workers goroutines, in listing order, blocking while max(32, 4×workers) objects
+// fixed set of `workers` goroutines, in listing order, blocking while max(32, 4×workers) objects
 // wait; it returns ctx's error once ctx is done (list should stop and return it then), and every
 // object it accepted still goes to Handle.
 func HandleEach(ctx context.Context, h Handler, workers, attempt int, list func(handle func(ObjectRef) error) error,
