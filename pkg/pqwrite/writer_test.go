@@ -79,6 +79,45 @@ func randInner(rng *rand.Rand) inner {
 	return in
 }
 
+// randRows is n random rows from the generator seeded with seed.
+func randRows(seed uint64, n int) []testRow {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	rows := make([]testRow, n)
+	for i := range rows {
+		rows[i] = randRow(rng, i)
+	}
+	return rows
+}
+
+// testSchema compiles testRow's schema.
+func testSchema(tb testing.TB) *Schema {
+	tb.Helper()
+	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sc
+}
+
+// checkReadBack reads data back with parquet-go and requires exactly rows, compared as JSON.
+func checkReadBack[T any](tb testing.TB, data []byte, rows []T) {
+	tb.Helper()
+	back, err := parquet.Read[T](bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(back) != len(rows) {
+		tb.Fatalf("%d rows read back, want %d", len(back), len(rows))
+	}
+	for i := range back {
+		a, _ := json.Marshal(back[i])
+		b, _ := json.Marshal(rows[i])
+		if !bytes.Equal(a, b) {
+			tb.Fatalf("row %d read back by parquet-go:\n%s\nwant\n%s", i, a, b)
+		}
+	}
+}
+
 func randRow(rng *rand.Rand, i int) testRow {
 	r := testRow{
 		S:   randString(rng),
@@ -302,15 +341,8 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func testRoundTrip(t *testing.T, opts Options) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	rows := make([]testRow, 3000)
-	for i := range rows {
-		rows[i] = randRow(rng, i)
-	}
-	sc, err := Compile(parquet.SchemaOf(testRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := randRows(1, 3000)
+	sc := testSchema(t)
 	const groupRows = 1100
 	ours := writeOurs(t, sc, rows, opts, groupRows)
 	theirs := writeTheirs(t, rows, groupRows)
@@ -324,17 +356,7 @@ func testRoundTrip(t *testing.T, opts Options) {
 		}
 	}
 	// parquet-go reads it back to the same Go values.
-	back, err := parquet.Read[testRow](bytes.NewReader(ours), int64(len(ours)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range back {
-		a, _ := json.Marshal(back[i])
-		b, _ := json.Marshal(rows[i])
-		if !bytes.Equal(a, b) {
-			t.Fatalf("row %d read back by parquet-go:\n%s\nwant\n%s", i, a, b)
-		}
-	}
+	checkReadBack(t, ours, rows)
 	fo, err := parquet.OpenFile(bytes.NewReader(ours), int64(len(ours)))
 	if err != nil {
 		t.Fatal(err)
@@ -521,20 +543,7 @@ func TestFlatWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	back, err := parquet.Read[flatRow](bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(back) != len(rows) {
-		t.Fatalf("%d rows read back, want %d", len(back), len(rows))
-	}
-	for i := range back {
-		a, _ := json.Marshal(back[i])
-		b, _ := json.Marshal(rows[i])
-		if !bytes.Equal(a, b) {
-			t.Fatalf("row %d read back:\n%s\nwant\n%s", i, a, b)
-		}
-	}
+	checkReadBack(t, data, rows)
 	if got := arrowRowsFlat(t, data); got != len(rows) {
 		t.Fatalf("Arrow read %d rows", got)
 	}
@@ -566,10 +575,7 @@ func TestFlatWriteErrors(t *testing.T) {
 			t.Errorf("%s: Flush returned %v", name, err)
 		}
 	}
-	sc2, err := Compile(parquet.SchemaOf(testRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc2 := testSchema(t)
 	w, err := New(io.Discard, sc2, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -593,22 +599,9 @@ func TestHugeValues(t *testing.T) {
 			rows[i].D = ptr(strings.Repeat("d", 1<<20) + fmt.Sprint(i))
 		}
 	}
-	sc, err := Compile(parquet.SchemaOf(testRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := testSchema(t)
 	data := writeOurs(t, sc, rows, testOptions(), 25)
-	back, err := parquet.Read[testRow](bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range back {
-		a, _ := json.Marshal(back[i])
-		b, _ := json.Marshal(rows[i])
-		if !bytes.Equal(a, b) {
-			t.Fatalf("row %d differs after reading back", i)
-		}
-	}
+	checkReadBack(t, data, rows)
 	if got, want := arrowRows(t, data), arrowRows(t, writeTheirs(t, rows, 25)); !slices.Equal(got, want) {
 		t.Fatal("Arrow reads other rows than from parquet-go's file")
 	}
@@ -706,15 +699,8 @@ func appendValues(t testing.TB, sc *Schema, rows []parquet.Row, opts Options, gr
 // TestAppendMatchesRowValues: a value at a time writes the very file that batches of rows
 // (checked against parquet-go and Arrow by TestRoundTrip) write.
 func TestAppendMatchesRowValues(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	rows := make([]testRow, 3000)
-	for i := range rows {
-		rows[i] = randRow(rng, i)
-	}
-	sc, err := Compile(parquet.SchemaOf(testRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rows := randRows(3, 3000)
+	sc := testSchema(t)
 	fallback := testOptions()
 	fallback.DictionaryMaxBytes = 64
 	plain := testOptions()
@@ -733,10 +719,7 @@ func TestAppendMatchesRowValues(t *testing.T) {
 
 // TestAppendErrors: values that do not fit the column fail the writer.
 func TestAppendErrors(t *testing.T) {
-	sc, err := Compile(parquet.SchemaOf(testRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := testSchema(t)
 	const col = 4 // i64: required, flat
 	cases := map[string]func(c *Column){
 		"not at a row start":               func(c *Column) { c.AppendInt64(1, 1) },
@@ -765,15 +748,8 @@ func TestAppendErrors(t *testing.T) {
 // BenchmarkAppend writes random rows of every physical type a value at a time (zstd, 256 KiB
 // pages), as the sink's shredder does: the per-value cost of the writer.
 func BenchmarkAppend(b *testing.B) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	rows := make([]testRow, 20000)
-	for i := range rows {
-		rows[i] = randRow(rng, i)
-	}
-	sc, err := Compile(parquet.SchemaOf(testRow{}))
-	if err != nil {
-		b.Fatal(err)
-	}
+	rows := randRows(5, 20000)
+	sc := testSchema(b)
 	vals := deconstruct(sc, rows)
 	n := 0
 	for _, r := range vals {
