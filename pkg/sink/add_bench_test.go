@@ -1,10 +1,7 @@
 package sink
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"testing"
 	"time"
 
@@ -19,16 +16,12 @@ import (
 // input ended (its rows join the shared buffers) and nothing encoded until Close, which is not timed. The gap to its decode-only case is what
 // conversion and staging cost per row.
 func BenchmarkAdd(b *testing.B) {
-	type set struct {
-		bucket string
-		objs   []sampleObject
-	}
 	opts := synth.DefaultOptions(11)
 	opts.EventsPerHour = 2000
 	opts.FlowRecordsPerHour = 1
 	opts.ResolverQueriesPerHour = 2000
 	m, arch := generate(b, opts)
-	sets := map[Table]set{}
+	sets := map[Table]objectSet{}
 	for _, o := range arch.sortedObjects(m.Bucket) {
 		var t Table
 		switch parse.Classify(m.Bucket, o.key).Source {
@@ -60,29 +53,7 @@ func BenchmarkAdd(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				n = 0
-				for _, o := range st.objs {
-					dec, err := ds.New(parse.Classify(st.bucket, o.key), bytes.NewReader(o.body), parse.Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					in := beginRef(s, InputRef{Bucket: st.bucket, Key: o.key})
-					var rec parse.Record
-					for {
-						if err := dec.Next(&rec); errors.Is(err, io.EOF) {
-							break
-						} else if err != nil {
-							b.Fatal(err)
-						}
-						n++
-						if add {
-							if err := in.Add(ctx, &rec); err != nil {
-								b.Fatal(err)
-							}
-						}
-					}
-					in.End()
-				}
+				n = feedObjects(b, ctx, s, ds, st, add)
 				b.StopTimer()
 				m1, c1 := mallocs(), cputime.Process()
 				if err := s.Close(ctx); err != nil {

@@ -424,18 +424,14 @@ func (discardUpload) Abort() error                { return nil }
 // buffer, sort, encode, compress; uploads discarded). Its baseline, in the same run, is decoding
 // alone: the difference is what the sink adds per record.
 func BenchmarkPipeline(b *testing.B) {
-	type set struct {
-		bucket string
-		objs   []sampleObject
-	}
-	sets := map[Table]set{}
+	sets := map[Table]objectSet{}
 	dir := samples.Samples(b, "cloudtrail", "invictus-ir-aws_dataset")
 	names, _ := filepath.Glob(filepath.Join(dir, "*.json"))
 	var ct []sampleObject
 	for _, p := range names {
 		ct = append(ct, sampleObject{"AWSLogs/218007301253/CloudTrail/us-east-1/2023/07/10/" + filepath.Base(p), readSample(b, p)})
 	}
-	sets[TableCloudTrail] = set{srcBucket, ct}
+	sets[TableCloudTrail] = objectSet{srcBucket, ct}
 	opts := synth.DefaultOptions(11)
 	opts.EventsPerHour = 1
 	opts.FlowRecordsPerHour = 2000
@@ -450,8 +446,8 @@ func BenchmarkPipeline(b *testing.B) {
 			rv = append(rv, o)
 		}
 	}
-	sets[TableVPCFlow] = set{m.Bucket, fl}
-	sets[TableResolver] = set{m.Bucket, rv}
+	sets[TableVPCFlow] = objectSet{m.Bucket, fl}
+	sets[TableResolver] = objectSet{m.Bucket, rv}
 
 	for _, table := range []Table{TableCloudTrail, TableVPCFlow, TableResolver} {
 		st := sets[table]
@@ -466,7 +462,6 @@ func BenchmarkPipeline(b *testing.B) {
 			var n int
 			m0 := mallocs()
 			for b.Loop() {
-				n = 0
 				var s *Sink
 				if withSink {
 					var err error
@@ -474,33 +469,7 @@ func BenchmarkPipeline(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				for _, o := range st.objs {
-					dec, err := parse.NewDecoder(parse.Classify(st.bucket, o.key), bytes.NewReader(o.body), parse.Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					var in *Input
-					if s != nil {
-						in = beginRef(s, InputRef{Bucket: st.bucket, Key: o.key})
-					}
-					var rec parse.Record
-					for {
-						if err := dec.Next(&rec); errors.Is(err, io.EOF) {
-							break
-						} else if err != nil {
-							b.Fatal(err)
-						}
-						n++
-						if in != nil {
-							if err := in.Add(ctx, &rec); err != nil {
-								b.Fatal(err)
-							}
-						}
-					}
-					if in != nil {
-						in.End()
-					}
-				}
+				n = feedObjects(b, ctx, s, nil, st, withSink)
 				if s != nil {
 					if err := s.Close(ctx); err != nil {
 						b.Fatal(err)
@@ -513,4 +482,52 @@ func BenchmarkPipeline(b *testing.B) {
 		b.Run(string(table)+"/parse-only", func(b *testing.B) { run(b, false) })
 		b.Run(string(table)+"/parse+sink", func(b *testing.B) { run(b, true) })
 	}
+}
+
+// objectSet is the objects of one table and the bucket they are in.
+type objectSet struct {
+	bucket string
+	objs   []sampleObject
+}
+
+// feedObjects decodes every object of st (with ds, or a fresh decoder per object when ds is nil)
+// and returns how many records it decoded. With s, each object is an input of s, begun and ended;
+// with add, every record is also added to it.
+func feedObjects(b *testing.B, ctx context.Context, s *Sink, ds *parse.Decoders, st objectSet, add bool) int {
+	n := 0
+	for _, o := range st.objs {
+		obj := parse.Classify(st.bucket, o.key)
+		var dec parse.Decoder
+		var err error
+		if ds != nil {
+			dec, err = ds.New(obj, bytes.NewReader(o.body), parse.Options{})
+		} else {
+			dec, err = parse.NewDecoder(obj, bytes.NewReader(o.body), parse.Options{})
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		var in *Input
+		if s != nil {
+			in = beginRef(s, InputRef{Bucket: st.bucket, Key: o.key})
+		}
+		var rec parse.Record
+		for {
+			if err := dec.Next(&rec); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				b.Fatal(err)
+			}
+			n++
+			if add {
+				if err := in.Add(ctx, &rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if in != nil {
+			in.End()
+		}
+	}
+	return n
 }
