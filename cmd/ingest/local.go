@@ -78,6 +78,7 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(exitUsage, fmt.Errorf("--src: %w", err))
 	}
+	defer in.Close()
 	dest, quarantine, err := pf.locations(ctx)
 	if err != nil {
 		return fail(exitUsage, err)

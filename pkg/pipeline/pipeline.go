@@ -188,7 +188,8 @@ func (p *Processor) begin(in Input, etag string) (ObjectWriter, *bool) {
 
 func (p *Processor) processLog(ctx context.Context, in Input, obj parse.Object) error {
 	start := time.Now()
-	rc, info, err := p.opts.Store.Get(ctx, in.Bucket, in.Key)
+	// A log object's user metadata is never read: GetBody spares the local store a sidecar lookup.
+	rc, info, err := store.GetBody(ctx, p.opts.Store, in.Bucket, in.Key)
 	if err != nil {
 		return p.fetchFailed(ctx, in, obj, err)
 	}

@@ -54,3 +54,13 @@ func openat2Beneath(rootfd int, root, name string) (f *os.File, err error, settl
 		return nil, nil, false
 	}
 }
+
+// sameDir says the descriptor fd still names the directory at root: neither removed nor replaced
+// since it was opened.
+func sameDir(fd int, root string) bool {
+	var held, now unix.Stat_t
+	if unix.Fstat(fd, &held) != nil || unix.Stat(root, &now) != nil {
+		return false
+	}
+	return held.Dev == now.Dev && held.Ino == now.Ino
+}

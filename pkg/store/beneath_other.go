@@ -10,3 +10,6 @@ func openRootFD(string) int { return -1 }
 func closeRootFD(int) {}
 
 func openat2Beneath(int, string, string) (*os.File, error, bool) { return nil, nil, false }
+
+// sameDir is never asked: without openat2 no descriptor is held.
+func sameDir(int, string) bool { return false }

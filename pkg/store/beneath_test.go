@@ -68,7 +68,8 @@ func TestLocalOpenPathsAgree(t *testing.T) {
 }
 
 // BenchmarkLocalGet opens and reads a small object under a CloudTrail-deep key, as ingest local
-// does per object: the openat2 path against the os.Root walk (baseline, same run).
+// does per object: the openat2 path against the os.Root walk (baseline, same run), and GetBody, which
+// ingest uses (no sidecar lookup).
 func BenchmarkLocalGet(b *testing.B) {
 	const key = "AWSLogs/o-abc1234567/111122223333/CloudTrail/eu-west-1/2026/03/02/111122223333_CloudTrail_eu-west-1_20260302T1059Z_abc.json.gz"
 	root := b.TempDir()
@@ -79,15 +80,17 @@ func BenchmarkLocalGet(b *testing.B) {
 	}
 	slow := NewLocal(root)
 	slow.osRootOnly = true
+	get := func(ctx context.Context, s Store, bucket, key string) (io.ReadCloser, Info, error) { return s.Get(ctx, bucket, key) }
 	for _, c := range []struct {
 		name string
 		l    *Local
-	}{{"openat2", l}, {"os.Root", slow}} {
+		get  func(context.Context, Store, string, string) (io.ReadCloser, Info, error)
+	}{{"openat2", l, get}, {"os.Root", slow, get}, {"openat2 GetBody", l, GetBody}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			for b.Loop() {
-				rc, _, err := c.l.Get(context.Background(), "bucket", key)
+				rc, _, err := c.get(context.Background(), c.l, "bucket", key)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -172,10 +172,23 @@ func (s *LocalSource) localBucket(b string) string {
 	return ""
 }
 
+// Close gives back the descriptor the source's store keeps on its directory (Local.Close); reads
+// still work after it, opening the directory each time.
+func (s *LocalSource) Close() error {
+	if s.local == nil {
+		return nil
+	}
+	return s.local.Close()
+}
+
 var errReadOnly = errors.New("local source is read-only")
 
 // readOnly is a Store whose writes fail: a source is never written to.
 type readOnly struct{ Store }
+
+func (r readOnly) getBody(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
+	return GetBody(ctx, r.Store, bucket, key)
+}
 
 func (readOnly) Put(ctx context.Context, bucket, key string, body []byte, meta map[string]string) error {
 	return &Error{Op: "put", Bucket: bucket, Key: key, Err: errReadOnly}
@@ -209,6 +222,15 @@ func (a bucketAlias) Get(ctx context.Context, bucket, key string) (io.ReadCloser
 		return nil, Info{}, err
 	}
 	rc, info, err := a.inner.Get(ctx, "", key)
+	info.Bucket = bucket
+	return rc, info, a.rename(err)
+}
+
+func (a bucketAlias) getBody(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
+	if err := a.check("get", bucket, key); err != nil {
+		return nil, Info{}, err
+	}
+	rc, info, err := a.inner.getBody(ctx, "", key)
 	info.Bucket = bucket
 	return rc, info, a.rename(err)
 }

@@ -13,8 +13,10 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/logarchive/logarchive/pkg/digest"
@@ -42,6 +44,8 @@ type Local struct {
 	single string
 	// osRootOnly turns the openat2 fast path off (tests compare both paths).
 	osRootOnly bool
+	// held is the root's descriptor for openat2, kept between reads (see heldRoot).
+	held *heldRoot
 }
 
 // NewLocalBucket returns a Local store whose root mirrors the single bucket named bucket: the
@@ -83,7 +87,17 @@ func NewLocal(dir string) *Local {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs
 	}
-	return &Local{root: filepath.Clean(dir)}
+	l := &Local{root: filepath.Clean(dir), held: &heldRoot{fd: -1}}
+	// A store nobody closes (Store has no Close) still gives its descriptor back once unreachable.
+	runtime.AddCleanup(l, (*heldRoot).close, l.held)
+	return l
+}
+
+// Close gives back the root directory's descriptor that reads keep open. The store stays usable:
+// later reads open and close the root around each operation, as before the first read.
+func (l *Local) Close() error {
+	l.held.close()
+	return nil
 }
 
 // Root is the directory the store mirrors.
@@ -187,6 +201,18 @@ func rel(bucket, key string) (string, error) {
 	if len(key) > maxKeyLen {
 		return "", fmt.Errorf("%w: key is %d bytes, over S3's %d", ErrInvalidKey, len(key), maxKeyLen)
 	}
+	if verbatim(bucket) && verbatim(key) {
+		// The common case (every AWS log key): no segment to escape, no allocation but the join.
+		if bucket == "" {
+			return key, nil
+		}
+		return bucket + "/" + key, nil
+	}
+	return relEscaped(bucket, key)
+}
+
+// relEscaped is rel segment by segment, escaping what needs it.
+func relEscaped(bucket, key string) (string, error) {
 	parts := strings.Split(key, "/")
 	if bucket != "" {
 		parts = append([]string{bucket}, parts...)
@@ -199,6 +225,26 @@ func rel(bucket, key string) (string, error) {
 		parts[i] = e
 	}
 	return strings.Join(parts, "/"), nil
+}
+
+// verbatim says every "/"-separated segment of s is its own file name (EncodeSegment leaves it
+// unchanged) and fits in one; "" is verbatim (no bucket).
+func verbatim(s string) bool {
+	for s != "" {
+		seg := s
+		if i := strings.IndexByte(s, '/'); i >= 0 {
+			seg, s = s[:i], s[i+1:]
+			if s == "" {
+				return false // a trailing "/": an empty last segment
+			}
+		} else {
+			s = ""
+		}
+		if len(seg) > maxNameLen || needsEscape(seg) {
+			return false
+		}
+	}
+	return true
 }
 
 // dirRel is rel for a bucket plus a directory part of a prefix ("" or ending in "/"); ok is false
@@ -272,21 +318,27 @@ func regular(f *os.File, err error) (*os.File, fs.FileInfo, error) {
 }
 
 // beneath opens files beneath the root for one operation. Where the kernel can confine a whole
-// path in one system call (openat2 with RESOLVE_BENEATH on Linux), it does; anything that call does
-// not settle (no openat2, a step the kernel refuses, an error other than a missing file) is decided
-// by os.Root, which opens every directory on the way: two system calls per key segment, about
-// forty for a CloudTrail key, per object and again for its sidecar.
+// path in one system call (openat2 with RESOLVE_BENEATH on Linux), it does, relative to the root's
+// descriptor the store holds (heldRoot); anything that call does not settle (no openat2, a step the
+// kernel refuses, an error other than a missing file) is decided by os.Root, which opens every
+// directory on the way: two system calls per key segment, about forty for a CloudTrail key.
 type beneath struct {
 	root string
-	fd   int      // the root's descriptor for openat2, or -1
-	slow *os.Root // opened on first use
+	fd   int       // the root's descriptor for openat2, or -1
+	held *heldRoot // fd is held's (read-locked until close); nil: fd is this operation's own
+	slow *os.Root  // opened on first use
 }
 
-func (l *Local) beneath() *beneath {
+func (l *Local) beneath() beneath {
 	if l.osRootOnly {
-		return &beneath{root: l.root, fd: -1}
+		return beneath{root: l.root, fd: -1}
 	}
-	return &beneath{root: l.root, fd: openRootFD(l.root)}
+	if fd, ok := l.held.acquire(l.root); ok {
+		return beneath{root: l.root, fd: fd, held: l.held}
+	}
+	// The root is missing (reads find nothing) or the store is closed: one descriptor for this
+	// operation.
+	return beneath{root: l.root, fd: openRootFD(l.root)}
 }
 
 // openRegular is openRegular for a root-relative, slash-separated name.
@@ -308,35 +360,120 @@ func (b *beneath) openRegular(name string) (*os.File, fs.FileInfo, error) {
 }
 
 func (b *beneath) close() {
-	closeRootFD(b.fd)
+	if b.held != nil {
+		b.held.release()
+	} else {
+		closeRootFD(b.fd)
+	}
 	if b.slow != nil {
 		b.slow.Close()
 	}
 }
 
-func (l *Local) open(op, bucket, key string) (*os.File, Info, error) {
+// heldRoot is the root directory's O_PATH descriptor, opened by the first read that finds the root
+// and kept until Close, so that a read costs one openat2 instead of an open and a close of the root
+// around it (ingest local reads thousands of small objects). Readers hold mu shared while they use
+// fd: Close never closes it under an openat2, which would otherwise resolve the key against
+// whatever the reused descriptor number names next. A held descriptor keeps naming the directory
+// it was opened on; a miss through it is therefore checked against the root path (removed or
+// replaced since: the descriptor is dropped and the read retried), so reads see what a fresh open
+// of the root would.
+type heldRoot struct {
+	mu     sync.RWMutex
+	fd     int // -1: not open
+	closed bool
+}
+
+// acquire returns the held descriptor, opening it if needed, with mu read-locked (release
+// unlocks); ok is false, and nothing locked, when there is none: the root is missing or the store
+// closed.
+func (h *heldRoot) acquire(root string) (fd int, ok bool) {
+	h.mu.RLock()
+	if h.fd >= 0 {
+		return h.fd, true
+	}
+	h.mu.RUnlock()
+	h.mu.Lock()
+	if h.fd < 0 && !h.closed {
+		h.fd = openRootFD(root)
+	}
+	h.mu.Unlock()
+	h.mu.RLock()
+	if h.fd >= 0 {
+		return h.fd, true
+	}
+	h.mu.RUnlock()
+	return -1, false
+}
+
+func (h *heldRoot) release() { h.mu.RUnlock() }
+
+// drop closes fd if it is still the held descriptor; the next acquire opens the root afresh.
+func (h *heldRoot) drop(fd int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.fd == fd && fd >= 0 {
+		closeRootFD(fd)
+		h.fd = -1
+	}
+}
+
+func (h *heldRoot) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	closeRootFD(h.fd)
+	h.fd = -1
+}
+
+// open opens bucket/key, with its metadata sidecar when withMeta.
+func (l *Local) open(op, bucket, key string, withMeta bool) (*os.File, Info, error) {
 	name, err := l.rel(bucket, key)
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
 	}
 	b := l.beneath()
-	defer b.close()
 	f, st, err := b.openRegular(name)
+	if err != nil && b.held != nil && missing(err) && !sameDir(b.fd, l.root) {
+		// The held descriptor names a directory that is no longer the root: ask the root itself.
+		fd := b.fd
+		b.close()
+		l.held.drop(fd)
+		b = l.beneath()
+		f, st, err = b.openRegular(name)
+	}
+	defer b.close()
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
 	}
-	// A broken sidecar does not make the object unreadable; the caller decides what missing
-	// metadata means.
-	meta, merr := l.readMeta(b, name, bucket, key)
-	return f, Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC(), Metadata: meta,
-		MetadataErr: merr}, nil
+	info := Info{Bucket: bucket, Key: key, Size: st.Size(), ETag: localETag(st), LastModified: st.ModTime().UTC()}
+	if withMeta {
+		// A broken sidecar does not make the object unreadable; the caller decides what missing
+		// metadata means. The sidecar is looked up through the same descriptor as its object.
+		info.Metadata, info.MetadataErr = l.readMeta(&b, name, bucket, key)
+	}
+	return f, info, nil
+}
+
+// missing says err is a lookup that found nothing (what a stale held root would answer).
+func missing(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 func (l *Local) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
+	return l.get(ctx, bucket, key, true)
+}
+
+// getBody is Get without the metadata sidecar (GetBody): one file opened per object, not two.
+func (l *Local) getBody(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
+	return l.get(ctx, bucket, key, false)
+}
+
+func (l *Local) get(ctx context.Context, bucket, key string, withMeta bool) (io.ReadCloser, Info, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, Info{}, &Error{Op: "get", Bucket: bucket, Key: key, Kind: KindTransient, Err: err}
 	}
-	f, info, err := l.open("get", bucket, key)
+	f, info, err := l.open("get", bucket, key, withMeta)
 	if err != nil {
 		return nil, Info{}, err
 	}
@@ -361,7 +498,7 @@ func (r *localReader) Read(p []byte) (int, error) {
 func (r *localReader) Close() error { return r.f.Close() }
 
 func (l *Local) Head(ctx context.Context, bucket, key string) (Info, error) {
-	f, info, err := l.open("head", bucket, key)
+	f, info, err := l.open("head", bucket, key, true)
 	if err != nil {
 		return Info{}, err
 	}

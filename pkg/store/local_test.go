@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"syscall"
@@ -301,6 +302,120 @@ func TestLocalMissingRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var _ fs.FileInfo = st
+}
+
+// A Local keeps its root's descriptor between reads, yet reads answer as a fresh open of the root
+// would: after the root is replaced, after Close, and with Close racing reads.
+func TestLocalHeldRoot(t *testing.T) {
+	ctx := context.Background()
+	parent := t.TempDir()
+	root := filepath.Join(parent, "root")
+	l := NewLocal(root)
+	if _, _, err := l.Get(ctx, "b", "k"); !IsNotFound(err) {
+		t.Fatalf("get before the root exists: %v", err)
+	}
+	read := func(key string) string {
+		t.Helper()
+		rc, _, err := l.Get(ctx, "b", key)
+		if err != nil {
+			return "error " + KindOf(err).String()
+		}
+		defer rc.Close()
+		body, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(body)
+	}
+	if err := l.Put(ctx, "b", "k", []byte("first"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("k"); got != "first" {
+		t.Fatalf("after the first write: %q", got)
+	}
+	// The root directory itself is replaced: the held descriptor names the old one.
+	if err := os.Rename(root, filepath.Join(parent, "old")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("new"); got != "error not_found" {
+		t.Fatalf("missing key after the root moved: %q", got)
+	}
+	if err := l.Put(ctx, "b", "new", []byte("second"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := read("new"); got != "second" {
+		t.Fatalf("object written under the new root: %q", got)
+	}
+	if got := read("k"); got != "error not_found" {
+		t.Fatalf("object of the old root still read: %q", got)
+	}
+
+	// Close races reads; every read either finds the object or fails, none reads elsewhere.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for range 200 {
+			if got := read("new"); got != "second" {
+				t.Errorf("read racing Close: %q", got)
+				return
+			}
+		}
+	}()
+	l.Close()
+	<-done
+	if got := read("new"); got != "second" {
+		t.Fatalf("read after Close: %q", got)
+	}
+}
+
+// GetBody reads what Get reads, without the sidecar: no metadata, even a broken one.
+func TestLocalGetBody(t *testing.T) {
+	l, outside := mirror(t)
+	ctx := context.Background()
+	if err := l.Put(ctx, "b", "AWSLogs/x.json.gz", []byte("body"), map[string]string{"Signature": "s"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.Path("b", "AWSLogs/x.json.gz")+sidecarSuffix, []byte("{broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []Store{l, readOnly{l}} {
+		rc, info, err := GetBody(ctx, s, "b", "AWSLogs/x.json.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(rc)
+		rc.Close()
+		_, full, err := s.Get(ctx, "b", "AWSLogs/x.json.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.MetadataErr == nil {
+			t.Fatal("Get does not report the broken sidecar")
+		}
+		full.Metadata, full.MetadataErr = nil, nil
+		if string(body) != "body" || info.Metadata != nil || info.MetadataErr != nil || !reflect.DeepEqual(info, full) {
+			t.Fatalf("GetBody: %q %+v, Get without metadata %+v", body, info, full)
+		}
+	}
+	if _, _, err := GetBody(ctx, l, "b", "AWSLogs/missing"); !IsNotFound(err) {
+		t.Fatalf("missing object: %v", err)
+	}
+	outside()
+}
+
+// rel's shortcut for keys with nothing to escape names the same file as the escaping path.
+func TestRelShortcut(t *testing.T) {
+	keys := []string{"AWSLogs/1/CloudTrail/eu-west-1/2026/03/02/x.json.gz", "a", "a/b/c", "a//b", "/a", "a/", ".", "a/../b",
+		"%41", ".tmp-x/y", "x" + sidecarSuffix, "a\x00b", strings.Repeat("x", 255), strings.Repeat("x", 256) + "/y"}
+	for _, b := range []string{"", "bucket", "..", "%b"} {
+		for _, k := range keys {
+			got, err := rel(b, k)
+			want, werr := relEscaped(b, k)
+			if got != want || (err == nil) != (werr == nil) {
+				t.Errorf("rel(%q, %q) = %q, %v; escaped %q, %v", b, k, got, err, want, werr)
+			}
+		}
+	}
 }
 
 func FuzzSegment(f *testing.F) {

@@ -52,6 +52,21 @@ type Store interface {
 	Delete(ctx context.Context, bucket, key string) error
 }
 
+// GetBody is Get for a caller that does not use the object's user metadata: a store for which
+// reading it is extra work (Local: a sidecar file beside each object) leaves Info.Metadata and
+// MetadataErr empty; any other store answers exactly as Get.
+func GetBody(ctx context.Context, s Store, bucket, key string) (io.ReadCloser, Info, error) {
+	if b, ok := s.(bodyGetter); ok {
+		return b.getBody(ctx, bucket, key)
+	}
+	return s.Get(ctx, bucket, key)
+}
+
+// bodyGetter is a store (or a wrapper of one) that can skip the metadata GetBody does not need.
+type bodyGetter interface {
+	getBody(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error)
+}
+
 // Upload is an object being written. Exactly one of Commit or Abort must be called.
 type Upload interface {
 	io.Writer
