@@ -80,7 +80,9 @@ func BenchmarkLocalGet(b *testing.B) {
 	}
 	slow := NewLocal(root)
 	slow.osRootOnly = true
-	get := func(ctx context.Context, s Store, bucket, key string) (io.ReadCloser, Info, error) { return s.Get(ctx, bucket, key) }
+	get := func(ctx context.Context, s Store, bucket, key string) (io.ReadCloser, Info, error) {
+		return s.Get(ctx, bucket, key)
+	}
 	for _, c := range []struct {
 		name string
 		l    *Local
