@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -29,6 +30,14 @@ type Options struct {
 	// chunk is written PLAIN (as Arrow and parquet-mr do): a dictionary of mostly distinct values
 	// only costs. Default 1 MiB.
 	DictionaryMaxBytes int
+	// DictionarySample is how many values a column chunk dictionary-encodes before the writer
+	// checks that its dictionary pays (parquet-mr's rule, applied early: the dictionary plus the
+	// bit-packed indexes must be smaller than the values PLAIN). When it does not, the values so
+	// far are re-encoded PLAIN and the chunk is written without a dictionary: a column of mostly
+	// distinct values (ids, keys, addresses) then costs no hash lookup, no dictionary insert and
+	// no dictionary page. A chunk whose first page is cut, or that ends, before the sample is full
+	// is checked then, on all its values. Default 1024; negative never checks.
+	DictionarySample int
 	// ColumnIndexSizeLimit truncates byte array min/max in the column index. Default 16 (parquet-go's).
 	ColumnIndexSizeLimit int
 	// SortingColumns are recorded as every row group's sorting_columns.
@@ -68,6 +77,9 @@ func New(w io.Writer, s *Schema, opts Options) (*Writer, error) {
 	}
 	if opts.DictionaryMaxBytes <= 0 {
 		opts.DictionaryMaxBytes = 1 << 20
+	}
+	if opts.DictionarySample == 0 {
+		opts.DictionarySample = 1024
 	}
 	if opts.ColumnIndexSizeLimit <= 0 {
 		opts.ColumnIndexSizeLimit = 16
@@ -290,7 +302,10 @@ type Column struct {
 	rows       int64
 	data       []byte
 	dict       *dictionary
-	fallback   bool // the dictionary outgrew DictionaryMaxBytes: the rest of the chunk is PLAIN
+	fallback   bool // the dictionary outgrew DictionaryMaxBytes or did not pay: the rest of the chunk is PLAIN
+	noDict     bool // the dictionary did not pay on the chunk's first values: the chunk has none
+	checked    bool // the chunk's dictionary was checked against DictionarySample's rule
+	dictRaw    int  // PLAIN size of the values dictionary-encoded in the chunk, until checked
 	numValues  int64
 	nulls      int64
 	uncomp     int64
@@ -356,21 +371,12 @@ func (c *Column) writeRowValues(values []parquet.Value) (int, error) {
 	}
 	l := c.leaf
 	rows := 0
-	limit := c.w.opts.PageBytes
 	for i := range values {
 		v := &values[i]
 		r := v.RepetitionLevel()
 		if r == 0 {
-			if c.pageRows > 0 && c.pageSize() >= limit {
-				if err := c.flushPage(); err != nil {
-					return rows, err
-				}
-			}
-			if c.dict != nil && !c.fallback && c.dict.size > c.w.opts.DictionaryMaxBytes {
-				if err := c.flushPage(); err != nil {
-					return rows, err
-				}
-				c.fallback = true
+			if err := c.startRow(); err != nil {
+				return rows, err
 			}
 			rows++
 			c.rows++
@@ -412,9 +418,59 @@ func (c *Column) writeRowValues(values []parquet.Value) (int, error) {
 	return rows, nil
 }
 
+// startRow cuts the page before a row when it is full, and ends the chunk's dictionary when it
+// outgrew DictionaryMaxBytes or does not pay (see DictionarySample).
+func (c *Column) startRow() error {
+	opts := &c.w.opts
+	if c.pageRows > 0 && c.pageSize() >= opts.PageBytes {
+		if err := c.flushPage(); err != nil {
+			return err
+		}
+	}
+	if c.dict == nil || c.fallback {
+		return nil
+	}
+	if !c.checked && len(c.ids) >= opts.DictionarySample && opts.DictionarySample > 0 {
+		c.checkDictionary()
+		return nil
+	}
+	if c.dict.size > opts.DictionaryMaxBytes {
+		if err := c.flushPage(); err != nil {
+			return err
+		}
+		c.fallback = true
+	}
+	return nil
+}
+
+// checkDictionary applies DictionarySample's rule to the chunk's values so far, all in the page
+// in progress; when the dictionary does not pay they are re-encoded PLAIN and the chunk will
+// have no dictionary. (The dictionary's entries stay until the chunk ends: the page's bounds
+// point into them.)
+func (c *Column) checkDictionary() {
+	c.checked = true
+	if c.dictPages > 0 || len(c.ids) == 0 {
+		return
+	}
+	d := c.dict
+	idBytes := (len(c.ids)*bits.Len32(uint32(len(d.entries)-1)) + 7) / 8
+	if d.size+idBytes < c.dictRaw {
+		return
+	}
+	for _, id := range c.ids {
+		e := d.entries[id]
+		c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(e)))
+		c.vals = append(c.vals, e...)
+	}
+	c.ids = c.ids[:0]
+	c.pageDict = false
+	c.fallback, c.noDict = true, true
+}
+
 func (c *Column) byteArray(b []byte) {
 	if c.dict != nil && !c.fallback {
 		c.pageDict = true
+		c.dictRaw += 4 + len(b)
 		id := c.dict.id(b)
 		c.ids = append(c.ids, id)
 		c.dict.observe(id, &c.pb)
@@ -488,16 +544,8 @@ func (c *Column) flatRow(k parquet.Kind, null bool) bool {
 			c.name(), k, null, c.leaf.kind, c.leaf.maxRep, c.leaf.maxDef)
 		return false
 	}
-	if c.pageRows > 0 && c.pageSize() >= w.opts.PageBytes {
-		if w.err = c.flushPage(); w.err != nil {
-			return false
-		}
-	}
-	if c.dict != nil && !c.fallback && c.dict.size > w.opts.DictionaryMaxBytes {
-		if w.err = c.flushPage(); w.err != nil {
-			return false
-		}
-		c.fallback = true
+	if w.err = c.startRow(); w.err != nil {
+		return false
 	}
 	c.rows++
 	c.pageRows++
@@ -580,16 +628,8 @@ func (c *Column) leveled(rep, def int, k parquet.Kind, null bool) bool {
 	}
 	l := c.leaf
 	if rep == 0 {
-		if c.pageRows > 0 && c.pageSize() >= w.opts.PageBytes {
-			if w.err = c.flushPage(); w.err != nil {
-				return false
-			}
-		}
-		if c.dict != nil && !c.fallback && c.dict.size > w.opts.DictionaryMaxBytes {
-			if w.err = c.flushPage(); w.err != nil {
-				return false
-			}
-			c.fallback = true
+		if w.err = c.startRow(); w.err != nil {
+			return false
 		}
 		c.rows++
 		c.pageRows++
@@ -742,6 +782,9 @@ func cmpFloat(a, b float64) int {
 func (c *Column) flushPage() error {
 	if c.pageValues == 0 {
 		return nil
+	}
+	if c.pageDict && !c.checked && c.w.opts.DictionarySample > 0 {
+		c.checkDictionary()
 	}
 	l := c.leaf
 	var err error
@@ -935,7 +978,7 @@ func (c *Column) writeChunk() (format.ColumnChunk, error) {
 	if l.maxDef > 0 || l.maxRep > 0 {
 		md.Encoding = append(md.Encoding, format.RLE)
 	}
-	if c.dict != nil {
+	if c.dict != nil && !c.noDict {
 		md.Encoding = append(md.Encoding, format.RLEDictionary)
 		md.DictionaryPageOffset = w.offset
 		if err := c.writeDictionaryPage(&md); err != nil {
@@ -1023,7 +1066,7 @@ func (c *Column) resetChunk() {
 	// (a file kept open across spills) should not hold its largest chunk per column.
 	c.data = trim(c.data)
 	c.vals, c.body, c.zbuf, c.scratch = trim(c.vals), trim(c.body), trim(c.zbuf), trim(c.scratch)
-	c.fallback = false
+	c.fallback, c.noDict, c.checked, c.dictRaw = false, false, false, 0
 	if c.dict != nil {
 		c.dict.reset()
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/format"
 )
 
 type inner struct {
@@ -333,6 +334,7 @@ func testOptions() Options {
 func TestRoundTrip(t *testing.T) {
 	fallback := testOptions()
 	fallback.DictionaryMaxBytes = 64 // chunks of dictionary pages, then PLAIN pages
+	fallback.DictionarySample = -1   // (not a chunk without dictionary, as parquet-go writes none)
 	plain := testOptions()
 	plain.Codec = nil
 	for name, opts := range map[string]Options{"zstd": testOptions(), "dictionary fallback": fallback, "uncompressed": plain} {
@@ -624,6 +626,104 @@ func TestHugeValues(t *testing.T) {
 	}
 }
 
+type sampleRow struct {
+	ID   *string  `parquet:"id,optional,dict"` // distinct in every row: the dictionary does not pay
+	Few  string   `parquet:"few,dict"`         // five values: it does
+	Late *string  `parquet:"late,optional,dict"`
+	L    []string `parquet:"l,list,dict"` // nested (repeated) values, distinct
+}
+
+// TestDictionarySample: a chunk whose first DictionarySample values would not shrink with a
+// dictionary is written PLAIN without one (also a chunk that ends before the sample is full),
+// others keep theirs; the file reads back with parquet-go and Arrow, is smaller than with every
+// dictionary kept, and is the same bytes when written again.
+func TestDictionarySample(t *testing.T) {
+	var rows []sampleRow
+	for i := range 7100 {
+		r := sampleRow{Few: fmt.Sprintf("few-%d", i%5), L: []string{fmt.Sprintf("l-%d-a", i), fmt.Sprintf("l-%d-b", i)}}
+		if i%10 != 3 {
+			r.ID = ptr(fmt.Sprintf("%08x-4b1e-%04x", i*2654435761, i))
+		}
+		// Distinct for the first 2000 rows of each group of 3000, then one value: judged on
+		// the sample, the chunk is PLAIN (zstd still finds the repeats).
+		if i%3000 < 2000 {
+			r.Late = ptr(fmt.Sprintf("late-%d", i))
+		} else {
+			r.Late = ptr("late")
+		}
+		rows = append(rows, r)
+	}
+	sc, err := Compile(parquet.SchemaOf(sampleRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prow := make([]parquet.Row, len(rows))
+	for i := range rows {
+		prow[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
+	}
+	opts := testOptions()
+	opts.SortingColumns = nil
+	opts.PageBytes = 64 << 10
+	data := writeRows(t, sc, prow, opts, 3000) // row groups of 3000, 3000 and 1100 rows
+	checkReadBack(t, data, rows)
+	var theirs bytes.Buffer
+	w := parquet.NewGenericWriter[sampleRow](&theirs, parquet.Compression(&zstd.Codec{}))
+	for start := 0; start < len(rows); start += 3000 {
+		if _, err := w.Write(rows[start:min(start+3000, len(rows))]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := arrowRows(t, data), arrowRows(t, theirs.Bytes()); !slices.Equal(got, want) {
+		t.Fatal("Arrow reads other rows than from parquet-go's file")
+	}
+	if again := writeRows(t, sc, prow, opts, 3000); !bytes.Equal(again, data) {
+		t.Fatal("the same rows written twice differ")
+	}
+	keep := opts
+	keep.DictionarySample = -1
+	kept := writeRows(t, sc, prow, keep, 3000)
+	if len(data) >= len(kept) {
+		t.Errorf("file %d bytes, %d with every dictionary kept", len(data), len(kept))
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fk, err := parquet.OpenFile(bytes.NewReader(kept), int64(len(kept)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, mk := f.Metadata(), fk.Metadata()
+	if len(md.RowGroups) != 3 {
+		t.Fatalf("%d row groups, want 3", len(md.RowGroups))
+	}
+	wantDict := map[string]bool{"id": false, "few": true, "late": false, "l.list.element": false}
+	for g, rg := range md.RowGroups {
+		for c, cc := range rg.Columns {
+			name := strings.Join(cc.MetaData.PathInSchema, ".")
+			dict := cc.MetaData.DictionaryPageOffset != 0
+			listed := slices.Contains(cc.MetaData.Encoding, format.RLEDictionary)
+			if dict != wantDict[name] || listed != dict {
+				t.Errorf("row group %d column %s: dictionary page %t, RLE_DICTIONARY listed %t, want %t", g, name, dict, listed, wantDict[name])
+			}
+			k := mk.RowGroups[g].Columns[c].MetaData
+			if k.DictionaryPageOffset == 0 {
+				t.Errorf("row group %d column %s: no dictionary with DictionarySample -1", g, name)
+			}
+			if name == "id" && cc.MetaData.TotalUncompressedSize >= k.TotalUncompressedSize {
+				t.Errorf("row group %d column %s: %d bytes PLAIN, %d with its dictionary", g, name, cc.MetaData.TotalUncompressedSize, k.TotalUncompressedSize)
+			}
+		}
+	}
+	checkPageIndex(t, data, opts.PageBytes)
+}
+
 // TestRowValueErrors: values that do not fit the column fail the call and the file.
 func TestRowValueErrors(t *testing.T) {
 	sc, err := Compile(parquet.SchemaOf(flatRow{}))
@@ -703,6 +803,7 @@ func TestAppendMatchesRowValues(t *testing.T) {
 	sc := testSchema(t)
 	fallback := testOptions()
 	fallback.DictionaryMaxBytes = 64
+	fallback.DictionarySample = -1
 	plain := testOptions()
 	plain.Codec = nil
 	for name, opts := range map[string]Options{"zstd": testOptions(), "dictionary fallback": fallback, "uncompressed": plain} {
