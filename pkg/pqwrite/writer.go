@@ -96,21 +96,59 @@ func New(w io.Writer, s *Schema, opts Options) (*Writer, error) {
 		}
 		pw.sorting = append(pw.sorting, format.SortingColumn{ColumnIdx: int32(i), Descending: sc.Descending(), NullsFirst: sc.NullsFirst()})
 	}
-	if cols, _ := s.columns.Get().([]*Column); cols != nil {
-		for _, c := range cols {
-			c.w = pw
-		}
-		pw.cols = cols
-	} else {
-		for i := range s.leaves {
-			pw.cols = append(pw.cols, newColumn(pw, i))
-		}
-	}
+	pw.acquire()
 	return pw, nil
 }
 
+// acquire takes a set of column writers: one a closed (or released) file left in the schema's
+// pool, or new ones.
+func (w *Writer) acquire() {
+	if cols, _ := w.schema.columns.Get().([]*Column); cols != nil {
+		for _, c := range cols {
+			c.w = w
+		}
+		w.cols = cols
+		return
+	}
+	for i := range w.schema.leaves {
+		w.cols = append(w.cols, newColumn(w, i))
+	}
+}
+
 // Columns returns the column writers, indexed by leaf column.
-func (w *Writer) Columns() []*Column { return w.cols }
+func (w *Writer) Columns() []*Column {
+	if w.cols == nil && !w.closed {
+		w.acquire()
+	}
+	return w.cols
+}
+
+// Release hands the column writers back to the schema's pool between row groups, and with them
+// the buffers they keep for the next chunk (pages, dictionaries, compression): a file kept open
+// while it waits for more rows then holds only its row groups' metadata, however many such files
+// a process has. The next write takes a set again (Columns), most often the one just released.
+// It does nothing while a row group is in progress.
+func (w *Writer) Release() {
+	if w.cols == nil || w.closed {
+		return
+	}
+	for _, c := range w.cols {
+		if c.rows != 0 || c.pageValues != 0 || len(c.data) != 0 {
+			return
+		}
+	}
+	w.putColumns()
+}
+
+// putColumns returns the column writers, each at the start of a chunk with an empty page, to the
+// schema's pool.
+func (w *Writer) putColumns() {
+	for _, c := range w.cols {
+		c.w = nil
+	}
+	w.schema.columns.Put(w.cols)
+	w.cols = nil
+}
 
 // BufferedBytes is the memory the writer holds: encoded pages of the row group in progress,
 // page and compression buffers, dictionaries, and the page index of the row groups written.
@@ -163,6 +201,9 @@ func (w *Writer) Flush() error {
 	}
 	if w.closed {
 		return errors.New("pqwrite: flush of a closed writer")
+	}
+	if w.cols == nil {
+		return nil // released: no row since the last row group
 	}
 	rows := w.cols[0].rows
 	for _, c := range w.cols {
@@ -269,13 +310,9 @@ func (w *Writer) Close() error {
 	copy(tail[4:], "PAR1")
 	w.write(tail[:])
 	w.rowGroups, w.colIndex, w.offIndex = nil, nil, nil
-	if w.err == nil {
+	if w.err == nil && w.cols != nil {
 		// Every column is at the start of a chunk with an empty page: ready for another file.
-		for _, c := range w.cols {
-			c.w = nil
-		}
-		w.schema.columns.Put(w.cols)
-		w.cols = nil
+		w.putColumns()
 	}
 	return w.err
 }
