@@ -37,7 +37,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -1065,8 +1065,11 @@ func (x *index) scan(ctx context.Context, l *Ledger, h int64, maxAge time.Durati
 			hits = append(hits, e)
 		}
 	}
-	// Oldest transaction first: deterministic, and a committed one is usually found first.
-	sort.Slice(hits, func(i, j int) bool { return hits[i].txn < hits[j].txn })
+	// Oldest transaction first: deterministic, and a committed one is usually found first. Most
+	// claims find nothing, and sort.Slice costs reflection even then.
+	if len(hits) > 1 {
+		slices.SortFunc(hits, func(a, b *entry) int { return strings.Compare(a.txn, b.txn) })
+	}
 	return hits, nil
 }
 
