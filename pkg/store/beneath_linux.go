@@ -6,7 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -45,7 +45,9 @@ func openat2Beneath(rootfd int, root, name string) (f *os.File, err error, settl
 		fd, err := unix.Openat2(rootfd, name, &how)
 		switch {
 		case err == nil:
-			return os.NewFile(uintptr(fd), filepath.Join(root, filepath.FromSlash(name))), nil, true
+			// name is already clean (rel never yields "", "." or ".." segments): a concatenation
+			// names the file without filepath.Join's pass over a long path.
+			return os.NewFile(uintptr(fd), strings.TrimSuffix(root, "/")+"/"+name), nil, true
 		case errors.Is(err, unix.EINTR):
 			continue
 		case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):

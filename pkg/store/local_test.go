@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -417,6 +418,29 @@ func TestRelShortcut(t *testing.T) {
 		}
 	}
 }
+
+// The local ETag keeps its format (size and modification time in hex): ledgers written before
+// name objects by it.
+func TestLocalETagFormat(t *testing.T) {
+	for _, c := range []struct {
+		size  int64
+		mtime time.Time
+	}{{0, time.Unix(0, 0)}, {10918, time.Unix(1780000000, 123456789)}, {1 << 40, time.Unix(-5, 0)}} {
+		st := fakeInfo{size: c.size, mtime: c.mtime}
+		if got, want := localETag(st), fmt.Sprintf("%x-%x", c.size, c.mtime.UnixNano()); got != want {
+			t.Errorf("localETag(%d, %v) = %q, want %q", c.size, c.mtime, got, want)
+		}
+	}
+}
+
+type fakeInfo struct {
+	fs.FileInfo
+	size  int64
+	mtime time.Time
+}
+
+func (f fakeInfo) Size() int64        { return f.size }
+func (f fakeInfo) ModTime() time.Time { return f.mtime }
 
 func FuzzSegment(f *testing.F) {
 	for _, s := range []string{"", ".", "..", "%", "%2E", "a\x00b", ".tmp-x", "x.s3meta.json", "plain", "a/b"} {
