@@ -50,12 +50,34 @@ func TestLocalOpenPathsAgree(t *testing.T) {
 		body, err := io.ReadAll(rc)
 		return fmt.Sprintf("%q %v size %d meta %v metaErr %v", body, err, info.Size, info.Metadata, info.MetadataErr != nil)
 	}
+	// GetBody: the same verdict on the object, no metadata whatever the sidecar holds.
+	bodyVerdict := func(l *Local, key string, get func(context.Context, Store, string, string) (io.ReadCloser, Info, error)) string {
+		rc, info, err := get(context.Background(), l, "b", key)
+		if err != nil {
+			return fmt.Sprintf("error kind %s, not regular %v", KindOf(err), strings.Contains(err.Error(), errNotRegular.Error()))
+		}
+		defer rc.Close()
+		body, err := io.ReadAll(rc)
+		return fmt.Sprintf("%q %v size %d", body, err, info.Size)
+	}
 	slow := NewLocal(root)
 	slow.osRootOnly = true
 	for _, k := range keys {
 		fast, want := verdict(l, k), verdict(slow, k)
 		if fast != want {
 			t.Errorf("%s: openat2 path %s, os.Root path %s", k, fast, want)
+		}
+		get := func(ctx context.Context, s Store, bucket, key string) (io.ReadCloser, Info, error) {
+			return s.Get(ctx, bucket, key)
+		}
+		if body, want := bodyVerdict(l, k, GetBody), bodyVerdict(slow, k, get); body != want {
+			t.Errorf("%s: GetBody %s, Get on the os.Root path %s", k, body, want)
+		}
+		if rc, info, err := GetBody(context.Background(), l, "b", k); err == nil {
+			rc.Close()
+			if info.Metadata != nil || info.MetadataErr != nil {
+				t.Errorf("%s: GetBody read metadata %v %v", k, info.Metadata, info.MetadataErr)
+			}
 		}
 		if strings.Contains(fast, "outside") {
 			t.Errorf("%s read the file outside the root: %s", k, fast)
