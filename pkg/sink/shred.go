@@ -239,12 +239,8 @@ func (c *shredCompiler) compile(t reflect.Type, node parquet.Node, path []string
 	return n, c.leafOf(path, n, rep)
 }
 
-func (s *shredder) encode(cw []*pqwrite.Column, base unsafe.Pointer, order []int32) error {
-	var keys []string
-	for _, i := range order {
-		keys = s.walk(s.root, unsafe.Add(base, uintptr(i)*s.rowSize), 0, cw, keys)
-	}
-	clear(keys[:cap(keys)]) // no references into the rows stay behind
+// columnErr returns the error the column writers failed with, if any.
+func columnErr(cw []*pqwrite.Column) error {
 	for leaf, c := range cw {
 		if err := c.Err(); err != nil {
 			return fmt.Errorf("column %d: %w", leaf, err)
@@ -340,12 +336,32 @@ func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, cw []*pqwrite.Colum
 // shredEncoder adapts a shredder to a table's row type.
 func shredEncoder[T any](s *shredder) columnEncoder[T] {
 	return func(cw []*pqwrite.Column, rows []T, order []int32) error {
-		if len(rows) == 0 {
+		if len(order) == 0 {
 			return nil
 		}
-		return s.encode(cw, unsafe.Pointer(unsafe.SliceData(rows)), order)
+		// Rows are written in sort order, not memory order, so the walk waited on a cache miss
+		// at the start of each row. Copied a block at a time (independent loads, which the CPU
+		// overlaps), they are walked from the block: CloudTrail 1.32 -> 1.26 s CPU, Resolver
+		// 0.99 -> 0.97 s (blocks of 16 and 64 rows did no better).
+		buf := make([]T, min(len(order), gatherRows))
+		var keys []string
+		for start := 0; start < len(order); start += len(buf) {
+			part := order[start:min(start+len(buf), len(order))]
+			for j, i := range part {
+				buf[j] = rows[i]
+			}
+			for j := range part {
+				keys = s.walk(s.root, unsafe.Pointer(&buf[j]), 0, cw, keys)
+			}
+		}
+		clear(buf) // no references into the rows stay behind
+		clear(keys[:cap(keys)])
+		return columnErr(cw)
 	}
 }
+
+// gatherRows is the block of rows shredEncoder copies before walking them.
+const gatherRows = 32
 
 // leveled sets a value's levels and column (Value.Level, inlined: it was a tenth of flow's CPU).
 func leveled(v parquet.Value, rep, def, col int) parquet.Value {
