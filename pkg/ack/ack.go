@@ -10,6 +10,7 @@ package ack
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,7 +33,19 @@ func NormalizeETag(etag string) string { return strings.Trim(etag, `"`) }
 // ID is a stable identity string for the object version: equal Refs give equal IDs, and no field can
 // run into the next (NUL never appears in a bucket name or an ETag, and keys are length-prefixed).
 func (r Ref) ID() string {
-	return fmt.Sprintf("%s\x00%d:%s\x00%s\x00%s", r.Bucket, len(r.Key), r.Key, NormalizeETag(r.ETag), r.VersionID)
+	// Concatenated rather than formatted: it is built several times per object.
+	etag := NormalizeETag(r.ETag)
+	b := make([]byte, 0, len(r.Bucket)+len(r.Key)+len(etag)+len(r.VersionID)+8)
+	b = append(b, r.Bucket...)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, int64(len(r.Key)), 10)
+	b = append(b, ':')
+	b = append(b, r.Key...)
+	b = append(b, 0)
+	b = append(b, etag...)
+	b = append(b, 0)
+	b = append(b, r.VersionID...)
+	return string(b)
 }
 
 // String names the object for logs and errors.

@@ -1,6 +1,9 @@
 package ack
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestRefIDSeparatesFields(t *testing.T) {
 	// A key that contains what would be the next field must not collide with a different object.
@@ -11,6 +14,18 @@ func TestRefIDSeparatesFields(t *testing.T) {
 	}
 	if (Ref{Bucket: "b", Key: "k", ETag: `"e"`}).ID() != (Ref{Bucket: "b", Key: "k", ETag: "e"}).ID() {
 		t.Fatal("quoted and unquoted ETags of the same object differ")
+	}
+}
+
+// IDs name objects in what other processes and earlier runs wrote (sink file names hash them): the
+// text stays what it was.
+func TestRefIDText(t *testing.T) {
+	for _, r := range []Ref{{}, {Bucket: "b", Key: "AWSLogs/1/x.json.gz", ETag: `"abc-2"`, VersionID: "v1"},
+		{Bucket: "b", Key: "k\x00é", ETag: "e"}} {
+		want := fmt.Sprintf("%s\x00%d:%s\x00%s\x00%s", r.Bucket, len(r.Key), r.Key, NormalizeETag(r.ETag), r.VersionID)
+		if got := r.ID(); got != want {
+			t.Errorf("%#v: ID %q, want %q", r, got, want)
+		}
 	}
 }
 

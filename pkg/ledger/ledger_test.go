@@ -2,8 +2,11 @@ package ledger
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -544,6 +547,19 @@ func sealRace(t *testing.T, e *env, gone []File) {
 }
 
 // BenchmarkClaimFinish measures the ledger's cost per input with no rows (claim + finish, which
+
+// An input's hash names it in ledgers already written: its text stays hex(sha256(bucket NUL key NUL
+// etag))[:32].
+func TestHashOfText(t *testing.T) {
+	long := strings.Repeat("k", 1500) // beyond hashOf's stack buffer
+	for _, r := range []ack.Ref{{}, {Bucket: "b", Key: "AWSLogs/1/x.json.gz", ETag: `"abc-2"`}, {Bucket: "b", Key: long, ETag: "e"}} {
+		sum := sha256.Sum256([]byte(r.Bucket + "\x00" + r.Key + "\x00" + ack.NormalizeETag(r.ETag)))
+		if got, want := hashOf(r), hex.EncodeToString(sum[:16]); got != want {
+			t.Errorf("hashOf(%.40q) = %s, want %s", r.Key, got, want)
+		}
+	}
+}
+
 // write nothing) on store.Local; the baseline is one bare conditional write, what a claim cost before.
 func BenchmarkClaimFinish(b *testing.B) {
 	ctx := context.Background()
