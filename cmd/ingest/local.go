@@ -136,7 +136,8 @@ func runLocal(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if sk != nil {
 		st := sk.Stats()
-		sum.Parquet = &parquetSummary{Rows: st.RowsWritten, Files: st.FilesWritten, Bytes: st.BytesWritten}
+		sum.Parquet = &parquetSummary{Rows: st.RowsWritten, Files: st.FilesWritten, Bytes: st.BytesWritten,
+			Spills: st.Spills, PressureSpills: st.PressureSpills, PeakBufferedBytes: st.PeakBufferedBytes}
 	}
 	for _, c := range stats.Snapshot() {
 		m := sum.Counters[c.Source.String()]
@@ -284,6 +285,11 @@ type parquetSummary struct {
 	Rows  int64 `json:"rows"`
 	Files int64 `json:"files"`
 	Bytes int64 `json:"bytes"`
+	// Spills are row groups encoded before their file was written (PressureSpills of them forced
+	// by the memory budget); PeakBufferedBytes is the most the sink held, by its estimate.
+	Spills            int64 `json:"spills"`
+	PressureSpills    int64 `json:"pressure_spills"`
+	PeakBufferedBytes int64 `json:"peak_buffered_bytes"`
 }
 
 // localSummary is what a local run did; its JSON keys are snake_case throughout.

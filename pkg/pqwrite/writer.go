@@ -11,6 +11,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -171,8 +172,20 @@ func (w *Writer) BufferedBytes() int64 {
 			}
 		}
 	}
+	// The footer's metadata of the row groups written, per column chunk: with a wide schema, many
+	// small row groups of an open file add up (an OCSF API Activity row group's is ~100 KiB).
+	for _, rg := range w.rowGroups {
+		for i := range rg.Columns {
+			st := &rg.Columns[i].MetaData.Statistics
+			n += chunkMetaBytes + int64(len(st.MinValue)+len(st.MaxValue))
+		}
+	}
 	return n
 }
+
+// chunkMetaBytes is what a column chunk's metadata holds besides its statistics' values: its
+// structs in the row group and the page index, and the small slices they point to.
+const chunkMetaBytes = int64(unsafe.Sizeof(format.ColumnChunk{})+unsafe.Sizeof(format.ColumnIndex{})+unsafe.Sizeof(format.OffsetIndex{})) + 96
 
 func (w *Writer) write(p []byte) {
 	if w.err != nil {

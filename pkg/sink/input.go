@@ -204,17 +204,25 @@ func (in *Input) added(ctx context.Context, b *buffer, size int64, untimed bool)
 // atomic add per row would make workers contend on one cache line.
 const accountStep = 256 << 10
 
-// account publishes the input's unaccounted bytes and, past the memory budget, relieves it: the
-// input goes solo and spills its largest partition, then the sink relieves its shared buffers.
+// account publishes the input's unaccounted bytes and applies the memory policy (see the package
+// comment): past half the budget the largest pending row sets of shared partitions are spilled;
+// past the budget this input goes solo and spills its largest partitions, and then, if that is
+// not enough, the partitions holding the most memory are written.
 func (in *Input) account(ctx context.Context) error {
 	s := in.s
 	total := s.buffered.Add(in.unacct)
+	s.notePeak(total)
 	in.acct += in.unacct
 	in.unacct = 0
-	if total <= s.opts.MemoryBudget {
+	if total <= s.spillAt() {
 		return nil
 	}
-	// Spill this input's largest partitions first: cheap, and its files keep growing.
+	// Shared partitions first: their inputs have ended, and their files keep growing.
+	s.spillShared()
+	if s.buffered.Load() <= s.opts.MemoryBudget {
+		return nil
+	}
+	// Then this input's own largest partitions: it goes solo (its rows become files of its own).
 	for in.staged >= minSpillBytes && s.buffered.Load()+in.unacct > s.opts.MemoryBudget*3/4 {
 		in.solo = true
 		var big *buffer
@@ -236,7 +244,7 @@ func (in *Input) account(ctx context.Context) error {
 	if s.buffered.Load() <= s.opts.MemoryBudget {
 		return nil
 	}
-	if err := s.relieve(ctx); err != nil {
+	if err := s.checkpoint(ctx, s.relievePick); err != nil {
 		s.opts.Logger.Error("sink: memory-budget checkpoint failed; rows stay buffered", "err", err)
 	}
 	return nil
@@ -291,6 +299,9 @@ func (in *Input) End() {
 	s := in.s
 	all := in.buffers()
 	in.stages, in.rolled, in.last = nil, nil, nil
+	// The input stays referenced (by its spans) until its files commit: the layout's scratch (a
+	// few KiB of row structs for OCSF) must not stay with it, for each of thousands of inputs.
+	in.Scratch, in.memo = nil, [2]memo{}
 	if in.solo {
 		// Finish the input's files now, in its own goroutine: their writers' buffers and pending
 		// rows are released, and the checkpoint that takes them only uploads.
@@ -317,7 +328,7 @@ func (in *Input) End() {
 			in.unacct += b.mem - before
 		}
 	}
-	s.buffered.Add(in.unacct)
+	s.notePeak(s.buffered.Add(in.unacct))
 	in.acct += in.unacct
 	in.unacct = 0
 
@@ -387,8 +398,6 @@ func (in *Input) End() {
 	// Decide whether a checkpoint is due; the checkpoint re-evaluates once it owns the writer.
 	var pick func() ([]*buffer, error)
 	switch {
-	case s.buffered.Load() > s.opts.MemoryBudget:
-		pick = s.relievePick
 	case len(s.ready) > 0 && s.readyBytesLocked() >= s.opts.TargetFileBytes:
 		pick = func() ([]*buffer, error) { return nil, nil } // the ready files are always taken
 	case len(s.bufs) > 0 && now.Sub(s.oldest) >= s.opts.MaxAge:
@@ -411,13 +420,22 @@ func (in *Input) End() {
 			return sel, nil
 		}
 	}
-	batches := s.takeLocked(spills)
+	batches := s.takeLocked(spills, false)
+	// The memory policy: past half the budget, the largest pending row sets are spilled too.
+	batches = append(batches, s.takeLocked(s.pressureLocked(), true)...)
 	s.mu.Unlock()
 
 	if finish {
 		in.report(ack.Ok("durable"))
 	}
 	s.encodeBatches(batches)
+	if s.buffered.Load() > s.opts.MemoryBudget {
+		// Spilling was not enough (open writers and spools of very many partitions): write the
+		// partitions holding the most memory.
+		if err := s.relieve(ctx0); err != nil {
+			s.opts.Logger.Error("sink: memory-budget checkpoint failed; rows stay buffered", "err", err)
+		}
+	}
 	if pick != nil {
 		if err := s.checkpoint(ctx0, pick); err != nil {
 			s.opts.Logger.Error("sink: checkpoint failed; rows stay buffered", "err", err)

@@ -25,9 +25,13 @@
 //   - Durability: every input gets its Done exactly once, Durable after the last file holding any
 //     of its rows is committed, or Retry with the error that made the sink give up. BeforeCommit
 //     sees a checkpoint's inputs and final keys before any file is visible (the exactly-once ledger).
-//   - Bounded memory: everything buffered (staged and pending rows, spools in memory, open writers)
-//     is estimated and kept under Options.MemoryBudget: past it inputs go solo and spill, the
-//     largest pending row sets are spilled, then the largest partitions written.
+//   - Bounded memory, whatever the number of partitions: everything buffered (staged and pending
+//     rows, spools in memory, open writers) is estimated and kept under Options.MemoryBudget, the
+//     cheapest way first so files stay large while memory allows. Past half the budget the largest
+//     pending row sets are encoded as row groups of their open files (spooled to disk), however
+//     far each is from SpillBytes; past the budget an input still being read goes solo and spills
+//     its own rows; only if that is not enough (the open writers and spools of very many
+//     partitions) are the partitions holding the most memory written as files.
 //
 // A Sink is safe for concurrent use by several parse workers. Adding a row touches only its input;
 // the sink's lock is taken once per input at End (to merge its rows) and briefly around checkpoints.
@@ -83,7 +87,9 @@ type Options struct {
 	// MaxAge bounds how long a row waits in memory: a partition whose first rows are older is
 	// written at the next End, FlushDue or Run tick. Default DefaultMaxAge.
 	MaxAge time.Duration
-	// MemoryBudget bounds the estimated size of everything buffered. Default DefaultMemoryBudget.
+	// MemoryBudget bounds the estimated size of everything buffered. Past half of it the largest
+	// pending row sets are encoded (spilled) before they reach SpillBytes; past all of it the
+	// partitions holding the most memory are written as files. Default DefaultMemoryBudget.
 	MemoryBudget int64
 	// SpillBytes is how much a partition buffers as rows before encoding them, time-sorted, as one
 	// row group of its file. Default DefaultSpillBytes.
@@ -227,6 +233,12 @@ type Stats struct {
 	Spills                 int64
 	BufferedBytes          int64 // estimate, now
 	OpenPartitions         int   // now
+	// PeakBufferedBytes is the largest BufferedBytes seen (sampled as inputs account their rows,
+	// at End and after spills): what the memory budget held.
+	PeakBufferedBytes int64
+	// PressureSpills are the Spills the memory budget forced (row sets under SpillBytes encoded
+	// because the buffered total passed half the budget).
+	PressureSpills int64
 }
 
 // Sink stages rows per input, buffers them per (table, partition) and writes them as Parquet files.
@@ -243,7 +255,9 @@ type Sink struct {
 	// buffered estimates every byte held: inputs' staged rows, pending rows, spools in memory and
 	// open writers. Inputs add to it in steps without the lock.
 	buffered atomic.Int64
+	peak     atomic.Int64
 	spills   atomic.Int64
+	pressure atomic.Int64
 	closed   atomic.Bool
 
 	mu   sync.Mutex
@@ -255,6 +269,9 @@ type Sink struct {
 	sealed []*buffer
 	// inflight counts the buffers of the running checkpoint not yet committed.
 	inflight int
+	// encodingBytes are the pending bytes of batches taken for encoding and not yet encoded: they
+	// leave the buffered total soon, so memory pressure does not spill more to make up for them.
+	encodingBytes int64
 	// oldest is no later than the creation time of every shared buffer (exact after dueLocked).
 	oldest time.Time
 	tables map[table]*tableState
@@ -416,18 +433,30 @@ type batch struct {
 	b     *buffer
 	rows  rowSet
 	bytes int64
+	// pressure: the memory budget forced the spill; the file's spool goes to disk with it.
+	pressure bool
+	// cfg is taken with the batch, under the lock: it reads the buffer's row count and bytes,
+	// which inputs ending meanwhile change.
+	cfg writeConfig
 }
 
 // takeLocked detaches the pending rows of bs for encoding.
-func (s *Sink) takeLocked(bs []*buffer) []batch {
+func (s *Sink) takeLocked(bs []*buffer, pressure bool) []batch {
 	out := make([]batch, 0, len(bs))
 	for _, b := range bs {
 		if b.pending == 0 || b.rows.pendingLen() == 0 {
 			continue
 		}
-		out = append(out, batch{b: b, rows: b.rows.take(), bytes: b.pending})
+		cfg := s.writeConfig(b)
+		if pressure {
+			// Memory is short: the encoded row group (and what the file spooled before it) goes
+			// to disk rather than staying in memory, which is what the spill was for.
+			cfg.spoolMem = 0
+		}
+		out = append(out, batch{b: b, rows: b.rows.take(), bytes: b.pending, pressure: pressure, cfg: cfg})
 		b.spilling.Add(1)
 		b.encoding++
+		s.encodingBytes += b.pending
 		b.pending = 0
 	}
 	return out
@@ -437,11 +466,19 @@ func (s *Sink) takeLocked(bs []*buffer) []batch {
 func (s *Sink) encodeBatches(bs []batch) {
 	for _, x := range bs {
 		b := x.b
+		if x.pressure {
+			s.pressure.Add(1)
+		}
 		b.wmu.Lock()
-		err := b.rows.encode(x.rows, s.writeConfig(b))
+		err := b.rows.encode(x.rows, x.cfg)
+		// A shared partition's next rows come with later inputs, perhaps much later: its writer's
+		// buffers (3-9 MiB for an OCSF class of ~4k rows) go back to the pool meanwhile, so open
+		// files cost their spools and footers, not a writer each.
+		b.rows.release()
 		written, mem := b.rows.spool().size(), b.rows.memBytes()
 		b.wmu.Unlock()
 		s.mu.Lock()
+		s.encodingBytes -= x.bytes
 		if err != nil {
 			// The file can never be completed with these rows: the next checkpoint drops it and
 			// tells its inputs to retry (never a file short of rows reported durable).
@@ -450,15 +487,27 @@ func (s *Sink) encodeBatches(bs []batch) {
 				b.broken = err
 			}
 		}
-		b.rows.giveBack(x.rows)
+		// Spilled for memory's sake, the batch's slices are not kept on the partition (they would
+		// hold as much as the rows did, uncounted) but left to the table's next inputs.
+		b.rows.giveBack(x.rows, !x.pressure)
 		b.encoding--
 		b.written = written
 		d := mem + b.pending - b.mem
 		b.mem += d
-		s.buffered.Add(d)
+		s.notePeak(s.buffered.Add(d))
 		s.mu.Unlock()
 		s.spills.Add(1)
 		b.spilling.Done()
+	}
+}
+
+// notePeak records a buffered total just computed (Stats.PeakBufferedBytes).
+func (s *Sink) notePeak(total int64) {
+	for {
+		p := s.peak.Load()
+		if total <= p || s.peak.CompareAndSwap(p, total) {
+			return
+		}
 	}
 }
 
@@ -476,36 +525,78 @@ func (s *Sink) shardLocked(k partKey) partKey {
 	return k
 }
 
-// minSpillBytes keeps the memory-budget policy from cutting tiny row groups.
+// minSpillBytes keeps the memory-budget policy from cutting tiny row groups: a row set smaller
+// than this (about 100 KiB encoded) is left to the partition's file, written whole if memory runs
+// out.
 const minSpillBytes = 1 << 20
 
-// relieve brings the buffered total back under the budget: first by encoding the largest pending
-// row sets of shared partitions (cheap, and files keep growing toward the target), then by writing
-// the largest partitions until at most half the budget is left.
-func (s *Sink) relieve(ctx context.Context) error {
-	s.mu.Lock()
-	all := s.sortedBuffersLocked()
-	slices.SortStableFunc(all, func(a, b *buffer) int { return cmp.Compare(b.pending, a.pending) })
-	var sel []*buffer
-	rest := s.buffered.Load()
-	for _, b := range all {
-		if rest <= s.opts.MemoryBudget*3/4 || b.pending < minSpillBytes {
+// minPressureSpill is the smallest row set spilled for the budget's sake: minSpillBytes, or under
+// a budget below 64 MiB a 64th of it (at least 64 KiB): so small a budget cannot hold 1 MiB for
+// each of a few dozen partitions, and a small row group in a file still costs less than a small
+// file. (Smaller still would not pay: each row group of an open file keeps its footer metadata,
+// ~100 KiB for a wide OCSF class, until the file is written.)
+func (s *Sink) minPressureSpill() int64 {
+	return min(minSpillBytes, max(s.opts.MemoryBudget/64, 64<<10))
+}
+
+// spillAt is the buffered total past which the largest pending row sets are spilled: half the
+// budget, so that what is not rows (open writers, spools, decoders, the collector's headroom) has
+// room beside them and files are written early only when spilling cannot keep up.
+func (s *Sink) spillAt() int64 { return s.opts.MemoryBudget / 2 }
+
+// pressureLocked chooses, largest first, the shared partitions whose pending rows to encode so the
+// buffered total (less what is already being encoded) falls back to three quarters of spillAt: a
+// margin, so that the next few inputs do not each trigger a spill of their own. Row sets under
+// minPressureSpill are left alone.
+func (s *Sink) pressureLocked() []*buffer {
+	rest := s.buffered.Load() - s.encodingBytes
+	if rest <= s.spillAt() {
+		return nil
+	}
+	var cands []*buffer
+	least := s.minPressureSpill()
+	for _, b := range s.bufs {
+		if b.pending >= least && b.rows.pendingLen() > 0 {
+			cands = append(cands, b)
+		}
+	}
+	slices.SortFunc(cands, func(a, b *buffer) int {
+		return cmp.Or(cmp.Compare(b.pending, a.pending), compareKeysOf(a, b))
+	})
+	target := s.spillAt() * 3 / 4
+	sel := cands[:0]
+	for _, b := range cands {
+		if rest <= target {
 			break
 		}
 		sel = append(sel, b)
 		rest -= b.pending
 	}
-	batches := s.takeLocked(sel)
+	return sel
+}
+
+// spillShared encodes the largest pending row sets of shared partitions when the buffered total is
+// past spillAt (pressureLocked), in the calling goroutine.
+func (s *Sink) spillShared() {
+	s.mu.Lock()
+	batches := s.takeLocked(s.pressureLocked(), true)
 	s.mu.Unlock()
 	s.encodeBatches(batches)
+}
+
+// relieve brings the buffered total back under the budget: first by spilling the largest pending
+// row sets of shared partitions (cheap, and files keep growing toward the target), then, if still
+// over, by writing the partitions holding the most memory until at most half the budget is left.
+func (s *Sink) relieve(ctx context.Context) error {
+	s.spillShared()
 	if s.buffered.Load() <= s.opts.MemoryBudget {
 		return nil
 	}
 	return s.checkpoint(ctx, s.relievePick)
 }
 
-// relievePick (under s.mu) chooses the largest shared partitions to write until at most half the
-// budget is left.
+// relievePick (under s.mu) chooses the shared partitions holding the most memory (pending rows,
+// spool in memory, open writer) to write until at most half the budget is left.
 func (s *Sink) relievePick() ([]*buffer, error) {
 	if s.buffered.Load() <= s.opts.MemoryBudget {
 		return nil, nil
@@ -552,11 +643,14 @@ func (s *Sink) sortedBuffersLocked() []*buffer {
 	for _, b := range s.bufs {
 		all = append(all, b)
 	}
-	slices.SortFunc(all, func(a, b *buffer) int {
-		return cmp.Or(cmp.Compare(a.key.table.spec().Name, b.key.table.spec().Name), cmp.Compare(a.key.part, b.key.part),
-			cmp.Compare(a.key.shard, b.key.shard))
-	})
+	slices.SortFunc(all, compareKeysOf)
 	return all
+}
+
+// compareKeysOf orders buffers by table, partition and shard.
+func compareKeysOf(a, b *buffer) int {
+	return cmp.Or(cmp.Compare(a.key.table.spec().Name, b.key.table.spec().Name), cmp.Compare(a.key.part, b.key.part),
+		cmp.Compare(a.key.shard, b.key.shard))
 }
 
 // Flush writes every buffered row of every ended input now, in one checkpoint.
@@ -630,7 +724,9 @@ func (s *Sink) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.Spills = s.spills.Load()
+	st.PressureSpills = s.pressure.Load()
 	st.BufferedBytes = s.buffered.Load()
+	st.PeakBufferedBytes = max(s.peak.Load(), st.BufferedBytes)
 	st.OpenPartitions = len(s.bufs) + len(s.sealed) + len(s.ready) + s.inflight
 	return st
 }

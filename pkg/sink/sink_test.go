@@ -493,43 +493,69 @@ func TestSizeTrigger(t *testing.T) {
 	}
 }
 
-// TestMemoryBudget: past the budget the largest partitions are written until half the budget is
-// left, and the buffered estimate never stays above the budget.
+// TestMemoryBudget: past half the budget the largest pending row set is spilled (a row group of
+// its file, which stays open) rather than written as a small file; when spilling cannot help (every
+// partition's rows too few for a row group of their own), the partitions holding the most memory
+// are written. Either way the buffered estimate never stays above the budget.
 func TestMemoryBudget(t *testing.T) {
 	ctx := context.Background()
 	const budget = 64 << 10
-	s, root := newLocalSink(t, Options{MemoryBudget: budget})
-	in := beginRef(s, InputRef{Bucket: srcBucket, Key: "m"})
-	// Day 1 gets 9 rows for every row of day 2: day 1 is the largest whenever the budget trips.
-	for i := range 600 {
-		ts := day1
-		if i%10 == 9 {
-			ts = day1.Add(24 * time.Hour)
+	t.Run("spill", func(t *testing.T) {
+		s, root := newLocalSink(t, Options{MemoryBudget: budget})
+		in := beginRef(s, InputRef{Bucket: srcBucket, Key: "m"})
+		// Day 1 gets 9 rows for every row of day 2: day 1 is the largest whenever the budget trips.
+		for i := range 600 {
+			ts := day1
+			if i%10 == 9 {
+				ts = day1.Add(24 * time.Hour)
+			}
+			if err := in.AddFinding(ctx, finding(ts, "m", int64(i))); err != nil {
+				t.Fatal(err)
+			}
+			if st := s.Stats(); st.BufferedBytes > budget {
+				t.Fatalf("row %d: %d bytes buffered, budget %d", i, st.BufferedBytes, budget)
+			}
 		}
-		if err := in.AddFinding(ctx, finding(ts, "m", int64(i))); err != nil {
+		in.End()
+		st := s.Stats()
+		if st.PressureSpills == 0 || st.FilesWritten != 0 || st.BufferedBytes > budget {
+			t.Fatalf("%+v: want the largest partition spilled, no file written, at most %d bytes buffered", st, budget)
+		}
+		if err := s.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if st := s.Stats(); st.BufferedBytes > budget {
-			t.Fatalf("row %d: %d bytes buffered, budget %d", i, st.BufferedBytes, budget)
+		if files := tableFiles(t, root, TableFindings); len(files) != 2 {
+			t.Errorf("%d files, want one per day: %v", len(files), files)
 		}
-	}
-	in.End()
-	st := s.Stats()
-	if st.FilesWritten == 0 {
-		t.Fatal("budget never triggered a write")
-	}
-	day1Files := tableFiles(t, filepath.Join(root), TableFindings)
-	for _, f := range day1Files {
-		if !strings.Contains(f, "dt=2026-03-02") {
-			t.Errorf("budget wrote %s before the largest partition", f)
+		if rows := readTable(t, root, TableFindings); len(rows) != 600 {
+			t.Errorf("read %d rows, wrote 600", len(rows))
 		}
-	}
-	if err := s.Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if rows := readTable(t, root, TableFindings); len(rows) != 600 {
-		t.Errorf("read %d rows, wrote 600", len(rows))
-	}
+	})
+	t.Run("write", func(t *testing.T) {
+		s, root := newLocalSink(t, Options{MemoryBudget: budget})
+		// 40 days of 15 rows each, one input per day: no partition holds enough for a row group.
+		for d := range 40 {
+			in := beginRef(s, InputRef{Bucket: srcBucket, Key: fmt.Sprint("d", d)})
+			for i := range 15 {
+				if err := in.AddFinding(ctx, finding(day1.Add(time.Duration(d)*24*time.Hour), fmt.Sprint("d", d), int64(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			in.End()
+			if st := s.Stats(); st.BufferedBytes > budget {
+				t.Fatalf("day %d: %d bytes buffered, budget %d", d, st.BufferedBytes, budget)
+			}
+		}
+		if st := s.Stats(); st.FilesWritten == 0 || st.PressureSpills != 0 {
+			t.Fatalf("%+v: want files written by the budget and no spill", st)
+		}
+		if err := s.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rows := readTable(t, root, TableFindings); len(rows) != 600 {
+			t.Errorf("read %d rows, wrote 600", len(rows))
+		}
+	})
 }
 
 // TestMemoryBudgetSpills: under the budget's pressure, large pending row sets are encoded into

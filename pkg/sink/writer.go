@@ -31,8 +31,10 @@ type rowSet interface {
 	absorb(o rowSet)
 	// take detaches the pending rows as a batch to encode outside the sink's lock.
 	take() rowSet
-	// giveBack returns an encoded batch's slices for reuse (no regrowth from nil after a spill).
-	giveBack(batch rowSet)
+	// giveBack returns an encoded batch's slices for reuse (no regrowth from nil after a spill):
+	// kept for the set's next pending rows, or, when !keep, left to the table's next inputs (and
+	// to the collector).
+	giveBack(batch rowSet, keep bool)
 	// encode sorts a batch (or the set's own pending rows when batch is nil) and writes it as one
 	// row group.
 	encode(batch rowSet, cfg writeConfig) error
@@ -44,6 +46,9 @@ type rowSet interface {
 	discard()
 	// memBytes is the memory held besides pending rows: the spool in memory and an open writer.
 	memBytes() int64
+	// release lets an open file that waits for more rows drop its writer's buffers (they are
+	// taken again at the next encode).
+	release()
 }
 
 type writeConfig struct {
@@ -225,9 +230,13 @@ func (r *rowsOf[T]) take() rowSet {
 	return b
 }
 
-func (r *rowsOf[T]) giveBack(batch rowSet) {
+func (r *rowsOf[T]) giveBack(batch rowSet, keep bool) {
 	b := batch.(*rowsOf[T])
 	clear(b.rows) // drop the rows' strings for the collector
+	if !keep {
+		r.def.spare.Put(&rowSlices[T]{rows: b.rows[:0], keys: b.keys[:0]})
+		return
+	}
 	if cap(b.rows) > cap(r.spareRows) {
 		r.spareRows, r.spareKeys = b.rows[:0], b.keys[:0]
 	}
@@ -302,6 +311,8 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	if err := r.open(cfg); err != nil {
 		return err
 	}
+	// A spill forced by memory pressure asks for less spool memory than the file was opened with.
+	r.sp.memLimit = min(r.sp.memLimit, cfg.spoolMem)
 	perm := slices.Grow(r.perm[:0], len(src.rows))[:len(src.rows)]
 	r.sorted = sortOrder(src.keys, perm, r.sorted)
 	if err := r.writeSorted(src, perm, cfg); err != nil { // one sorted row group per spill
@@ -358,6 +369,12 @@ func (r *rowsOf[T]) memBytes() int64 {
 		n += r.def.writerBytes
 	}
 	return n
+}
+
+func (r *rowsOf[T]) release() {
+	if r.cw != nil {
+		r.cw.Release()
+	}
 }
 
 func (r *rowsOf[T]) discard() {
