@@ -246,7 +246,7 @@ const DefaultFileBytes = 256 << 20
 // SpillBytes is the writer core's Options.SpillBytes for this layout: how much a partition
 // buffers as rows before they are encoded as one row group. The Athena tables partition by day;
 // this layout by class, Region, account and day, so one object's rows spread over many more
-// partitions, and at the core's default (32 MiB each) they stayed as rows until the end: on the
+// partitions, and at the core's default of the time (32 MiB each) they stayed as rows until the end: on the
 // benchmark's Resolver archive (16 partitions) 549 MiB peak RSS. At 16 MiB, one core, bench data:
 // CloudTrail 3.49 -> 3.03 s CPU, 502 -> 471 MiB, files +2.9 %; Resolver 3.20 -> 2.63 s, 549 ->
 // 294 MiB, +4.0 %; VPC flow 10.1 -> 9.7 s, 273 -> 188 MiB, +1.9 %. (8 MiB: 371, 242, 163 MiB but
