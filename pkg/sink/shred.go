@@ -273,7 +273,17 @@ func (s *shredder) walk(n *snode, p unsafe.Pointer, rep int, cw []*pqwrite.Colum
 	switch n.kind {
 	case sStruct:
 		for _, c := range n.children {
-			keys = s.walk(c, unsafe.Add(p, c.offset), rep, cw, keys)
+			q := unsafe.Add(p, c.offset)
+			if c.kind == sString && !c.ptr {
+				// Most values are strings in the row itself: written here, not a call deeper.
+				if v := *(*string)(q); c.optional && v == "" {
+					cw[c.leaf].AppendNull(rep, c.defNull)
+				} else {
+					cw[c.leaf].AppendByteArray(rep, bytesOf(v))
+				}
+				continue
+			}
+			keys = s.walk(c, q, rep, cw, keys)
 		}
 	case sList:
 		h := (*sliceHeader)(p)
