@@ -3,15 +3,25 @@ package pqwrite
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/maphash"
 	"unsafe"
 )
 
 // dictionary is a column chunk's byte-array dictionary: entries in insertion order (their index is
-// what data pages hold), the map from value to index keyed by strings over arena blocks the
-// dictionary owns (no allocation per distinct value once the blocks exist), and per entry the last
+// what data pages hold) as strings over arena blocks the dictionary owns (no allocation per
+// distinct value once the blocks exist), a hash table from value to index, and per entry the last
 // page it was seen in, so a page's min/max compares each distinct value once, not every value.
+//
+// The table is open addressing with linear probing, each slot the entry's index + 1 beside the
+// top 32 bits of its hash, so a probe compares bytes only when those match. Its 8 bytes a slot at
+// most half full are a third of what a map[string]int32 holds per entry, which keeps the tables of
+// large dictionaries (thousands of ARNs or query names a chunk) in cache: 1-2 % less CPU end to
+// end on CloudTrail and Resolver, though no faster than the map on a dictionary that fits in L1.
+// The hash seed is random per dictionary; it decides where entries sit in the table, never their
+// indexes, so files are the same bytes from run to run.
 type dictionary struct {
-	ids     map[string]int32
+	slots   []uint64 // hash<<32 | index+1; 0 is empty; a power of two long, at most half full
+	seed    maphash.Seed
 	entries []string
 	size    int // PLAIN-encoded size of the entries
 	blocks  [][]byte
@@ -29,7 +39,7 @@ const (
 )
 
 func newDictionary() *dictionary {
-	return &dictionary{ids: make(map[string]int32), epoch: 1}
+	return &dictionary{slots: make([]uint64, 64), seed: maphash.MakeSeed(), epoch: 1}
 }
 
 // id returns the index of b, adding it when new.
@@ -38,17 +48,54 @@ func (d *dictionary) id(b []byte) int32 {
 	if d.hasLast && string(b) == d.last {
 		return d.lastID
 	}
-	id, ok := d.ids[string(b)]
-	if !ok {
-		s := d.store(b)
-		id = int32(len(d.entries))
-		d.entries = append(d.entries, s)
-		d.ids[s] = id
-		d.size += 4 + len(b)
-		d.seen = append(d.seen, 0)
+	h := maphash.Bytes(d.seed, b) &^ (1<<32 - 1)
+	mask := len(d.slots) - 1
+	i := int(h>>32) & mask
+	var id int32
+	for {
+		s := d.slots[i]
+		if s == 0 {
+			id = d.add(b, h, i)
+			break
+		}
+		if s&^(1<<32-1) == h && d.entries[uint32(s)-1] == string(b) {
+			id = int32(uint32(s) - 1)
+			break
+		}
+		i = (i + 1) & mask
 	}
 	d.last, d.lastID, d.hasLast = d.entries[id], id, true
 	return id
+}
+
+// add appends b as a new entry, its slot i in the table (hash h in the top 32 bits).
+func (d *dictionary) add(b []byte, h uint64, i int) int32 {
+	id := int32(len(d.entries))
+	d.entries = append(d.entries, d.store(b))
+	d.size += 4 + len(b)
+	d.seen = append(d.seen, 0)
+	d.slots[i] = h | uint64(id+1)
+	if 2*len(d.entries) > len(d.slots) {
+		d.grow()
+	}
+	return id
+}
+
+// grow doubles the table, placing the entries by the hash bits their slots keep.
+func (d *dictionary) grow() {
+	old := d.slots
+	d.slots = make([]uint64, 2*len(old))
+	mask := len(d.slots) - 1
+	for _, s := range old {
+		if s == 0 {
+			continue
+		}
+		i := int(s>>32) & mask
+		for d.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		d.slots[i] = s
+	}
 }
 
 // store copies b into the arena and returns it as a string.
@@ -103,7 +150,11 @@ func (d *dictionary) page(dst []byte) []byte {
 
 // reset empties the dictionary for the next chunk, keeping its memory.
 func (d *dictionary) reset() {
-	clear(d.ids)
+	if len(d.slots) > 1<<16 {
+		d.slots = make([]uint64, 64) // not a large chunk's table kept for every later chunk
+	} else {
+		clear(d.slots)
+	}
 	clear(d.entries)
 	d.entries = d.entries[:0]
 	d.seen = d.seen[:0]

@@ -161,7 +161,7 @@ func (w *Writer) BufferedBytes() int64 {
 			for _, b := range d.blocks {
 				n += int64(cap(b))
 			}
-			// entries, hashes of the map and the seen marks: about 48 bytes per entry
+			// entries, the seen marks and the hash table's slots: at most 48 bytes per entry
 			n += 48 * int64(cap(d.entries))
 		}
 	}

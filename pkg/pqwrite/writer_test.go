@@ -864,3 +864,30 @@ func BenchmarkAppend(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/value")
 }
+
+// TestDictionaryIDs: indexes are given in insertion order and found again across the hash
+// table's growth and after a reset, for empty, short, long and colliding-prefix values.
+func TestDictionaryIDs(t *testing.T) {
+	d := newDictionary()
+	for round := range 2 {
+		var vals []string
+		for i := range 20000 {
+			vals = append(vals, fmt.Sprintf("%s%d", strings.Repeat("p", i%7*100), i))
+		}
+		vals = append(vals, "")
+		for i, v := range vals {
+			if got := d.id([]byte(v)); got != int32(i) {
+				t.Fatalf("round %d: new value %d got index %d", round, i, got)
+			}
+		}
+		for i := len(vals) - 1; i >= 0; i -= 3 {
+			if got := d.id([]byte(vals[i])); got != int32(i) || d.entries[got] != vals[i] {
+				t.Fatalf("round %d: value %d found at %d", round, i, got)
+			}
+		}
+		if len(d.entries) != len(vals) {
+			t.Fatalf("round %d: %d entries, want %d", round, len(d.entries), len(vals))
+		}
+		d.reset()
+	}
+}
