@@ -114,6 +114,9 @@ func TestManyPartitionsMemoryBudget(t *testing.T) {
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if st := s.Stats(); st.BufferedBytes != 0 {
+		t.Errorf("after Flush: %d bytes still counted", st.BufferedBytes)
+	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -28,8 +28,8 @@
 //   - Bounded memory, whatever the number of partitions: everything buffered (staged and pending
 //     rows, spools in memory, open writers) is estimated and kept under Options.MemoryBudget, the
 //     cheapest way first so files stay large while memory allows. Past half the budget the largest
-//     pending row sets are encoded as row groups of their open files (spooled to disk), however
-//     far each is from SpillBytes; past the budget an input still being read goes solo and spills
+//     pending row sets are encoded as row groups of their open files, however far each is from
+//     SpillBytes; past the budget an input still being read goes solo and spills
 //     its own rows; only if that is not enough (the open writers and spools of very many
 //     partitions) are the partitions holding the most memory written as files.
 //
@@ -258,8 +258,9 @@ type Sink struct {
 	// cpMu serializes checkpoints (it is taken before mu, never while holding it).
 	cpMu sync.Mutex
 
-	// buffered estimates every byte held: inputs' staged rows, pending rows, spools in memory and
-	// open writers. Inputs add to it in steps without the lock.
+	// buffered estimates every byte held: inputs' staged rows, pending rows, spools in memory, open
+	// writers, and the row slices a spilled partition keeps for its next rows (a partition's share
+	// is its buffer's mem). Inputs add to it in steps without the lock.
 	buffered atomic.Int64
 	peak     atomic.Int64
 	spills   atomic.Int64
@@ -439,7 +440,7 @@ type batch struct {
 	b     *buffer
 	rows  rowSet
 	bytes int64
-	// pressure: the memory budget forced the spill; the file's spool goes to disk with it.
+	// pressure: the memory budget forced the spill (its row slices are not kept for the partition).
 	pressure bool
 	// cfg is taken with the batch, under the lock: it reads the buffer's row count and bytes,
 	// which inputs ending meanwhile change.
@@ -453,13 +454,12 @@ func (s *Sink) takeLocked(bs []*buffer, pressure bool) []batch {
 		if b.pending == 0 || b.rows.pendingLen() == 0 {
 			continue
 		}
-		cfg := s.writeConfig(b)
-		if pressure {
-			// Memory is short: the encoded row group (and what the file spooled before it) goes
-			// to disk rather than staying in memory, which is what the spill was for.
-			cfg.spoolMem = 0
-		}
-		out = append(out, batch{b: b, rows: b.rows.take(), bytes: b.pending, pressure: pressure, cfg: cfg})
+		// The encoded row group stays in the file's spool in memory (a tenth of the rows' size)
+		// up to SpoolMemoryBytes, also under pressure: moving every spilled file to disk would
+		// hold a descriptor per partition, thousands for an organisation's accounts and Regions.
+		spare := b.rows.spareBytes()
+		out = append(out, batch{b: b, rows: b.rows.take(), bytes: b.pending, pressure: pressure, cfg: s.writeConfig(b)})
+		s.unspareLocked(b, spare)
 		b.spilling.Add(1)
 		b.encoding++
 		s.encodingBytes += b.pending
@@ -498,12 +498,21 @@ func (s *Sink) encodeBatches(bs []batch) {
 		b.rows.giveBack(x.rows, !x.pressure)
 		b.encoding--
 		b.written = written
-		d := mem + b.pending - b.mem
+		d := mem + b.rows.spareBytes() + b.pending - b.mem
 		b.mem += d
 		s.notePeak(s.buffered.Add(d))
 		s.mu.Unlock()
 		s.spills.Add(1)
 		b.spilling.Done()
+	}
+}
+
+// unspareLocked accounts for the row slices a buffer kept (counted in its mem, spareBytes before)
+// being taken for its pending rows, which are counted as they come.
+func (s *Sink) unspareLocked(b *buffer, before int64) {
+	if d := before - b.rows.spareBytes(); d != 0 {
+		b.mem -= d
+		s.buffered.Add(-d)
 	}
 }
 

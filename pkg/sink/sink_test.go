@@ -760,6 +760,47 @@ func TestRun(t *testing.T) {
 	}
 }
 
+// TestSpillAccounting: a shared partition spilled at SpillBytes keeps its row slices for the next
+// inputs' rows and counts them until those rows take them; after Flush nothing is counted.
+func TestSpillAccounting(t *testing.T) {
+	ctx := context.Background()
+	s, root := newLocalSink(t, Options{SpillBytes: 16 << 10})
+	for i := range 30 {
+		in := beginRef(s, InputRef{Bucket: srcBucket, Key: fmt.Sprint("a", i)})
+		for j := range 20 {
+			if err := in.AddFinding(ctx, finding(day1, fmt.Sprint("a", i), int64(j))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in.End()
+		// Every input has ended: what is counted is the shared buffers' pending rows, writers,
+		// spools and kept slices, exactly.
+		s.mu.Lock()
+		var want, spare int64
+		for _, b := range s.bufs {
+			want += b.pending + b.rows.memBytes() + b.rows.spareBytes()
+			spare += b.rows.spareBytes()
+		}
+		got := s.buffered.Load()
+		s.mu.Unlock()
+		if got != want {
+			t.Fatalf("input %d: %d bytes counted, buffers hold %d (%d of them kept slices)", i, got, want, spare)
+		}
+	}
+	if st := s.Stats(); st.Spills < 5 || st.PressureSpills != 0 {
+		t.Fatalf("%+v: want several spills at SpillBytes, none for the budget", st)
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.BufferedBytes != 0 || st.OpenPartitions != 0 {
+		t.Errorf("after Flush: %d bytes in %d partitions still counted", st.BufferedBytes, st.OpenPartitions)
+	}
+	if rows := readTable(t, root, TableFindings); len(rows) != 600 {
+		t.Errorf("read %d rows, wrote 600", len(rows))
+	}
+}
+
 // TestRetryAccounting: a partition with both a spool and pending rows fails to commit; the retry
 // writes every row once and the buffered estimate returns to zero.
 func TestRetryAccounting(t *testing.T) {

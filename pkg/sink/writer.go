@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -49,6 +50,8 @@ type rowSet interface {
 	// release lets an open file that waits for more rows drop its writer's buffers (they are
 	// taken again at the next encode).
 	release()
+	// spareBytes is the capacity of the row slices kept for the set's next pending rows.
+	spareBytes() int64
 }
 
 type writeConfig struct {
@@ -311,8 +314,6 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	if err := r.open(cfg); err != nil {
 		return err
 	}
-	// A spill forced by memory pressure asks for less spool memory than the file was opened with.
-	r.sp.memLimit = min(r.sp.memLimit, cfg.spoolMem)
 	perm := slices.Grow(r.perm[:0], len(src.rows))[:len(src.rows)]
 	r.sorted = sortOrder(src.keys, perm, r.sorted)
 	if err := r.writeSorted(src, perm, cfg); err != nil { // one sorted row group per spill
@@ -369,6 +370,11 @@ func (r *rowsOf[T]) memBytes() int64 {
 		n += r.def.writerBytes
 	}
 	return n
+}
+
+func (r *rowsOf[T]) spareBytes() int64 {
+	var row T
+	return int64(cap(r.spareRows))*int64(unsafe.Sizeof(row)) + int64(cap(r.spareKeys))*int64(unsafe.Sizeof(sortKey{}))
 }
 
 func (r *rowsOf[T]) release() {
