@@ -70,7 +70,7 @@ func (p *processingFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.compression, "compression", string(sink.Zstd), "Parquet page compression: zstd or snappy")
 	fs.Int64Var(&p.targetFileBytes, "target-file-bytes", sink.DefaultTargetFileBytes, "Parquet file size to aim for")
 	fs.DurationVar(&p.maxAge, "max-age", sink.DefaultMaxAge, "longest a row waits in memory before its file is written")
-	fs.Int64Var(&p.memoryBudget, "memory-budget", sink.DefaultMemoryBudget, "estimated bytes of buffered rows before the largest partitions are written")
+	fs.Int64Var(&p.memoryBudget, "memory-budget", sink.DefaultMemoryBudget, "estimated bytes buffered: past half of it the largest partitions' rows are encoded as row groups, past all of it the largest partitions are written")
 	fs.Int64Var(&p.maxInflated, "max-inflated-bytes", parse.DefaultMaxInflatedBytes, "largest decompressed object accepted (gzip bomb guard)")
 	fs.StringVar(&p.publicKeys, "public-keys", "", "CloudTrail public keys file (list-public-keys JSON) to verify digests offline; default: cloudtrail:ListPublicKeys")
 	fs.StringVar(&p.logLevel, "log-level", "info", "debug, info, warn or error")
