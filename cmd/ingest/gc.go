@@ -22,6 +22,15 @@ import (
 // collected exactly as by default. 64 MiB, not more: with 96 MiB the 1 GiB flow object peaked at
 // 256-259 MiB (target 256) against 216 MiB at 64, and CloudTrail's CPU was no lower (1 core,
 // alternated runs at 9e48e5e: 1.64/1.56/1.77 s at 64 MiB, 2.26/1.70/1.94 s at 96 MiB).
+//
+// More headroom for two workers does not pay either. Their live heap is about twice one worker's
+// (each file of a partition in the making holds its own rows and writer buffers), so GOGC falls
+// to 100 and the collector takes ~0.05 s more CPU on CloudTrail, 0.17 s on flow-default; but
+// what a larger heap saves in collections it pays in page faults and cache misses. Tried at
+// 3474ca4-3d7ae12, alternated runs, mean CPU s at two workers: headroom 64 MiB × GOMAXPROCS,
+// CloudTrail 1.360 -> 1.366 (RSS 144 -> 190 MiB), flow-default 4.48 -> 4.37 (285 -> 302 MiB);
+// headroom doubled while the collector's share of the CPU is over 5 %, CloudTrail 1.49 ->
+// 1.51, flow-default 4.63 -> 4.95; GOGC=400 on CloudTrail 1.53 -> 1.46 at 217-231 MiB.
 const gcHeadroom = 64 << 20
 
 // gcMaxPercent bounds the GOGC the tuner sets (a near-empty heap would otherwise ask for
