@@ -150,7 +150,7 @@ func (d *dictionary) page(dst []byte) []byte {
 
 // reset empties the dictionary for the next chunk, keeping its memory.
 func (d *dictionary) reset() {
-	if len(d.slots) > 1<<16 {
+	if len(d.slots) > 1<<14 {
 		d.slots = make([]uint64, 64) // not a large chunk's table kept for every later chunk
 	} else {
 		clear(d.slots)

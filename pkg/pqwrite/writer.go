@@ -161,8 +161,8 @@ func (w *Writer) BufferedBytes() int64 {
 			for _, b := range d.blocks {
 				n += int64(cap(b))
 			}
-			// entries, the seen marks and the hash table's slots: at most 48 bytes per entry
-			n += 48 * int64(cap(d.entries))
+			// the hash table, and per entry its string header and seen mark
+			n += 8*int64(cap(d.slots)) + 20*int64(cap(d.entries))
 		}
 	}
 	for _, ci := range w.colIndex {
