@@ -18,8 +18,8 @@
 //     deduplication is not a parser's job.
 //   - Strings in a decoded record are slices of one string copy of that record (free-form JSON
 //     members of one []byte copy); keeping any of them keeps that record's text alive, nothing more.
-//     Text flow logs are the exception: their lines are copied 16 KiB at a time, so a kept string
-//     keeps up to 16 KiB of lines alive.
+//     Text flow logs and Resolver logs are the exception: their lines are copied 16 KiB at a time,
+//     so a kept string keeps up to 16 KiB of lines alive.
 //   - Decoding many objects costs per object only what the object needs when the decoders come
 //     from one Decoders per worker (read buffers, inflater and window are reused); with
 //     Decoders.ReuseRecords the record structs are reused too, for consumers that copy what they

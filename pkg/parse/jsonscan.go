@@ -140,7 +140,7 @@ func objectEnd(b []byte, i int) (int, error) {
 	return 0, errShort
 }
 
-// cursor walks JSON. With s set, b and s hold the same bytes (s is the record's one string copy, the
+// cursor walks JSON. With s set, b and s hold the same bytes (s is a string copy of the record, the
 // source of every unescaped string value) and str returns strings at once. With deferred set there
 // is no string copy yet, because the record's end is not known: strTo and rawTo note spans, which
 // the decoder turns into strings once the record is complete.

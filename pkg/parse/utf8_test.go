@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -174,5 +175,41 @@ func TestInvalidUTF8InParquetFlowLog(t *testing.T) {
 	}
 	if n := dec.(UTF8Reporter).InvalidUTF8Records(); n != 1 {
 		t.Fatalf("InvalidUTF8Records = %d", n)
+	}
+}
+
+// TestResolverChunkEndsInsideACharacter: Resolver strings are sliced from string copies of 16 KiB
+// of records at a time, checked for UTF-8 once a chunk; a chunk that ends inside a multi-byte
+// character must not make a valid record look invalid, nor let an invalid one through. Query names
+// of every length with two- and three-byte characters put chunk ends at every offset of a
+// character; every 37th holds an invalid byte. Each record must equal encoding/json's decoding of
+// its line (which replaces invalid bytes with U+FFFD too).
+func TestResolverChunkEndsInsideACharacter(t *testing.T) {
+	var body bytes.Buffer
+	invalid := 0
+	for i := 0; body.Len() < 5*resolverChunk; i++ {
+		name := strings.Repeat("é", i%7) + "x" + strings.Repeat("日", i%5)
+		if i%37 == 36 {
+			name += "\xff"
+			invalid++
+		}
+		fmt.Fprintf(&body, `{"version":"1.100000","account_id":"111122223333","query_timestamp":"2024-01-02T00:00:01Z","query_name":"%s.example.","answers":[{"Rdata":"%s","Type":"CNAME","Class":"IN"}],"srcport":"53"}`+"\n", name, name)
+	}
+	recs, dec := decodeUTF8(t, u8DNSKey, body.Bytes())
+	var want []ResolverQuery
+	if err := refDecodeResolver(bytes.NewReader(body.Bytes()), func(q *ResolverQuery) { want = append(want, *q) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	if got := dec.(UTF8Reporter).InvalidUTF8Records(); got != int64(invalid) {
+		t.Fatalf("InvalidUTF8Records = %d, want %d", got, invalid)
+	}
+	for i := range recs {
+		got := *recs[i].DNS
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("record %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
 	}
 }
