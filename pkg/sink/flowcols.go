@@ -282,7 +282,7 @@ const flowChunkRows = 1024
 
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32) error {
+func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []*flowRow) error {
 	bp, _ := e.vals.Get().(*[]parquet.Value)
 	if bp == nil {
 		bp = new([]parquet.Value)
@@ -292,14 +292,13 @@ func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32
 		e.vals.Put(bp)
 	}()
 	var keys []string
-	for start := 0; start < len(order); start += flowChunkRows {
-		part := order[start:min(start+flowChunkRows, len(order))]
+	for start := 0; start < len(rows); start += flowChunkRows {
+		part := rows[start:min(start+flowChunkRows, len(rows))]
 		// The default format's rows have no extra strings and no unmapped fields: those columns
 		// are NULL (empty) for the whole chunk, written without visiting each row again per
 		// column (25 such columns; visiting rows per column was 6 % of flow-default's CPU).
 		ext, unmapped := false, false
-		for _, i := range part {
-			r := &rows[i]
+		for _, r := range part {
 			ext, unmapped = ext || r.ext != nil, unmapped || len(r.unmapped) > 0
 		}
 		// Flat columns are written a value at a time, without building parquet.Values (that and
@@ -314,8 +313,8 @@ func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32
 					w.WriteNulls(len(part))
 					break
 				}
-				for _, i := range part {
-					if s := rows[i].s(c.slot); s != "" {
+				for _, r := range part {
+					if s := r.s(c.slot); s != "" {
 						w.WriteByteArray(bytesOf(s))
 					} else {
 						w.WriteNull()
@@ -323,8 +322,8 @@ func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32
 				}
 			case colI32:
 				bit := i32Bit(c.slot)
-				for _, i := range part {
-					if r := &rows[i]; r.present&bit != 0 {
+				for _, r := range part {
+					if r.present&bit != 0 {
 						w.WriteInt32(r.i32[c.slot])
 					} else {
 						w.WriteNull()
@@ -332,30 +331,30 @@ func (e *flowEncoder) encode(cw []*pqwrite.Column, rows []flowRow, order []int32
 				}
 			case colI64:
 				bit := i64Bit(c.slot)
-				for _, i := range part {
-					if r := &rows[i]; r.present&bit != 0 {
+				for _, r := range part {
+					if r.present&bit != 0 {
 						w.WriteInt64(r.i64[c.slot])
 					} else {
 						w.WriteNull()
 					}
 				}
 			case colBucket:
-				for _, i := range part {
-					w.WriteByteArray(bytesOf(rows[i].bucket))
+				for _, r := range part {
+					w.WriteByteArray(bytesOf(r.bucket))
 				}
 			case colKey:
-				for _, i := range part {
-					w.WriteByteArray(bytesOf(rows[i].key))
+				for _, r := range part {
+					w.WriteByteArray(bytesOf(r.key))
 				}
 			case colIndex:
-				for _, i := range part {
-					w.WriteInt64(rows[i].index)
+				for _, r := range part {
+					w.WriteInt64(r.index)
 				}
 			case colUnmapped:
 				// Keys then values, entries in key order (a map has none; the order makes files
 				// reproducible). An empty map is one entry-less row: levels 0/0.
 				var err error
-				if *bp, keys, err = writeUnmapped(cw, c, rows, part, (*bp)[:0], keys, !unmapped); err != nil {
+				if *bp, keys, err = writeUnmapped(cw, c, part, (*bp)[:0], keys, !unmapped); err != nil {
 					return err
 				}
 			}
@@ -372,9 +371,9 @@ func appendNulls(vals []parquet.Value, n int) []parquet.Value {
 	return vals[:len(vals)+n]
 }
 
-// writeUnmapped writes the unmapped maps of rows[part]; none says every one is empty.
+// writeUnmapped writes the unmapped maps of part's rows; none says every one is empty.
 // vals is scratch space, returned for reuse.
-func writeUnmapped(cw []*pqwrite.Column, c *flowCol, rows []flowRow, part []int32, vals []parquet.Value, keys []string, none bool) ([]parquet.Value, []string, error) {
+func writeUnmapped(cw []*pqwrite.Column, c *flowCol, part []*flowRow, vals []parquet.Value, keys []string, none bool) ([]parquet.Value, []string, error) {
 	for pass, idx := range []int{c.idx, c.valIdx} {
 		def := c.maxDef
 		if pass == 1 {
@@ -389,8 +388,8 @@ func writeUnmapped(cw []*pqwrite.Column, c *flowCol, rows []flowRow, part []int3
 			}
 			each = nil
 		}
-		for _, i := range each {
-			m := rows[i].unmapped
+		for _, r := range each {
+			m := r.unmapped
 			if len(m) == 0 {
 				vals = append(vals, leveled(parquet.Value{}, 0, 0, idx))
 				continue

@@ -379,9 +379,7 @@ func (in *Input) End() {
 					s.oldest = sh.created
 				}
 			}
-			spare := sh.rows.spareBytes()
 			sh.rows.absorb(st.rows)
-			s.unspareLocked(sh, spare)
 			sh.raw += st.raw
 			sh.pending += st.pending
 			sh.mem += st.pending

@@ -258,9 +258,9 @@ type Sink struct {
 	// cpMu serializes checkpoints (it is taken before mu, never while holding it).
 	cpMu sync.Mutex
 
-	// buffered estimates every byte held: inputs' staged rows, pending rows, spools in memory, open
-	// writers, and the row slices a spilled partition keeps for its next rows (a partition's share
-	// is its buffer's mem). Inputs add to it in steps without the lock.
+	// buffered estimates every byte held: inputs' staged rows, pending rows, spools in memory and
+	// open writers (a partition's share is its buffer's mem). Inputs add to it in steps without
+	// the lock.
 	buffered atomic.Int64
 	peak     atomic.Int64
 	spills   atomic.Int64
@@ -442,7 +442,7 @@ type batch struct {
 	b     *buffer
 	rows  rowSet
 	bytes int64
-	// pressure: the memory budget forced the spill (its row slices are not kept for the partition).
+	// pressure: the memory budget forced the spill.
 	pressure bool
 	// cfg is taken with the batch, under the lock: it reads the buffer's row count and bytes,
 	// which inputs ending meanwhile change.
@@ -459,9 +459,7 @@ func (s *Sink) takeLocked(bs []*buffer, pressure bool) []batch {
 		// The encoded row group stays in the file's spool in memory (a tenth of the rows' size)
 		// up to SpoolMemoryBytes, also under pressure: moving every spilled file to disk would
 		// hold a descriptor per partition, thousands for an organisation's accounts and Regions.
-		spare := b.rows.spareBytes()
 		out = append(out, batch{b: b, rows: b.rows.take(), bytes: b.pending, pressure: pressure, cfg: s.writeConfig(b)})
-		s.unspareLocked(b, spare)
 		b.spilling.Add(1)
 		b.encoding++
 		s.encodingBytes += b.pending
@@ -495,26 +493,17 @@ func (s *Sink) encodeBatches(bs []batch) {
 				b.broken = err
 			}
 		}
-		// Spilled for memory's sake, the batch's slices are not kept on the partition (they would
-		// hold as much as the rows did, uncounted) but left to the table's next inputs.
-		b.rows.giveBack(x.rows, !x.pressure)
+		// The batch's slices (one per input that joined the partition) go to the table's next
+		// inputs; none stays on the partition, where it would hold memory uncounted.
+		b.rows.giveBack(x.rows)
 		b.encoding--
 		b.written = written
-		d := mem + b.rows.spareBytes() + b.pending - b.mem
+		d := mem + b.pending - b.mem
 		b.mem += d
 		s.notePeak(s.buffered.Add(d))
 		s.mu.Unlock()
 		s.spills.Add(1)
 		b.spilling.Done()
-	}
-}
-
-// unspareLocked accounts for the row slices a buffer kept (counted in its mem, spareBytes before)
-// being taken for its pending rows, which are counted as they come.
-func (s *Sink) unspareLocked(b *buffer, before int64) {
-	if d := before - b.rows.spareBytes(); d != 0 {
-		b.mem -= d
-		s.buffered.Add(-d)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -77,9 +78,20 @@ type TableDef[T any] struct {
 	pq  *pqwrite.Schema
 	// shred, when T compiled to a shredder, walks rows for RowBytes.
 	shred *shredder
-	// spare holds the row slices of inputs whose rows were copied into a shared partition, for the
-	// next inputs: grown from nil for every object, they were a tenth of flow's CPU (growslice).
+	// spare holds the row slices of encoded batches, for the next inputs: grown from nil for
+	// every object, they were a tenth of flow's CPU (growslice).
 	spare sync.Pool // *rowSlices[T]
+	// scratch is what an encode sorts through.
+	scratch sync.Pool // *encodeScratch[T]
+	// stageRows is a moving average of the rows an input stages in one partition, in sixteenths:
+	// an input's slices start at about that size rather than growing (copying) from nil, as the
+	// spare slices stay with their partitions until it is encoded.
+	stageRows atomic.Int64
+}
+
+type encodeScratch[T any] struct {
+	rows []*T
+	keys []sortKey
 }
 
 type rowSlices[T any] struct {
@@ -87,11 +99,11 @@ type rowSlices[T any] struct {
 	keys []sortKey
 }
 
-// columnEncoder writes rows[order[0]], rows[order[1]] … as whole rows to a file's column writers
-// (cw is indexed by leaf column). It replaces parquet-go's reflective row path, which writes every
-// pointer field one value at a time through function values, for the tables where that path was
-// most of the cost.
-type columnEncoder[T any] func(cw []*pqwrite.Column, rows []T, order []int32) error
+// columnEncoder writes *rows[0], *rows[1] … (rows in sort order, read where they were staged) as
+// whole rows to a file's column writers (cw is indexed by leaf column). It replaces parquet-go's
+// reflective row path, which writes every pointer field one value at a time through function
+// values, for the tables where that path was most of the cost.
+type columnEncoder[T any] func(cw []*pqwrite.Column, rows []*T) error
 
 // newColumnTable is a table whose rows are staged as T and encoded by enc into schema's columns.
 // The schema is one of the sink's own: a schema pqwrite cannot write is a programming error.
@@ -192,8 +204,30 @@ func (t *TableDef[T]) newRows() rowSet {
 	r := &rowsOf[T]{def: t}
 	if sl, _ := t.spare.Get().(*rowSlices[T]); sl != nil {
 		r.rows, r.keys = sl.rows, sl.keys
+	} else if n := t.stageRows.Load() >> 4; n > 0 {
+		n = min(n+n/4+1, maxStageHint)
+		r.rows, r.keys = make([]T, 0, n), make([]sortKey, 0, n)
 	}
 	return r
+}
+
+// putSpare keeps slices of encoded rows for the table's next inputs, but not one much larger than
+// an input stages: handed to a small input, it would sit in a partition as a segment, its slack
+// counted nowhere.
+func (t *TableDef[T]) putSpare(rows []T, keys []sortKey) {
+	if c := int64(cap(rows)); c == 0 || c > max(4*(t.stageRows.Load()>>4), 256) {
+		return
+	}
+	t.spare.Put(&rowSlices[T]{rows: rows[:0], keys: keys[:0]})
+}
+
+// maxStageHint bounds the slices made from stageRows (an input's rows beyond it grow as usual).
+const maxStageHint = 4096
+
+// noteStaged folds the row count of an input's partition into stageRows.
+func (t *TableDef[T]) noteStaged(n int) {
+	old := t.stageRows.Load()
+	t.stageRows.Store(old + (int64(n)<<4-old)/8) // racing inputs may lose an update: it is a hint
 }
 
 // UnsupportedRecordError is returned by Add for a record the layout has no table for (a digest,

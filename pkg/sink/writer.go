@@ -7,7 +7,6 @@ import (
 	"math/bits"
 	"slices"
 	"time"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -22,14 +21,13 @@ type rowSet interface {
 	len() int64
 	pendingLen() int
 	timeRange() (minT, maxT time.Time)
-	// absorb appends the pending rows of o (same row type; o is dropped afterwards).
+	// absorb adds the pending rows of o (same row type; o is dropped afterwards) as a segment of
+	// their own: o's slices are handed over, not copied.
 	absorb(o rowSet)
 	// take detaches the pending rows as a batch to encode outside the sink's lock.
 	take() rowSet
-	// giveBack returns an encoded batch's slices for reuse (no regrowth from nil after a spill):
-	// kept for the set's next pending rows, or, when !keep, left to the table's next inputs (and
-	// to the collector).
-	giveBack(batch rowSet, keep bool)
+	// giveBack returns an encoded batch's slices to the table's next inputs (and to the collector).
+	giveBack(batch rowSet)
 	// encode sorts a batch (or the set's own pending rows when batch is nil) and writes it as one
 	// row group.
 	encode(batch rowSet, cfg writeConfig) error
@@ -44,8 +42,6 @@ type rowSet interface {
 	// release lets an open file that waits for more rows drop its writer's buffers (they are
 	// taken again at the next encode).
 	release()
-	// spareBytes is the capacity of the row slices kept for the set's next pending rows.
-	spareBytes() int64
 }
 
 type writeConfig struct {
@@ -151,12 +147,16 @@ func sortByKeys(keys []sortKey, perm []int32) {
 }
 
 type rowsOf[T any] struct {
-	def  *TableDef[T]
+	def *TableDef[T]
+	// rows and keys are the pending rows staged here, or handed over by the first input to join
+	// a shared partition; segs are those of the inputs that joined after it, each input's slices
+	// handed over whole and read in place at the next encode. Appending them to one growing slice
+	// copied every row of a shared partition at least once (rows are large structs with
+	// pointers: memmove, write barriers and the doubling's garbage).
 	rows []T
 	keys []sortKey
-	// spare are the slices of the last encoded batch, kept for the next pending rows.
-	spareRows []T
-	spareKeys []sortKey
+	segs []rowSlices[T]
+	nseg int // rows in segs
 
 	written int64 // rows already in the writer
 	lo, hi  int64 // time range over every row
@@ -178,8 +178,8 @@ func (r *rowsOf[T]) add(row T, k sortKey) {
 	r.keys = append(r.keys, k)
 }
 
-func (r *rowsOf[T]) len() int64      { return int64(len(r.rows)) + r.written }
-func (r *rowsOf[T]) pendingLen() int { return len(r.rows) }
+func (r *rowsOf[T]) len() int64      { return int64(r.pendingLen()) + r.written }
+func (r *rowsOf[T]) pendingLen() int { return len(r.rows) + r.nseg }
 func (r *rowsOf[T]) finished() bool  { return r.done }
 func (r *rowsOf[T]) spool() *spool   { return r.sp }
 
@@ -192,51 +192,119 @@ func (r *rowsOf[T]) timeRange() (time.Time, time.Time) {
 
 func (r *rowsOf[T]) absorb(o rowSet) {
 	src := o.(*rowsOf[T])
-	if len(src.rows) == 0 {
+	if src.pendingLen() == 0 {
 		return
 	}
+	r.def.noteStaged(len(src.rows))
 	if r.len() == 0 {
 		r.lo, r.hi = src.lo, src.hi
 	}
 	r.lo, r.hi = min(r.lo, src.lo), max(r.hi, src.hi)
-	if len(r.rows) == 0 && r.spareRows == nil {
-		// The first input of a partition hands its slices over instead of being copied.
-		if cap(r.rows) > 0 {
-			r.def.spare.Put(&rowSlices[T]{rows: r.rows[:0], keys: r.keys[:0]})
-		}
+	if r.pendingLen() == 0 {
+		r.def.putSpare(r.rows, r.keys)
 		r.rows, r.keys = src.rows, src.keys
-	} else {
-		if r.rows == nil {
-			r.rows, r.keys = r.spareRows[:0], r.spareKeys[:0]
-			r.spareRows, r.spareKeys = nil, nil
+	} else if rows, keys := r.lastSeg(); cap(*rows)-len(*rows) >= len(src.rows) && cap(*keys)-len(*keys) >= len(src.keys) {
+		// The last segment's spare capacity takes the rows (no allocation): an input's slices
+		// are sized by a guess, and their slack would otherwise stay with the partition.
+		*rows = append(*rows, src.rows...)
+		*keys = append(*keys, src.keys...)
+		if len(r.segs) > 0 {
+			r.nseg += len(src.rows)
 		}
-		r.rows = append(r.rows, src.rows...)
-		r.keys = append(r.keys, src.keys...)
-		// src's slices go to the next input of the table (their rows are copies now).
 		clear(src.rows)
-		r.def.spare.Put(&rowSlices[T]{rows: src.rows[:0], keys: src.keys[:0]})
+		r.def.putSpare(src.rows, src.keys)
+	} else if len(src.rows) > 0 {
+		r.segs = append(r.segs, rowSlices[T]{rows: src.rows, keys: src.keys})
+		r.nseg += len(src.rows)
 	}
-	src.rows, src.keys = nil, nil
+	r.segs = append(r.segs, src.segs...)
+	r.nseg += src.nseg
+	src.rows, src.keys, src.segs, src.nseg = nil, nil, nil, 0
+}
+
+// lastSeg is the segment rows were last added to.
+func (r *rowsOf[T]) lastSeg() (*[]T, *[]sortKey) {
+	if n := len(r.segs); n > 0 {
+		return &r.segs[n-1].rows, &r.segs[n-1].keys
+	}
+	return &r.rows, &r.keys
 }
 
 func (r *rowsOf[T]) take() rowSet {
-	b := &rowsOf[T]{def: r.def, rows: r.rows, keys: r.keys}
-	r.written += int64(len(r.rows))
-	r.rows, r.keys = r.spareRows[:0], r.spareKeys[:0]
-	r.spareRows, r.spareKeys = nil, nil
+	b := &rowsOf[T]{def: r.def, rows: r.rows, keys: r.keys, segs: r.segs, nseg: r.nseg}
+	r.written += int64(r.pendingLen())
+	r.rows, r.keys, r.segs, r.nseg = nil, nil, nil, 0
 	return b
 }
 
-func (r *rowsOf[T]) giveBack(batch rowSet, keep bool) {
+func (r *rowsOf[T]) giveBack(batch rowSet) {
 	b := batch.(*rowsOf[T])
-	clear(b.rows) // drop the rows' strings for the collector
-	if !keep {
-		r.def.spare.Put(&rowSlices[T]{rows: b.rows[:0], keys: b.keys[:0]})
-		return
+	b.recycle(false)
+}
+
+// recycle drops the pending rows (an encoded batch): every slice is cleared, so the rows' strings
+// go to the collector, and goes back to the table's next inputs (putSpare), but the first, which
+// stays with r when keep (a solo input stages its next rows in it).
+func (r *rowsOf[T]) recycle(keep bool) {
+	clear(r.rows)
+	if keep {
+		r.rows, r.keys = r.rows[:0], r.keys[:0]
+	} else {
+		r.def.putSpare(r.rows, r.keys)
+		r.rows, r.keys = nil, nil
 	}
-	if cap(b.rows) > cap(r.spareRows) {
-		r.spareRows, r.spareKeys = b.rows[:0], b.keys[:0]
+	for i := range r.segs {
+		sg := &r.segs[i]
+		clear(sg.rows)
+		r.def.putSpare(sg.rows, sg.keys)
 	}
+	clear(r.segs)
+	r.segs, r.nseg = r.segs[:0], 0
+}
+
+// flatKeys returns the keys of the pending rows in flat order: the rows', then each segment's in
+// turn (the order inOrder's permutation indexes); with segments they are gathered into scratch.
+func (r *rowsOf[T]) flatKeys(scratch []sortKey) []sortKey {
+	if len(r.segs) == 0 {
+		return r.keys
+	}
+	keys := append(scratch[:0], r.keys...)
+	for i := range r.segs {
+		keys = append(keys, r.segs[i].keys...)
+	}
+	return keys
+}
+
+// inOrder returns pointers to the pending rows in perm's order, in scratch (which it grows).
+func (r *rowsOf[T]) inOrder(perm []int32, scratch []*T) []*T {
+	n := len(perm)
+	if len(r.segs) == 0 {
+		out := slices.Grow(scratch[:0], n)[:n]
+		for j, i := range perm {
+			out[j] = &r.rows[i]
+		}
+		return out
+	}
+	// Flat index to row first (in the scratch's second half), then in perm's order.
+	buf := slices.Grow(scratch[:0], 2*n)[:2*n]
+	out, flat := buf[:n], buf[n:]
+	k := 0
+	for i := range r.rows {
+		flat[k] = &r.rows[i]
+		k++
+	}
+	for s := range r.segs {
+		rows := r.segs[s].rows
+		for i := range rows {
+			flat[k] = &rows[i]
+			k++
+		}
+	}
+	for j, i := range perm {
+		out[j] = flat[i]
+	}
+	clear(flat)
+	return out
 }
 
 func (r *rowsOf[T]) open(cfg writeConfig) error {
@@ -256,14 +324,14 @@ func (r *rowsOf[T]) open(cfg writeConfig) error {
 	return nil
 }
 
-// writeSorted writes src's rows in perm's order and closes the row group.
-func (r *rowsOf[T]) writeSorted(src *rowsOf[T], perm []int32, cfg writeConfig) error {
+// writeSorted writes rows (in sort order) and closes the row group.
+func (r *rowsOf[T]) writeSorted(rows []*T, cfg writeConfig) error {
 	if r.cw != nil {
 		// Column writers take rows without counting them against MaxRowsPerRowGroup (the row
 		// path does): a batch larger than a row group is cut here, each part still sorted.
 		step := int(max(cfg.rowGroupRows, minRowGroupRows))
-		for start := 0; start < len(perm); start += step {
-			if err := r.def.enc(r.cw.Columns(), src.rows, perm[start:min(start+step, len(perm))]); err != nil {
+		for start := 0; start < len(rows); start += step {
+			if err := r.def.enc(r.cw.Columns(), rows[start:min(start+step, len(rows))]); err != nil {
 				return fmt.Errorf("parquet write: %w", err)
 			}
 			if err := r.cw.Flush(); err != nil {
@@ -272,14 +340,14 @@ func (r *rowsOf[T]) writeSorted(src *rowsOf[T], perm []int32, cfg writeConfig) e
 		}
 		return nil
 	}
-	// Rows are large structs: they are sorted through a permutation and copied out in chunks.
+	// Rows are large structs: they are sorted through pointers and copied out in chunks.
 	if r.chunk == nil {
 		r.chunk = make([]T, 0, r.def.chunkRows)
 	}
-	for start := 0; start < len(perm); start += r.def.chunkRows {
+	for start := 0; start < len(rows); start += r.def.chunkRows {
 		chunk := r.chunk[:0]
-		for _, i := range perm[start:min(start+r.def.chunkRows, len(perm))] {
-			chunk = append(chunk, src.rows[i])
+		for _, p := range rows[start:min(start+r.def.chunkRows, len(rows))] {
+			chunk = append(chunk, *p)
 		}
 		if _, err := r.pw.Write(chunk); err != nil {
 			return fmt.Errorf("parquet write: %w", err)
@@ -297,9 +365,10 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	if batch != nil {
 		src = batch.(*rowsOf[T])
 	} else {
-		r.written += int64(len(r.rows))
+		r.written += int64(r.pendingLen())
 	}
-	if len(src.rows) == 0 {
+	n := src.pendingLen()
+	if n == 0 {
 		return nil
 	}
 	if r.done {
@@ -308,15 +377,29 @@ func (r *rowsOf[T]) encode(batch rowSet, cfg writeConfig) error {
 	if err := r.open(cfg); err != nil {
 		return err
 	}
-	perm := slices.Grow(r.perm[:0], len(src.rows))[:len(src.rows)]
-	r.sorted = sortOrder(src.keys, perm, r.sorted)
-	if err := r.writeSorted(src, perm, cfg); err != nil { // one sorted row group per spill
+	sc, _ := r.def.scratch.Get().(*encodeScratch[T])
+	if sc == nil {
+		sc = new(encodeScratch[T])
+	}
+	keys := src.flatKeys(sc.keys)
+	perm := slices.Grow(r.perm[:0], n)[:n]
+	r.sorted = sortOrder(keys, perm, r.sorted)
+	rows := src.inOrder(perm, sc.rows)
+	err := r.writeSorted(rows, cfg) // one sorted row group per spill
+	// The scratch keeps no reference to the rows (or their inputs) in the pool.
+	clear(rows)
+	sc.rows = rows[:0]
+	if len(src.segs) > 0 {
+		clear(keys)
+		sc.keys = keys[:0]
+	}
+	r.def.scratch.Put(sc)
+	if err != nil {
 		return err
 	}
 	r.perm = perm[:0]
 	if batch == nil {
-		clear(r.rows)
-		r.rows, r.keys = r.rows[:0], r.keys[:0]
+		r.recycle(true)
 	}
 	return nil
 }
@@ -349,7 +432,7 @@ func (r *rowsOf[T]) finish(cfg writeConfig) error {
 	}
 	r.done = true
 	r.pw, r.cw, r.chunk, r.perm, r.sorted = nil, nil, nil, nil, nil
-	r.rows, r.keys, r.spareRows, r.spareKeys = nil, nil, nil, nil
+	r.rows, r.keys, r.segs = nil, nil, nil
 	return nil
 }
 
@@ -366,11 +449,6 @@ func (r *rowsOf[T]) memBytes() int64 {
 	return n
 }
 
-func (r *rowsOf[T]) spareBytes() int64 {
-	var row T
-	return int64(cap(r.spareRows))*int64(unsafe.Sizeof(row)) + int64(cap(r.spareKeys))*int64(unsafe.Sizeof(sortKey{}))
-}
-
 func (r *rowsOf[T]) release() {
 	if r.cw != nil {
 		r.cw.Release()
@@ -378,7 +456,7 @@ func (r *rowsOf[T]) release() {
 }
 
 func (r *rowsOf[T]) discard() {
-	r.rows, r.keys, r.spareRows, r.spareKeys, r.chunk = nil, nil, nil, nil, nil
+	r.rows, r.keys, r.segs, r.nseg, r.chunk = nil, nil, nil, 0, nil
 	r.pw, r.cw = nil, nil
 	if r.sp != nil {
 		r.sp.remove()
