@@ -359,14 +359,8 @@ func testRoundTrip(t *testing.T, opts Options) {
 	}
 	// parquet-go reads it back to the same Go values.
 	checkReadBack(t, ours, rows)
-	fo, err := parquet.OpenFile(bytes.NewReader(ours), int64(len(ours)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ft, err := parquet.OpenFile(bytes.NewReader(theirs), int64(len(theirs)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	fo := openParquet(t, ours)
+	ft := openParquet(t, theirs)
 	mo, mt := fo.Metadata(), ft.Metadata()
 	if fmt.Sprint(mo.Schema) != fmt.Sprint(mt.Schema) || fmt.Sprint(mo.ColumnOrders) != fmt.Sprint(mt.ColumnOrders) {
 		t.Errorf("schema differs from parquet-go's:\n%v\n%v", mo.Schema, mt.Schema)
@@ -404,10 +398,7 @@ func testRoundTrip(t *testing.T, opts Options) {
 // point at the pages, and no data page is much above the page size.
 func checkPageIndex(t *testing.T, data []byte, pageBytes int) {
 	t.Helper()
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openParquet(t, data)
 	multi := false
 	for _, rg := range f.RowGroups() {
 		for ci, cc := range rg.ColumnChunks() {
@@ -607,10 +598,7 @@ func TestHugeValues(t *testing.T) {
 	if got, want := arrowRows(t, data), arrowRows(t, writeTheirs(t, rows, 25)); !slices.Equal(got, want) {
 		t.Fatal("Arrow reads other rows than from parquet-go's file")
 	}
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openParquet(t, data)
 	for _, rg := range f.RowGroups() {
 		for ci, cc := range rg.ColumnChunks() {
 			idx, err := cc.ColumnIndex()
@@ -691,14 +679,8 @@ func TestDictionarySample(t *testing.T) {
 	if len(data) >= len(kept) {
 		t.Errorf("file %d bytes, %d with every dictionary kept", len(data), len(kept))
 	}
-	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fk, err := parquet.OpenFile(bytes.NewReader(kept), int64(len(kept)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openParquet(t, data)
+	fk := openParquet(t, kept)
 	md, mk := f.Metadata(), fk.Metadata()
 	if len(md.RowGroups) != 3 {
 		t.Fatalf("%d row groups, want 3", len(md.RowGroups))
@@ -890,4 +872,14 @@ func TestDictionaryIDs(t *testing.T) {
 		}
 		d.reset()
 	}
+}
+
+// openParquet opens a file written in memory with parquet-go's reader.
+func openParquet(t *testing.T, data []byte) *parquet.File {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -218,19 +218,18 @@ func (a bucketAlias) check(op, bucket, key string) error {
 }
 
 func (a bucketAlias) Get(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
-	if err := a.check("get", bucket, key); err != nil {
-		return nil, Info{}, err
-	}
-	rc, info, err := a.inner.Get(ctx, "", key)
-	info.Bucket = bucket
-	return rc, info, a.rename(err)
+	return a.get(ctx, bucket, key, true)
 }
 
 func (a bucketAlias) getBody(ctx context.Context, bucket, key string) (io.ReadCloser, Info, error) {
+	return a.get(ctx, bucket, key, false)
+}
+
+func (a bucketAlias) get(ctx context.Context, bucket, key string, withMeta bool) (io.ReadCloser, Info, error) {
 	if err := a.check("get", bucket, key); err != nil {
 		return nil, Info{}, err
 	}
-	rc, info, err := a.inner.getBody(ctx, "", key)
+	rc, info, err := a.inner.get(ctx, "", key, withMeta)
 	info.Bucket = bucket
 	return rc, info, a.rename(err)
 }
