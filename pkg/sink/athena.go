@@ -63,12 +63,11 @@ func AthenaLayout(dest store.Location) Layout {
 				return dest, dest.Key(string(t) + "/" + part + "/" + name + ".parquet")
 			}}
 	}
-	fast := func(sp TableSpec) TableSpec { sp.FastCompression = true; return sp }
 	// Ratios are rough zstd priors; the sink learns the real ones from the files it writes.
 	return &athena{
 		cloudtrail: NewTable[CloudTrailRow](spec(TableCloudTrail, "eventtime", 0.12)),
-		vpcflow:    newFlowTable(fast(spec(TableVPCFlow, "start_time", 0.10))),
-		resolver:   NewTable[ResolverRow](fast(spec(TableResolver, "query_timestamp", 0.12))),
+		vpcflow:    newFlowTable(spec(TableVPCFlow, "start_time", 0.10)),
+		resolver:   NewTable[ResolverRow](spec(TableResolver, "query_timestamp", 0.12)),
 		findings:   NewTable[findingCol](spec(TableFindings, "event_time", 0.20)),
 		integrity:  NewTable[integrityCol](spec(TableIntegrity, "verified_at", 0.20)),
 	}

@@ -188,7 +188,7 @@ func BenchmarkWrite(b *testing.B) {
 	for _, table := range Tables() {
 		// Built on first use, so -bench filters skip the setup of tables they do not run.
 		data := sync.OnceValue(func() benchSet { return benchSynthetic(b, table, 1) })
-		cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes, table == TableVPCFlow || table == TableResolver), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
+		cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}
 		b.Run(string(table)+"/parquet-go", func(b *testing.B) {
 			bs := data()
 			var out countingWriter
@@ -280,7 +280,7 @@ func arrowRecord[T any](tb testing.TB, rows []T) (arrow.Record, func()) {
 	var zero T
 	var buf bytes.Buffer
 	one := &rowsOf[T]{def: NewTable[T](TableSpec{Name: "bench"}), rows: []T{zero}, keys: []sortKey{{}}}
-	if err := one.write(&buf, writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: DefaultPageBytes, rowGroupRows: 1024}); err != nil {
+	if err := one.write(&buf, writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1024}); err != nil {
 		tb.Fatal(err)
 	}
 	rdr, err := file.NewParquetReader(bytes.NewReader(buf.Bytes()))
@@ -376,7 +376,7 @@ func TestArrowBaselineMatches(t *testing.T) {
 			bs := benchSynthetic(t, table, 0.05)
 			dir := t.TempDir()
 			var ours, theirs bytes.Buffer
-			if err := bs.rows.write(&ours, writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}); err != nil {
+			if err := bs.rows.write(&ours, writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20}); err != nil {
 				t.Fatal(err)
 			}
 			rec, release := bs.build(t)

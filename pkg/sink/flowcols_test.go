@@ -67,7 +67,7 @@ func TestFlowColumnsMatchReflective(t *testing.T) {
 	for i := range rows {
 		schemaRows[i] = rows[i].schemaRow()
 	}
-	cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: 16 << 10, rowGroupRows: 1 << 20}
+	cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: 16 << 10, rowGroupRows: 1 << 20}
 	var ours, theirs bytes.Buffer
 	cols := &rowsOf[flowRow]{def: newFlowTable(TableSpec{Name: "vpcflow"}), rows: rows, keys: keys}
 	if err := cols.write(&ours, cfg); err != nil {

@@ -34,7 +34,7 @@ func FuzzCloudTrailRow(f *testing.F) {
 		rs.add(row, sortKey{t: ms})
 		rs.add(CloudTrailRow{EventTime: time.UnixMilli(ms).UTC(), SourceKey: "second"}, sortKey{t: ms, ord: 1})
 		var buf bytes.Buffer
-		if err := rs.write(&buf, writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: DefaultPageBytes, rowGroupRows: 10}); err != nil {
+		if err := rs.write(&buf, writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 10}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := parquet.Read[ctReadBack](bytes.NewReader(buf.Bytes()), int64(buf.Len()))

@@ -43,7 +43,7 @@ func TestSegmentsEncodeInOrder(t *testing.T) {
 		t.Fatal("absorbed rows were copied, not handed over")
 	}
 	batch := shared.take()
-	cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20, spoolMem: 1 << 30}
+	cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: DefaultPageBytes, rowGroupRows: 1 << 20, spoolMem: 1 << 30}
 	if err := shared.encode(batch, cfg); err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func TestShredMatchesReflective(t *testing.T) {
 		t.Run(string(table), func(t *testing.T) {
 			bs := benchSynthetic(t, table, 0.05)
 			var ours, theirs bytes.Buffer
-			cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: 8 << 10, rowGroupRows: 1 << 20}
+			cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: 8 << 10, rowGroupRows: 1 << 20}
 			if err := bs.rows.write(&ours, cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +165,7 @@ func TestShredEdgeCases(t *testing.T) {
 	if _, err := compileShredder(reflect.TypeFor[shredEdge](), parquet.SchemaOf(shredEdge{})); err != nil {
 		t.Fatal(err)
 	}
-	cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes, false), pageBytes: 4 << 10, rowGroupRows: 1 << 20}
+	cfg := writeConfig{codec: newCodec(Zstd, DefaultPageBytes), pageBytes: 4 << 10, rowGroupRows: 1 << 20}
 	var ours, theirs bytes.Buffer
 	if err := (&rowsOf[shredEdge]{def: NewTable[shredEdge](TableSpec{}), rows: rows, keys: keys}).write(&ours, cfg); err != nil {
 		t.Fatal(err)

@@ -252,8 +252,6 @@ type Sink struct {
 	opts   Options
 	layout Layout
 	codec  compress.Codec
-	// fastCodec is codec at zstd's fastest level, for tables with TableSpec.FastCompression.
-	fastCodec compress.Codec
 
 	// cpMu serializes checkpoints (it is taken before mu, never while holding it).
 	cpMu sync.Mutex
@@ -318,9 +316,8 @@ func New(opts Options) (*Sink, error) {
 		opts.Layout = AthenaLayout(opts.Dest)
 	}
 	opts = opts.withDefaults()
-	return &Sink{opts: opts, layout: opts.Layout, codec: newCodec(opts.Compression, opts.PageBytes, false),
-		fastCodec: newCodec(opts.Compression, opts.PageBytes, true),
-		bufs:      map[partKey]*buffer{}}, nil
+	return &Sink{opts: opts, layout: opts.Layout, codec: newCodec(opts.Compression, opts.PageBytes),
+		bufs: map[partKey]*buffer{}}, nil
 }
 
 func (s *Sink) newBuffer(k partKey) *buffer {
@@ -428,11 +425,7 @@ func hashHex(fields ...string) string {
 // writeConfig sizes row groups from the table's learned bytes per row.
 func (s *Sink) writeConfig(b *buffer) writeConfig {
 	perRow := b.ts.get() * float64(b.raw) / float64(max(b.rows.len(), 1))
-	codec := s.codec
-	if b.key.table.spec().FastCompression {
-		codec = s.fastCodec
-	}
-	return writeConfig{codec: codec, pageBytes: s.opts.PageBytes,
+	return writeConfig{codec: s.codec, pageBytes: s.opts.PageBytes,
 		rowGroupRows: int64(float64(s.opts.RowGroupBytes) / max(perRow, 1)),
 		spoolDir:     s.opts.SpoolDir, spoolMem: s.opts.SpoolMemoryBytes}
 }

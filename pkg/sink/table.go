@@ -52,12 +52,6 @@ type TableSpec struct {
 	// upload: Security Lake wants bare integer annotations. Pages precede the footer, so nothing else
 	// moves.
 	RewriteFooter func(footer []byte) ([]byte, error)
-	// FastCompression compresses the table's pages at zstd's fastest level instead of its default
-	// (level 3, DuckDB's too). Measured end to end on the synthetic archives: flow files 1 %
-	// smaller and 11 % less CPU in all, Resolver files 0.3 % smaller and ~10 % less CPU; but
-	// CloudTrail files 12.6 % larger (its random-hex request and event ids compress worse), so
-	// CloudTrail keeps the default.
-	FastCompression bool
 	// Metadata, when set, gives the user metadata of a file's object.
 	Metadata func(rows int64) map[string]string
 }
