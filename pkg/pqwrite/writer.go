@@ -106,7 +106,7 @@ func New(w io.Writer, s *Schema, opts Options) (*Writer, error) {
 func (w *Writer) acquire() {
 	if cols, _ := w.schema.columns.Get().([]*Column); cols != nil {
 		for _, c := range cols {
-			c.w = w
+			c.attach(w)
 		}
 		w.cols = cols
 		return
@@ -332,30 +332,44 @@ func (w *Writer) Close() error {
 
 // Column writes the values of one leaf column.
 type Column struct {
-	w      *Writer
-	idx    int
-	leaf   *leaf
-	unsign bool // INT64 compared unsigned
+	// What every value touches comes first, in as few cache lines as it fits: a row of a wide
+	// table visits every column once, so the lines a value touches, not its instructions, are
+	// most of its cost (the leaf's levels and kind are copied here for that reason).
 
+	w *Writer
 	// The page in progress: levels one byte per value, values PLAIN-encoded (booleans one byte
 	// each until the page is cut) or as dictionary indexes.
 	rep, def   []byte
-	vals       []byte
 	ids        []int32
+	vals       []byte
+	dict       *dictionary
 	pageValues int
 	pageNulls  int
 	pageRows   int
-	pageDict   bool // the page's values are dictionary indexes
-	pb         bounds
+	rows       int64 // in the chunk
+	dictRaw    int   // PLAIN size of the values dictionary-encoded in the chunk, until checked
+	// cut is the page size at which a row start takes startRow's slow path; slow sends it there
+	// whatever the size, set where a dictionary condition may have become true (idsDue indexes
+	// in the page, a dictionary past dictMax bytes), so that a row start is one compare.
+	cut      int
+	idsDue   int
+	dictMax  int
+	kind     parquet.Kind
+	maxRep   byte
+	maxDef   byte
+	slow     bool
+	pageDict bool // the page's values are dictionary indexes
+	fallback bool // the dictionary outgrew DictionaryMaxBytes or did not pay: the rest of the chunk is PLAIN
+	unsign   bool // INT64 compared unsigned
+	pb       bounds
 
-	// The chunk in progress: its encoded data pages, dictionary, statistics and page index.
-	rows       int64
+	idx  int
+	leaf *leaf
+
+	// The rest of the chunk in progress: its encoded data pages, dictionary, statistics and page index.
 	data       []byte
-	dict       *dictionary
-	fallback   bool // the dictionary outgrew DictionaryMaxBytes or did not pay: the rest of the chunk is PLAIN
 	noDict     bool // the dictionary did not pay on the chunk's first values: the chunk has none
 	checked    bool // the chunk's dictionary was checked against DictionarySample's rule
-	dictRaw    int  // PLAIN size of the values dictionary-encoded in the chunk, until checked
 	numValues  int64
 	nulls      int64
 	uncomp     int64
@@ -388,11 +402,30 @@ type bounds struct {
 
 func newColumn(w *Writer, i int) *Column {
 	l := &w.schema.leaves[i]
-	c := &Column{w: w, idx: i, leaf: l, unsign: l.unsigned && l.kind == parquet.Int64, asc: true, desc: true}
+	c := &Column{idx: i, leaf: l, unsign: l.unsigned && l.kind == parquet.Int64, asc: true, desc: true,
+		kind: l.kind, maxRep: l.maxRep, maxDef: l.maxDef}
 	if l.dict {
 		c.dict = newDictionary()
 	}
+	c.attach(w)
 	return c
+}
+
+// attach gives the column (new, or from the schema's pool) to w, whose options may differ from
+// those of the writer it last served.
+func (c *Column) attach(w *Writer) {
+	c.w = w
+	c.cut = w.opts.PageBytes
+	c.dictMax = w.opts.DictionaryMaxBytes
+	c.setIDsDue()
+}
+
+// setIDsDue sets how many dictionary indexes a page holds when DictionarySample's check is due.
+func (c *Column) setIDsDue() {
+	c.idsDue = math.MaxInt
+	if s := c.w.opts.DictionarySample; s > 0 && !c.checked {
+		c.idsDue = s
+	}
 }
 
 func (c *Column) name() string { return strings.Join(c.leaf.path, ".") }
@@ -471,6 +504,21 @@ func (c *Column) writeRowValues(values []parquet.Value) (int, error) {
 // startRow cuts the page before a row when it is full, and ends the chunk's dictionary when it
 // outgrew DictionaryMaxBytes or does not pay (see DictionarySample).
 func (c *Column) startRow() error {
+	if c.pageSize() < c.cut && !c.slow {
+		return nil
+	}
+	return c.startRowSlow()
+}
+
+func (c *Column) startRowSlow() error {
+	err := c.cutRow()
+	// What the next row start must look at again: a dictionary checked here may still be past
+	// DictionaryMaxBytes.
+	c.slow = c.dict != nil && !c.fallback && (len(c.ids) >= c.idsDue || c.dict.size > c.dictMax)
+	return err
+}
+
+func (c *Column) cutRow() error {
 	opts := &c.w.opts
 	if c.pageRows > 0 && c.pageSize() >= opts.PageBytes {
 		if err := c.flushPage(); err != nil {
@@ -499,6 +547,7 @@ func (c *Column) startRow() error {
 // point into them.)
 func (c *Column) checkDictionary() {
 	c.checked = true
+	c.idsDue = math.MaxInt
 	if c.dictPages > 0 || len(c.ids) == 0 {
 		return
 	}
@@ -524,6 +573,9 @@ func (c *Column) byteArray(b []byte) {
 		id := c.dict.id(b)
 		c.ids = append(c.ids, id)
 		c.dict.observe(id, &c.pb)
+		if len(c.ids) >= c.idsDue || c.dict.size > c.dictMax {
+			c.slow = true
+		}
 		return
 	}
 	off := len(c.vals)
@@ -550,7 +602,7 @@ func (c *Column) int64(x int64) {
 
 func (c *Column) int32(x int32) {
 	c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(x))
-	if c.leaf.unsigned {
+	if c.leaf.unsigned { // only INT64's flag is in c.unsign
 		c.pb.int(int64(uint32(x)))
 	} else {
 		c.pb.int(int64(x))
@@ -600,8 +652,8 @@ func (c *Column) flatRow(k parquet.Kind, null bool) bool {
 	c.rows++
 	c.pageRows++
 	c.pageValues++
-	if c.leaf.maxDef > 0 {
-		d := c.leaf.maxDef
+	if c.maxDef > 0 {
+		d := c.maxDef
 		if null {
 			d = 0
 		}
@@ -676,38 +728,51 @@ func (c *Column) leveled(rep, def int, k parquet.Kind, null bool) bool {
 	if w.err != nil {
 		return false
 	}
-	l := c.leaf
 	if rep == 0 {
-		if w.err = c.startRow(); w.err != nil {
-			return false
+		if c.pageSize() >= c.cut || c.slow {
+			if w.err = c.startRowSlow(); w.err != nil {
+				return false
+			}
 		}
 		c.rows++
 		c.pageRows++
-	} else if rep > int(l.maxRep) || c.rows == 0 {
-		w.err = fmt.Errorf("pqwrite: column %s: repetition level %d (max %d) at row %d", c.name(), rep, l.maxRep, c.rows)
-		return false
+	} else if uint(rep) > uint(c.maxRep) || c.rows == 0 {
+		return c.fail(rep, def, k, null)
 	}
 	if null {
-		if def < 0 || def >= int(l.maxDef) {
-			w.err = fmt.Errorf("pqwrite: column %s: NULL at definition level %d (max %d)", c.name(), def, l.maxDef)
-			return false
+		if uint(def) >= uint(c.maxDef) {
+			return c.fail(rep, def, k, null)
 		}
 		c.pageNulls++
 	} else {
-		if k != l.kind {
-			w.err = fmt.Errorf("pqwrite: column %s: %v value in a %v column", c.name(), k, l.kind)
-			return false
+		if k != c.kind {
+			return c.fail(rep, def, k, null)
 		}
-		def = int(l.maxDef)
+		def = int(c.maxDef)
 	}
-	if l.maxRep > 0 {
+	if c.maxRep > 0 {
 		c.rep = append(c.rep, byte(rep))
 	}
-	if l.maxDef > 0 {
+	if c.maxDef > 0 {
 		c.def = append(c.def, byte(def))
 	}
 	c.pageValues++
 	return true
+}
+
+// fail fails the writer with what is wrong with a value leveled refused (out of the way of its
+// fast path); false.
+func (c *Column) fail(rep, def int, k parquet.Kind, null bool) bool {
+	l := c.leaf
+	switch {
+	case rep != 0 && (rep > int(l.maxRep) || rep < 0 || c.rows == 0):
+		c.w.err = fmt.Errorf("pqwrite: column %s: repetition level %d (max %d) at row %d", c.name(), rep, l.maxRep, c.rows)
+	case null:
+		c.w.err = fmt.Errorf("pqwrite: column %s: NULL at definition level %d (max %d)", c.name(), def, l.maxDef)
+	default:
+		c.w.err = fmt.Errorf("pqwrite: column %s: %v value in a %v column", c.name(), k, l.kind)
+	}
+	return false
 }
 
 // AppendNull writes a NULL at repetition level rep and definition level def (below the maximum).
@@ -1117,6 +1182,8 @@ func (c *Column) resetChunk() {
 	c.data = trim(c.data)
 	c.vals, c.body, c.zbuf, c.scratch = trim(c.vals), trim(c.body), trim(c.zbuf), trim(c.scratch)
 	c.fallback, c.noDict, c.checked, c.dictRaw = false, false, false, 0
+	c.slow = false
+	c.setIDsDue()
 	if c.dict != nil {
 		c.dict.reset()
 	}
