@@ -87,8 +87,18 @@ func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error
 		}
 		return addDaily(ctx, in, a.vpcflow, row, ts, recordSize(&row, rec.Raw, flowHeap(&row)))
 	case rec.DNS != nil:
-		row := ResolverRowOf(l, rec.DNS)
-		return addDaily(ctx, in, a.resolver, row, row.QueryTimestamp, recordSize(&row, rec.Raw, resolverHeap))
+		ts := rec.DNS.QueryTimestamp.UTC()
+		row, st, untimed, err := stageSlot(in, a.resolver, dayPartition(in, ts), ts)
+		if err != nil {
+			return err
+		}
+		slab, _ := in.Scratch.(*resolverSlab)
+		if slab == nil {
+			slab = new(resolverSlab)
+			in.Scratch = slab
+		}
+		fillResolverRow(row, l, rec.DNS, slab.next())
+		return in.added(ctx, st, recordSize(row, rec.Raw, resolverHeap), untimed)
 	}
 	return &UnsupportedRecordError{Source: rec.Source}
 }
@@ -109,17 +119,20 @@ const msPerDay = 24 * 60 * 60 * 1000
 // NODATA line without start) still needs a partition: processing time keeps it findable instead of
 // piling up under 1970.
 func addDaily[T any](ctx context.Context, in *Input, t *TableDef[T], row T, ts time.Time, size int64) error {
-	pt := ts
-	if pt.IsZero() {
-		pt = in.s.opts.Now()
+	return AddRow(ctx, in, t, dayPartition(in, ts), row, ts, size)
+}
+
+// dayPartition is the dt=YYYY-MM-DD partition of a row of time ts (see addDaily).
+func dayPartition(in *Input, ts time.Time) string {
+	if ts.IsZero() {
+		ts = in.s.opts.Now()
 	}
-	ms := pt.UnixMilli()
+	ms := ts.UnixMilli()
 	day := ms / msPerDay
 	if ms < 0 && ms%msPerDay != 0 {
 		day--
 	}
-	part := in.Memo(day, dtPartition)
-	return AddRow(ctx, in, t, part, row, ts, size)
+	return in.Memo(day, dtPartition)
 }
 
 func dtPartition(day int64) string {

@@ -256,3 +256,16 @@ func AddRow[T any](ctx context.Context, in *Input, t *TableDef[T], part string, 
 	st.rows.(*rowsOf[T]).add(row, sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal})
 	return in.added(ctx, st, size, untimed)
 }
+
+// stageSlot is AddRow for a row built where it is staged: it stages a zero row of t in part (ts
+// as for AddRow) and returns it with its buffer. The caller fills the row, then accounts for it
+// with in.added(ctx, st, size, untimed) before staging the next.
+func stageSlot[T any](in *Input, t *TableDef[T], part string, ts time.Time) (row *T, st *buffer, untimed bool, err error) {
+	if st, err = in.stageFor(t, part); err != nil {
+		return nil, nil, false, err
+	}
+	if untimed = ts.IsZero(); untimed {
+		ts = in.s.opts.Now()
+	}
+	return st.rows.(*rowsOf[T]).slot(sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal}), st, untimed, nil
+}

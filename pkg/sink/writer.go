@@ -178,6 +178,18 @@ func (r *rowsOf[T]) add(row T, k sortKey) {
 	r.keys = append(r.keys, k)
 }
 
+// slot stages a zero row with key k and returns it for the caller to fill before the next row.
+func (r *rowsOf[T]) slot(k sortKey) *T {
+	if r.len() == 0 {
+		r.lo, r.hi = k.t, k.t
+	}
+	r.lo, r.hi = min(r.lo, k.t), max(r.hi, k.t)
+	var zero T
+	r.rows = append(r.rows, zero)
+	r.keys = append(r.keys, k)
+	return &r.rows[len(r.rows)-1]
+}
+
 func (r *rowsOf[T]) len() int64      { return int64(r.pendingLen()) + r.written }
 func (r *rowsOf[T]) pendingLen() int { return len(r.rows) + r.nseg }
 func (r *rowsOf[T]) finished() bool  { return r.done }
