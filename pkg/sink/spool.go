@@ -1,7 +1,6 @@
 package sink
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -15,20 +14,31 @@ import (
 // spool collects a file's encoded bytes until its checkpoint uploads them: in memory while the file
 // is small (most files of a busy sink are), in an unlinked temporary file past memLimit, so a
 // large file costs disk, not memory, and a killed process leaves nothing behind.
+//
+// In memory the bytes are a list of chunks, each as large as all before it (up to spoolChunkMax),
+// rather than one slice grown by append: regrowing copied every byte written about
+// once more, and the copies and their garbage were over 2 % of a Resolver run's CPU.
 type spool struct {
 	dir      string
 	memLimit int64
-	mem      []byte
+	chunks   [][]byte // full but for the last
+	memCap   int64    // the chunks' capacity
 	f        *os.File
 	n        int64
 	err      error
 }
 
+// spoolChunkMin and spoolChunkMax bound the size of a memory spool's chunks.
+const (
+	spoolChunkMin = 512
+	spoolChunkMax = 4 << 20
+)
+
 func (s *spool) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	if s.f == nil && int64(len(s.mem)+len(p)) > s.memLimit {
+	if s.f == nil && s.n+int64(len(p)) > s.memLimit {
 		f, err := os.CreateTemp(s.dir, "logarchive-spool-*")
 		if err != nil {
 			s.err = fmt.Errorf("sink: spool file: %w", err)
@@ -36,12 +46,14 @@ func (s *spool) Write(p []byte) (int, error) {
 		}
 		// Unlinked at once: the descriptor keeps the data; nothing outlives the process.
 		os.Remove(f.Name())
-		if _, err := f.Write(s.mem); err != nil {
-			f.Close()
-			s.err = fmt.Errorf("sink: spool file: %w", err)
-			return 0, s.err
+		for _, c := range s.chunks {
+			if _, err := f.Write(c); err != nil {
+				f.Close()
+				s.err = fmt.Errorf("sink: spool file: %w", err)
+				return 0, s.err
+			}
 		}
-		s.f, s.mem = f, nil
+		s.f, s.chunks, s.memCap = f, nil, 0
 	}
 	if s.f != nil {
 		n, err := s.f.Write(p)
@@ -51,9 +63,24 @@ func (s *spool) Write(p []byte) (int, error) {
 		}
 		return n, s.err
 	}
-	s.mem = append(s.mem, p...)
-	s.n += int64(len(p))
-	return len(p), nil
+	n := len(p)
+	for len(p) > 0 {
+		last := len(s.chunks) - 1
+		if last < 0 || len(s.chunks[last]) == cap(s.chunks[last]) {
+			// As large as all before it, as append would grow one slice: a small file's spool
+			// stays small (the memory budget counts its capacity), a large one has few chunks.
+			size := int(min(max(s.memCap, int64(len(p)), spoolChunkMin), spoolChunkMax))
+			s.chunks = append(s.chunks, make([]byte, 0, size))
+			s.memCap += int64(size)
+			last++
+		}
+		c := &s.chunks[last]
+		k := min(len(p), cap(*c)-len(*c))
+		*c = append(*c, p[:k]...)
+		p = p[k:]
+	}
+	s.n += int64(n)
+	return n, nil
 }
 
 // memBytes is what the spool holds in memory.
@@ -61,7 +88,7 @@ func (s *spool) memBytes() int64 {
 	if s == nil {
 		return 0
 	}
-	return int64(cap(s.mem))
+	return s.memCap
 }
 
 func (s *spool) size() int64 {
@@ -75,7 +102,27 @@ func (s *spool) readerAt() io.ReaderAt {
 	if s.f != nil {
 		return s.f
 	}
-	return bytes.NewReader(s.mem)
+	return chunkReader(s.chunks)
+}
+
+// writeTo writes the spool's first n bytes to w: from memory without copying them first.
+func (s *spool) writeTo(w io.Writer, n int64) (int64, error) {
+	if s.f != nil {
+		return io.Copy(w, io.NewSectionReader(s.f, 0, n))
+	}
+	var done int64
+	for _, c := range s.chunks {
+		if done >= n {
+			break
+		}
+		c = c[:min(int64(len(c)), n-done)]
+		m, err := w.Write(c)
+		done += int64(m)
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
 }
 
 func (s *spool) remove() {
@@ -83,7 +130,34 @@ func (s *spool) remove() {
 		s.f.Close()
 		s.f = nil
 	}
-	s.mem = nil
+	s.chunks, s.memCap = nil, 0
+}
+
+// chunkReader reads a memory spool's chunks as one run of bytes.
+type chunkReader [][]byte
+
+func (cr chunkReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errors.New("sink: spool: negative offset")
+	}
+	n := 0
+	for _, c := range cr {
+		if len(p) == 0 {
+			break
+		}
+		if off >= int64(len(c)) {
+			off -= int64(len(c))
+			continue
+		}
+		k := copy(p, c[off:])
+		n += k
+		p = p[k:]
+		off = 0
+	}
+	if len(p) > 0 {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // upload writes a finished spool as one object and commits it, rewriting the footer first when the
@@ -111,7 +185,7 @@ func upload(ctx context.Context, spec *TableSpec, loc store.Location, key string
 func copySpool(w io.Writer, spec *TableSpec, sp *spool) (int64, error) {
 	ra, size := sp.readerAt(), sp.size()
 	if spec.RewriteFooter == nil {
-		return io.Copy(w, io.NewSectionReader(ra, 0, size))
+		return sp.writeTo(w, size)
 	}
 	var tail [8]byte
 	if size < 12 {
@@ -136,7 +210,7 @@ func copySpool(w io.Writer, spec *TableSpec, sp *spool) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("rewrite footer: %w", err)
 	}
-	n, err := io.Copy(w, io.NewSectionReader(ra, 0, start))
+	n, err := sp.writeTo(w, start)
 	if err != nil {
 		return n, err
 	}
