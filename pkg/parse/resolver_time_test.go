@@ -1,0 +1,46 @@
+package parse
+
+import (
+	"testing"
+	"time"
+)
+
+// FuzzTimeMemo: a time read through the memo of the hour before it reads as parseTime reads it
+// alone: the same instant in UTC, or an error for both.
+func FuzzTimeMemo(f *testing.F) {
+	for _, p := range [][2]string{
+		{"2026-03-02T11:16:53.995Z", "2026-03-02T11:17:59Z"},
+		{"2026-03-02T11:16:53.995Z", "2026-03-02T12:00:00.1Z"},
+		{"2024-02-29T23:59:59Z", "2024-02-29T23:00:00.123456789Z"},
+		{"2026-03-02T11:16:53Z", "2026-03-02T11:60:00Z"},
+		{"2026-03-02T11:16:53Z", "2026-03-02T11:16:5xZ"},
+		{"2021-02-04T19:51:25+02:00", "2021-02-04T19:51:25Z"},
+		{"2023-02-30T00:00:00.5Z", "2023-02-30T00:10:00Z"},
+	} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, first, s string) {
+		var m timeMemo
+		m.parse(first)
+		got, err := m.parse(s)
+		want, werr := parseTime(s)
+		if (err == nil) != (werr == nil) || !got.Equal(want) || (err == nil && got.Location() != time.UTC) {
+			t.Fatalf("after %q: memo reads %q as %v, %v; parseTime: %v, %v", first, s, got, err, want, werr)
+		}
+	})
+}
+
+// TestTimeMemoHours: times of one hour are read from the memo, and a new hour replaces it.
+func TestTimeMemoHours(t *testing.T) {
+	var m timeMemo
+	for _, s := range []string{"2026-03-02T11:16:53.995Z", "2026-03-02T11:17:59Z", "2026-03-02T12:00:00.5Z", "2026-03-02T12:59:59.000000001Z"} {
+		got, err := m.parse(s)
+		want, werr := time.Parse(time.RFC3339Nano, s)
+		if err != nil || werr != nil || !got.Equal(want) {
+			t.Fatalf("parse(%q) = %v, %v; want %v, %v", s, got, err, want, werr)
+		}
+		if m.hour != s[:13] {
+			t.Fatalf("after %q the memo holds hour %q", s, m.hour)
+		}
+	}
+}
