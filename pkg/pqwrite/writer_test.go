@@ -21,6 +21,7 @@ import (
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -882,4 +883,113 @@ func openParquet(t *testing.T, data []byte) *parquet.File {
 		t.Fatal(err)
 	}
 	return f
+}
+
+type mixedRow struct {
+	ID   int64  `parquet:"id"`            // random: zstd cannot shrink its pages
+	Text string `parquet:"text"`          // repetitive: zstd shrinks its pages
+	None *int32 `parquet:"none,optional"` // always NULL: a page of levels and no values
+}
+
+// TestUncompressedPages writes a file whose data pages are compressed in one column and left
+// uncompressed (is_compressed false) in another, and checks that pqarrow and parquet-go read back
+// exactly what was written.
+func TestUncompressedPages(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	rows := make([]mixedRow, 5000)
+	for i := range rows {
+		rows[i] = mixedRow{ID: int64(rng.Uint64()), Text: fmt.Sprintf("arn:aws:iam::123456789012:role/service-role-%d", rng.IntN(20))}
+	}
+	sc, err := Compile(parquet.SchemaOf(mixedRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := make([]parquet.Row, len(rows))
+	for i := range rows {
+		pr[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
+	}
+	data := writeRows(t, sc, pr, Options{Codec: &zstd.Codec{}, PageBytes: 4 << 10, DictionarySample: -1, DictionaryMaxBytes: 1}, 2000)
+
+	f := openParquet(t, data)
+	compressed := map[string][2]int{} // column: compressed pages, uncompressed pages
+	for _, rg := range f.Metadata().RowGroups {
+		for _, cc := range rg.Columns {
+			name := strings.Join(cc.MetaData.PathInSchema, ".")
+			n := compressed[name]
+			for _, h := range pageHeaders(t, data, cc.MetaData) {
+				if h.Type != format.DataPageV2 {
+					continue
+				}
+				if h.DataPageHeaderV2.V.IsCompressed.V {
+					n[0]++
+				} else {
+					n[1]++
+					if h.CompressedPageSize != h.UncompressedPageSize {
+						t.Errorf("column %s: uncompressed page of %d bytes, %d compressed", name, h.UncompressedPageSize, h.CompressedPageSize)
+					}
+				}
+			}
+			compressed[name] = n
+		}
+	}
+	if n := compressed["id"]; n[0] != 0 || n[1] < 3 {
+		t.Errorf("id: %d compressed pages, %d uncompressed; want only uncompressed", n[0], n[1])
+	}
+	if n := compressed["text"]; n[0] < 3 || n[1] != 0 {
+		t.Errorf("text: %d compressed pages, %d uncompressed; want only compressed", n[0], n[1])
+	}
+	if n := compressed["none"]; n[0] != 0 || n[1] == 0 {
+		t.Errorf("none: %d compressed pages, %d uncompressed; want only uncompressed", n[0], n[1])
+	}
+
+	checkReadBack(t, data, rows)
+	tbl := arrowTable(t, data)
+	defer tbl.Release()
+	if tbl.NumRows() != int64(len(rows)) {
+		t.Fatalf("pqarrow read %d rows, want %d", tbl.NumRows(), len(rows))
+	}
+	i := 0
+	for _, ch := range tbl.Column(0).Data().Chunks() {
+		ids := ch.(*array.Int64)
+		for j := range ids.Len() {
+			if ids.Value(j) != rows[i].ID {
+				t.Fatalf("row %d: pqarrow id %d, want %d", i, ids.Value(j), rows[i].ID)
+			}
+			i++
+		}
+	}
+	i = 0
+	for _, ch := range tbl.Column(1).Data().Chunks() {
+		texts := ch.(*array.String)
+		for j := range texts.Len() {
+			if texts.Value(j) != rows[i].Text {
+				t.Fatalf("row %d: pqarrow text %q, want %q", i, texts.Value(j), rows[i].Text)
+			}
+			i++
+		}
+	}
+	if nulls := tbl.Column(2).Data().NullN(); nulls != len(rows) {
+		t.Errorf("pqarrow: none has %d NULLs, want %d", nulls, len(rows))
+	}
+}
+
+// pageHeaders decodes the page headers of a column chunk of a file.
+func pageHeaders(t *testing.T, data []byte, md format.ColumnMetaData) []format.PageHeader {
+	t.Helper()
+	start := md.DataPageOffset
+	if md.DictionaryPageOffset != 0 {
+		start = md.DictionaryPageOffset
+	}
+	chunk := data[start : start+md.TotalCompressedSize]
+	var hs []format.PageHeader
+	for len(chunk) > 0 {
+		r := bytes.NewReader(chunk)
+		var h format.PageHeader
+		if err := thrift.NewDecoder(new(thrift.CompactProtocol).NewReader(r)).Decode(&h); err != nil {
+			t.Fatalf("column %v: page header: %v", md.PathInSchema, err)
+		}
+		chunk = chunk[len(chunk)-r.Len()+int(h.CompressedPageSize):]
+		hs = append(hs, h)
+	}
+	return hs
 }
