@@ -20,17 +20,19 @@ import (
 // The hash seed is random per dictionary; it decides where entries sit in the table, never their
 // indexes, so files are the same bytes from run to run.
 type dictionary struct {
-	slots   []uint64 // hash<<32 | index+1; 0 is empty; a power of two long, at most half full
-	seed    maphash.Seed
-	entries []string
-	size    int // PLAIN-encoded size of the entries
-	blocks  [][]byte
-	nblock  int // blocks[:nblock] are in use
-	seen    []uint32
-	epoch   uint32
+	// What a value touches first: the last value (hasLast: seen in the page in progress, so a
+	// run of it costs one compare and no observe), then the table and the entries.
 	last    string
 	lastID  int32
+	epoch   uint32
 	hasLast bool
+	size    int      // PLAIN-encoded size of the entries
+	slots   []uint64 // hash<<32 | index+1; 0 is empty; a power of two long, at most half full
+	entries []string
+	seen    []uint32
+	seed    maphash.Seed
+	blocks  [][]byte
+	nblock  int // blocks[:nblock] are in use
 }
 
 const (
@@ -42,12 +44,16 @@ func newDictionary() *dictionary {
 	return &dictionary{slots: make([]uint64, 64), seed: maphash.MakeSeed(), epoch: 1}
 }
 
-// id returns the index of b, adding it when new.
-func (d *dictionary) id(b []byte) int32 {
-	// Runs of one value are common (sorted rows, one account or region): skip the map for them.
-	if d.hasLast && string(b) == d.last {
-		return d.lastID
-	}
+// id returns the index of b, adding it when new, and widens the page's bounds pb by it. (The
+// caller tries the last value first: see hasLast.)
+func (d *dictionary) id(b []byte, pb *bounds) int32 {
+	id := d.lookup(b)
+	d.observe(id, pb)
+	return id
+}
+
+// lookup returns the index of b, adding it when new.
+func (d *dictionary) lookup(b []byte) int32 {
 	h := maphash.Bytes(d.seed, b) &^ (1<<32 - 1)
 	mask := len(d.slots) - 1
 	i := int(h>>32) & mask
@@ -136,8 +142,11 @@ func (d *dictionary) observe(id int32, pb *bounds) {
 	}
 }
 
-// nextPage starts a new page for observe.
-func (d *dictionary) nextPage() { d.epoch++ }
+// nextPage starts a new page for observe (and id: the last value is not yet in its bounds).
+func (d *dictionary) nextPage() {
+	d.epoch++
+	d.hasLast = false
+}
 
 // page appends the PLAIN-encoded entries to dst.
 func (d *dictionary) page(dst []byte) []byte {

@@ -570,10 +570,18 @@ func (c *Column) byteArray(b []byte) {
 	if c.dict != nil && !c.fallback {
 		c.pageDict = true
 		c.dictRaw += 4 + len(b)
-		id := c.dict.id(b)
+		d := c.dict
+		id := d.lastID
+		// Runs of one value are common (sorted rows, one account or region): they skip the
+		// table, and the page's bounds, which the run's first value set.
+		if !d.hasLast || string(b) != d.last {
+			id = d.id(b, &c.pb)
+			if d.size > c.dictMax {
+				c.slow = true
+			}
+		}
 		c.ids = append(c.ids, id)
-		c.dict.observe(id, &c.pb)
-		if len(c.ids) >= c.idsDue || c.dict.size > c.dictMax {
+		if len(c.ids) >= c.idsDue {
 			c.slow = true
 		}
 		return
@@ -776,10 +784,47 @@ func (c *Column) fail(rep, def int, k parquet.Kind, null bool) bool {
 }
 
 // AppendNull writes a NULL at repetition level rep and definition level def (below the maximum).
-func (c *Column) AppendNull(rep, def int) { c.leveled(rep, def, 0, true) }
+func (c *Column) AppendNull(rep, def int) {
+	if !c.plainRow(rep) || uint(def) >= uint(c.maxDef) {
+		c.leveled(rep, def, 0, true)
+		return
+	}
+	c.rows++
+	c.pageRows++
+	c.pageValues++
+	c.pageNulls++
+	if c.maxRep > 0 {
+		c.rep = append(c.rep, 0)
+	}
+	c.def = append(c.def, byte(def))
+}
+
+// plainRow reports whether a value at repetition level rep starts a row that needs none of
+// leveled's work but its levels: most values (a call and a dozen branches less a value).
+func (c *Column) plainRow(rep int) bool {
+	return rep == 0 && c.w.err == nil && c.pageSize() < c.cut && !c.slow
+}
+
+// startValue starts a row of one value that plainRow admitted (kind checked by the caller).
+func (c *Column) startValue() {
+	c.rows++
+	c.pageRows++
+	c.pageValues++
+	if c.maxRep > 0 {
+		c.rep = append(c.rep, 0)
+	}
+	if c.maxDef > 0 {
+		c.def = append(c.def, c.maxDef)
+	}
+}
 
 // AppendByteArray writes a BYTE_ARRAY value at repetition level rep.
 func (c *Column) AppendByteArray(rep int, b []byte) {
+	if c.plainRow(rep) && c.kind == parquet.ByteArray {
+		c.startValue()
+		c.byteArray(b)
+		return
+	}
 	if c.leveled(rep, 0, parquet.ByteArray, false) {
 		c.byteArray(b)
 	}
@@ -787,6 +832,11 @@ func (c *Column) AppendByteArray(rep int, b []byte) {
 
 // AppendInt64 writes an INT64 value at repetition level rep.
 func (c *Column) AppendInt64(rep int, x int64) {
+	if c.plainRow(rep) && c.kind == parquet.Int64 {
+		c.startValue()
+		c.int64(x)
+		return
+	}
 	if c.leveled(rep, 0, parquet.Int64, false) {
 		c.int64(x)
 	}

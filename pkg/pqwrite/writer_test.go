@@ -859,12 +859,12 @@ func TestDictionaryIDs(t *testing.T) {
 		}
 		vals = append(vals, "")
 		for i, v := range vals {
-			if got := d.id([]byte(v)); got != int32(i) {
+			if got := d.id([]byte(v), new(bounds)); got != int32(i) {
 				t.Fatalf("round %d: new value %d got index %d", round, i, got)
 			}
 		}
 		for i := len(vals) - 1; i >= 0; i -= 3 {
-			if got := d.id([]byte(vals[i])); got != int32(i) || d.entries[got] != vals[i] {
+			if got := d.id([]byte(vals[i]), new(bounds)); got != int32(i) || d.entries[got] != vals[i] {
 				t.Fatalf("round %d: value %d found at %d", round, i, got)
 			}
 		}
