@@ -986,18 +986,11 @@ func (c *Column) flushPage() error {
 		body = c.body
 	}
 	uncompressed := len(lv) + len(body)
-	compressed := false
-	if c.w.codec != nil && len(body) > 0 {
+	if c.w.codec != nil {
 		if c.zbuf, err = c.w.codec.Encode(c.zbuf[:0], body); err != nil {
 			return fmt.Errorf("pqwrite: column %s: compress page: %w", c.name(), err)
 		}
-		// A page the codec shrinks by less than 1/64 is written as it is (is_compressed false, which
-		// a v2 page header allows): it costs the file at most that, and spares every reader a
-		// decompression; random ids' dictionary indexes and empty or tiny pages (where zstd's frame
-		// is larger than the page) are such pages.
-		if len(c.zbuf) < len(body)-len(body)/64 {
-			body, compressed = c.zbuf, true
-		}
+		body = c.zbuf
 	}
 	crc := crc32.Update(crc32.ChecksumIEEE(lv), crc32.IEEETable, body)
 	h := format.PageHeader{
@@ -1012,7 +1005,7 @@ func (c *Column) flushPage() error {
 			Encoding:                   encoding,
 			DefinitionLevelsByteLength: int32(len(lv) - repLen),
 			RepetitionLevelsByteLength: int32(repLen),
-			IsCompressed:               thrift.New(compressed),
+			IsCompressed:               thrift.New(c.w.codec != nil),
 		}),
 	}
 	hb, err := c.w.encodeHeader(&h)
