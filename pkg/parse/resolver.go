@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -207,7 +208,7 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		// which spares scanning the name and looking it up. Any other name (another order,
 		// escapes, an unknown member) takes the general path and teaches the order.
 		id := d.succ[prev]
-		if tok := resolverKeyTokens[id]; id == rkUnknown || len(raw)-c.i <= len(tok) || string(raw[c.i:c.i+len(tok)]) != tok {
+		if tok := resolverKeyTokens[id]; id == rkUnknown || !hasToken(raw, c.i, tok, &resolverKeyWords[id]) {
 			k, err := c.key()
 			if err != nil {
 				return nil, err
@@ -302,6 +303,10 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		}
 		if err := keepShape(err, &shape); err != nil {
 			return nil, err
+		}
+		if c.i < len(raw) && raw[c.i] == ',' { // compact JSON's case, without a call
+			c.i++
+			continue
 		}
 		more, err := c.next('}')
 		if err != nil {
@@ -543,6 +548,39 @@ var resolverKeyTokens = func() (t [rkUnknown + 1]string) {
 	}
 	return t
 }()
+
+// tokenWords is a token of at most 16 bytes as two little-endian words, for hasToken to compare
+// with two loads instead of a call to compare strings.
+type tokenWords struct {
+	lo, hi, mask uint64 // hi holds the bytes past the eighth; mask selects them
+	ok           bool   // the token is 8 to 16 bytes long
+}
+
+func wordsOf(tok string) (w tokenWords) {
+	if len(tok) < 8 || len(tok) > 16 {
+		return w
+	}
+	var b [16]byte
+	copy(b[:], tok)
+	return tokenWords{lo: binary.LittleEndian.Uint64(b[:8]), hi: binary.LittleEndian.Uint64(b[8:]),
+		mask: ^uint64(0) >> (8 * (16 - len(tok))), ok: true}
+}
+
+// resolverKeyWords are resolverKeyTokens as tokenWords.
+var resolverKeyWords = func() (t [rkUnknown + 1]tokenWords) {
+	for i, tok := range resolverKeyTokens {
+		t[i] = wordsOf(tok)
+	}
+	return t
+}()
+
+// hasToken says whether b[i:] starts with tok (w: its words) and goes on after it.
+func hasToken(b []byte, i int, tok string, w *tokenWords) bool {
+	if w.ok && len(b)-i > 16 {
+		return binary.LittleEndian.Uint64(b[i:]) == w.lo && binary.LittleEndian.Uint64(b[i+8:])&w.mask == w.hi
+	}
+	return len(b)-i > len(tok) && string(b[i:i+len(tok)]) == tok
+}
 
 func resolverKeyOf(k []byte) resolverKey {
 	switch string(k) {

@@ -44,3 +44,30 @@ func TestTimeMemoHours(t *testing.T) {
 		}
 	}
 }
+
+// TestHasToken: hasToken answers as comparing the strings does, for every member name of a
+// Resolver record against itself, each one-byte change of it, and inputs ending at or just after it.
+func TestHasToken(t *testing.T) {
+	for id, tok := range resolverKeyTokens {
+		if tok == "" {
+			continue
+		}
+		w := &resolverKeyWords[id]
+		for _, tail := range []string{"", "\"", "\"1.100000\",\"account_id\":\"791359182849\""} {
+			in := []byte(tok + tail)
+			for pos := -1; pos < len(tok); pos++ {
+				b := append([]byte(nil), in...)
+				if pos >= 0 {
+					b[pos] ^= 0x20
+				}
+				want := len(b) > len(tok) && string(b[:len(tok)]) == tok
+				if got := hasToken(b, 0, tok, w); got != want {
+					t.Errorf("hasToken(%q, %q) = %v, want %v", b, tok, got, want)
+				}
+				if pos < 0 && len(tail) > 0 && !want {
+					t.Errorf("%q does not start with %q", b, tok)
+				}
+			}
+		}
+	}
+}
