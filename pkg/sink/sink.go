@@ -849,17 +849,22 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 	slices.Sort(keys)
 	cp.ID = hashHex(keys...)[:32]
 
+	// The hook runs while the files are finished (their last rows encoded, writers closed), which
+	// makes nothing visible: only the uploads wait for it. At the end of a run the final
+	// checkpoint's hook (the ledger's intent for every input, an fsync on local disk) then no
+	// longer leaves the processors idle before the last encodes start.
+	hookDone := make(chan struct{})
+	var hookErr error
 	if s.opts.BeforeCommit != nil {
 		// The hook gets its own Files: the sink fills in sizes as files commit.
 		before := cp
 		before.Files = slices.Clone(cp.Files)
-		if err := s.opts.BeforeCommit(ctx, before); err != nil {
-			s.mu.Lock()
-			s.sealed = sel
-			s.inflight = 0
-			s.mu.Unlock()
-			return dropped, &CommitError{CheckpointID: cp.ID, Err: fmt.Errorf("before-commit hook: %w", err)}
-		}
+		go func() {
+			defer close(hookDone)
+			hookErr = s.opts.BeforeCommit(ctx, before)
+		}()
+	} else {
+		close(hookDone)
 	}
 
 	// Finish and upload the files, several at once.
@@ -871,10 +876,26 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = s.writeFile(ctx, b, locs[i], &cp.Files[i])
+			errs[i] = s.writeFile(ctx, b, locs[i], &cp.Files[i], hookDone, &hookErr)
 		}()
 	}
 	wg.Wait()
+	<-hookDone
+	if hookErr != nil {
+		// Nothing was uploaded. Files finished meanwhile stay finished (the retry only uploads
+		// them); one that failed to finish can never be completed: the retry drops it.
+		s.mu.Lock()
+		for i, b := range sel {
+			var be *brokenError
+			if errors.As(errs[i], &be) && b.broken == nil {
+				b.broken = be.err
+			}
+		}
+		s.sealed = sel
+		s.inflight = 0
+		s.mu.Unlock()
+		return dropped, &CommitError{CheckpointID: cp.ID, Err: fmt.Errorf("before-commit hook: %w", hookErr)}
+	}
 
 	dones := dropped
 	var committed []File
@@ -936,9 +957,10 @@ func (s *Sink) runCheckpoint(ctx context.Context, pick func() ([]*buffer, error)
 	return dones, nil
 }
 
-// writeFile finishes a buffer's file (encoding what is pending, closing the writer) and uploads it.
-// A retry after a failed upload finds the file finished and uploads the same bytes again.
-func (s *Sink) writeFile(ctx context.Context, b *buffer, loc store.Location, f *File) error {
+// writeFile finishes a buffer's file (encoding what is pending, closing the writer) and, once the
+// BeforeCommit hook has returned (hookDone closed) without error (*hookErr), uploads it. A retry
+// after a failed upload or hook finds the file finished and uploads the same bytes again.
+func (s *Sink) writeFile(ctx context.Context, b *buffer, loc store.Location, f *File, hookDone <-chan struct{}, hookErr *error) error {
 	b.spilling.Wait()
 	b.wmu.Lock()
 	defer b.wmu.Unlock()
@@ -946,6 +968,10 @@ func (s *Sink) writeFile(ctx context.Context, b *buffer, loc store.Location, f *
 		if err := b.rows.finish(s.writeConfig(b)); err != nil {
 			return &brokenError{fmt.Errorf("finish %s: %w", f.Key, err)}
 		}
+	}
+	<-hookDone
+	if *hookErr != nil {
+		return *hookErr
 	}
 	n, err := upload(ctx, b.key.table.spec(), loc, f.Key, f.Rows, b.rows.spool())
 	if err != nil {
