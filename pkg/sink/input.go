@@ -387,7 +387,7 @@ func (in *Input) End() {
 		sh.spans[in] = sp
 		in.open++
 		touched = append(touched, sh)
-		if sh.pending >= s.opts.SpillBytes {
+		if sh.pending >= s.shardSpillBytesLocked(k) {
 			spills = append(spills, sh)
 		}
 	}
