@@ -59,7 +59,11 @@ func TestSegmentsEncodeInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := shared.spool()
-	got, err := parquet.Read[segRow](sp.readerAt(), sp.size())
+	ra, err := sp.readerAt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := parquet.Read[segRow](ra, sp.size())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -24,6 +25,7 @@ type spool struct {
 	chunks   [][]byte // full but for the last
 	memCap   int64    // the chunks' capacity
 	f        *os.File
+	fw       *bufio.Writer // in front of f: the writer's pieces (page headers, levels, index entries) are small
 	n        int64
 	err      error
 }
@@ -32,6 +34,9 @@ type spool struct {
 const (
 	spoolChunkMin = 512
 	spoolChunkMax = 4 << 20
+	// spoolFileBuffer is the buffer in front of a spool's file. Unbuffered, each of the Parquet
+	// writer's pieces was a write(2) of its own: ~2,300 calls for CloudTrail's one 7 MB file.
+	spoolFileBuffer = 256 << 10
 )
 
 func (s *spool) Write(p []byte) (int, error) {
@@ -53,10 +58,10 @@ func (s *spool) Write(p []byte) (int, error) {
 				return 0, s.err
 			}
 		}
-		s.f, s.chunks, s.memCap = f, nil, 0
+		s.f, s.fw, s.chunks, s.memCap = f, bufio.NewWriterSize(f, spoolFileBuffer), nil, 0
 	}
 	if s.f != nil {
-		n, err := s.f.Write(p)
+		n, err := s.fw.Write(p)
 		s.n += int64(n)
 		if err != nil {
 			s.err = fmt.Errorf("sink: spool file: %w", err)
@@ -88,7 +93,20 @@ func (s *spool) memBytes() int64 {
 	if s == nil {
 		return 0
 	}
+	if s.fw != nil {
+		return int64(s.fw.Size())
+	}
 	return s.memCap
+}
+
+// flush writes out what the file's buffer holds: before the spool is read.
+func (s *spool) flush() error {
+	if s.err == nil && s.fw != nil {
+		if err := s.fw.Flush(); err != nil {
+			s.err = fmt.Errorf("sink: spool file: %w", err)
+		}
+	}
+	return s.err
 }
 
 func (s *spool) size() int64 {
@@ -98,15 +116,22 @@ func (s *spool) size() int64 {
 	return s.n
 }
 
-func (s *spool) readerAt() io.ReaderAt {
-	if s.f != nil {
-		return s.f
+// readerAt reads what was written so far.
+func (s *spool) readerAt() (io.ReaderAt, error) {
+	if err := s.flush(); err != nil {
+		return nil, err
 	}
-	return chunkReader(s.chunks)
+	if s.f != nil {
+		return s.f, nil
+	}
+	return chunkReader(s.chunks), nil
 }
 
 // writeTo writes the spool's first n bytes to w: from memory without copying them first.
 func (s *spool) writeTo(w io.Writer, n int64) (int64, error) {
+	if err := s.flush(); err != nil {
+		return 0, err
+	}
 	if s.f != nil {
 		return io.Copy(w, io.NewSectionReader(s.f, 0, n))
 	}
@@ -128,7 +153,7 @@ func (s *spool) writeTo(w io.Writer, n int64) (int64, error) {
 func (s *spool) remove() {
 	if s.f != nil {
 		s.f.Close()
-		s.f = nil
+		s.f, s.fw = nil, nil
 	}
 	s.chunks, s.memCap = nil, 0
 }
@@ -183,9 +208,13 @@ func upload(ctx context.Context, spec *TableSpec, loc store.Location, key string
 }
 
 func copySpool(w io.Writer, spec *TableSpec, sp *spool) (int64, error) {
-	ra, size := sp.readerAt(), sp.size()
+	size := sp.size()
 	if spec.RewriteFooter == nil {
 		return sp.writeTo(w, size)
+	}
+	ra, err := sp.readerAt()
+	if err != nil {
+		return 0, err
 	}
 	var tail [8]byte
 	if size < 12 {

@@ -54,7 +54,10 @@ func TestSpoolChunks(t *testing.T) {
 				at += len(c)
 				offs = append(offs, at-50, at-1, at)
 			}
-			ra := sp.readerAt()
+			ra, err := sp.readerAt()
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, off := range offs {
 				if off >= len(want) {
 					continue
