@@ -371,6 +371,16 @@ func (c *cursor) scanString() (start, end int, esc bool, err error) {
 
 // str reads a string value; null reads as "". Other types are a shape error naming field.
 func (c *cursor) str(field string) (string, error) {
+	// In compact JSON a value starts right at c.i: a string without escapes is sliced at once,
+	// sparing peek's space skipping and scanString's escape handling for most values. Anything
+	// else (spaces before it, escapes, another type, the end of the input) takes the general path.
+	if b := c.b; c.i < len(b) && b[c.i] == '"' {
+		start := c.i + 1
+		if j := nextStop(b, start); j < len(b) && b[j] == '"' {
+			c.i = j + 1
+			return c.valid(c.s[start:j]), nil
+		}
+	}
 	switch c.peek() {
 	case '"':
 		start, end, esc, err := c.scanString()

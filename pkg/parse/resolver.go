@@ -225,29 +225,29 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		var err error
 		switch id {
 		case rkVersion:
-			q.Version, err = strAt(c, "version")
+			q.Version, err = c.str("version")
 		case rkAccountID:
-			q.AccountID, err = strAt(c, "account_id")
+			q.AccountID, err = c.str("account_id")
 		case rkRegion:
-			q.Region, err = strAt(c, "region")
+			q.Region, err = c.str("region")
 		case rkVPCID:
-			q.VPCID, err = strAt(c, "vpc_id")
+			q.VPCID, err = c.str("vpc_id")
 		case rkQueryTimestamp:
 			var s string
 			at := c.i
-			if s, err = strAt(c, "query_timestamp"); err == nil && s != "" {
+			if s, err = c.str("query_timestamp"); err == nil && s != "" {
 				if q.QueryTimestamp, err = d.times.parse(s); err != nil {
 					err = &shapeError{off: at, field: "query_timestamp", msg: err.Error()}
 				}
 			}
 		case rkQueryName:
-			q.QueryName, err = strAt(c, "query_name")
+			q.QueryName, err = c.str("query_name")
 		case rkQueryType:
-			q.QueryType, err = strAt(c, "query_type")
+			q.QueryType, err = c.str("query_type")
 		case rkQueryClass:
-			q.QueryClass, err = strAt(c, "query_class")
+			q.QueryClass, err = c.str("query_class")
 		case rkRCode:
-			q.RCode, err = strAt(c, "rcode")
+			q.RCode, err = c.str("rcode")
 		case rkAnswers:
 			err = d.decodeAnswers(c)
 			if err == nil && len(d.answers) > 0 {
@@ -260,11 +260,11 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 				}
 			}
 		case rkSrcAddr:
-			q.SrcAddr, err = strAt(c, "srcaddr")
+			q.SrcAddr, err = c.str("srcaddr")
 		case rkSrcPort:
 			var s string
 			at := c.i
-			if s, err = strAt(c, "srcport"); err == nil && s != "" && s != "-" {
+			if s, err = c.str("srcport"); err == nil && s != "" && s != "-" {
 				v, ok := parseInt(s)
 				if !ok || v < 0 || v > 65535 {
 					err = &shapeError{off: at, field: "srcport", msg: "not a port number: " + s}
@@ -273,17 +273,17 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 				}
 			}
 		case rkTransport:
-			q.Transport, err = strAt(c, "transport")
+			q.Transport, err = c.str("transport")
 		case rkSrcIDs:
 			err = decodeSrcIDs(c, &q.SrcIDs)
 		case rkFirewallRuleGroupID:
-			q.FirewallRuleGroupID, err = strAt(c, "firewall_rule_group_id")
+			q.FirewallRuleGroupID, err = c.str("firewall_rule_group_id")
 		case rkFirewallRuleAction:
-			q.FirewallRuleAction, err = strAt(c, "firewall_rule_action")
+			q.FirewallRuleAction, err = c.str("firewall_rule_action")
 		case rkFirewallDomainListID:
-			q.FirewallDomainListID, err = strAt(c, "firewall_domain_list_id")
+			q.FirewallDomainListID, err = c.str("firewall_domain_list_id")
 		case rkFirewallProtection:
-			q.FirewallProtection, err = strAt(c, "firewall_protection")
+			q.FirewallProtection, err = c.str("firewall_protection")
 		default:
 			keyEnd := c.i - 1 // the ':'
 			for raw[keyEnd] != '"' {
@@ -396,11 +396,11 @@ func decodeAnswer(c *cursor, a *ResolverAnswer) error {
 	return knownMembers(c, "answers[]", answerTokens, answerMember, func(f int) (err error) {
 		switch f {
 		case 0:
-			a.RData, err = strAt(c, "answers.Rdata")
+			a.RData, err = c.str("answers.Rdata")
 		case 1:
-			a.Type, err = strAt(c, "answers.Type")
+			a.Type, err = c.str("answers.Type")
 		case 2:
-			a.Class, err = strAt(c, "answers.Class")
+			a.Class, err = c.str("answers.Class")
 		}
 		return err
 	})
@@ -410,11 +410,11 @@ func decodeSrcIDs(c *cursor, ids *ResolverSrcIDs) error {
 	return knownMembers(c, "srcids", srcIDsTokens, srcIDsMember, func(f int) (err error) {
 		switch f {
 		case 0:
-			ids.Instance, err = strAt(c, "srcids.instance")
+			ids.Instance, err = c.str("srcids.instance")
 		case 1:
-			ids.ResolverEndpoint, err = strAt(c, "srcids.resolver_endpoint")
+			ids.ResolverEndpoint, err = c.str("srcids.resolver_endpoint")
 		case 2:
-			ids.ResolverNetworkInterface, err = strAt(c, "srcids.resolver_network_interface")
+			ids.ResolverNetworkInterface, err = c.str("srcids.resolver_network_interface")
 		}
 		return err
 	})
@@ -662,20 +662,6 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 		m.hour, m.base = s[:13], t.Unix()-int64(mi*60+sec)
 	}
 	return t, err
-}
-
-// strAt is c.str for a value that, in compact JSON, starts right at c.i: a string without escapes
-// is sliced at once, sparing str's space skipping and dispatch for most of a record's values. Any
-// other value (spaces before it, escapes, another type, the end of the input) is str's to read.
-func strAt(c *cursor, field string) (string, error) {
-	if b := c.b; c.i < len(b) && b[c.i] == '"' {
-		start := c.i + 1
-		if j := nextStop(b, start); j < len(b) && b[j] == '"' {
-			c.i = j + 1
-			return c.valid(c.s[start:j]), nil
-		}
-	}
-	return c.str(field)
 }
 
 // parseInt parses a decimal integer of at most 18 digits (no overflow possible), with optional '-'.

@@ -504,11 +504,15 @@ func (c *Column) writeRowValues(values []parquet.Value) (int, error) {
 // startRow cuts the page before a row when it is full, and ends the chunk's dictionary when it
 // outgrew DictionaryMaxBytes or does not pay (see DictionarySample).
 func (c *Column) startRow() error {
-	if c.pageSize() < c.cut && !c.slow {
+	if !c.rowDue() {
 		return nil
 	}
 	return c.startRowSlow()
 }
+
+// rowDue says whether a row start has work to do (startRowSlow): the page reached its cut, or a
+// dictionary condition may have become true. It is the one compare a row start costs otherwise.
+func (c *Column) rowDue() bool { return c.pageSize() >= c.cut || c.slow }
 
 func (c *Column) startRowSlow() error {
 	err := c.cutRow()
@@ -737,7 +741,7 @@ func (c *Column) leveled(rep, def int, k parquet.Kind, null bool) bool {
 		return false
 	}
 	if rep == 0 {
-		if c.pageSize() >= c.cut || c.slow {
+		if c.rowDue() {
 			if w.err = c.startRowSlow(); w.err != nil {
 				return false
 			}
@@ -789,24 +793,19 @@ func (c *Column) AppendNull(rep, def int) {
 		c.leveled(rep, def, 0, true)
 		return
 	}
-	c.rows++
-	c.pageRows++
-	c.pageValues++
+	c.startValue(byte(def))
 	c.pageNulls++
-	if c.maxRep > 0 {
-		c.rep = append(c.rep, 0)
-	}
-	c.def = append(c.def, byte(def))
 }
 
 // plainRow reports whether a value at repetition level rep starts a row that needs none of
 // leveled's work but its levels: most values (a call and a dozen branches less a value).
 func (c *Column) plainRow(rep int) bool {
-	return rep == 0 && c.w.err == nil && c.pageSize() < c.cut && !c.slow
+	return rep == 0 && c.w.err == nil && !c.rowDue()
 }
 
-// startValue starts a row of one value that plainRow admitted (kind checked by the caller).
-func (c *Column) startValue() {
+// startValue starts a row of one value at definition level def that plainRow admitted (kind or
+// level checked by the caller).
+func (c *Column) startValue(def byte) {
 	c.rows++
 	c.pageRows++
 	c.pageValues++
@@ -814,14 +813,14 @@ func (c *Column) startValue() {
 		c.rep = append(c.rep, 0)
 	}
 	if c.maxDef > 0 {
-		c.def = append(c.def, c.maxDef)
+		c.def = append(c.def, def)
 	}
 }
 
 // AppendByteArray writes a BYTE_ARRAY value at repetition level rep.
 func (c *Column) AppendByteArray(rep int, b []byte) {
 	if c.plainRow(rep) && c.kind == parquet.ByteArray {
-		c.startValue()
+		c.startValue(c.maxDef)
 		c.byteArray(b)
 		return
 	}
@@ -833,7 +832,7 @@ func (c *Column) AppendByteArray(rep int, b []byte) {
 // AppendInt64 writes an INT64 value at repetition level rep.
 func (c *Column) AppendInt64(rep int, x int64) {
 	if c.plainRow(rep) && c.kind == parquet.Int64 {
-		c.startValue()
+		c.startValue(c.maxDef)
 		c.int64(x)
 		return
 	}

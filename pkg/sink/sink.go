@@ -530,10 +530,10 @@ func (s *Sink) shardLocked(k partKey) partKey {
 // SpillBytes hold twice one worker's rows between spills: a larger heap for the collector to mark
 // and fresh pages to fault in, which made two workers' CPU grow beyond one worker's. At half, the
 // partition holds about what one worker's file holds (bench data, --workers 2, GOMAXPROCS=2,
-// 5 alternated runs each, median task-clock: CloudTrail 1237 -> 1152 ms, flow-default 4289 ->
-// 4035 ms; page faults 32k -> 27k, 56k -> 36k; one worker unchanged at 1111 -> 1107 ms). Row groups
-// at two workers are then half as large (0.35-0.65 MB encoded): files CloudTrail +3.7 %, flow
-// +0.9 %. Not below half: more files of a partition (up to WritersPerPartition) would cut ever
+// 11 alternated runs each against the same build at SpillBytes, median task-clock: CloudTrail
+// 1210 -> 1173 ms, flow-default 4146 -> 4074 ms, Resolver 875 -> 877 ms; page faults 29.0k ->
+// 27.0k, 53.5k -> 42.8k). Row groups at two workers are then half as large (0.35-0.65 MB
+// encoded): files CloudTrail +3.1 %, flow +0.8 %, Resolver +1 %. Not below half: more files of a partition (up to WritersPerPartition) would cut ever
 // smaller row groups.
 func (s *Sink) shardSpillBytesLocked(k partKey) int64 {
 	for i := range s.opts.WritersPerPartition {

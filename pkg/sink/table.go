@@ -249,11 +249,8 @@ func AddRow[T any](ctx context.Context, in *Input, t *TableDef[T], part string, 
 	if err != nil {
 		return err
 	}
-	untimed := ts.IsZero()
-	if untimed {
-		ts = in.s.opts.Now()
-	}
-	st.rows.(*rowsOf[T]).add(row, sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal})
+	k, untimed := in.sortKey(ts)
+	st.rows.(*rowsOf[T]).add(row, k)
 	return in.added(ctx, st, size, untimed)
 }
 
@@ -264,8 +261,15 @@ func stageSlot[T any](in *Input, t *TableDef[T], part string, ts time.Time) (row
 	if st, err = in.stageFor(t, part); err != nil {
 		return nil, nil, false, err
 	}
+	k, untimed := in.sortKey(ts)
+	return st.rows.(*rowsOf[T]).slot(k), st, untimed, nil
+}
+
+// sortKey is the key of a row of time ts staged by in; a zero ts (untimed) sorts at processing
+// time.
+func (in *Input) sortKey(ts time.Time) (k sortKey, untimed bool) {
 	if untimed = ts.IsZero(); untimed {
 		ts = in.s.opts.Now()
 	}
-	return st.rows.(*rowsOf[T]).slot(sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal}), st, untimed, nil
+	return sortKey{t: ts.UnixMilli(), in: in, ord: in.ordinal}, untimed
 }

@@ -170,24 +170,25 @@ type rowsOf[T any] struct {
 }
 
 func (r *rowsOf[T]) add(row T, k sortKey) {
-	if r.len() == 0 {
-		r.lo, r.hi = k.t, k.t
-	}
-	r.lo, r.hi = min(r.lo, k.t), max(r.hi, k.t)
+	r.key(k)
 	r.rows = append(r.rows, row)
-	r.keys = append(r.keys, k)
 }
 
 // slot stages a zero row with key k and returns it for the caller to fill before the next row.
 func (r *rowsOf[T]) slot(k sortKey) *T {
+	r.key(k)
+	var zero T
+	r.rows = append(r.rows, zero)
+	return &r.rows[len(r.rows)-1]
+}
+
+// key records the key of the row being staged, widening the rows' time range by it.
+func (r *rowsOf[T]) key(k sortKey) {
 	if r.len() == 0 {
 		r.lo, r.hi = k.t, k.t
 	}
 	r.lo, r.hi = min(r.lo, k.t), max(r.hi, k.t)
-	var zero T
-	r.rows = append(r.rows, zero)
 	r.keys = append(r.keys, k)
-	return &r.rows[len(r.rows)-1]
 }
 
 func (r *rowsOf[T]) len() int64      { return int64(r.pendingLen()) + r.written }
