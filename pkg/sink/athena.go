@@ -97,7 +97,7 @@ func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error
 			slab = new(resolverSlab)
 			in.Scratch = slab
 		}
-		fillResolverRow(row, l, rec.DNS, slab.next())
+		fillResolverRow(row, l, rec.DNS, slab)
 		return in.added(ctx, st, recordSize(row, rec.Raw, resolverHeap), untimed)
 	}
 	return &UnsupportedRecordError{Source: rec.Source}

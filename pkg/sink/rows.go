@@ -503,21 +503,23 @@ func parseUTCSeconds(s string) (time.Time, bool) {
 // three answers, the srcids and the port. Its size (under 208 bytes) stays under resolverHeap.
 type resolverRowHeap struct {
 	ans  [3]ResolverAnswerCol
-	ids  ResolverSrcIDsCol
-	port int32
+	ids  [1]ResolverSrcIDsCol
+	port [1]int32
 }
 
 // ResolverRowOf converts a Resolver query-log record.
 func ResolverRowOf(l Lineage, q *parse.ResolverQuery) ResolverRow {
 	var r ResolverRow
-	fillResolverRow(&r, l, q, new(resolverRowHeap))
+	h := new(resolverRowHeap)
+	s := resolverSlab{ans: h.ans[:], ids: h.ids[:], ports: h.port[:]}
+	fillResolverRow(&r, l, q, &s)
 	return r
 }
 
-// fillResolverRow converts q into *r, which must be zero, with h (zero too) as the block of what
-// the row points to. The layout fills rows where they are staged (rowsOf.slot): built on the stack
-// and passed down by value, a row (over 300 bytes) was copied four times.
-func fillResolverRow(r *ResolverRow, l Lineage, q *parse.ResolverQuery, h *resolverRowHeap) {
+// fillResolverRow converts q into *r, which must be zero, with what the row points to taken from
+// s. The layout fills rows where they are staged (rowsOf.slot): built on the stack and passed
+// down by value, a row (over 300 bytes) was copied four times.
+func fillResolverRow(r *ResolverRow, l Lineage, q *parse.ResolverQuery, s *resolverSlab) {
 	r.Version = q.Version
 	r.AccountID = q.AccountID
 	r.Region = q.Region
@@ -538,41 +540,68 @@ func fillResolverRow(r *ResolverRow, l Lineage, q *parse.ResolverQuery, h *resol
 	r.SourceKey = l.Key
 	r.SourceIndex = l.Index
 	if q.SrcPort.Valid {
-		h.port = q.SrcPort.V
-		r.SrcPort = &h.port
+		p := s.port()
+		*p = q.SrcPort.V
+		r.SrcPort = p
 	}
 	if n := len(q.Answers); n > 0 {
-		if n <= len(h.ans) {
-			r.Answers = h.ans[:n:n]
-		} else {
-			r.Answers = make([]ResolverAnswerCol, n)
-		}
+		r.Answers = s.answers(n)
 		for i, ans := range q.Answers {
 			r.Answers[i] = ResolverAnswerCol{RData: ans.RData, Type: ans.Type, Class: ans.Class}
 		}
 	}
-	if s := q.SrcIDs; s != (parse.ResolverSrcIDs{}) {
-		h.ids = ResolverSrcIDsCol{Instance: s.Instance, ResolverEndpoint: s.ResolverEndpoint,
-			ResolverNetworkInterface: s.ResolverNetworkInterface}
-		r.SrcIDs = &h.ids
+	if ids := q.SrcIDs; ids != (parse.ResolverSrcIDs{}) {
+		c := s.srcIDs()
+		*c = ResolverSrcIDsCol{Instance: ids.Instance, ResolverEndpoint: ids.ResolverEndpoint,
+			ResolverNetworkInterface: ids.ResolverNetworkInterface}
+		r.SrcIDs = c
 	}
 }
 
-// resolverSlab hands out an input's resolverRowHeaps from blocks of resolverSlabLen: one
-// allocation per block rather than one per row (malloc was a third of staging a Resolver row). A
-// block lives as long as its longest-lived row; an input's rows are staged, encoded and freed
-// together, so little is kept for nothing (at most the block's unused tail per input).
-type resolverSlab struct{ free []resolverRowHeap }
+// resolverSlab hands out what an input's Resolver rows point to (answers, srcids, ports) from
+// blocks of each: a few allocations per block of rows rather than one per row (malloc was a third
+// of staging a Resolver row), each row taking only what it holds. One block of a row's every
+// part (resolverRowHeap, room for three answers) was twice what rows hold on average, and the
+// bulk of a Resolver ingest's allocations. A block lives as long as its longest-lived row; an
+// input's rows are staged, encoded and freed together, so little is kept for nothing (at most the
+// blocks' unused tails per input).
+type resolverSlab struct {
+	ans   []ResolverAnswerCol
+	ids   []ResolverSrcIDsCol
+	ports []int32
+}
 
 const resolverSlabLen = 32
 
-func (s *resolverSlab) next() *resolverRowHeap {
-	if len(s.free) == 0 {
-		s.free = make([]resolverRowHeap, resolverSlabLen)
+// answers returns n zero answers.
+func (s *resolverSlab) answers(n int) []ResolverAnswerCol {
+	if n > len(s.ans) {
+		if n > resolverSlabLen {
+			return make([]ResolverAnswerCol, n)
+		}
+		s.ans = make([]ResolverAnswerCol, 2*resolverSlabLen)
 	}
-	h := &s.free[0]
-	s.free = s.free[1:]
-	return h
+	a := s.ans[:n:n]
+	s.ans = s.ans[n:]
+	return a
+}
+
+func (s *resolverSlab) srcIDs() *ResolverSrcIDsCol {
+	if len(s.ids) == 0 {
+		s.ids = make([]ResolverSrcIDsCol, resolverSlabLen)
+	}
+	c := &s.ids[0]
+	s.ids = s.ids[1:]
+	return c
+}
+
+func (s *resolverSlab) port() *int32 {
+	if len(s.ports) == 0 {
+		s.ports = make([]int32, 2*resolverSlabLen)
+	}
+	p := &s.ports[0]
+	s.ports = s.ports[1:]
+	return p
 }
 
 // jsonText keeps a free-form member as the JSON text CloudTrail wrote; JSON null is "" (NULL). The
