@@ -1,6 +1,9 @@
 package parse
 
 import (
+	"encoding/json"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -70,4 +73,45 @@ func TestHasToken(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzResolverAsWritten: answers and srcids in Resolver's own compact form take one-pass paths
+// (answerAsWritten, srcIDsAsWritten). Whatever the values hold (escapes, quotes, invalid UTF-8,
+// braces), a record must decode as the same record with a space before each answer and before
+// srcids' object, which takes the general path (knownMembers).
+func FuzzResolverAsWritten(f *testing.F) {
+	f.Add(`52.216.60.191`, `A`, `IN`, `i-0c87275a3629f1e76`)
+	f.Add(`a\"b`, `\u0041`, "I\xffN", `i-1\"}`)
+	f.Add(`x","Type":"B`, ``, `IN","Class":"CH`, `i","resolver_endpoint":"r`)
+	f.Fuzz(func(t *testing.T, rdata, typ, class, inst string) {
+		answer := `{"Rdata":"` + rdata + `","Type":"` + typ + `","Class":"` + class + `"}`
+		ids := `{"instance":"` + inst + `"}`
+		record := func(sp string) string {
+			return `{"version":"1.100000","query_timestamp":"2024-01-02T00:00:01Z","answers":[` + sp + answer + `,` + sp + answer +
+				`],"srcids":` + sp + ids + `,"srcaddr":"10.0.0.1"}` + "\n"
+		}
+		compact, spaced := record(""), record(" ")
+		if strings.Count(compact, "\n") != 1 || !json.Valid([]byte(compact)) {
+			return
+		}
+		decodeOne := func(line string) (*ResolverQuery, error) {
+			dec, err := NewDecoder(Object{Bucket: "b", Key: "k", Source: SourceResolver}, strings.NewReader(line), Options{})
+			if err != nil {
+				return nil, err
+			}
+			var rec Record
+			if err := dec.Next(&rec); err != nil {
+				return nil, err
+			}
+			return rec.DNS, nil
+		}
+		got, err1 := decodeOne(compact)
+		want, err2 := decodeOne(spaced)
+		if (err1 == nil) != (err2 == nil) {
+			t.Fatalf("compact: %v, spaced: %v", err1, err2)
+		}
+		if err1 == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("compact %q\n got %+v\nspaced %+v", compact, got, want)
+		}
+	})
 }
