@@ -15,6 +15,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
@@ -376,6 +377,7 @@ type Column struct {
 	comp       int64
 	dictPages  int32
 	plainPages int32
+	deltaPages int32
 	cb         bounds // chunk min/max
 	cmin, cmax []byte // the chunk's min/max, encoded
 	locs       []format.PageLocation
@@ -983,6 +985,18 @@ func (c *Column) flushPage() error {
 	case l.kind == parquet.Boolean:
 		c.body = packBits(c.body[:0], c.vals)
 		body = c.body
+	case (l.kind == parquet.Int64 || l.kind == parquet.Int32) && c.ascending():
+		encoding = format.DeltaBinaryPacked
+		var e delta.BinaryPackedEncoding
+		if l.kind == parquet.Int64 {
+			c.body, err = e.EncodeInt64(c.body[:0], unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/8))
+		} else {
+			c.body, err = e.EncodeInt32(c.body[:0], unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/4))
+		}
+		if err != nil {
+			return fmt.Errorf("pqwrite: column %s: delta encoding: %w", c.name(), err)
+		}
+		body = c.body
 	}
 	uncompressed := len(lv) + len(body)
 	if c.w.codec != nil {
@@ -1021,9 +1035,12 @@ func (c *Column) flushPage() error {
 	c.data = append(c.data, body...)
 	c.uncomp += int64(len(hb) + uncompressed)
 	c.comp += int64(len(hb) + len(lv) + len(body))
-	if c.pageDict {
+	switch encoding {
+	case format.RLEDictionary:
 		c.dictPages++
-	} else {
+	case format.DeltaBinaryPacked:
+		c.deltaPages++
+	default:
 		c.plainPages++
 	}
 	c.numValues += int64(c.pageValues)
@@ -1036,6 +1053,29 @@ func (c *Column) flushPage() error {
 		c.dict.nextPage()
 	}
 	return nil
+}
+
+// ascending reports whether the page's integers never decrease (the sort key: a row group's time
+// column), which DELTA_BINARY_PACKED then stores as small deltas. On such a page it beats zstd
+// over PLAIN on both counts; on unsorted integers (ports, counters, a row's index in its object)
+// zstd over PLAIN is as small or smaller, so those pages stay PLAIN.
+func (c *Column) ascending() bool {
+	if c.leaf.kind == parquet.Int64 {
+		xs := unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/8)
+		for i := 1; i < len(xs); i++ {
+			if xs[i] < xs[i-1] {
+				return false
+			}
+		}
+		return len(xs) > 1
+	}
+	xs := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/4)
+	for i := 1; i < len(xs); i++ {
+		if xs[i] < xs[i-1] {
+			return false
+		}
+	}
+	return len(xs) > 1
 }
 
 // indexPage adds the page just written to the column index and the chunk's statistics.
@@ -1149,6 +1189,9 @@ func (c *Column) writeChunk() (format.ColumnChunk, error) {
 			return format.ColumnChunk{}, err
 		}
 	}
+	if c.deltaPages > 0 {
+		md.Encoding = append(md.Encoding, format.DeltaBinaryPacked)
+	}
 	md.DataPageOffset = w.offset
 	for i := range c.locs {
 		c.locs[i].Offset += w.offset
@@ -1161,6 +1204,9 @@ func (c *Column) writeChunk() (format.ColumnChunk, error) {
 	}
 	if c.dictPages > 0 {
 		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: format.RLEDictionary, Count: c.dictPages})
+	}
+	if c.deltaPages > 0 {
+		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: format.DeltaBinaryPacked, Count: c.deltaPages})
 	}
 	md.Statistics.NullCount = c.nulls
 	if c.cb.ok {
@@ -1236,7 +1282,7 @@ func (c *Column) resetChunk() {
 	if c.dict != nil {
 		c.dict.reset()
 	}
-	c.dictPages, c.plainPages = 0, 0
+	c.dictPages, c.plainPages, c.deltaPages = 0, 0, 0
 	c.cb, c.prev = bounds{}, bounds{}
 	c.asc, c.desc = true, true
 	c.locs, c.nullPages, c.nullCounts, c.minVals, c.maxVals = nil, nil, nil, nil, nil
