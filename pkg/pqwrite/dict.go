@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"math"
 	"unsafe"
 )
 
@@ -27,6 +28,7 @@ type dictionary struct {
 	epoch   uint32
 	hasLast bool
 	size    int      // PLAIN-encoded size of the entries
+	pageMax int32    // the largest index the page in progress holds (every one is observed)
 	slots   []uint64 // hash<<32 | index+1; 0 is empty; a power of two long, at most half full
 	entries []string
 	seen    []uint32
@@ -131,6 +133,8 @@ func (d *dictionary) observe(id int32, pb *bounds) {
 		return
 	}
 	d.seen[id] = d.epoch
+	d.pageMax = max(d.pageMax, id)
+	pb.pmin, pb.pmax = math.MaxUint64, 0 // the PLAIN path's prefixes no longer those of the bounds: admit nothing
 	v := bytesOf(d.entries[id])
 	switch {
 	case !pb.ok:
@@ -146,6 +150,7 @@ func (d *dictionary) observe(id int32, pb *bounds) {
 func (d *dictionary) nextPage() {
 	d.epoch++
 	d.hasLast = false
+	d.pageMax = 0
 }
 
 // page appends the PLAIN-encoded entries to dst.
@@ -169,6 +174,7 @@ func (d *dictionary) reset() {
 	d.seen = d.seen[:0]
 	d.size, d.nblock = 0, 0
 	d.last, d.hasLast = "", false
+	d.pageMax = 0
 	d.epoch++
 }
 

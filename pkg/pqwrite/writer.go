@@ -400,6 +400,11 @@ type bounds struct {
 	imin, imax int64
 	fmin, fmax float64
 	bmin, bmax []byte
+	// The first 8 bytes of bmin and bmax (zero-padded), big-endian, as the PLAIN byte-array
+	// path sets them with the bounds: a value whose own such prefix lies strictly between them
+	// lies strictly between the bounds. Where the bounds are set otherwise, pmin is MaxUint64
+	// or pmax 0 (as in the zero bounds), which admits no value until both are set again.
+	pmin, pmax uint64
 }
 
 func newColumn(w *Writer, i int) *Column {
@@ -596,14 +601,38 @@ func (c *Column) byteArray(b []byte) {
 	c.vals = binary.LittleEndian.AppendUint32(c.vals, uint32(len(b)))
 	c.vals = append(c.vals, b...)
 	b = c.vals[off+4:]
-	switch {
-	case !c.pb.ok:
-		c.pb.ok, c.pb.bmin, c.pb.bmax = true, b, b
-	case bytes.Compare(b, c.pb.bmin) < 0:
-		c.pb.bmin = b
-	case bytes.Compare(b, c.pb.bmax) > 0:
-		c.pb.bmax = b
+	pb := &c.pb
+	// Most values of a page lie inside its bounds by their first bytes: one integer compare
+	// each instead of two byte compares (ids, addresses, names of a busy column).
+	p := prefix8(b)
+	if p > pb.pmin && p < pb.pmax {
+		return
 	}
+	switch {
+	case !pb.ok:
+		pb.ok, pb.bmin, pb.bmax, pb.pmin, pb.pmax = true, b, b, p, p
+	case bytes.Compare(b, pb.bmin) < 0:
+		pb.bmin, pb.pmin = b, p
+	case bytes.Compare(b, pb.bmax) > 0:
+		pb.bmax, pb.pmax = b, p
+	}
+}
+
+// prefix8 is b's first 8 bytes, zero-padded, as a big-endian integer: where those of two byte
+// strings differ, the strings compare as they do (a string that ends first pads with 0, below
+// any byte that a longer one has there, or equal to it, which is not a difference).
+func prefix8(b []byte) uint64 {
+	if len(b) >= 8 {
+		return binary.BigEndian.Uint64(b)
+	}
+	var x uint64
+	for i := range 8 {
+		x <<= 8
+		if i < len(b) {
+			x |= uint64(b[i])
+		}
+	}
+	return x
 }
 
 func (c *Column) int64(x int64) {
@@ -977,10 +1006,16 @@ func (c *Column) flushPage() error {
 	switch {
 	case c.pageDict:
 		encoding = format.RLEDictionary
-		var e rle.DictionaryEncoding
-		if c.body, err = e.EncodeInt32(c.body[:0], c.ids); err != nil {
+		// The bit width is the page's largest index's, as rle.DictionaryEncoding finds it, but
+		// known from the dictionary without a pass over the indexes. The encoding overwrites
+		// its dst from the start, so the indexes go to zbuf (free until the page is compressed)
+		// and after the width byte.
+		width := bits.Len32(uint32(c.dict.pageMax))
+		e := rle.Encoding{BitWidth: width}
+		if c.zbuf, err = e.EncodeInt32(c.zbuf[:0], c.ids); err != nil {
 			return fmt.Errorf("pqwrite: column %s: dictionary indexes: %w", c.name(), err)
 		}
+		c.body = append(append(c.body[:0], byte(width)), c.zbuf...)
 		body = c.body
 	case l.kind == parquet.Boolean:
 		c.body = packBits(c.body[:0], c.vals)
