@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	var noDuck bool
 	fs.StringVar(&c.Mode, "mode", "full", "full (issue 10 sizes), quick (CI smoke) or tiny")
 	fs.Uint64Var(&c.Seed, "seed", 1, "synth seed")
-	fs.IntVar(&c.Repeat, "repeat", 0, "rounds per dataset, median reported (default 3 in full mode, 1 otherwise)")
+	fs.IntVar(&c.Repeat, "repeat", 0, "rounds per dataset, median reported (default 5 in full mode, 1 otherwise)")
 	fs.StringVar(&c.Work, "work", filepath.Join(os.TempDir(), "logarchive-bench"), "scratch directory (generated archives are kept and reused)")
 	fs.StringVar(&results, "results", "", "write the report here (default <repo>/bench/RESULTS.md in full mode, <work>/RESULTS-<mode>.md otherwise)")
 	fs.StringVar(&readme, "readme", "", "update the benchmark table between the bench/e2e markers of this README")
@@ -81,7 +81,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.Repeat <= 0 {
 		c.Repeat = 1
 		if c.Mode == "full" {
-			c.Repeat = 3
+			// Five, not three: on the shared 2-core machines a one-core ingest run moves by ±5 % (Resolver
+			// 0.75-0.93 s across runs of the same build) while DuckDB stays within ±1 %, and a median of
+			// three rounds still follows one slow round per dataset. Five tolerate two; the full run
+			// takes about three minutes longer.
+			c.Repeat = 5
 		}
 	}
 	if only != "" {
