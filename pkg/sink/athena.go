@@ -3,6 +3,7 @@ package sink
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -44,12 +45,16 @@ func Schema(t Table) (*parquet.Schema, error) {
 
 // athena is the Athena layout: one table per log type plus findings and integrity, Hive partitions
 // <table>/dt=YYYY-MM-DD/ by event time (docs/lake.md says why), files <hash>.parquet.
+//
+// Each table is compiled (schema, shredder, pqwrite schema: a parquet-go writer writes an empty
+// file) at its first row, not when the layout is made: a run sees one or two of the five, and
+// compiling all of them was a quarter of the start-up before the first object is read.
 type athena struct {
-	cloudtrail *TableDef[CloudTrailRow]
-	vpcflow    *TableDef[flowRow]
-	resolver   *TableDef[ResolverRow]
-	findings   *TableDef[findingCol]
-	integrity  *TableDef[integrityCol]
+	cloudtrail func() *TableDef[CloudTrailRow]
+	vpcflow    func() *TableDef[flowRow]
+	resolver   func() *TableDef[ResolverRow]
+	findings   func() *TableDef[findingCol]
+	integrity  func() *TableDef[integrityCol]
 }
 
 // AthenaLayout writes the Athena tables of deploy/athena under dest:
@@ -65,11 +70,19 @@ func AthenaLayout(dest store.Location) Layout {
 	}
 	// Ratios are rough zstd priors; the sink learns the real ones from the files it writes.
 	return &athena{
-		cloudtrail: NewTable[CloudTrailRow](spec(TableCloudTrail, "eventtime", 0.12)),
-		vpcflow:    newFlowTable(spec(TableVPCFlow, "start_time", 0.10)),
-		resolver:   NewTable[ResolverRow](spec(TableResolver, "query_timestamp", 0.12)),
-		findings:   NewTable[findingCol](spec(TableFindings, "event_time", 0.20)),
-		integrity:  NewTable[integrityCol](spec(TableIntegrity, "verified_at", 0.20)),
+		cloudtrail: sync.OnceValue(func() *TableDef[CloudTrailRow] {
+			return NewTable[CloudTrailRow](spec(TableCloudTrail, "eventtime", 0.12))
+		}),
+		vpcflow: sync.OnceValue(func() *TableDef[flowRow] { return newFlowTable(spec(TableVPCFlow, "start_time", 0.10)) }),
+		resolver: sync.OnceValue(func() *TableDef[ResolverRow] {
+			return NewTable[ResolverRow](spec(TableResolver, "query_timestamp", 0.12))
+		}),
+		findings: sync.OnceValue(func() *TableDef[findingCol] {
+			return NewTable[findingCol](spec(TableFindings, "event_time", 0.20))
+		}),
+		integrity: sync.OnceValue(func() *TableDef[integrityCol] {
+			return NewTable[integrityCol](spec(TableIntegrity, "verified_at", 0.20))
+		}),
 	}
 }
 
@@ -78,17 +91,17 @@ func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error
 	switch {
 	case rec.CloudTrail != nil:
 		row := CloudTrailRowOf(l, rec.CloudTrail)
-		return addDaily(ctx, in, a.cloudtrail, row, row.EventTime, recordSize(&row, rec.Raw, cloudTrailHeap))
+		return addDaily(ctx, in, a.cloudtrail(), row, row.EventTime, recordSize(&row, rec.Raw, cloudTrailHeap))
 	case rec.Flow != nil:
 		row := flowRowOf(l, rec.Flow)
 		var ts time.Time
 		if ms, ok := row.startMillis(); ok {
 			ts = time.UnixMilli(ms).UTC()
 		}
-		return addDaily(ctx, in, a.vpcflow, row, ts, recordSize(&row, rec.Raw, flowHeap(&row)))
+		return addDaily(ctx, in, a.vpcflow(), row, ts, recordSize(&row, rec.Raw, flowHeap(&row)))
 	case rec.DNS != nil:
 		ts := rec.DNS.QueryTimestamp.UTC()
-		row, st, untimed, err := stageSlot(in, a.resolver, dayPartition(in, ts), ts)
+		row, st, untimed, err := stageSlot(in, a.resolver(), dayPartition(in, ts), ts)
 		if err != nil {
 			return err
 		}
@@ -105,12 +118,12 @@ func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error
 
 func (a *athena) Finding(ctx context.Context, in *Input, f *FindingRow) error {
 	row := findingColOf(f)
-	return addDaily(ctx, in, a.findings, row, row.EventTime, sizeFinding(&row))
+	return addDaily(ctx, in, a.findings(), row, row.EventTime, sizeFinding(&row))
 }
 
 func (a *athena) Integrity(ctx context.Context, in *Input, r *IntegrityRow) error {
 	row := integrityColOf(r)
-	return addDaily(ctx, in, a.integrity, row, row.VerifiedAt, sizeIntegrity(&row))
+	return addDaily(ctx, in, a.integrity(), row, row.VerifiedAt, sizeIntegrity(&row))
 }
 
 const msPerDay = 24 * 60 * 60 * 1000

@@ -28,8 +28,8 @@ func TestShredderCompiles(t *testing.T) {
 		}
 	}
 	a := AthenaLayout(store.Location{}).(*athena)
-	for name, pq := range map[string]*pqwrite.Schema{"cloudtrail": a.cloudtrail.pq, "vpcflow": a.vpcflow.pq,
-		"resolver": a.resolver.pq, "findings": a.findings.pq, "integrity": a.integrity.pq} {
+	for name, pq := range map[string]*pqwrite.Schema{"cloudtrail": a.cloudtrail().pq, "vpcflow": a.vpcflow().pq,
+		"resolver": a.resolver().pq, "findings": a.findings().pq, "integrity": a.integrity().pq} {
 		if pq == nil {
 			t.Errorf("%s: not written by pqwrite", name)
 		}
