@@ -157,7 +157,7 @@ func (w *Writer) putColumns() {
 func (w *Writer) BufferedBytes() int64 {
 	var n int64
 	for _, c := range w.cols {
-		n += int64(cap(c.data) + cap(c.vals) + cap(c.rep) + cap(c.def) + 4*cap(c.ids) + cap(c.body) + cap(c.zbuf) + cap(c.scratch))
+		n += int64(cap(c.data) + cap(c.vals) + cap(c.rep) + cap(c.def) + 4*cap(c.ids) + 4*cap(c.offs) + cap(c.body) + cap(c.zbuf) + cap(c.scratch))
 		if d := c.dict; d != nil {
 			for _, b := range d.blocks {
 				n += int64(cap(b))
@@ -378,6 +378,7 @@ type Column struct {
 	dictPages  int32
 	plainPages int32
 	deltaPages int32
+	dbaPages   int32
 	cb         bounds // chunk min/max
 	cmin, cmax []byte // the chunk's min/max, encoded
 	locs       []format.PageLocation
@@ -391,6 +392,7 @@ type Column struct {
 	prevMax    []byte
 
 	scratch, body, zbuf []byte
+	offs                []uint32 // DELTA_BYTE_ARRAY: the page's value offsets in zbuf
 }
 
 // bounds are the min and max of some values of a column: as integers (booleans 0/1, unsigned
@@ -1032,6 +1034,27 @@ func (c *Column) flushPage() error {
 			return fmt.Errorf("pqwrite: column %s: delta encoding: %w", c.name(), err)
 		}
 		body = c.body
+	case l.kind == parquet.ByteArray && c.noDict:
+		// The chunk's values were mostly distinct on its first ones (its dictionary did not
+		// pay): ids, as a rule, as random as their length prefixes are alike. PLAIN, zstd spends
+		// its time matching the prefixes (and an id's fixed start) between values it can only
+		// entropy-code; DELTA_BYTE_ARRAY (what parquet-mr's v2 writer falls back to from a
+		// dictionary) stores each value's prefix shared with the one before and its length
+		// bit-packed, and the rest back to back, which zstd codes about as small, or smaller,
+		// in a third of the time (Resolver's source ids: 1.68 -> 1.62 MB, 31 -> 9 ms a run).
+		encoding = format.DeltaByteArray
+		c.zbuf, c.offs = c.zbuf[:0], append(c.offs[:0], 0)
+		for v := c.vals; len(v) >= 4; {
+			n := int(binary.LittleEndian.Uint32(v))
+			c.zbuf = append(c.zbuf, v[4:4+n]...)
+			c.offs = append(c.offs, uint32(len(c.zbuf)))
+			v = v[4+n:]
+		}
+		var e delta.ByteArrayEncoding
+		if c.body, err = e.EncodeByteArray(c.body[:0], c.zbuf, c.offs); err != nil {
+			return fmt.Errorf("pqwrite: column %s: delta byte array encoding: %w", c.name(), err)
+		}
+		body = c.body
 	}
 	uncompressed := len(lv) + len(body)
 	if c.w.codec != nil {
@@ -1075,6 +1098,8 @@ func (c *Column) flushPage() error {
 		c.dictPages++
 	case format.DeltaBinaryPacked:
 		c.deltaPages++
+	case format.DeltaByteArray:
+		c.dbaPages++
 	default:
 		c.plainPages++
 	}
@@ -1227,6 +1252,9 @@ func (c *Column) writeChunk() (format.ColumnChunk, error) {
 	if c.deltaPages > 0 {
 		md.Encoding = append(md.Encoding, format.DeltaBinaryPacked)
 	}
+	if c.dbaPages > 0 {
+		md.Encoding = append(md.Encoding, format.DeltaByteArray)
+	}
 	md.DataPageOffset = w.offset
 	for i := range c.locs {
 		c.locs[i].Offset += w.offset
@@ -1242,6 +1270,9 @@ func (c *Column) writeChunk() (format.ColumnChunk, error) {
 	}
 	if c.deltaPages > 0 {
 		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: format.DeltaBinaryPacked, Count: c.deltaPages})
+	}
+	if c.dbaPages > 0 {
+		md.EncodingStats = append(md.EncodingStats, format.PageEncodingStats{PageType: format.DataPageV2, Encoding: format.DeltaByteArray, Count: c.dbaPages})
 	}
 	md.Statistics.NullCount = c.nulls
 	if c.cb.ok {
@@ -1311,13 +1342,16 @@ func (c *Column) resetChunk() {
 	// (a file kept open across spills) should not hold its largest chunk per column.
 	c.data = trim(c.data)
 	c.vals, c.body, c.zbuf, c.scratch = trim(c.vals), trim(c.body), trim(c.zbuf), trim(c.scratch)
+	if cap(c.offs) > keepBytes/4 {
+		c.offs = nil
+	}
 	c.fallback, c.noDict, c.checked, c.dictRaw = false, false, false, 0
 	c.slow = false
 	c.setIDsDue()
 	if c.dict != nil {
 		c.dict.reset()
 	}
-	c.dictPages, c.plainPages, c.deltaPages = 0, 0, 0
+	c.dictPages, c.plainPages, c.deltaPages, c.dbaPages = 0, 0, 0, 0
 	c.cb, c.prev = bounds{}, bounds{}
 	c.asc, c.desc = true, true
 	c.locs, c.nullPages, c.nullCounts, c.minVals, c.maxVals = nil, nil, nil, nil, nil

@@ -694,6 +694,16 @@ func TestDictionarySample(t *testing.T) {
 			if dict != wantDict[name] || listed != dict {
 				t.Errorf("row group %d column %s: dictionary page %t, RLE_DICTIONARY listed %t, want %t", g, name, dict, listed, wantDict[name])
 			}
+			// A chunk without a dictionary (mostly distinct values) is DELTA_BYTE_ARRAY.
+			dba := slices.Contains(cc.MetaData.Encoding, format.DeltaByteArray)
+			for _, st := range cc.MetaData.EncodingStats {
+				if st.PageType == format.DataPageV2 && (st.Encoding == format.Plain || (st.Encoding == format.DeltaByteArray) != !dict) {
+					t.Errorf("row group %d column %s: %d data pages %v", g, name, st.Count, st.Encoding)
+				}
+			}
+			if dba == dict {
+				t.Errorf("row group %d column %s: DELTA_BYTE_ARRAY listed %t with a dictionary page %t", g, name, dba, dict)
+			}
 			k := mk.RowGroups[g].Columns[c].MetaData
 			if k.DictionaryPageOffset == 0 {
 				t.Errorf("row group %d column %s: no dictionary with DictionarySample -1", g, name)

@@ -30,11 +30,13 @@ import (
 // low-cardinality columns, all-NULL pages) take 1 ms, and zstd adds 3.6 KB to the pages it does
 // not shrink (CloudTrail: 1,146 of 1,541 pages, 5 ms, 6.3 KB). The time goes to random ids and
 // addresses (Resolver srcids.instance 27 ms, answers rdata 20 ms, srcaddr 13 ms; CloudTrail
-// eventid and requestid 16 ms each) that only entropy coding shrinks. Measured on those pages and
+// eventid and requestid 16 ms each) that only entropy coding shrinks. A chunk whose dictionary
+// did not pay (ids) is DELTA_BYTE_ARRAY for that reason (pqwrite). Measured on those pages and
 // not taken, as each costs bytes: Huffman-only frames (no match finder) save 60-75 % of the time
 // but lose the length prefixes' matches (Resolver instance ids +40 %, CloudTrail ids +3 %);
-// DELTA_LENGTH_BYTE_ARRAY pages, -33 % time, +12 % bytes on Resolver's plain columns; frames of
-// 128 KiB (one block, no history copy), CloudTrail -19 % time, +1.8 % bytes; dictionaries on
+// DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY on every PLAIN byte-array page, -30 % time, +9-12 %
+// bytes on Resolver's (DNS answers and addresses repeat, and their matches got shorter); frames
+// of 128 KiB (one block, no history copy), CloudTrail -19 % time, +1.8 % bytes; dictionaries on
 // Resolver's addresses, slower and +3 % bytes.
 type zstdCodec struct {
 	window int
