@@ -1,6 +1,10 @@
 package store
 
 import (
+	"bytes"
+	"errors"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,7 +26,7 @@ func TestOpenat2SettlesPlainFiles(t *testing.T) {
 		t.Fatal("cannot open the root")
 	}
 	defer closeRootFD(fd)
-	f, err, settled := openat2Beneath(fd, root, "a/b/c")
+	f, _, err, settled := openat2Beneath(fd, root, "a/b/c")
 	if !settled {
 		t.Skip("openat2 unavailable here (old kernel or seccomp): every open goes through os.Root")
 	}
@@ -30,7 +34,54 @@ func TestOpenat2SettlesPlainFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	if _, err, settled := openat2Beneath(fd, root, "a/../../x"); settled {
+	if _, _, err, settled := openat2Beneath(fd, root, "a/../../x"); settled {
 		t.Fatalf("a path above the root was settled by openat2: %v", err)
+	}
+}
+
+// TestOpenat2RegularFile: a regular file opened by openat2 is read through its bare descriptor
+// (fdFile), with the size, mode and modification time os.Stat gives, and refuses reads and a
+// second close once closed.
+func TestOpenat2RegularFile(t *testing.T) {
+	root := t.TempDir()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 5000)
+	p := filepath.Join(root, "obj")
+	if err := os.WriteFile(p, body, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	fd := openRootFD(root)
+	if fd < 0 {
+		t.Fatal("cannot open the root")
+	}
+	defer closeRootFD(fd)
+	f, st, err, settled := openat2Beneath(fd, root, "obj")
+	if !settled {
+		t.Skip("openat2 unavailable here (old kernel or seccomp): every open goes through os.Root")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.(*fdFile); !ok {
+		t.Fatalf("a regular file opened as %T", f)
+	}
+	want, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != want.Size() || st.Mode() != want.Mode() || !st.ModTime().Equal(want.ModTime()) || st.Name() != "obj" || st.IsDir() {
+		t.Fatalf("stat %v %v %v %q, want %v %v %v", st.Size(), st.Mode(), st.ModTime(), st.Name(), want.Size(), want.Mode(), want.ModTime())
+	}
+	got, err := io.ReadAll(f)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(body))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Read(make([]byte, 1)); !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("read after close: %v", err)
+	}
+	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
+		t.Fatalf("second close: %v", err)
 	}
 }

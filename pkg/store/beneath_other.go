@@ -2,14 +2,16 @@
 
 package store
 
-import "os"
+import "io/fs"
 
 // Without openat2 every open goes through os.Root.
 func openRootFD(string) int { return -1 }
 
 func closeRootFD(int) {}
 
-func openat2Beneath(int, string, string) (*os.File, error, bool) { return nil, nil, false }
+func openat2Beneath(int, string, string) (readFile, fs.FileInfo, error, bool) {
+	return nil, nil, nil, false
+}
 
 // sameDir is never asked: without openat2 no descriptor is held.
 func sameDir(int, string) bool { return false }

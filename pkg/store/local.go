@@ -293,12 +293,18 @@ func (l *Local) openRoot() (*os.Root, error) { return os.OpenRoot(l.root) }
 
 // openRegular opens name beneath r for reading, refusing anything but a regular file. O_NONBLOCK
 // keeps the open of a FIFO from waiting for a writer; it changes nothing for regular files.
-func openRegular(r *os.Root, name string) (*os.File, fs.FileInfo, error) {
+func openRegular(r *os.Root, name string) (readFile, fs.FileInfo, error) {
 	return regular(r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0))
 }
 
+// readFile is a file opened for reading: an *os.File, or on Linux a bare descriptor (fdFile).
+type readFile interface {
+	io.Reader
+	io.Closer
+}
+
 // regular checks that a file just opened is a regular file, closing it otherwise.
-func regular(f *os.File, err error) (*os.File, fs.FileInfo, error) {
+func regular(f *os.File, err error) (readFile, fs.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
@@ -343,11 +349,11 @@ func (l *Local) beneath() beneath {
 }
 
 // openRegular is openRegular for a root-relative, slash-separated name.
-func (b *beneath) openRegular(name string) (*os.File, fs.FileInfo, error) {
+func (b *beneath) openRegular(name string) (readFile, fs.FileInfo, error) {
 	if b.fd >= 0 {
-		f, err, settled := openat2Beneath(b.fd, b.root, name)
+		f, st, err, settled := openat2Beneath(b.fd, b.root, name)
 		if settled {
-			return regular(f, err)
+			return f, st, err
 		}
 	}
 	if b.slow == nil {
@@ -428,7 +434,7 @@ func (h *heldRoot) close() {
 }
 
 // open opens bucket/key, with its metadata sidecar when withMeta.
-func (l *Local) open(op, bucket, key string, withMeta bool) (*os.File, Info, error) {
+func (l *Local) open(op, bucket, key string, withMeta bool) (readFile, Info, error) {
 	name, err := l.rel(bucket, key)
 	if err != nil {
 		return nil, Info{}, l.wrap(op, bucket, key, err)
@@ -485,7 +491,7 @@ func (l *Local) get(ctx context.Context, bucket, key string, withMeta bool) (io.
 // then, as an S3 GET is) and stops at the first Read after its context is cancelled.
 type localReader struct {
 	ctx context.Context
-	f   *os.File
+	f   readFile
 	r   io.Reader
 }
 
