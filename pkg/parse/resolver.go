@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // resolverDecoder reads Route 53 Resolver query logs: JSON objects one after the other, one per line
@@ -26,11 +27,18 @@ type resolverDecoder struct {
 	unm     []byte
 	reuse   bool // Decoders.ReuseRecords: every record is decoded into one
 	one     ResolverQuery
-	// chunk is a string copy of the stream from offset chunkOff on, which the strings of the
-	// records it holds are sliced from (see text); chunkValid is whether it is valid UTF-8.
-	chunk      string
-	chunkOff   int64
-	chunkValid bool
+	// view is the record being decoded as a string that aliases the window (see decode): the
+	// cursor slices values from it, and own copies the ones a record keeps.
+	view string
+	// checked bytes of the stream from offset checkOff on were checked for UTF-8 at once (see
+	// invalidUTF8); checkValid is whether they are valid.
+	checkOff   int64
+	checked    int
+	checkValid bool
+	// arena is the block the kept strings are copied into, and last the string kept last for each
+	// member (see own). Both outlive an object: their strings are never written again.
+	arena []byte
+	last  [rsSlots]string
 	// succ is the member order seen so far: succ[k] is the member that followed k last time.
 	succ  [rkStart + 1]resolverKey
 	times timeMemo
@@ -38,7 +46,8 @@ type resolverDecoder struct {
 
 // reset readies d for an object read through w, keeping only scratch space from the last one.
 func (d *resolverDecoder) reset(obj Object, w *window, opts Options, reuse bool) *resolverDecoder {
-	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0], reuse: reuse, succ: resolverOrder}
+	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0], reuse: reuse, succ: resolverOrder,
+		arena: d.arena, last: d.last}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }
@@ -57,11 +66,16 @@ func (d *resolverDecoder) Next(rec *Record) error {
 	for {
 		w := d.w
 		b := w.buf[w.pos:w.end]
+		// Counted here rather than by advance: between records the space is mostly one newline,
+		// too short to be worth bytes.Count's call.
 		i := 0
 		for i < len(b) && isSpace(b[i]) {
+			if b[i] == '\n' {
+				d.line++
+			}
 			i++
 		}
-		d.advance(i)
+		w.pos += i
 		b = b[i:]
 		if len(b) == 0 {
 			if err := d.more(); err != nil {
@@ -183,9 +197,12 @@ func (d *resolverDecoder) decodeLine(b []byte) (*ResolverQuery, int) {
 // decode decodes the JSON object at the start of raw; n is where it ends, fixed whether it held
 // invalid UTF-8.
 func (d *resolverDecoder) decode(raw []byte) (q *ResolverQuery, fixed bool, n int, err error) {
-	s, fix := d.text(raw)
-	c := cursor{b: raw, s: s, fixUTF8: fix, depth: 1}
+	// raw is never empty (a record starts with '{'). The view is only read while raw is at hand:
+	// what a record keeps goes through own, which copies what aliases it.
+	d.view = unsafe.String(&raw[0], len(raw))
+	c := cursor{b: raw, s: d.view, fixUTF8: d.invalidUTF8(raw), depth: 1}
 	q, err = d.decodeWith(&c)
+	d.view = ""
 	return q, c.fixUTF8, c.i, err
 }
 
@@ -225,13 +242,13 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		var err error
 		switch id {
 		case rkVersion:
-			q.Version, err = c.str("version")
+			q.Version, err = d.str(c, rsVersion, "version")
 		case rkAccountID:
-			q.AccountID, err = c.str("account_id")
+			q.AccountID, err = d.str(c, rsAccountID, "account_id")
 		case rkRegion:
-			q.Region, err = c.str("region")
+			q.Region, err = d.str(c, rsRegion, "region")
 		case rkVPCID:
-			q.VPCID, err = c.str("vpc_id")
+			q.VPCID, err = d.str(c, rsVPCID, "vpc_id")
 		case rkQueryTimestamp:
 			var s string
 			at := c.i
@@ -241,13 +258,13 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 				}
 			}
 		case rkQueryName:
-			q.QueryName, err = c.str("query_name")
+			q.QueryName, err = d.str(c, rsQueryName, "query_name")
 		case rkQueryType:
-			q.QueryType, err = c.str("query_type")
+			q.QueryType, err = d.str(c, rsQueryType, "query_type")
 		case rkQueryClass:
-			q.QueryClass, err = c.str("query_class")
+			q.QueryClass, err = d.str(c, rsQueryClass, "query_class")
 		case rkRCode:
-			q.RCode, err = c.str("rcode")
+			q.RCode, err = d.str(c, rsRCode, "rcode")
 		case rkAnswers:
 			err = d.decodeAnswers(c)
 			if err == nil && len(d.answers) > 0 {
@@ -260,7 +277,7 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 				}
 			}
 		case rkSrcAddr:
-			q.SrcAddr, err = c.str("srcaddr")
+			q.SrcAddr, err = d.str(c, rsSrcAddr, "srcaddr")
 		case rkSrcPort:
 			var s string
 			at := c.i
@@ -273,19 +290,21 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 				}
 			}
 		case rkTransport:
-			q.Transport, err = c.str("transport")
+			q.Transport, err = d.str(c, rsTransport, "transport")
 		case rkSrcIDs:
-			if !srcIDsAsWritten(c, &q.SrcIDs) {
-				err = decodeSrcIDs(c, &q.SrcIDs)
+			if srcIDsAsWritten(c, &q.SrcIDs) {
+				q.SrcIDs.Instance = d.own(rsInstance, q.SrcIDs.Instance)
+			} else {
+				err = d.decodeSrcIDs(c, &q.SrcIDs)
 			}
 		case rkFirewallRuleGroupID:
-			q.FirewallRuleGroupID, err = c.str("firewall_rule_group_id")
+			q.FirewallRuleGroupID, err = d.str(c, rsFirewallRuleGroupID, "firewall_rule_group_id")
 		case rkFirewallRuleAction:
-			q.FirewallRuleAction, err = c.str("firewall_rule_action")
+			q.FirewallRuleAction, err = d.str(c, rsFirewallRuleAction, "firewall_rule_action")
 		case rkFirewallDomainListID:
-			q.FirewallDomainListID, err = c.str("firewall_domain_list_id")
+			q.FirewallDomainListID, err = d.str(c, rsFirewallDomainListID, "firewall_domain_list_id")
 		case rkFirewallProtection:
-			q.FirewallProtection, err = c.str("firewall_protection")
+			q.FirewallProtection, err = d.str(c, rsFirewallProtection, "firewall_protection")
 		default:
 			keyEnd := c.i - 1 // the ':'
 			for raw[keyEnd] != '"' {
@@ -348,10 +367,10 @@ func (d *resolverDecoder) decodeAnswers(c *cursor) error {
 	var shape error
 	for {
 		var a ResolverAnswer
-		if !answerAsWritten(c, &a) {
-			if err := decodeAnswer(c, &a); keepShape(err, &shape) != nil {
-				return err
-			}
+		if answerAsWritten(c, &a) {
+			a.RData, a.Type, a.Class = d.own(rsRData, a.RData), d.own(rsAnswerType, a.Type), d.own(rsAnswerClass, a.Class)
+		} else if err := d.decodeAnswer(c, &a); keepShape(err, &shape) != nil {
+			return err
 		}
 		d.answers = append(d.answers, a)
 		more, err := c.next(']')
@@ -453,58 +472,151 @@ func srcIDsAsWritten(c *cursor, ids *ResolverSrcIDs) bool {
 }
 
 // decodeAnswer reads one element of answers (null reads as empty).
-func decodeAnswer(c *cursor, a *ResolverAnswer) error {
+func (d *resolverDecoder) decodeAnswer(c *cursor, a *ResolverAnswer) error {
 	return knownMembers(c, "answers[]", answerTokens, answerMember, func(f int) (err error) {
 		switch f {
 		case 0:
-			a.RData, err = c.str("answers.Rdata")
+			a.RData, err = d.str(c, rsRData, "answers.Rdata")
 		case 1:
-			a.Type, err = c.str("answers.Type")
+			a.Type, err = d.str(c, rsAnswerType, "answers.Type")
 		case 2:
-			a.Class, err = c.str("answers.Class")
+			a.Class, err = d.str(c, rsAnswerClass, "answers.Class")
 		}
 		return err
 	})
 }
 
-func decodeSrcIDs(c *cursor, ids *ResolverSrcIDs) error {
+func (d *resolverDecoder) decodeSrcIDs(c *cursor, ids *ResolverSrcIDs) error {
 	return knownMembers(c, "srcids", srcIDsTokens, srcIDsMember, func(f int) (err error) {
 		switch f {
 		case 0:
-			ids.Instance, err = c.str("srcids.instance")
+			ids.Instance, err = d.str(c, rsInstance, "srcids.instance")
 		case 1:
-			ids.ResolverEndpoint, err = c.str("srcids.resolver_endpoint")
+			ids.ResolverEndpoint, err = d.str(c, rsResolverEndpoint, "srcids.resolver_endpoint")
 		case 2:
-			ids.ResolverNetworkInterface, err = c.str("srcids.resolver_network_interface")
+			ids.ResolverNetworkInterface, err = d.str(c, rsResolverNetworkInterface, "srcids.resolver_network_interface")
 		}
 		return err
 	})
 }
 
-// knownMembers is objectMembers for a small object whose members the decoder knows, with
-// resolverChunk is how many bytes of records one string copy holds (see text): one allocation and
-// one UTF-8 check for thirty-odd records rather than one each, which was a fifth of decoding one.
-// A kept record pins its chunk, which is nothing next to the object it came from.
+// resolverChunk is how many bytes of records one UTF-8 check covers (see invalidUTF8): one call
+// for thirty-odd records rather than one each.
 const resolverChunk = 16 << 10
 
-// text returns a string copy of raw, the bytes of a record at the window's read position, and
-// whether it holds invalid UTF-8. The copy is a slice of the chunk of records that holds it.
-func (d *resolverDecoder) text(raw []byte) (s string, invalid bool) {
+// invalidUTF8 says whether raw, the bytes of a record at the window's read position, hold invalid
+// UTF-8.
+func (d *resolverDecoder) invalidUTF8(raw []byte) bool {
 	w := d.w
 	off := w.offset(w.pos)
-	if off < d.chunkOff || off+int64(len(raw)) > d.chunkOff+int64(len(d.chunk)) {
-		// The stream's bytes at an offset never change, so a chunk copied now serves the
-		// records after this one as they come.
+	if off < d.checkOff || off+int64(len(raw)) > d.checkOff+int64(d.checked) {
+		// The stream's bytes at an offset never change, so a check made now serves the records
+		// after this one as they come.
 		end := min(w.end, w.pos+max(resolverChunk, len(raw)))
-		d.chunk, d.chunkOff = string(w.buf[w.pos:end]), off
-		d.chunkValid = utf8.ValidString(d.chunk)
+		d.checkOff, d.checked = off, end-w.pos
+		d.checkValid = utf8.Valid(w.buf[w.pos:end])
 	}
-	s = d.chunk[off-d.chunkOff:][:len(raw)]
 	// A record begins and ends with an ASCII byte, so it cannot split a character: in a valid
-	// chunk it is valid. A chunk may end inside a character, though; then each record is checked.
-	return s, !d.chunkValid && !utf8.ValidString(s)
+	// stretch it is valid. A stretch may end inside a character, though; then each record is checked.
+	return !d.checkValid && !utf8.Valid(raw)
 }
 
+// rsSlot names a string member of a Resolver record for own's memory of the last value kept.
+type rsSlot uint8
+
+const (
+	rsVersion rsSlot = iota
+	rsAccountID
+	rsRegion
+	rsVPCID
+	rsQueryName
+	rsQueryType
+	rsQueryClass
+	rsRCode
+	rsSrcAddr
+	rsTransport
+	rsFirewallRuleGroupID
+	rsFirewallRuleAction
+	rsFirewallDomainListID
+	rsFirewallProtection
+	rsRData
+	rsAnswerType
+	rsAnswerClass
+	rsInstance
+	rsResolverEndpoint
+	rsResolverNetworkInterface
+	rsSlots
+)
+
+// str reads a string member (cursor.str) the record keeps, as own makes it.
+func (d *resolverDecoder) str(c *cursor, slot rsSlot, field string) (string, error) {
+	// cursor.str's fast path, without making a string of the view first: a string without
+	// escapes in a record of valid UTF-8.
+	if b := c.b; c.i < len(b) && b[c.i] == '"' && !c.fixUTF8 {
+		start := c.i + 1
+		if j := nextStop(b, start); j < len(b) && b[j] == '"' {
+			c.i = j + 1
+			return d.keepBytes(slot, b[start:j]), nil
+		}
+	}
+	s, err := c.str(field)
+	return d.own(slot, s), err
+}
+
+// keepBytes is own for v, bytes of the record: the last string kept for slot when equal, else a
+// copy.
+func (d *resolverDecoder) keepBytes(slot rsSlot, v []byte) string {
+	if last := d.last[slot]; string(v) == last {
+		return last
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	var s string
+	if len(v) > resolverOwnMax {
+		s = string(v)
+	} else {
+		if cap(d.arena)-len(d.arena) < len(v) {
+			// The old block stays as long as a string refers to it. Bytes handed out are never
+			// written again: the arena only grows into its spare capacity.
+			d.arena = make([]byte, 0, resolverArena)
+		}
+		n := len(d.arena)
+		d.arena = append(d.arena, v...)
+		s = unsafe.String(&d.arena[n], len(v))
+	}
+	d.last[slot] = s
+	return s
+}
+
+// resolverArena is the size of the blocks own copies strings into, resolverOwnMax the longest
+// string copied into one (a longer one gets its own allocation).
+const (
+	resolverArena  = 16 << 10
+	resolverOwnMax = 1 << 10
+)
+
+// own returns s, a member's value, as a string the record may keep. Copying every record's text
+// was a tenth of a Resolver ingest's CPU, and most of its allocations: most members (version,
+// account, region, VPC, type, class, rcode, transport, often the instance) repeat the record
+// before's, so the string kept for the member last time is kept again when equal; only the others
+// (query name, addresses, answers) are copied, into a block shared by many records. A value that
+// does not alias the record (unescaped, or with its invalid UTF-8 replaced) is already a copy.
+func (d *resolverDecoder) own(slot rsSlot, s string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	if s == d.last[slot] {
+		return d.last[slot]
+	}
+	if p, base := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(unsafe.StringData(d.view))); p-base < uintptr(len(d.view)) {
+		return d.keepBytes(slot, unsafe.Slice(unsafe.StringData(s), len(s)))
+	}
+	d.last[slot] = s
+	return s
+}
+
+// knownMembers is objectMembers for a small object whose members the decoder knows, with
 // decodeWith's fast path: the member the writer puts next (tokens, in its order) is compared in
 // place, and only another name is scanned and looked up (lookup: its index in tokens, or -1).
 // member reads member f's value; other members are skipped. null reads as absent.
@@ -690,7 +802,7 @@ func resolverKeyOf(k []byte) resolverKey {
 // read are kept with their Unix time, and a time of the same hour has only its minutes, seconds
 // and fraction read. Checking and converting the date was most of parseTime's cost.
 type timeMemo struct {
-	hour string // "2026-03-02T11" of the last time read, "" for none
+	hour [13]byte // "2026-03-02T11" of the last time read, zero for none (a copy: s may alias the input)
 	base int64  // its Unix time
 }
 
@@ -704,7 +816,7 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 	if !ok1 || !ok2 || mi >= 60 || sec >= 60 {
 		return parseTime(s) // its error
 	}
-	if m.hour != "" && s[:13] == m.hour {
+	if m.hour[0] != 0 && s[:13] == string(m.hour[:]) {
 		ns, ok := 0, true
 		if n > 20 {
 			frac := s[20 : n-1]
@@ -720,7 +832,8 @@ func (m *timeMemo) parse(s string) (time.Time, error) {
 	t, err := parseTime(s)
 	if err == nil && t.Minute() == mi && t.Second() == sec {
 		// s[:13] is a date and hour parseTime accepted, whatever follows it in the same form.
-		m.hour, m.base = s[:13], t.Unix()-int64(mi*60+sec)
+		copy(m.hour[:], s[:13])
+		m.base = t.Unix() - int64(mi*60+sec)
 	}
 	return t, err
 }

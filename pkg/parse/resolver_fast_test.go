@@ -42,7 +42,7 @@ func TestTimeMemoHours(t *testing.T) {
 		if err != nil || werr != nil || !got.Equal(want) {
 			t.Fatalf("parse(%q) = %v, %v; want %v, %v", s, got, err, want, werr)
 		}
-		if m.hour != s[:13] {
+		if string(m.hour[:]) != s[:13] {
 			t.Fatalf("after %q the memo holds hour %q", s, m.hour)
 		}
 	}

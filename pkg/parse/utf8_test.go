@@ -213,3 +213,51 @@ func TestResolverChunkEndsInsideACharacter(t *testing.T) {
 		}
 	}
 }
+
+// TestResolverStringsOutliveTheWindow: a Resolver record's strings alias the decoder's window only
+// while it is decoded; what the record keeps is copied (or is the same value kept for the record
+// before). Records decoded from an object several windows long, all kept to the end, must each
+// still equal encoding/json's decoding of its line after the window has been refilled many times
+// over: members that repeat, members that change every record, escaped strings, spaces, unknown
+// members, answers and srcids in Resolver's own form and in another, and some invalid UTF-8.
+func TestResolverStringsOutliveTheWindow(t *testing.T) {
+	var body bytes.Buffer
+	for i := 0; body.Len() < 5*windowStart; i++ {
+		region := []string{"us-east-1", "eu-west-3"}[i/50%2]
+		fmt.Fprintf(&body, `{"version":"1.100000","account_id":"%012d","region":"%s","vpc_id":"vpc-%d","query_timestamp":"2024-01-02T%02d:00:01Z",`, i/7, region, i%3, i/100%24)
+		switch i % 4 {
+		case 0:
+			fmt.Fprintf(&body, `"query_name":"host-%d.example.","query_type":"A","answers":[{"Rdata":"10.0.%d.%d","Type":"A","Class":"IN"}],"srcids":{"instance":"i-%x"}`, i, i/256%256, i%256, i)
+		case 1:
+			fmt.Fprintf(&body, `"query_name":"caf\u00e9-%d.example.","query_type":"AAAA","answers":[{"Type":"AAAA","Rdata":"::%d"},{"Rdata":"x%d%s","Class":"IN","Type":"A"}],"srcids":{"resolver_endpoint":"rslvr-in-%d","instance":"i-%d"}`, i, i, i, "\xff", i, i)
+		case 2:
+			fmt.Fprintf(&body, `"query_name" : "spaced-%d.", "srcport" : "%d", "extra_%d" : {"k":["v%d"]}`, i, i%65536, i%3, i)
+		default:
+			fmt.Fprintf(&body, `"query_name":"h%d\"q\".","rcode":"NOERROR","transport":"UDP","srcaddr":"10.1.%d.%d","srcport":"%d"`, i, i/256%256, i%256, i%65536)
+		}
+		body.WriteString("}\n")
+	}
+	recs, _ := decodeUTF8(t, u8DNSKey, body.Bytes())
+	var want []ResolverQuery
+	if err := refDecodeResolver(bytes.NewReader(body.Bytes()), func(q *ResolverQuery) { want = append(want, *q) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(want) {
+		t.Fatalf("%d records, want %d", len(recs), len(want))
+	}
+	for i := range recs {
+		got := *recs[i].DNS
+		// The reference has no Unmapped: the unknown member is checked on its own.
+		unm := ""
+		if i%4 == 2 {
+			unm = fmt.Sprintf(`{"extra_%d":{"k":["v%d"]}}`, i%3, i)
+		}
+		if string(got.Unmapped) != unm {
+			t.Fatalf("record %d: Unmapped %s, want %s", i, got.Unmapped, unm)
+		}
+		got.Unmapped = nil
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Fatalf("record %d:\n got %+v\nwant %+v", i, got, want[i])
+		}
+	}
+}
