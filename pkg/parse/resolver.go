@@ -803,7 +803,7 @@ func resolverKeyOf(k []byte) resolverKey {
 // and fraction read. Checking and converting the date was most of parseTime's cost.
 type timeMemo struct {
 	hour [13]byte // "2026-03-02T11" of the last time read, zero for none (a copy: s may alias the input)
-	base int64  // its Unix time
+	base int64    // its Unix time
 }
 
 func (m *timeMemo) parse(s string) (time.Time, error) {
