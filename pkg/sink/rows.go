@@ -22,10 +22,13 @@ import (
 //     non-zero comes out present), so a table it writes gets one row per Write (chunkRows);
 //   - free-form JSON members are their JSON text in a STRING column (query with json_extract);
 //   - low-cardinality strings are dictionary-encoded ("dict"), which pays for sources, names,
-//     regions, accounts and enums; high-cardinality ids, JSON text and the addresses of flow and
-//     Resolver records use plain encoding (zstd still finds their repeats): on the synthetic flow
-//     archive, dictionaries on the four flow address columns made files 9 % larger and writing
-//     2.6 times slower;
+//     regions, accounts and enums; JSON text and the addresses of flow and Resolver records use
+//     plain encoding (zstd still finds their repeats): on the synthetic flow archive,
+//     dictionaries on the four flow address columns made files 9 % larger and writing 2.6 times
+//     slower; ids unique per record (CloudTrail's eventid, requestid, sharedeventid) are tagged
+//     "dict" too, not for a dictionary (the writer drops it after the chunk's first 1024 values,
+//     which do not repeat) but so that their chunks are written as one without a dictionary is,
+//     DELTA_BYTE_ARRAY (pqwrite): CloudTrail files 9.98 -> 9.71 MB, ~2 % less CPU;
 //   - every row carries lineage (source_bucket, source_key, source_index) so it traces back to the
 //     exact record of the exact object it came from.
 
@@ -45,14 +48,14 @@ type CloudTrailRow struct {
 	RequestParameters            string           `parquet:"requestparameters,optional"`
 	ResponseElements             string           `parquet:"responseelements,optional"`
 	AdditionalEventData          string           `parquet:"additionaleventdata,optional"`
-	RequestID                    string           `parquet:"requestid,optional"`
-	EventID                      string           `parquet:"eventid,optional"`
+	RequestID                    string           `parquet:"requestid,optional,dict"`
+	EventID                      string           `parquet:"eventid,optional,dict"`
 	ReadOnly                     *bool            `parquet:"readonly,optional"`
 	Resources                    []ResourceCol    `parquet:"resources,optional,list"`
 	EventType                    string           `parquet:"eventtype,optional,dict"`
 	APIVersion                   string           `parquet:"apiversion,optional,dict"`
 	RecipientAccountID           string           `parquet:"recipientaccountid,optional,dict"`
-	SharedEventID                string           `parquet:"sharedeventid,optional"`
+	SharedEventID                string           `parquet:"sharedeventid,optional,dict"`
 	VPCEndpointID                string           `parquet:"vpcendpointid,optional,dict"`
 	VPCEndpointAccountID         string           `parquet:"vpcendpointaccountid,optional,dict"`
 	ServiceEventDetails          string           `parquet:"serviceeventdetails,optional"`
