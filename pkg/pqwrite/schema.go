@@ -42,6 +42,7 @@ type leaf struct {
 	maxRep   byte
 	maxDef   byte
 	dict     bool // RLE_DICTIONARY (byte arrays only)
+	delta    bool // DELTA_BYTE_ARRAY (byte arrays only): values known to be distinct, ids
 	unsigned bool // INT32/INT64 with an unsigned integer logical type: min/max compare unsigned
 }
 
@@ -89,6 +90,11 @@ func Compile(s *parquet.Schema) (*Schema, error) {
 					return nil, fmt.Errorf("pqwrite: column %s: dictionary encoding of %v not supported", name, l.kind)
 				}
 				l.dict = true
+			case format.DeltaByteArray:
+				if l.kind != parquet.ByteArray {
+					return nil, fmt.Errorf("pqwrite: column %s: DELTA_BYTE_ARRAY encoding of %v not supported", name, l.kind)
+				}
+				l.delta = true
 			default:
 				return nil, fmt.Errorf("pqwrite: column %s: encoding %v not supported", name, enc)
 			}

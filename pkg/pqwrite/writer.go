@@ -1034,14 +1034,15 @@ func (c *Column) flushPage() error {
 			return fmt.Errorf("pqwrite: column %s: delta encoding: %w", c.name(), err)
 		}
 		body = c.body
-	case l.kind == parquet.ByteArray && c.noDict:
-		// The chunk's values were mostly distinct on its first ones (its dictionary did not
-		// pay): ids, as a rule, as random as their length prefixes are alike. PLAIN, zstd spends
-		// its time matching the prefixes (and an id's fixed start) between values it can only
-		// entropy-code; DELTA_BYTE_ARRAY (what parquet-mr's v2 writer falls back to from a
-		// dictionary) stores each value's prefix shared with the one before and its length
-		// bit-packed, and the rest back to back, which zstd codes about as small, or smaller,
-		// in a third of the time (Resolver's source ids: 1.68 -> 1.62 MB, 31 -> 9 ms a run).
+	case l.kind == parquet.ByteArray && (c.noDict || l.delta):
+		// A column of ids (tagged delta), or a chunk whose values were mostly distinct on its
+		// first ones (its dictionary did not pay): ids, as a rule, as random as their length
+		// prefixes are alike. PLAIN, zstd spends its time matching the prefixes (and an id's
+		// fixed start) between values it can only entropy-code; DELTA_BYTE_ARRAY (what
+		// parquet-mr's v2 writer falls back to from a dictionary) stores each value's prefix
+		// shared with the one before and its length bit-packed, and the rest back to back, which
+		// zstd codes about as small, or smaller, in a third of the time (Resolver's source ids:
+		// 1.68 -> 1.62 MB, 31 -> 9 ms a run).
 		encoding = format.DeltaByteArray
 		c.zbuf, c.offs = c.zbuf[:0], append(c.offs[:0], 0)
 		for v := c.vals; len(v) >= 4; {

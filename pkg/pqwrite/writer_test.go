@@ -893,3 +893,60 @@ func openParquet(t *testing.T, data []byte) *parquet.File {
 	}
 	return f
 }
+
+type deltaTagRow struct {
+	ID string `parquet:"id,optional,delta"` // "" is NULL
+	N  int64  `parquet:"n"`
+}
+
+// TestDeltaTag: a byte-array column tagged delta (ids known to be distinct) is DELTA_BYTE_ARRAY
+// from its first value, with no dictionary tried first: chunks shorter than DictionarySample too,
+// which a dict-tagged column would write with a dictionary of distinct values.
+func TestDeltaTag(t *testing.T) {
+	var rows []deltaTagRow
+	for i := range 700 {
+		r := deltaTagRow{N: int64(i)}
+		if i%7 != 2 {
+			r.ID = fmt.Sprintf("%08x-4b1e-%04x", i*2654435761, i)
+		}
+		rows = append(rows, r)
+	}
+	sc, err := Compile(parquet.SchemaOf(deltaTagRow{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prow := make([]parquet.Row, len(rows))
+	for i := range rows {
+		prow[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
+	}
+	opts := testOptions()
+	opts.SortingColumns = nil
+	opts.PageBytes = 4 << 10
+	data := writeRows(t, sc, prow, opts, 300) // row groups of 300, 300 and 100 rows: under the sample
+	checkReadBack(t, data, rows)
+	md := openParquet(t, data).Metadata()
+	for g, rg := range md.RowGroups {
+		for _, cc := range rg.Columns {
+			name := strings.Join(cc.MetaData.PathInSchema, ".")
+			if name == "n" {
+				continue
+			}
+			if cc.MetaData.DictionaryPageOffset != 0 || slices.Contains(cc.MetaData.Encoding, format.RLEDictionary) {
+				t.Errorf("row group %d column %s has a dictionary", g, name)
+			}
+			pages := int32(0)
+			for _, st := range cc.MetaData.EncodingStats {
+				if st.PageType != format.DataPageV2 {
+					continue
+				}
+				if st.Encoding != format.DeltaByteArray {
+					t.Errorf("row group %d column %s: %d data pages %v", g, name, st.Count, st.Encoding)
+				}
+				pages += st.Count
+			}
+			if pages == 0 {
+				t.Errorf("row group %d column %s: no DELTA_BYTE_ARRAY data page", g, name)
+			}
+		}
+	}
+}
