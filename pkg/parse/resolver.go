@@ -39,6 +39,10 @@ type resolverDecoder struct {
 	// member (see own). Both outlive an object: their strings are never written again.
 	arena []byte
 	last  [rsSlots]string
+	// head is the start of a record up to the ',' after its first resolverHead members, and
+	// headVals their values (see noteHead).
+	head     []byte
+	headVals [resolverHead]string
 	// succ is the member order seen so far: succ[k] is the member that followed k last time.
 	succ  [rkStart + 1]resolverKey
 	times timeMemo
@@ -47,7 +51,7 @@ type resolverDecoder struct {
 // reset readies d for an object read through w, keeping only scratch space from the last one.
 func (d *resolverDecoder) reset(obj Object, w *window, opts Options, reuse bool) *resolverDecoder {
 	*d = resolverDecoder{obj: obj, w: w, line: 1, answers: d.answers[:0], unm: d.unm[:0], reuse: reuse, succ: resolverOrder,
-		arena: d.arena, last: d.last}
+		arena: d.arena, last: d.last, head: d.head, headVals: d.headVals}
 	d.keep = opts.MaxBadRecordErrors
 	return d
 }
@@ -217,6 +221,13 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 		return q, err
 	}
 	prev := rkStart
+	lead := 0 // members read so far while they are Resolver's first, in its order (see head); -1: not
+	if h := d.head; len(h) > 0 && len(raw) > len(h) && string(raw[:len(h)]) == string(h) {
+		// The record starts with the same bytes as the one the head was taken from: the same
+		// version, account, region and VPC, already read.
+		q.Version, q.AccountID, q.Region, q.VPCID = d.headVals[0], d.headVals[1], d.headVals[2], d.headVals[3]
+		c.i, prev, lead = len(h), rkVPCID, -1
+	}
 	for {
 		c.ws()
 		keyStart := c.i
@@ -326,6 +337,9 @@ func (d *resolverDecoder) decodeWith(c *cursor) (*ResolverQuery, error) {
 			return nil, err
 		}
 		if c.i < len(raw) && raw[c.i] == ',' { // compact JSON's case, without a call
+			if lead >= 0 {
+				lead = d.noteHead(raw, c, id, lead, err == nil && shape == nil, q)
+			}
 			c.i++
 			continue
 		}
@@ -519,6 +533,28 @@ func (d *resolverDecoder) invalidUTF8(raw []byte) bool {
 	// A record begins and ends with an ASCII byte, so it cannot split a character: in a valid
 	// stretch it is valid. A stretch may end inside a character, though; then each record is checked.
 	return !d.checkValid && !utf8.Valid(raw)
+}
+
+// resolverHead is how many members the head holds: version, account_id, region and vpc_id, which
+// are the same in every record of a VPC's logs.
+const resolverHead = 4
+
+// noteHead follows the record's first members (id the one just read, lead how many were read before
+// it, ok whether it read without error) and, once they are Resolver's first resolverHead in its
+// order, each read cleanly from a record of valid UTF-8, takes the record's bytes up to the ','
+// after them as the head: a record starting with the same bytes has the same values, and
+// decodeWith takes them from headVals without reading them again. It returns the new lead, -1
+// when there is nothing more to follow.
+func (d *resolverDecoder) noteHead(raw []byte, c *cursor, id resolverKey, lead int, ok bool, q *ResolverQuery) int {
+	if !ok || c.fixUTF8 || id != resolverKey(lead) {
+		return -1
+	}
+	if lead++; lead < resolverHead {
+		return lead
+	}
+	d.head = append(d.head[:0], raw[:c.i+1]...)
+	d.headVals = [resolverHead]string{q.Version, q.AccountID, q.Region, q.VPCID}
+	return -1
 }
 
 // rsSlot names a string member of a Resolver record for own's memory of the last value kept.
