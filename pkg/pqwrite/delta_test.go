@@ -88,11 +88,7 @@ func TestDeltaPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	checkReadBack(t, data, rows)
-	if got := arrowRowsFlat(t, data); got != len(rows) {
-		t.Fatalf("Arrow read %d rows", got)
-	}
-	checkPageIndex(t, data, 4<<10)
+	checkFlatFile(t, data, rows, 4<<10)
 
 	// Arrow's values, column by column, against the rows.
 	tbl := arrowTable(t, data)

@@ -91,9 +91,13 @@ func randRows(seed uint64, n int) []testRow {
 }
 
 // testSchema compiles testRow's schema.
-func testSchema(tb testing.TB) *Schema {
+func testSchema(tb testing.TB) *Schema { return schemaOf[testRow](tb) }
+
+// schemaOf compiles the schema of T's parquet tags.
+func schemaOf[T any](tb testing.TB) *Schema {
 	tb.Helper()
-	sc, err := Compile(parquet.SchemaOf(testRow{}))
+	var zero T
+	sc, err := Compile(parquet.SchemaOf(zero))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -181,8 +185,19 @@ func writeOurs(t testing.TB, sc *Schema, rows []testRow, opts Options, groupRows
 	return writeRows(t, sc, deconstruct(sc, rows), opts, groupRows)
 }
 
+// checkFlatFile checks a file of flat rows written through the Column API: parquet-go reads rows
+// back, Arrow as many rows, and the page index is consistent with pages cut at pageBytes.
+func checkFlatFile[T any](t *testing.T, data []byte, rows []T, pageBytes int) {
+	t.Helper()
+	checkReadBack(t, data, rows)
+	if got := arrowRowsFlat(t, data); got != len(rows) {
+		t.Fatalf("Arrow read %d rows", got)
+	}
+	checkPageIndex(t, data, pageBytes)
+}
+
 // deconstruct returns the leveled values of each row (map entries in Go's iteration order).
-func deconstruct(sc *Schema, rows []testRow) []parquet.Row {
+func deconstruct[T any](sc *Schema, rows []T) []parquet.Row {
 	out := make([]parquet.Row, len(rows))
 	for i := range rows {
 		out[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
@@ -536,11 +551,7 @@ func TestFlatWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := buf.Bytes()
-	checkReadBack(t, data, rows)
-	if got := arrowRowsFlat(t, data); got != len(rows) {
-		t.Fatalf("Arrow read %d rows", got)
-	}
-	checkPageIndex(t, data, 2<<10)
+	checkFlatFile(t, data, rows, 2<<10)
 }
 
 func arrowRowsFlat(t *testing.T, data []byte) int {
@@ -641,14 +652,8 @@ func TestDictionarySample(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	sc, err := Compile(parquet.SchemaOf(sampleRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prow := make([]parquet.Row, len(rows))
-	for i := range rows {
-		prow[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
-	}
+	sc := schemaOf[sampleRow](t)
+	prow := deconstruct(sc, rows)
 	opts := testOptions()
 	opts.SortingColumns = nil
 	opts.PageBytes = 64 << 10
@@ -911,14 +916,8 @@ func TestDeltaTag(t *testing.T) {
 		}
 		rows = append(rows, r)
 	}
-	sc, err := Compile(parquet.SchemaOf(deltaTagRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prow := make([]parquet.Row, len(rows))
-	for i := range rows {
-		prow[i] = sc.Parquet().Deconstruct(nil, &rows[i]).Clone()
-	}
+	sc := schemaOf[deltaTagRow](t)
+	prow := deconstruct(sc, rows)
 	opts := testOptions()
 	opts.SortingColumns = nil
 	opts.PageBytes = 4 << 10

@@ -21,18 +21,8 @@ func TestOpenat2SettlesPlainFiles(t *testing.T) {
 	if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	fd := openRootFD(root)
-	if fd < 0 {
-		t.Fatal("cannot open the root")
-	}
-	defer closeRootFD(fd)
-	f, _, err, settled := openat2Beneath(fd, root, "a/b/c")
-	if !settled {
-		t.Skip("openat2 unavailable here (old kernel or seccomp): every open goes through os.Root")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd := rootFD(t, root)
+	f, _ := openSettled(t, fd, root, "a/b/c")
 	f.Close()
 	if _, _, err, settled := openat2Beneath(fd, root, "a/../../x"); settled {
 		t.Fatalf("a path above the root was settled by openat2: %v", err)
@@ -49,18 +39,8 @@ func TestOpenat2RegularFile(t *testing.T) {
 	if err := os.WriteFile(p, body, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	fd := openRootFD(root)
-	if fd < 0 {
-		t.Fatal("cannot open the root")
-	}
-	defer closeRootFD(fd)
-	f, st, err, settled := openat2Beneath(fd, root, "obj")
-	if !settled {
-		t.Skip("openat2 unavailable here (old kernel or seccomp): every open goes through os.Root")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd := rootFD(t, root)
+	f, st := openSettled(t, fd, root, "obj")
 	if _, ok := f.(*fdFile); !ok {
 		t.Fatalf("a regular file opened as %T", f)
 	}
@@ -84,4 +64,29 @@ func TestOpenat2RegularFile(t *testing.T) {
 	if err := f.Close(); !errors.Is(err, fs.ErrClosed) {
 		t.Fatalf("second close: %v", err)
 	}
+}
+
+// rootFD opens root for openat2Beneath, closed when the test ends.
+func rootFD(t *testing.T, root string) int {
+	t.Helper()
+	fd := openRootFD(root)
+	if fd < 0 {
+		t.Fatal("cannot open the root")
+	}
+	t.Cleanup(func() { closeRootFD(fd) })
+	return fd
+}
+
+// openSettled opens name beneath root with openat2, skipping the test where openat2 is
+// unavailable.
+func openSettled(t *testing.T, fd int, root, name string) (readFile, fs.FileInfo) {
+	t.Helper()
+	f, st, err, settled := openat2Beneath(fd, root, name)
+	if !settled {
+		t.Skip("openat2 unavailable here (old kernel or seccomp): every open goes through os.Root")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, st
 }
