@@ -615,7 +615,7 @@ func (d *resolverDecoder) keepBytes(slot rsSlot, v []byte) string {
 		if cap(d.arena)-len(d.arena) < len(v) {
 			// The old block stays as long as a string refers to it. Bytes handed out are never
 			// written again: the arena only grows into its spare capacity.
-			d.arena = make([]byte, 0, resolverArena)
+			d.arena = make([]byte, 0, d.arenaSize(len(v)))
 		}
 		n := len(d.arena)
 		d.arena = append(d.arena, v...)
@@ -623,6 +623,18 @@ func (d *resolverDecoder) keepBytes(slot rsSlot, v []byte) string {
 	}
 	d.last[slot] = s
 	return s
+}
+
+// arenaSize is the size of a new arena block that must hold n bytes: resolverArena, or less
+// when the window holds less than that of the object. What is kept comes from the window's
+// bytes, and a row pins its block: a block of 16 KiB for a small object's few records held
+// four times what the sink's estimate counts for them (TestRowBytesCoversHeap in pkg/ocsf).
+func (d *resolverDecoder) arenaSize(n int) int {
+	size := resolverArena
+	if w := d.w; w != nil && w.end-w.pos < size {
+		size = w.end - w.pos
+	}
+	return max(size, n)
 }
 
 // resolverArena is the size of the blocks own copies strings into, resolverOwnMax the longest
