@@ -429,12 +429,31 @@ func srcIDsMember(k []byte) int {
 }
 
 // answerWritten are the tokens before an answer's values as Resolver writes them (answerAsWritten),
-// answerWords and instanceWords (srcIDsAsWritten's) the same as tokenWords.
+// instanceWritten the one before srcids' instance (srcIDsAsWritten's); their words as tokenWords.
 var (
-	answerWritten = [3]string{`{"Rdata":`, `,"Type":`, `,"Class":`}
-	answerWords   = [3]tokenWords{wordsOf(answerWritten[0]), wordsOf(answerWritten[1]), wordsOf(answerWritten[2])}
-	instanceWords = wordsOf(`{"instance":`)
+	answerWritten   = [3]string{`{"Rdata":`, `,"Type":`, `,"Class":`}
+	answerWords     = [3]tokenWords{wordsOf(answerWritten[0]), wordsOf(answerWritten[1]), wordsOf(answerWritten[2])}
+	instanceWritten = `{"instance":`
+	instanceWords   = wordsOf(instanceWritten)
 )
+
+// writtenValue reads tok (words: its tokenWords) at b[i:] and the string after it, written without
+// escapes: start and end bound the string's bytes (end is its closing quote). ok is false for
+// anything else.
+func writtenValue(b []byte, i int, tok string, words *tokenWords) (start, end int, ok bool) {
+	if !hasToken(b, i, tok, words) {
+		return 0, 0, false
+	}
+	i += len(tok)
+	if i >= len(b) || b[i] != '"' {
+		return 0, 0, false
+	}
+	j := nextStop(b, i+1)
+	if j >= len(b) || b[j] != '"' {
+		return 0, 0, false
+	}
+	return i + 1, j, true
+}
 
 // answerAsWritten reads an answer written as Resolver writes it, {"Rdata":"…","Type":"…","Class":"…"}
 // without spaces or escapes, in one pass without a call per member (answers and srcids through
@@ -443,19 +462,12 @@ func answerAsWritten(c *cursor, a *ResolverAnswer) bool {
 	b, i := c.b, c.i
 	var v [3][2]int
 	for f := range answerWords {
-		if !hasToken(b, i, answerWritten[f], &answerWords[f]) {
+		start, end, ok := writtenValue(b, i, answerWritten[f], &answerWords[f])
+		if !ok {
 			return false
 		}
-		i += len(answerWritten[f])
-		if i >= len(b) || b[i] != '"' {
-			return false
-		}
-		j := nextStop(b, i+1)
-		if j >= len(b) || b[j] != '"' {
-			return false
-		}
-		v[f] = [2]int{i + 1, j}
-		i = j + 1
+		v[f] = [2]int{start, end}
+		i = end + 1
 	}
 	if i >= len(b) || b[i] != '}' {
 		return false
@@ -468,20 +480,13 @@ func answerAsWritten(c *cursor, a *ResolverAnswer) bool {
 // srcIDsAsWritten reads srcids written as Resolver writes them for a query from an instance,
 // {"instance":"…"} without spaces or escapes; any other form returns false with c unmoved.
 func srcIDsAsWritten(c *cursor, ids *ResolverSrcIDs) bool {
-	b, i := c.b, c.i
-	if !hasToken(b, i, `{"instance":`, &instanceWords) {
+	b := c.b
+	start, end, ok := writtenValue(b, c.i, instanceWritten, &instanceWords)
+	if !ok || end+1 >= len(b) || b[end+1] != '}' {
 		return false
 	}
-	i += len(`{"instance":`)
-	if i >= len(b) || b[i] != '"' {
-		return false
-	}
-	j := nextStop(b, i+1)
-	if j+1 >= len(b) || b[j] != '"' || b[j+1] != '}' {
-		return false
-	}
-	ids.Instance = c.valid(c.s[i+1 : j])
-	c.i = j + 2
+	ids.Instance = c.valid(c.s[start:end])
+	c.i = end + 2
 	return true
 }
 

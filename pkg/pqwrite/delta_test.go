@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/parquet-go/parquet-go/format"
 )
@@ -53,10 +52,7 @@ func TestDeltaPages(t *testing.T) {
 		r.C = 42
 		r.UT = uint64(i) * (math.MaxUint64 / uint64(len(rows)))
 	}
-	sc, err := Compile(parquet.SchemaOf(deltaRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := schemaOf[deltaRow](t)
 	var buf bytes.Buffer
 	w, err := New(&buf, sc, Options{Codec: &zstd.Codec{}, PageBytes: 4 << 10})
 	if err != nil {

@@ -1026,9 +1026,9 @@ func (c *Column) flushPage() error {
 		encoding = format.DeltaBinaryPacked
 		var e delta.BinaryPackedEncoding
 		if l.kind == parquet.Int64 {
-			c.body, err = e.EncodeInt64(c.body[:0], unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/8))
+			c.body, err = e.EncodeInt64(c.body[:0], intsOf[int64](c.vals))
 		} else {
-			c.body, err = e.EncodeInt32(c.body[:0], unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/4))
+			c.body, err = e.EncodeInt32(c.body[:0], intsOf[int32](c.vals))
 		}
 		if err != nil {
 			return fmt.Errorf("pqwrite: column %s: delta encoding: %w", c.name(), err)
@@ -1122,21 +1122,25 @@ func (c *Column) flushPage() error {
 // zstd over PLAIN is as small or smaller, so those pages stay PLAIN.
 func (c *Column) ascending() bool {
 	if c.leaf.kind == parquet.Int64 {
-		xs := unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/8)
-		for i := 1; i < len(xs); i++ {
-			if xs[i] < xs[i-1] {
-				return false
-			}
-		}
-		return len(xs) > 1
+		return nonDecreasing(intsOf[int64](c.vals))
 	}
-	xs := unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(c.vals))), len(c.vals)/4)
+	return nonDecreasing(intsOf[int32](c.vals))
+}
+
+// nonDecreasing reports whether xs holds two or more values, none below the one before.
+func nonDecreasing[T int32 | int64](xs []T) bool {
 	for i := 1; i < len(xs); i++ {
 		if xs[i] < xs[i-1] {
 			return false
 		}
 	}
 	return len(xs) > 1
+}
+
+// intsOf views a page's PLAIN integers (little-endian, as the machine's) as a slice of them.
+func intsOf[T int32 | int64](vals []byte) []T {
+	var x T
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(vals))), len(vals)/int(unsafe.Sizeof(x)))
 }
 
 // indexPage adds the page just written to the column index and the chunk's statistics.

@@ -498,10 +498,7 @@ func TestFlatWrites(t *testing.T) {
 		}
 		r.L = rng.Int64()
 	}
-	sc, err := Compile(parquet.SchemaOf(flatRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := schemaOf[flatRow](t)
 	var buf bytes.Buffer
 	w, err := New(&buf, sc, Options{Codec: &zstd.Codec{}, PageBytes: 2 << 10})
 	if err != nil {
@@ -562,10 +559,7 @@ func arrowRowsFlat(t *testing.T, data []byte) int {
 
 // TestFlatWriteErrors: a flat write that does not fit the column fails the file at Flush.
 func TestFlatWriteErrors(t *testing.T) {
-	sc, err := Compile(parquet.SchemaOf(flatRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := schemaOf[flatRow](t)
 	for name, write := range map[string]func(cols []*Column){
 		"int64 to a string column":  func(cols []*Column) { cols[0].WriteInt64(1) },
 		"NULL to a required column": func(cols []*Column) { cols[1].WriteNull() },
@@ -723,10 +717,7 @@ func TestDictionarySample(t *testing.T) {
 
 // TestRowValueErrors: values that do not fit the column fail the call and the file.
 func TestRowValueErrors(t *testing.T) {
-	sc, err := Compile(parquet.SchemaOf(flatRow{}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := schemaOf[flatRow](t)
 	for name, vals := range map[string][]parquet.Value{
 		"not at a row start":   {parquet.Int64Value(1).Level(1, 0, 3)},
 		"repetition too high":  {parquet.Int64Value(1).Level(0, 0, 3), parquet.Int64Value(1).Level(1, 0, 3)},

@@ -70,20 +70,17 @@ func AthenaLayout(dest store.Location) Layout {
 	}
 	// Ratios are rough zstd priors; the sink learns the real ones from the files it writes.
 	return &athena{
-		cloudtrail: sync.OnceValue(func() *TableDef[CloudTrailRow] {
-			return NewTable[CloudTrailRow](spec(TableCloudTrail, "eventtime", 0.12))
-		}),
-		vpcflow: sync.OnceValue(func() *TableDef[flowRow] { return newFlowTable(spec(TableVPCFlow, "start_time", 0.10)) }),
-		resolver: sync.OnceValue(func() *TableDef[ResolverRow] {
-			return NewTable[ResolverRow](spec(TableResolver, "query_timestamp", 0.12))
-		}),
-		findings: sync.OnceValue(func() *TableDef[findingCol] {
-			return NewTable[findingCol](spec(TableFindings, "event_time", 0.20))
-		}),
-		integrity: sync.OnceValue(func() *TableDef[integrityCol] {
-			return NewTable[integrityCol](spec(TableIntegrity, "verified_at", 0.20))
-		}),
+		cloudtrail: lazyTable(NewTable[CloudTrailRow], spec(TableCloudTrail, "eventtime", 0.12)),
+		vpcflow:    lazyTable(newFlowTable, spec(TableVPCFlow, "start_time", 0.10)),
+		resolver:   lazyTable(NewTable[ResolverRow], spec(TableResolver, "query_timestamp", 0.12)),
+		findings:   lazyTable(NewTable[findingCol], spec(TableFindings, "event_time", 0.20)),
+		integrity:  lazyTable(NewTable[integrityCol], spec(TableIntegrity, "verified_at", 0.20)),
 	}
+}
+
+// lazyTable returns the table newTable makes of spec, made at the first call.
+func lazyTable[T any](newTable func(TableSpec) *TableDef[T], spec TableSpec) func() *TableDef[T] {
+	return sync.OnceValue(func() *TableDef[T] { return newTable(spec) })
 }
 
 func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error {
