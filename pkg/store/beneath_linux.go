@@ -155,3 +155,53 @@ func sameDir(fd int, root string) bool {
 	}
 	return held.Dev == now.Dev && held.Ino == now.Ino
 }
+
+// copyRange copies n bytes of src from offset off to dst's current offset with copy_file_range,
+// without moving src's own offset. handled is false, and nothing copied, when the kernel cannot copy
+// between the two files (no copy_file_range, different file systems on an old kernel, a file system
+// that refuses it): the caller copies through user space instead.
+func copyRange(dst, src *os.File, off, n int64) (done int64, handled bool, err error) {
+	dc, err := dst.SyscallConn()
+	if err != nil {
+		return 0, false, nil
+	}
+	sc, err := src.SyscallConn()
+	if err != nil {
+		return 0, false, nil
+	}
+	var cerr error
+	ctlErr := sc.Control(func(sfd uintptr) {
+		ctlErr := dc.Control(func(dfd uintptr) {
+			for done < n {
+				roff := off + done
+				k, err := unix.CopyFileRange(int(sfd), &roff, int(dfd), nil, int(min(n-done, 1<<30)), 0)
+				switch {
+				case err == unix.EINTR:
+					continue
+				case err != nil && done == 0 && !handled:
+					// ENOSYS, EXDEV, EINVAL, EOPNOTSUPP...: nothing copied yet; the caller falls back.
+					return
+				case err != nil:
+					cerr = &fs.PathError{Op: "copy_file_range", Path: dst.Name(), Err: err}
+					return
+				case k == 0:
+					cerr = io.ErrUnexpectedEOF
+					return
+				}
+				handled = true
+				done += int64(k)
+			}
+			handled = true
+		})
+		if ctlErr != nil {
+			cerr = ctlErr
+		}
+	})
+	if ctlErr != nil && cerr == nil {
+		cerr = ctlErr
+	}
+	if !handled {
+		return 0, false, nil
+	}
+	return done, true, cerr
+}
