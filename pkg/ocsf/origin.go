@@ -3,7 +3,6 @@ package ocsf
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"time"
 
 	"github.com/logarchive/logarchive/pkg/parse"
@@ -21,11 +20,11 @@ type Origin struct {
 }
 
 // keyTimeRE is the delivery time in the file name of a CloudTrail, flow-log or Resolver object.
-var keyTimeRE = regexp.MustCompile(`_(\d{8}T\d{4}Z)_`)
+var keyTimeRE = lazyRegexp(`_(\d{8}T\d{4}Z)_`)
 
 // KeyTime is the delivery time in an AWS log object's file name, if it has one.
 func KeyTime(key string) (time.Time, bool) {
-	m := keyTimeRE.FindStringSubmatch(path.Base(key))
+	m := keyTimeRE().FindStringSubmatch(path.Base(key))
 	if m == nil {
 		return time.Time{}, false
 	}

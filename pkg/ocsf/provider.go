@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"sort"
 )
 
@@ -25,13 +24,13 @@ type Provider struct {
 }
 
 // lakeBucketRE is the name Security Lake gives its bucket in each Region.
-var lakeBucketRE = regexp.MustCompile(`^aws-security-data-lake-([a-z]{2}(?:-[a-z]+)+-\d+)-`)
+var lakeBucketRE = lazyRegexp(`^aws-security-data-lake-([a-z]{2}(?:-[a-z]+)+-\d+)-`)
 
 // roleARNRE is the roleArn pattern of CustomLogSourceProvider (Security Lake API reference).
-var roleARNRE = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
+var roleARNRE = lazyRegexp(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$`)
 
 // externalIDRE is sts:AssumeRole's ExternalId constraint.
-var externalIDRE = regexp.MustCompile(`^[\w+=,.@:/\-]+$`)
+var externalIDRE = lazyRegexp(`^[\w+=,.@:/\-]+$`)
 
 // ParseProviders reads the providers of the custom sources from JSON keyed by eventClasses value
 // (docs/security-lake.md §2):
@@ -86,20 +85,20 @@ func ParseProviders(data []byte) ([]Provider, error) {
 			return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, err)
 		}
 		p.Region = s.Region
-		if m := lakeBucketRE.FindStringSubmatch(loc.Bucket); p.Region == "" && m != nil {
+		if m := lakeBucketRE().FindStringSubmatch(loc.Bucket); p.Region == "" && m != nil {
 			p.Region = m[1]
 		}
 		if p.Region != "" && !isRegion(p.Region) {
 			return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, &LayoutError{"region", p.Region, "an AWS region such as us-east-1"})
 		}
 		if p.RoleARN != "" {
-			if !roleARNRE.MatchString(p.RoleARN) {
+			if !roleARNRE().MatchString(p.RoleARN) {
 				return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, &LayoutError{"provider.roleArn", p.RoleARN, "an IAM role ARN"})
 			}
 			if p.ExternalID == "" {
 				return nil, fmt.Errorf("ocsf: providers: source %s: a roleArn needs the externalId the source was registered with", name)
 			}
-			if n := len(p.ExternalID); n < 2 || n > 1224 || !externalIDRE.MatchString(p.ExternalID) {
+			if n := len(p.ExternalID); n < 2 || n > 1224 || !externalIDRE().MatchString(p.ExternalID) {
 				return nil, fmt.Errorf("ocsf: providers: source %s: %w", name, &LayoutError{"externalId", p.ExternalID, `2-1224 of [\w+=,.@:/-]`})
 			}
 		}
