@@ -55,6 +55,8 @@ type athena struct {
 	resolver   func() *TableDef[ResolverRow]
 	findings   func() *TableDef[findingCol]
 	integrity  func() *TableDef[integrityCol]
+	// blocks recycles what Resolver rows point to (resolverSlab).
+	blocks blockPool
 }
 
 // AthenaLayout writes the Athena tables of deploy/athena under dest:
@@ -104,10 +106,10 @@ func (a *athena) Record(ctx context.Context, in *Input, rec *parse.Record) error
 		}
 		slab, _ := in.Scratch.(*resolverSlab)
 		if slab == nil {
-			slab = new(resolverSlab)
+			slab = &resolverSlab{pool: &a.blocks}
 			in.Scratch = slab
 		}
-		fillResolverRow(row, l, rec.DNS, slab)
+		slab.fill(row, l, rec.DNS, st.rows.(*rowsOf[ResolverRow]))
 		return in.added(ctx, st, recordSize(row, rec.Raw, resolverHeap), untimed)
 	}
 	return &UnsupportedRecordError{Source: rec.Source}

@@ -19,3 +19,11 @@ func ShredderError[T any]() error {
 	_, err := pqwrite.Compile(sc)
 	return err
 }
+
+// poisonResolverBlocks makes s's Athena layout poison the Resolver blocks it recycles, and
+// returns the pool (its recycled count).
+func poisonResolverBlocks(s *Sink) *blockPool {
+	a := s.layout.(*athena)
+	a.blocks.poison = true
+	return &a.blocks
+}

@@ -301,7 +301,8 @@ func (in *Input) End() {
 	in.stages, in.rolled, in.last = nil, nil, nil
 	// The input stays referenced (by its spans) until its files commit: the layout's scratch (a
 	// few KiB of row structs for OCSF) must not stay with it, for each of thousands of inputs.
-	in.Scratch, in.memo = nil, [2]memo{}
+	in.dropScratch()
+	in.memo = [2]memo{}
 	if in.solo {
 		// Finish the input's files now, in its own goroutine: their writers' buffers and pending
 		// rows are released, and the checkpoint that takes them only uploads.
@@ -454,6 +455,7 @@ func (in *Input) Abort(o ack.Outcome) {
 		return
 	}
 	in.aborted = true
+	in.dropScratch()
 	for _, b := range in.buffers() {
 		b.rows.discard()
 	}
@@ -468,6 +470,15 @@ func (in *Input) Abort(o ack.Outcome) {
 	if !already {
 		in.report(o)
 	}
+}
+
+// dropScratch lets go of the layout's scratch, and of what it holds from a pool (the Athena
+// layout's resolverSlab block).
+func (in *Input) dropScratch() {
+	if sl, ok := in.Scratch.(*resolverSlab); ok {
+		sl.release()
+	}
+	in.Scratch = nil
 }
 
 func (in *Input) buffers() []*buffer {

@@ -157,6 +157,9 @@ type rowsOf[T any] struct {
 	keys []sortKey
 	segs []rowSlices[T]
 	nseg int // rows in segs
+	// blocks are the resolverBlocks the pending rows (rows and segs) may point into, one
+	// reference each (resolverBlock says how they are recycled); empty for other tables.
+	blocks []*resolverBlock
 
 	written int64 // rows already in the writer
 	lo, hi  int64 // time range over every row
@@ -232,7 +235,8 @@ func (r *rowsOf[T]) absorb(o rowSet) {
 	}
 	r.segs = append(r.segs, src.segs...)
 	r.nseg += src.nseg
-	src.rows, src.keys, src.segs, src.nseg = nil, nil, nil, 0
+	r.blocks = append(r.blocks, src.blocks...)
+	src.rows, src.keys, src.segs, src.nseg, src.blocks = nil, nil, nil, 0, nil
 }
 
 // lastSeg is the segment rows were last added to.
@@ -244,9 +248,9 @@ func (r *rowsOf[T]) lastSeg() (*[]T, *[]sortKey) {
 }
 
 func (r *rowsOf[T]) take() rowSet {
-	b := &rowsOf[T]{def: r.def, rows: r.rows, keys: r.keys, segs: r.segs, nseg: r.nseg}
+	b := &rowsOf[T]{def: r.def, rows: r.rows, keys: r.keys, segs: r.segs, nseg: r.nseg, blocks: r.blocks}
 	r.written += int64(r.pendingLen())
-	r.rows, r.keys, r.segs, r.nseg = nil, nil, nil, 0
+	r.rows, r.keys, r.segs, r.nseg, r.blocks = nil, nil, nil, 0, nil
 	return b
 }
 
@@ -273,6 +277,12 @@ func (r *rowsOf[T]) recycle(keep bool) {
 	}
 	clear(r.segs)
 	r.segs, r.nseg = r.segs[:0], 0
+	// Only now, with no row left pointing into them, may the blocks go back to their pool.
+	for _, b := range r.blocks {
+		b.release()
+	}
+	clear(r.blocks)
+	r.blocks = r.blocks[:0]
 }
 
 // flatKeys returns the keys of the pending rows in flat order: the rows', then each segment's in
@@ -445,7 +455,7 @@ func (r *rowsOf[T]) finish(cfg writeConfig) error {
 	}
 	r.done = true
 	r.pw, r.cw, r.chunk, r.perm, r.sorted = nil, nil, nil, nil, nil
-	r.rows, r.keys, r.segs = nil, nil, nil
+	r.rows, r.keys, r.segs, r.blocks = nil, nil, nil, nil
 	return nil
 }
 
@@ -469,7 +479,9 @@ func (r *rowsOf[T]) release() {
 }
 
 func (r *rowsOf[T]) discard() {
-	r.rows, r.keys, r.segs, r.nseg, r.chunk = nil, nil, nil, 0, nil
+	// The blocks are not released: whatever may still read the dropped rows, their blocks go to
+	// the collector with them.
+	r.rows, r.keys, r.segs, r.nseg, r.chunk, r.blocks = nil, nil, nil, 0, nil, nil
 	r.pw, r.cw = nil, nil
 	if r.sp != nil {
 		r.sp.remove()
