@@ -48,6 +48,10 @@ type Options struct {
 	CreatedBy string
 	// KeyValueMetadata is the footer's key/value metadata.
 	KeyValueMetadata map[string]string
+
+	// intsPlain writes every integer page that is not ascending PLAIN, as before chooseDelta:
+	// the baseline of the benchmarks.
+	intsPlain bool
 }
 
 // Writer writes one Parquet file. Rows are written column by column (Columns), each column
@@ -1005,6 +1009,7 @@ func (c *Column) flushPage() error {
 	c.scratch = lv
 	encoding := format.Plain
 	body := c.vals
+	compressed := false
 	switch {
 	case c.pageDict:
 		encoding = format.RLEDictionary
@@ -1022,18 +1027,18 @@ func (c *Column) flushPage() error {
 	case l.kind == parquet.Boolean:
 		c.body = packBits(c.body[:0], c.vals)
 		body = c.body
-	case (l.kind == parquet.Int64 || l.kind == parquet.Int32) && c.ascending():
-		encoding = format.DeltaBinaryPacked
-		var e delta.BinaryPackedEncoding
-		if l.kind == parquet.Int64 {
-			c.body, err = e.EncodeInt64(c.body[:0], intsOf[int64](c.vals))
-		} else {
-			c.body, err = e.EncodeInt32(c.body[:0], intsOf[int32](c.vals))
+	case l.kind == parquet.Int64 || l.kind == parquet.Int32:
+		var useDelta bool
+		if useDelta, compressed, err = c.chooseDelta(); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("pqwrite: column %s: delta encoding: %w", c.name(), err)
+		if useDelta {
+			encoding = format.DeltaBinaryPacked
+			if c.body, err = c.encodeDelta(c.body[:0], c.vals); err != nil {
+				return err
+			}
+			body = c.body
 		}
-		body = c.body
 	case l.kind == parquet.ByteArray && (c.noDict || l.delta):
 		// A column of ids (tagged delta), or a chunk whose values were mostly distinct on its
 		// first ones (its dictionary did not pay): ids, as a rule, as random as their length
@@ -1058,7 +1063,9 @@ func (c *Column) flushPage() error {
 		body = c.body
 	}
 	uncompressed := len(lv) + len(body)
-	if c.w.codec != nil {
+	if compressed {
+		body = c.zbuf // chooseDelta compressed the whole page PLAIN, and PLAIN won
+	} else if c.w.codec != nil {
 		if c.zbuf, err = c.w.codec.Encode(c.zbuf[:0], body); err != nil {
 			return fmt.Errorf("pqwrite: column %s: compress page: %w", c.name(), err)
 		}
@@ -1116,10 +1123,67 @@ func (c *Column) flushPage() error {
 	return nil
 }
 
-// ascending reports whether the page's integers never decrease (the sort key: a row group's time
-// column), which DELTA_BINARY_PACKED then stores as small deltas. On such a page it beats zstd
-// over PLAIN on both counts; on unsorted integers (ports, counters, a row's index in its object)
-// zstd over PLAIN is as small or smaller, so those pages stay PLAIN.
+// deltaSample is how many bytes of a page's PLAIN integers chooseDelta compresses to learn what
+// the codec makes of them.
+const deltaSample = 16 << 10
+
+// chooseDelta decides whether the page's integers are written DELTA_BINARY_PACKED rather than
+// PLAIN. A page whose integers never decrease (the sort key: a row group's time column) always
+// is: small deltas, smaller than the codec makes of PLAIN, at a tenth of its time. Other pages are
+// decided on their first deltaSample bytes: the codec's output for them PLAIN against their
+// DELTA_BINARY_PACKED encoding (which zstd barely shrinks: bit-packed, it is short of byte
+// patterns to match). zstd over PLAIN integers is slow (~110 MB/s: a match every few bytes
+// between the zero high bytes) and delta encoding plus zstd over its output takes a fifth of
+// that, so delta is taken while it is at most 5/4 of PLAIN's size: random small values (a row's
+// index in its object, after the time sort; source ports; byte counts; end times) go delta,
+// values that repeat (destination ports, packet counts), whose repeats zstd codes in a few bits,
+// stay PLAIN, and so do values that delta does not make clearly smaller than PLAIN (random 64-bit
+// ones: it would only add its own pass; with no codec, that is the whole rule). Where the sample is the whole page and PLAIN wins, its compressed form is the
+// page's (compressed true, in zbuf).
+func (c *Column) chooseDelta() (useDelta, compressed bool, err error) {
+	if len(c.vals) == 0 {
+		return false, false, nil
+	}
+	if c.ascending() {
+		return true, false, nil
+	}
+	if c.w.opts.intsPlain {
+		return false, false, nil
+	}
+	n := min(len(c.vals), deltaSample)
+	sample := c.vals[:n]
+	if c.body, err = c.encodeDelta(c.body[:0], sample); err != nil {
+		return false, false, err
+	}
+	deltaBytes, plainBytes := len(c.body), len(sample)
+	if codec := c.w.codec; codec != nil {
+		if c.zbuf, err = codec.Encode(c.zbuf[:0], sample); err != nil {
+			return false, false, fmt.Errorf("pqwrite: column %s: compress page sample: %w", c.name(), err)
+		}
+		plainBytes = len(c.zbuf)
+	}
+	if 4*deltaBytes <= 5*plainBytes && 4*deltaBytes <= 3*n {
+		return true, false, nil
+	}
+	return false, c.w.codec != nil && n == len(c.vals), nil
+}
+
+// encodeDelta appends the DELTA_BINARY_PACKED encoding of PLAIN integers of the column's kind.
+func (c *Column) encodeDelta(dst, vals []byte) ([]byte, error) {
+	var e delta.BinaryPackedEncoding
+	var err error
+	if c.leaf.kind == parquet.Int64 {
+		dst, err = e.EncodeInt64(dst, intsOf[int64](vals))
+	} else {
+		dst, err = e.EncodeInt32(dst, intsOf[int32](vals))
+	}
+	if err != nil {
+		return dst, fmt.Errorf("pqwrite: column %s: delta encoding: %w", c.name(), err)
+	}
+	return dst, nil
+}
+
+// ascending reports whether the page's integers never decrease.
 func (c *Column) ascending() bool {
 	if c.leaf.kind == parquet.Int64 {
 		return nonDecreasing(intsOf[int64](c.vals))
