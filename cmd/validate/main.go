@@ -249,7 +249,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			}
 			// DescribeTrails in the trail's home region finds it whatever the CLI region.
 			ct = cloudtrail.NewFromConfig(c, func(o *cloudtrail.Options) { o.Region = arnHome })
-			org = organizations.NewFromConfig(c)
+			org = orgClient{organizations.NewFromConfig(c)}
 		}
 		id, err := validate.ResolveTrail(ctx, l, ct, org)
 		if err != nil {
@@ -491,4 +491,18 @@ func startProgress(ctx context.Context, v *validate.Validator, stderr io.Writer,
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// orgClient answers validate.OrgAPI with Organizations' DescribeOrganization.
+type orgClient struct{ c *organizations.Client }
+
+func (o orgClient) OrganizationID(ctx context.Context) (string, error) {
+	out, err := o.c.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return "", err
+	}
+	if out.Organization == nil {
+		return "", nil
+	}
+	return aws.ToString(out.Organization.Id), nil
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/logarchive/logarchive/pkg/digest"
 )
@@ -18,9 +17,13 @@ type TrailAPI interface {
 	DescribeTrails(ctx context.Context, in *cloudtrail.DescribeTrailsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.DescribeTrailsOutput, error)
 }
 
-// OrgAPI is the part of the Organizations API the trail lookup uses.
+// OrgAPI is what the trail lookup asks AWS Organizations: the organization's id
+// (DescribeOrganization; "" when the answer holds none). It is an interface of this package's own,
+// not the SDK client's method, so that linking this package (the ingest binary does, to verify
+// digests) does not link the Organizations service client: its schemas and endpoint rules were
+// ~1 ms of every ingest run's package initialization. cmd/validate adapts the SDK client.
 type OrgAPI interface {
-	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+	OrganizationID(ctx context.Context) (string, error)
 }
 
 // TrailLookup says where a trail delivers, as aws-cli's create_digest_traverser works it out.
@@ -70,14 +73,14 @@ func ResolveTrail(ctx context.Context, l TrailLookup, ct TrailAPI, org OrgAPI) (
 			if org == nil {
 				return id, errors.New("no Organizations client for an organization trail")
 			}
-			o, err := org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+			oid, err := org.OrganizationID(ctx)
 			if err != nil {
 				return id, fmt.Errorf("organizations DescribeOrganization: %w", err)
 			}
-			if o.Organization == nil || aws.ToString(o.Organization.Id) == "" {
+			if oid == "" {
 				return id, errors.New("organizations DescribeOrganization returned no organization id")
 			}
-			id.OrgID = aws.ToString(o.Organization.Id)
+			id.OrgID = oid
 		}
 		return id, nil
 	}

@@ -7,8 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 )
 
 type fakeTrails struct {
@@ -23,9 +21,7 @@ func (f *fakeTrails) DescribeTrails(context.Context, *cloudtrail.DescribeTrailsI
 
 type fakeOrg struct{ id string }
 
-func (f fakeOrg) DescribeOrganization(context.Context, *organizations.DescribeOrganizationInput, ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error) {
-	return &organizations.DescribeOrganizationOutput{Organization: &orgtypes.Organization{Id: aws.String(f.id)}}, nil
-}
+func (f fakeOrg) OrganizationID(context.Context) (string, error) { return f.id, nil }
 
 // TestResolveTrail ports test_creates_traverser_*: bucket and prefix from DescribeTrails, account from
 // the ARN or --account-id, org id for organization trails, and the error messages.
