@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
@@ -73,17 +74,34 @@ func TestContainerMemoryLimit(t *testing.T) {
 	}
 }
 
+func gogc() uint64 {
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// The tuner sets GOGC for the live heap at once, before the next collection: a fresh process's
+// first collection would otherwise come at 4 MiB.
+func TestGCTunerStartsAtOnce(t *testing.T) {
+	t.Setenv("GOGC", "")
+	t.Setenv("GOMEMLIMIT", "")
+	runtime.GC() // the test binary's live heap is far below gcHeadroom
+	stop := tuneGC(context.Background(), slog.New(slog.DiscardHandler), 1<<30)
+	defer stop()
+	if got, want := gogc(), uint64(gcPercentFor(liveHeap())); got != want || got <= 100 {
+		t.Errorf("GOGC %d when the tuner starts, want %d (live heap %d bytes)", got, want, liveHeap())
+	}
+}
+
 // The tuner raises GOGC for a small live heap after a collection, and stopping it puts the
 // collector back as it was.
 func TestGCTunerFollowsTheLiveHeap(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
-	gogc := func() uint64 {
-		s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
-		metrics.Read(s)
-		return s[0].Value.Uint64()
-	}
 	stop := tuneGC(context.Background(), slog.New(slog.DiscardHandler), 1<<30)
+	// What the tuner set at start is put back to the default: the tuner must raise it again
+	// after the next collections.
+	debug.SetGCPercent(100)
 	deadline := time.Now().Add(10 * time.Second)
 	for gogc() == 100 && time.Now().Before(deadline) {
 		runtime.GC() // the test binary's live heap is far below gcHeadroom
