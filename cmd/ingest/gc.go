@@ -38,7 +38,7 @@ const gcHeadroom = 64 << 20
 // at 1600, after gcHeadroom, as for any other heap. At 400 a Resolver run
 // collected at 4 and 16 MiB before its heap had grown, for nothing: the tuner only acts after a
 // collection, and then set 400 (live ~3 MiB). 1600 and setting it before the first collection
-// left one collection per run instead of three: A/B on the Resolver benchmark, 20 pairs, one core,
+// left one collection per run instead of three: A/B on the Resolver benchmark, one core,
 // task-clock median 708.7 -> 700.9 ms over 35 pairs (median pair -7.2 ms, 24 of 35 lower), page
 // faults 17.6k -> 15.9k; CloudTrail 10 pairs 1081.8 -> 1071.8 ms. Peak RSS of the 1 GiB flow object
 // 150/162 -> 159/157 MiB (1/2 workers), CloudTrail 123/116 -> 126/128 MiB.
