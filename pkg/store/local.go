@@ -910,7 +910,15 @@ func (u *localUpload) Commit() error {
 			return u.l.wrap("put", u.bucket, u.key, err)
 		}
 		u.r.Remove(u.tmp)
-		return u.writeMeta()
+		if err := u.writeMeta(); err != nil {
+			return err
+		}
+		// The new name is durable only once its directory is: the ledger's commit record is a
+		// create-if-absent, and a Seal that returned before the link reached the disk could, after
+		// a power loss, find its transaction undecided and rolled back although its inputs were
+		// acknowledged. Rename's path below already did this.
+		syncDir(u.r, path.Dir(u.final))
+		return nil
 	}
 	if err := u.writeMeta(); err != nil {
 		u.r.Remove(u.tmp)
