@@ -880,6 +880,11 @@ func (c *Column) AppendInt64(rep int, x int64) {
 
 // AppendInt32 writes an INT32 value at repetition level rep.
 func (c *Column) AppendInt32(rep int, x int32) {
+	if c.plainRow(rep) && c.kind == parquet.Int32 {
+		c.startValue(c.maxDef)
+		c.int32(x)
+		return
+	}
 	if c.leveled(rep, 0, parquet.Int32, false) {
 		c.int32(x)
 	}
