@@ -19,9 +19,16 @@ import (
 // 256 MiB target). So the collector is given headroom in bytes instead: the heap may grow by
 // max(live, gcHeadroom) between collections, i.e. GOGC = 100 × max(1, gcHeadroom/live). Small
 // heaps collect less often, by at most gcHeadroom more memory; heaps of gcHeadroom and beyond are
-// collected exactly as by default. 64 MiB, not more: with 96 MiB the 1 GiB flow object peaked at
-// 256-259 MiB (target 256) against 216 MiB at 64, and CloudTrail's CPU was no lower (1 core,
-// alternated runs at 9e48e5e: 1.64/1.56/1.77 s at 64 MiB, 2.26/1.70/1.94 s at 96 MiB).
+// collected exactly as by default. Not more than 64 MiB: with 96 MiB the 1 GiB flow object peaked
+// at 256-259 MiB (target 256) against 216 MiB at 64, and CloudTrail's CPU was no lower (1 core,
+// alternated runs at 9e48e5e: 1.64/1.56/1.77 s at 64 MiB, 2.26/1.70/1.94 s at 96 MiB). 48 MiB
+// since 60d1a68 (Resolver rows' blocks recycled) and the tuner acting from the start: a Resolver
+// run allocates ~70 MB in all, and still collects once, at ~46 MiB instead of ~61, so it touches
+// ~15 MiB less fresh memory (each new page is a fault). Alternated runs on one core, median
+// task-clock, 64 -> 48 MiB: Resolver 15 triples 721.2 -> 697.0 ms (median pair -17.2 ms, 12 of 15
+// lower; 40 MiB: -12.1 ms), page faults 15.9k -> 13.4k; CloudTrail 10 pairs 1048.5 -> 1013.2 ms
+// (median pair -30.8 ms), faults 26.2k -> 22.2k; flow-default 5 pairs 3538.6 -> 3592.7 ms (median
+// pair -31.0 ms: noise); 1 GiB flow object peak RSS 150/149 -> 142/142 MiB (1/2 workers).
 //
 // More headroom for two workers does not pay either. Their live heap is about twice one worker's
 // (each file of a partition in the making holds its own rows and writer buffers), so GOGC falls
@@ -31,18 +38,18 @@ import (
 // CloudTrail 1.360 -> 1.366 (RSS 144 -> 190 MiB), flow-default 4.48 -> 4.37 (285 -> 302 MiB);
 // headroom doubled while the collector's share of the CPU is over 5 %, CloudTrail 1.49 ->
 // 1.51, flow-default 4.63 -> 4.95; GOGC=400 on CloudTrail 1.53 -> 1.46 at 217-231 MiB.
-const gcHeadroom = 64 << 20
+const gcHeadroom = 48 << 20
 
 // gcMaxPercent bounds the GOGC the tuner sets (a near-empty heap would otherwise ask for
 // thousands). A fresh process's first collection comes at Go's heap minimum, 4 MiB × GOGC/100:
-// at 1600, after gcHeadroom, as for any other heap. At 400 a Resolver run
-// collected at 4 and 16 MiB before its heap had grown, for nothing: the tuner only acts after a
-// collection, and then set 400 (live ~3 MiB). 1600 and setting it before the first collection
-// left one collection per run instead of three: A/B on the Resolver benchmark, one core,
-// task-clock median 708.7 -> 700.9 ms over 35 pairs (median pair -7.2 ms, 24 of 35 lower), page
+// at gcMaxPercent, after gcHeadroom, as for any other heap. At 400 a Resolver run collected at 4
+// and 16 MiB before its heap had grown, for nothing: the tuner only acts after a collection, and
+// then set 400 (live ~3 MiB). 1600 (with 64 MiB of headroom) and setting it before the first
+// collection left one collection per run instead of three: A/B on the Resolver benchmark, one
+// core, task-clock median 708.7 -> 700.9 ms over 35 pairs (median pair -7.2 ms, 24 of 35 lower), page
 // faults 17.6k -> 15.9k; CloudTrail 10 pairs 1081.8 -> 1071.8 ms. Peak RSS of the 1 GiB flow object
 // 150/162 -> 159/157 MiB (1/2 workers), CloudTrail 123/116 -> 126/128 MiB.
-const gcMaxPercent = 1600
+const gcMaxPercent = 100 * gcHeadroom / (4 << 20)
 
 // gcPolicy is how tuneGC sets the collector: Tune turns the headroom tuner on, Limit is the soft
 // memory limit (-1: left as it is).
