@@ -111,34 +111,7 @@ func TestDeltaPages(t *testing.T) {
 		}
 		return int64(r.UT), true
 	}
-	for c := range 6 {
-		i := 0
-		for _, chunk := range tbl.Column(c).Data().Chunks() {
-			for j := range chunk.Len() {
-				w, ok := want(c, i)
-				if chunk.IsNull(j) != !ok {
-					t.Fatalf("column %d row %d: NULL %t, want %t", c, i, chunk.IsNull(j), !ok)
-				}
-				if ok {
-					var got int64
-					switch a := chunk.(type) {
-					case interface{ Value(int) int64 }:
-						got = a.Value(j)
-					case interface{ Value(int) int32 }:
-						got = int64(a.Value(j))
-					case interface{ Value(int) uint64 }:
-						got = int64(a.Value(j))
-					default:
-						t.Fatalf("column %d: Arrow type %T", c, chunk)
-					}
-					if got != w {
-						t.Fatalf("column %d row %d: Arrow read %d, want %d", c, i, got, w)
-					}
-				}
-				i++
-			}
-		}
-	}
+	checkArrowInts(t, tbl, 6, len(rows), want)
 
 	// Which encoding each column's pages took.
 	f := openParquet(t, data)

@@ -118,35 +118,7 @@ func checkIntRows(t testing.TB, data []byte, rows []intRow) {
 		}
 		return int64(*r.Edge), true
 	}
-	for c := range 7 {
-		i := 0
-		for _, chunk := range tbl.Column(c).Data().Chunks() {
-			for j := range chunk.Len() {
-				w, ok := want(c, i)
-				if chunk.IsNull(j) != !ok {
-					t.Fatalf("column %d row %d: Arrow NULL %t, want %t", c, i, chunk.IsNull(j), !ok)
-				}
-				if ok {
-					var got int64
-					switch a := chunk.(type) {
-					case interface{ Value(int) int64 }:
-						got = a.Value(j)
-					case interface{ Value(int) int32 }:
-						got = int64(a.Value(j))
-					default:
-						t.Fatalf("column %d: Arrow type %T", c, chunk)
-					}
-					if got != w {
-						t.Fatalf("column %d row %d: Arrow read %d, want %d", c, i, got, w)
-					}
-				}
-				i++
-			}
-		}
-		if i != len(rows) {
-			t.Fatalf("column %d: Arrow read %d values, want %d", c, i, len(rows))
-		}
-	}
+	checkArrowInts(t, tbl, 7, len(rows), want)
 }
 
 // pageEncodings counts each column's data pages by encoding, from the chunks' encoding stats.

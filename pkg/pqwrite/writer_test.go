@@ -290,6 +290,43 @@ func arrowTable(t testing.TB, data []byte) arrow.Table {
 	return tbl
 }
 
+// checkArrowInts requires Arrow's values of tbl's first cols integer columns to be want(column,
+// row) (ok false: NULL), and each of those columns to hold rows values.
+func checkArrowInts(t testing.TB, tbl arrow.Table, cols, rows int, want func(c, i int) (int64, bool)) {
+	t.Helper()
+	for c := range cols {
+		i := 0
+		for _, chunk := range tbl.Column(c).Data().Chunks() {
+			for j := range chunk.Len() {
+				w, ok := want(c, i)
+				if chunk.IsNull(j) != !ok {
+					t.Fatalf("column %d row %d: Arrow NULL %t, want %t", c, i, chunk.IsNull(j), !ok)
+				}
+				if ok {
+					var got int64
+					switch a := chunk.(type) {
+					case interface{ Value(int) int64 }:
+						got = a.Value(j)
+					case interface{ Value(int) int32 }:
+						got = int64(a.Value(j))
+					case interface{ Value(int) uint64 }:
+						got = int64(a.Value(j))
+					default:
+						t.Fatalf("column %d: Arrow type %T", c, chunk)
+					}
+					if got != w {
+						t.Fatalf("column %d row %d: Arrow read %d, want %d", c, i, got, w)
+					}
+				}
+				i++
+			}
+		}
+		if i != rows {
+			t.Fatalf("column %d: Arrow read %d values, want %d", c, i, rows)
+		}
+	}
+}
+
 // arrowRows reads a file with Arrow (pqarrow) as one JSON object per row.
 func arrowRows(t testing.TB, data []byte) []string {
 	t.Helper()

@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/logarchive/logarchive/pkg/parse"
 )
 
 // TestResolverBlocksRecycled: the blocks Resolver rows point into (answers, srcids, ports) are
@@ -45,7 +41,7 @@ func TestResolverBlocksRecycled(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(objs); i += 2 {
-				if err := addObject(ctx, s, objs[i]); err != nil {
+				if _, err := addObject(ctx, s, objs[i]); err != nil {
 					errs <- err
 					return
 				}
@@ -115,29 +111,4 @@ func resolverLines(t *testing.T, rng *rand.Rand, i, n int) []byte {
 		buf.WriteByte('\n')
 	}
 	return buf.Bytes()
-}
-
-// addObject decodes one object and adds its records through one input.
-func addObject(ctx context.Context, s *Sink, o sampleObject) error {
-	obj := parse.Classify(srcBucket, o.key)
-	dec, err := parse.NewDecoder(obj, bytes.NewReader(o.body), parse.Options{})
-	if err != nil {
-		return fmt.Errorf("%s: %w", o.key, err)
-	}
-	in := beginRef(s, InputRef{Bucket: srcBucket, Key: o.key, ETag: fmt.Sprintf("%x", len(o.body))})
-	var rec parse.Record
-	for {
-		err := dec.Next(&rec)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", o.key, err)
-		}
-		if err := in.Add(ctx, &rec); err != nil {
-			return fmt.Errorf("%s: add: %w", o.key, err)
-		}
-	}
-	in.End()
-	return nil
 }

@@ -130,37 +130,48 @@ func resolverSamples(t *testing.T) []sampleObject {
 // It returns the number of records per key.
 func ingest(t *testing.T, s *Sink, objs []sampleObject) map[string]int {
 	t.Helper()
-	ctx := context.Background()
 	counts := map[string]int{}
 	for _, o := range objs {
-		obj := parse.Classify(srcBucket, o.key)
-		dec, err := parse.NewDecoder(obj, bytes.NewReader(o.body), parse.Options{})
+		n, err := addObject(context.Background(), s, o)
 		if err != nil {
-			t.Fatalf("%s: %v", o.key, err)
+			t.Fatal(err)
 		}
-		in := beginRef(s, InputRef{Bucket: srcBucket, Key: o.key, ETag: fmt.Sprintf("%x", len(o.body))})
-		var rec parse.Record
-		for {
-			err := dec.Next(&rec)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", o.key, err)
-			}
-			if err := in.Add(ctx, &rec); err != nil {
-				t.Fatalf("%s: add: %v", o.key, err)
-			}
-			counts[o.key]++
-		}
-		if br, ok := dec.(parse.BadRecordReporter); ok {
-			if n, first := br.BadRecords(); n > 0 {
-				t.Fatalf("%s: %d bad records, first %v", o.key, n, first[0])
-			}
-		}
-		in.End()
+		counts[o.key] += n
 	}
 	return counts
+}
+
+// addObject decodes one object and adds its records through one input, returning how many it
+// added. It returns an error rather than failing the test so that goroutines can call it.
+func addObject(ctx context.Context, s *Sink, o sampleObject) (int, error) {
+	obj := parse.Classify(srcBucket, o.key)
+	dec, err := parse.NewDecoder(obj, bytes.NewReader(o.body), parse.Options{})
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", o.key, err)
+	}
+	in := beginRef(s, InputRef{Bucket: srcBucket, Key: o.key, ETag: fmt.Sprintf("%x", len(o.body))})
+	var rec parse.Record
+	n := 0
+	for {
+		err := dec.Next(&rec)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return n, fmt.Errorf("%s: %w", o.key, err)
+		}
+		if err := in.Add(ctx, &rec); err != nil {
+			return n, fmt.Errorf("%s: add: %w", o.key, err)
+		}
+		n++
+	}
+	if br, ok := dec.(parse.BadRecordReporter); ok {
+		if bad, first := br.BadRecords(); bad > 0 {
+			return n, fmt.Errorf("%s: %d bad records, first %v", o.key, bad, first[0])
+		}
+	}
+	in.End()
+	return n, nil
 }
 
 func newLocalSink(t *testing.T, opts Options) (*Sink, string) {
