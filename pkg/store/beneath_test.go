@@ -36,10 +36,15 @@ func TestLocalOpenPathsAgree(t *testing.T) {
 	must(os.Symlink(filepath.Join(filepath.Dir(root), "secret"), filepath.Join(b, "abs-out")))
 	must(os.Symlink("d", filepath.Join(b, "dirlink")))
 	must(os.Symlink("/", filepath.Join(b, "rootlink")))
+	// Directories out of the root, to the one that holds the secret: a key through them must not
+	// read it, whichever path opens it.
+	must(os.Symlink("../..", filepath.Join(b, "updir")))
+	must(os.Symlink(filepath.Dir(root), filepath.Join(b, "absdir")))
+	must(os.Symlink("../b/d", filepath.Join(b, "up-in-dir")))
 	must(os.Symlink("loop", filepath.Join(b, "loop")))
 	must(syscall.Mkfifo(filepath.Join(b, "fifo"), 0o644))
 	keys := []string{"d/e/obj", "plain", "bad", "in", "up-in", "rel-out", "abs-out", "dirlink/e/obj", "rootlink/etc/passwd",
-		"loop", "fifo", "d", "d/e", "missing", "d/missing/x", "plain/x", "../secret", "d/../../secret"}
+		"updir/secret", "absdir/secret", "up-in-dir/e/obj", "d/e/../../../../secret", "loop", "fifo", "d", "d/e", "missing", "d/missing/x", "plain/x", "../secret", "d/../../secret"}
 
 	verdict := func(l *Local, key string) string {
 		rc, info, err := l.Get(context.Background(), "b", key)
@@ -83,8 +88,17 @@ func TestLocalOpenPathsAgree(t *testing.T) {
 			t.Errorf("%s read the file outside the root: %s", k, fast)
 		}
 	}
-	if got := verdict(l, "d/e/obj"); got != `"deep" <nil> size 4 meta map[signature:abc] metaErr false` {
-		t.Errorf("deep object: %s", got)
+	for _, k := range []string{"d/e/obj", "dirlink/e/obj", "up-in-dir/e/obj"} {
+		if got := verdict(l, k); got != `"deep" <nil> size 4 meta map[signature:abc] metaErr false` {
+			t.Errorf("%s: %s", k, got)
+		}
+	}
+	// Refused: a ".." segment is a name, not a step up (not found); a link out is an escape (os.Root's
+	// error, kind other).
+	for _, k := range []string{"updir/secret", "absdir/secret", "rootlink/etc/passwd", "d/e/../../../../secret"} {
+		if got := verdict(l, k); !strings.HasPrefix(got, "error kind") {
+			t.Errorf("%s: %s, want a refusal", k, got)
+		}
 	}
 	outside()
 }
