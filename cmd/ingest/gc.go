@@ -51,6 +51,13 @@ const gcHeadroom = 48 << 20
 // 150/162 -> 159/157 MiB (1/2 workers), CloudTrail 123/116 -> 126/128 MiB.
 const gcMaxPercent = 100 * gcHeadroom / (4 << 20)
 
+// hugeReserve is how much heap hugeHeap grows at start: one arena, or half a small memory budget
+// (it is address space, but the runtime counts it against the soft memory limit until the
+// scavenger returns it).
+func hugeReserve(budget int64) int {
+	return int(min(64<<20, max(budget/2, 0)))
+}
+
 // gcPolicy is how tuneGC sets the collector: Tune turns the headroom tuner on, Limit is the soft
 // memory limit (-1: left as it is).
 type gcPolicy struct {
@@ -97,34 +104,40 @@ func tuneGC(ctx context.Context, log *slog.Logger, budget int64) (stop func()) {
 		prev := debug.SetMemoryLimit(p.Limit)
 		restoreLimit = func() { debug.SetMemoryLimit(prev) }
 	}
+	huge := hugeHeap(os.Getenv("GODEBUG"), hugeReserve(budget))
 	log.Debug("garbage collector", "headroom_tuner", p.Tune, "memory_limit", p.Limit, "container_limit", container,
-		"memory_budget", budget)
-	if !p.Tune {
+		"memory_budget", budget, "huge_pages", huge)
+	if !p.Tune && !huge {
 		return restoreLimit
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
-	// From the start, not only after the first collection (the live heap reads 0 before it).
-	debug.SetGCPercent(gcPercentFor(liveHeap()))
+	if p.Tune {
+		// From the start, not only after the first collection (the live heap reads 0 before it).
+		debug.SetGCPercent(gcPercentFor(liveHeap()))
+	}
 	go func() {
 		defer close(done)
-		runGCTuner(ctx)
+		runGCTuner(ctx, p.Tune, huge)
 	}()
 	return func() {
 		cancel()
 		<-done
-		debug.SetGCPercent(100)
+		if p.Tune {
+			debug.SetGCPercent(100)
+		}
 		restoreLimit()
 	}
 }
 
-// runGCTuner sets GOGC from the live heap after every collection until ctx ends. It polls the
+// runGCTuner sets GOGC from the live heap after every collection (tune) and advises huge pages for
+// the heap whenever the runtime has mapped more memory (huge), until ctx ends. It polls the
 // runtime's counters (a read costs about a microsecond); collections here are tens of
 // milliseconds or more apart.
-func runGCTuner(ctx context.Context) {
+func runGCTuner(ctx context.Context, tune, huge bool) {
 	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"},
-		{Name: "/gc/gogc:percent"}}
-	var cycles uint64
+		{Name: "/gc/gogc:percent"}, {Name: "/memory/classes/total:bytes"}}
+	var cycles, mapped uint64
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -134,9 +147,17 @@ func runGCTuner(ctx context.Context) {
 		case <-t.C:
 		}
 		metrics.Read(samples)
-		if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindUint64 ||
-			samples[2].Value.Kind() != metrics.KindUint64 {
-			return // not this runtime's metrics: leave GOGC as it is
+		for _, s := range samples {
+			if s.Value.Kind() != metrics.KindUint64 {
+				return // not this runtime's metrics: leave GOGC as it is
+			}
+		}
+		if m := samples[3].Value.Uint64(); huge && m > mapped {
+			mapped = m
+			huge = adviseHugePages() == nil
+		}
+		if !tune {
+			continue
 		}
 		if c := samples[0].Value.Uint64(); c == cycles {
 			continue
