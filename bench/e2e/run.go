@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -235,6 +237,40 @@ func parquetBytes(dir string) int64 {
 // runGzip inflates every file of the dataset to /dev/null on one core: the floor any reader of these
 // files pays.
 func (t tools) runGzip(ctx context.Context, ds *dataset) (measurement, error) {
+	return t.runGzipOn(ctx, ds, "0")
+}
+
+// gzipPair names the machine's own two-core reference: two `gzip -dc` processes at once, one
+// pinned to each core, each over the whole dataset. Nothing is shared between them but the
+// machine, so their scaling (twice the data in the pair's wall time, against one process's) is
+// what the two vCPUs give a job that needs no coordination at all: the ceiling for ingest's two
+// workers, measured in the same run.
+const gzipPair = "2 × gzip -dc, 1 per core"
+
+// runGzipPair runs gzipPair. The measurement is per dataset, like every other tool's: half the
+// pair's wall time and half its CPU time, so that ratio(gzipPair, "gzip -dc") is the scaling.
+func (t tools) runGzipPair(ctx context.Context, ds *dataset) (measurement, error) {
+	var ms [2]measurement
+	var errs [2]error
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i, cpu := range []string{"0", "1"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ms[i], errs[i] = t.runGzipOn(ctx, ds, cpu)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(t0).Seconds()
+	if err := errors.Join(errs[:]...); err != nil {
+		return measurement{}, err
+	}
+	return measurement{Tool: gzipPair, Seconds: wall / 2, CPU: (ms[0].CPU + ms[1].CPU) / 2,
+		MaxRSS: max(ms[0].MaxRSS, ms[1].MaxRSS)}, nil
+}
+
+func (t tools) runGzipOn(ctx context.Context, ds *dataset, cpu string) (measurement, error) {
 	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		return measurement{}, err
@@ -244,7 +280,7 @@ func (t tools) runGzip(ctx context.Context, ds *dataset) (measurement, error) {
 	const batch = 500 // keeps argv far below ARG_MAX
 	for i := 0; i < len(ds.Files); i += batch {
 		files := ds.Files[i:min(i+batch, len(ds.Files))]
-		argv := t.pinned("0", append([]string{"gzip", "-dc"}, files...)...)
+		argv := t.pinned(cpu, append([]string{"gzip", "-dc"}, files...)...)
 		wall, cpu, rss, _, err := execMeasured(ctx, argv, nil, null)
 		if err != nil {
 			return meas, err
