@@ -49,8 +49,8 @@ func TestSmoke(t *testing.T) {
 		if g := r.Runs["gzip -dc"]; len(g) != 1 || g[0].Seconds <= 0 {
 			t.Errorf("%s: gzip runs %+v", ds.Name, g)
 		}
-		if g := r.Runs[gzipPair]; len(g) != 1 || g[0].Seconds <= 0 {
-			t.Errorf("%s: %s runs %+v", ds.Name, gzipPair, g)
+		if g := r.Runs[ingestPair]; len(g) != 1 || g[0].Seconds <= 0 || g[0].Records != ds.Records {
+			t.Errorf("%s: %s runs %+v (the generator wrote %d records)", ds.Name, ingestPair, g, ds.Records)
 		}
 		if _, ok := r.Runs["DuckDB 1 thread"]; ok {
 			t.Errorf("%s: DuckDB ran although it was disabled", ds.Name)

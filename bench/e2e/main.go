@@ -285,7 +285,7 @@ func bench(ctx context.Context, c config) (*report, error) {
 // measureDataset runs every tool c.Repeat times over ds, reversing the order every other round.
 func measureDataset(ctx context.Context, c config, t tools, ds *dataset, rep *report) (*dsResult, error) {
 	res := &dsResult{DS: ds, Runs: map[string][]measurement{}}
-	order := []string{oneCore.Name, "DuckDB 1 thread", "gzip -dc", twoCores.Name, gzipPair}
+	order := []string{oneCore.Name, "DuckDB 1 thread", "gzip -dc", twoCores.Name, ingestPair}
 	for round := range c.Repeat {
 		seq := order
 		if round%2 == 1 {
@@ -301,8 +301,8 @@ func measureDataset(ctx context.Context, c config, t tools, ds *dataset, rep *re
 				m, err = t.runIngest(ctx, ds, twoCores, false, false)
 			case "gzip -dc":
 				m, err = t.runGzip(ctx, ds)
-			case gzipPair:
-				m, err = t.runGzipPair(ctx, ds)
+			case ingestPair:
+				m, err = t.runIngestPair(ctx, ds)
 			case "DuckDB 1 thread":
 				if t.Node == "" {
 					continue
